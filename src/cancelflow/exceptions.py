@@ -1,0 +1,366 @@
+"""Every error cancelflow raises, in one tree.
+
+Catch :class:`CancelflowError` to catch them all, or any branch below it::
+
+    CancelflowError
+    ├── InvalidInputError (ValueError)          bad input to a cancelflow function
+    │   ├── InvalidParameterError               a deep-link/config field breaks a rule
+    │   ├── DisallowedURLError                  return/redirect URL not allowed
+    │   └── StripeObjectError                   a Stripe object/JSON is not the expected shape
+    ├── CancelLinkRefusedError                  a cancel link must not be created
+    │   ├── SubscriptionNotFoundError (LookupError)
+    │   ├── SubscriptionOwnershipError          the subscription is another customer's
+    │   ├── SubscriptionNotCancelableError      already canceled / incomplete_expired
+    │   ├── SubscriptionAlreadyScheduledError   already scheduled to cancel
+    │   └── CouponRefusedError                  the retention coupon cannot be offered
+    │       ├── CouponNotFoundError (LookupError)
+    │       ├── CouponNotValidError             invalid, used up or past redeem_by
+    │       ├── CouponNotApplicableError        applies_to excludes the products
+    │       ├── CouponCurrencyMismatchError     amount_off in another currency
+    │       └── CouponForeverAmountOffError     amount_off + forever on a subscription
+    ├── StripeAPIError                          Stripe answered with an error
+    │   ├── StripeInvalidRequestError (ValueError)
+    │   │   └── StripeResourceMissingError (LookupError)
+    │   ├── StripeAuthenticationError
+    │   ├── StripePermissionError
+    │   ├── StripeRateLimitError
+    │   ├── StripeIdempotencyError
+    │   ├── StripeConnectionError
+    │   └── StripeServerError
+    ├── WebhookError                            a webhook delivery cannot be used
+    │   ├── SignatureVerificationError
+    │   │   ├── MissingSignatureHeaderError
+    │   │   ├── MalformedSignatureHeaderError
+    │   │   ├── NoV1SignatureError
+    │   │   ├── SignatureMismatchError
+    │   │   └── TimestampOutsideToleranceError
+    │   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
+    ├── LedgerError                             the ledger store failed or is incompatible
+    ├── PolicyError                             a retention policy is invalid
+    └── FakeStripeError                         cancelflow.testing: a fake-only refusal
+
+Messages say what was wrong and what to do; none of them contains an API key or
+a webhook secret.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CancelLinkRefusedError",
+    "CancelflowError",
+    "CouponCurrencyMismatchError",
+    "CouponForeverAmountOffError",
+    "CouponNotApplicableError",
+    "CouponNotFoundError",
+    "CouponNotValidError",
+    "CouponRefusedError",
+    "DisallowedURLError",
+    "EventPayloadError",
+    "FakeStripeError",
+    "InvalidInputError",
+    "InvalidParameterError",
+    "LedgerError",
+    "MalformedSignatureHeaderError",
+    "MissingSignatureHeaderError",
+    "NoV1SignatureError",
+    "PolicyError",
+    "SignatureMismatchError",
+    "SignatureVerificationError",
+    "StripeAPIError",
+    "StripeAuthenticationError",
+    "StripeConnectionError",
+    "StripeIdempotencyError",
+    "StripeInvalidRequestError",
+    "StripeObjectError",
+    "StripePermissionError",
+    "StripeRateLimitError",
+    "StripeResourceMissingError",
+    "StripeServerError",
+    "SubscriptionAlreadyScheduledError",
+    "SubscriptionNotCancelableError",
+    "SubscriptionNotFoundError",
+    "SubscriptionOwnershipError",
+    "TimestampOutsideToleranceError",
+    "WebhookError",
+]
+
+
+class CancelflowError(Exception):
+    """Base class of every error cancelflow raises on purpose."""
+
+
+# -- bad input -----------------------------------------------------------------
+
+
+class InvalidInputError(CancelflowError, ValueError):
+    """Input given to cancelflow breaks a rule; nothing was sent to Stripe."""
+
+
+class InvalidParameterError(InvalidInputError):
+    """A parameter breaks one of Stripe's (or cancelflow's) rules.
+
+    Attributes:
+        field: the parameter's path, in Stripe's form notation
+            (``flow_data[after_completion][hosted_confirmation][custom_message]``).
+        rule: the rule it breaks, in a few words.
+    """
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class DisallowedURLError(InvalidParameterError):
+    """A return or redirect URL is not an allowed absolute URL.
+
+    Only ``https`` URLs on hosts the application allowed are accepted (``http``
+    only for ``localhost`` and ``127.0.0.1``), so a cancel link can never become
+    an open redirect.
+    """
+
+
+class StripeObjectError(InvalidInputError):
+    """A Stripe object or JSON payload does not have the expected shape.
+
+    Attributes:
+        path: where in the object the problem is (``items.data[0].price``).
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+# -- refusals before a cancel link is created -------------------------------------
+
+
+class CancelLinkRefusedError(CancelflowError):
+    """cancelflow refused to create a cancel link; Stripe was not asked for one.
+
+    Attributes:
+        subscription_id: the subscription the link was for.
+    """
+
+    def __init__(self, message: str, *, subscription_id: str) -> None:
+        self.subscription_id = subscription_id
+        super().__init__(message)
+
+
+class SubscriptionNotFoundError(CancelLinkRefusedError, LookupError):
+    """The subscription does not exist in this Stripe account."""
+
+
+class SubscriptionOwnershipError(CancelLinkRefusedError):
+    """The subscription belongs to another customer than the one asking.
+
+    cancelflow never opens a cancel page for someone else's subscription. The
+    message names neither the real owner nor any of their data.
+    """
+
+
+class SubscriptionNotCancelableError(CancelLinkRefusedError):
+    """The subscription has already ended (``canceled`` or ``incomplete_expired``).
+
+    Attributes:
+        status: the subscription's status.
+    """
+
+    def __init__(self, message: str, *, subscription_id: str, status: str) -> None:
+        self.status = status
+        super().__init__(message, subscription_id=subscription_id)
+
+
+class SubscriptionAlreadyScheduledError(CancelLinkRefusedError):
+    """The subscription is already scheduled to cancel.
+
+    Send the customer to the portal homepage instead, where they can renew it:
+    ``Cancelflow.create_portal_link`` does that.
+
+    Attributes:
+        cancel_at: when the cancellation takes effect (unix seconds), if known.
+    """
+
+    def __init__(
+        self, message: str, *, subscription_id: str, cancel_at: int | None
+    ) -> None:
+        self.cancel_at = cancel_at
+        super().__init__(message, subscription_id=subscription_id)
+
+
+class CouponRefusedError(CancelLinkRefusedError):
+    """The retention coupon cannot be offered on this subscription.
+
+    Attributes:
+        coupon_id: the coupon's id.
+    """
+
+    def __init__(self, message: str, *, subscription_id: str, coupon_id: str) -> None:
+        self.coupon_id = coupon_id
+        super().__init__(message, subscription_id=subscription_id)
+
+
+class CouponNotFoundError(CouponRefusedError, LookupError):
+    """No coupon with this id exists (or it was deleted)."""
+
+
+class CouponNotValidError(CouponRefusedError):
+    """The coupon is no longer valid: used up, past ``redeem_by`` or ``valid=false``."""
+
+
+class CouponNotApplicableError(CouponRefusedError):
+    """The coupon's ``applies_to.products`` excludes the subscription's products."""
+
+
+class CouponCurrencyMismatchError(CouponRefusedError):
+    """An ``amount_off`` coupon has no amount in the subscription's currency."""
+
+
+class CouponForeverAmountOffError(CouponRefusedError):
+    """An ``amount_off`` coupon with ``duration=forever``: Stripe refuses those on
+    subscriptions since API version 2025-03-31.basil."""
+
+
+# -- Stripe answered with an error -------------------------------------------------
+
+
+class StripeAPIError(CancelflowError):
+    """Stripe answered a request with an error (or could not be reached).
+
+    The stripe-python exception is chained as ``__cause__``; its useful facts
+    are copied here so that no stripe type needs to be caught by the host.
+
+    Attributes:
+        code: Stripe's error code (``resource_missing``), if any.
+        param: the parameter Stripe blamed, in form notation, if any.
+        http_status: the HTTP status, or ``None`` for connection errors.
+        request_id: Stripe's ``req_…`` id, for their support and logs.
+        stripe_type: Stripe's error type (``invalid_request_error``), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        stripe_type: str | None = None,
+    ) -> None:
+        self.code = code
+        self.param = param
+        self.http_status = http_status
+        self.request_id = request_id
+        self.stripe_type = stripe_type
+        super().__init__(message)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={str(self)!r}, code={self.code!r}, "
+            f"param={self.param!r}, http_status={self.http_status!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class StripeInvalidRequestError(StripeAPIError, ValueError):
+    """Stripe refused the request's parameters (HTTP 400/404)."""
+
+
+class StripeResourceMissingError(StripeInvalidRequestError, LookupError):
+    """Stripe has no object with the given id (``resource_missing``)."""
+
+
+class StripeAuthenticationError(StripeAPIError):
+    """The API key was missing, malformed or revoked (HTTP 401)."""
+
+
+class StripePermissionError(StripeAPIError):
+    """The API key may not do this (HTTP 403)."""
+
+
+class StripeRateLimitError(StripeAPIError):
+    """Too many requests (HTTP 429); retry later with backoff."""
+
+
+class StripeIdempotencyError(StripeAPIError):
+    """An idempotency key was reused with other parameters."""
+
+
+class StripeConnectionError(StripeAPIError):
+    """Stripe could not be reached; the request may or may not have happened."""
+
+
+class StripeServerError(StripeAPIError):
+    """Stripe failed (HTTP 5xx or 409); retrying the same request is safe."""
+
+
+# -- webhooks -----------------------------------------------------------------------
+
+
+class WebhookError(CancelflowError):
+    """A webhook delivery cannot be used; answer Stripe with a 4xx."""
+
+
+class SignatureVerificationError(WebhookError):
+    """The ``Stripe-Signature`` header does not prove that Stripe sent this body."""
+
+
+class MissingSignatureHeaderError(SignatureVerificationError):
+    """No ``Stripe-Signature`` header was given."""
+
+
+class MalformedSignatureHeaderError(SignatureVerificationError):
+    """The ``Stripe-Signature`` header has no usable ``t=`` timestamp."""
+
+
+class NoV1SignatureError(SignatureVerificationError):
+    """The header carries no ``v1`` signature (other schemes are ignored)."""
+
+
+class SignatureMismatchError(SignatureVerificationError):
+    """No ``v1`` signature matches the body under any configured secret."""
+
+
+class TimestampOutsideToleranceError(SignatureVerificationError):
+    """The signature's timestamp is too old, or too far in the future.
+
+    Attributes:
+        timestamp: the header's ``t`` value.
+    """
+
+    def __init__(self, message: str, *, timestamp: int) -> None:
+        self.timestamp = timestamp
+        super().__init__(message)
+
+
+class EventPayloadError(WebhookError, ValueError):
+    """The (verified) body is not a Stripe event cancelflow can read."""
+
+
+# -- ledger, policy, testing ------------------------------------------------------
+
+
+class LedgerError(CancelflowError):
+    """The ledger store failed, or its schema is newer than this cancelflow."""
+
+
+class PolicyError(CancelflowError, ValueError):
+    """A retention policy (in Python or TOML) is invalid.
+
+    Attributes:
+        key_path: where the problem is (``rules[2].segment.mrr``), if known.
+    """
+
+    def __init__(self, message: str, *, key_path: str | None = None) -> None:
+        self.key_path = key_path
+        super().__init__(f"{key_path}: {message}" if key_path else message)
+
+
+class FakeStripeError(CancelflowError):
+    """``cancelflow.testing`` refused an action that Stripe would refuse too.
+
+    Raised by the portal driver (an expired session, a finished flow, a reason
+    the configuration does not offer, …) and by fake-only helpers.
+    """

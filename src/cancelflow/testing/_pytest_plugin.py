@@ -1,0 +1,1 @@
+"""cancelflow's pytest plugin (entry point ``pytest11``); imports nothing heavy."""
