@@ -1,0 +1,86 @@
+"""Every code block of README.md and docs/**/*.md runs.
+
+Rules (also in CONTRIBUTING.md):
+
+* ``python`` blocks of one file run in order, in one namespace, in a fresh
+  temporary directory, as a reader would paste them.
+* ``console``/``bash``/``shell``/``sh`` blocks: each command (a ``$ `` prompt
+  line, or every line when there is no prompt; ``&&`` splits commands) that
+  starts with ``cancelflow`` runs as a subprocess and must exit 0. Installing
+  commands (``pip``, ``python -m pip``, ``nox``, ``git``, ``cd``) are what CI
+  itself runs, so they are not run again here.
+* A block preceded by ``<!-- file: NAME -->`` is written to NAME in the
+  temporary directory instead (for TOML policies, JSONL histories, …), so
+  that later blocks can use it.
+* Any other language (``text``, ``json``, ``toml`` without a file marker, …) is
+  output shown to the reader and is not run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+FENCE = re.compile(
+    r"(?:<!--\s*file:\s*(?P<file>\S+)\s*-->\s*\n)?^```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^```",
+    re.M | re.S,
+)
+SHELL = {"console", "bash", "shell", "sh"}
+NOT_RUN = ("pip ", "python -m pip", "python3 -m pip", "nox", "git ", "cd ", "export ", "uv ")
+
+
+def blocks(path: Path):
+    text = path.read_text(encoding="utf-8")
+    for m in FENCE.finditer(text):
+        line = text.count("\n", 0, m.start("body")) + 1
+        yield m.group("file"), m.group("lang").lower(), m.group("body"), line
+
+
+def shell_commands(body: str):
+    lines = body.splitlines()
+    prompted = any(ln.startswith("$ ") for ln in lines)
+    for ln in lines:
+        if prompted and not ln.startswith("$ "):
+            continue
+        ln = ln.removeprefix("$ ").strip()
+        if not ln or ln.startswith("#"):
+            continue
+        for part in ln.split("&&"):
+            yield part.strip()
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Each runnable block of the page succeeds, in order."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
+    for filename, lang, body, line in blocks(path):
+        where = f"{path.relative_to(ROOT)}:{line}"
+        if filename:
+            (tmp_path / filename).write_text(body, encoding="utf-8")
+        elif lang in {"python", "py", "pycon"}:
+            code = compile(body, where, "exec")
+            exec(code, namespace)  # noqa: S102 - running our own documentation
+        elif lang in SHELL:
+            for cmd in shell_commands(body):
+                if cmd.startswith(NOT_RUN) or not cmd.startswith("cancelflow"):
+                    continue
+                argv = shlex.split(cmd)
+                env = {**os.environ, "PYTHONUTF8": "1"}
+                env.pop("STRIPE_API_KEY", None)
+                proc = subprocess.run(
+                    [sys.executable, "-m", "cancelflow", *argv[1:]],
+                    cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                    check=False,
+                )
+                assert proc.returncode == 0, f"{where}: `{cmd}` failed:\n{proc.stdout}\n{proc.stderr}"
+    
