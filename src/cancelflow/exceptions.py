@@ -351,10 +351,12 @@ class PolicyError(CancelflowError, ValueError):
 
     Attributes:
         key_path: where the problem is (``rules[2].segment.mrr``), if known.
+        problem: the message without the key path.
     """
 
     def __init__(self, message: str, *, key_path: str | None = None) -> None:
         self.key_path = key_path
+        self.problem = message
         super().__init__(f"{key_path}: {message}" if key_path else message)
 
 
