@@ -1,49 +1,145 @@
 """cancelflow: own the cancellation path of Stripe's customer portal.
 
-Importing this package does not import ``stripe`` (about 200 ms and 40 MB):
-the gateway imports it the first time it talks to Stripe.
+Importing this package is cheap: it does not import ``stripe`` (about 200 ms
+and 40 MB), and it does not even import the models. Each public name is loaded
+from its private module the first time it is used (``cancelflow.Cancelflow``,
+``from cancelflow import Cancelflow``); the gateway imports ``stripe`` only
+when it talks to Stripe.
+
+Adding a public name: import it in the ``TYPE_CHECKING`` block (for type
+checkers), add it to ``_LAZY`` (name → module) and to the sorted ``__all__``.
+``tests/test_import_cost.py`` checks that the three agree.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from cancelflow import exceptions
-from cancelflow._coupon import Coupon, CouponDuration, CouponProblem
-from cancelflow._reasons import (
-    CancellationDetails,
-    CancellationFeedback,
-    CancellationReason,
-    FeedbackLabels,
-    FeedbackOptionRef,
-)
-from cancelflow._subscription import (
-    BillingMode,
-    DiscountRef,
-    SubscriptionItemSnapshot,
-    SubscriptionSnapshot,
-    SubscriptionStatus,
-)
 from cancelflow.exceptions import CancelflowError
 
+if TYPE_CHECKING:
+    from cancelflow._cancelflow import Cancelflow, CancelLink, PortalLink
+    from cancelflow._coupon import Coupon, CouponDuration, CouponProblem
+    from cancelflow._customer import CustomerSnapshot
+    from cancelflow._deeplink import (
+        LOCALES,
+        AfterCompletion,
+        HostedConfirmation,
+        PortalHomepage,
+        Redirect,
+        build_cancel_session_params,
+        build_portal_session_params,
+    )
+    from cancelflow._gateway import StripeGateway
+    from cancelflow._portal import (
+        CancellationReasonFeature,
+        CancelMode,
+        PortalConfiguration,
+        PortalSession,
+        ProrationBehavior,
+        SubscriptionCancelFeature,
+    )
+    from cancelflow._reasons import (
+        CancellationDetails,
+        CancellationFeedback,
+        CancellationReason,
+        FeedbackLabels,
+        FeedbackOptionRef,
+    )
+    from cancelflow._subscription import (
+        BillingMode,
+        DiscountRef,
+        SubscriptionItemSnapshot,
+        SubscriptionSnapshot,
+        SubscriptionStatus,
+    )
+    from cancelflow._urls import AllowedHosts
+
+#: Where each lazily loaded public name lives.
+_LAZY: dict[str, str] = {
+    "AfterCompletion": "cancelflow._deeplink",
+    "AllowedHosts": "cancelflow._urls",
+    "BillingMode": "cancelflow._subscription",
+    "CancelLink": "cancelflow._cancelflow",
+    "CancelMode": "cancelflow._portal",
+    "Cancelflow": "cancelflow._cancelflow",
+    "CancellationDetails": "cancelflow._reasons",
+    "CancellationFeedback": "cancelflow._reasons",
+    "CancellationReason": "cancelflow._reasons",
+    "CancellationReasonFeature": "cancelflow._portal",
+    "Coupon": "cancelflow._coupon",
+    "CouponDuration": "cancelflow._coupon",
+    "CouponProblem": "cancelflow._coupon",
+    "CustomerSnapshot": "cancelflow._customer",
+    "DiscountRef": "cancelflow._subscription",
+    "FeedbackLabels": "cancelflow._reasons",
+    "FeedbackOptionRef": "cancelflow._reasons",
+    "HostedConfirmation": "cancelflow._deeplink",
+    "LOCALES": "cancelflow._deeplink",
+    "PortalConfiguration": "cancelflow._portal",
+    "PortalHomepage": "cancelflow._deeplink",
+    "PortalLink": "cancelflow._cancelflow",
+    "PortalSession": "cancelflow._portal",
+    "ProrationBehavior": "cancelflow._portal",
+    "Redirect": "cancelflow._deeplink",
+    "StripeGateway": "cancelflow._gateway",
+    "SubscriptionCancelFeature": "cancelflow._portal",
+    "SubscriptionItemSnapshot": "cancelflow._subscription",
+    "SubscriptionSnapshot": "cancelflow._subscription",
+    "SubscriptionStatus": "cancelflow._subscription",
+    "build_cancel_session_params": "cancelflow._deeplink",
+    "build_portal_session_params": "cancelflow._deeplink",
+}
+
 __all__ = [
+    "LOCALES",
+    "AfterCompletion",
+    "AllowedHosts",
     "BillingMode",
+    "CancelLink",
+    "CancelMode",
+    "Cancelflow",
     "CancelflowError",
     "CancellationDetails",
     "CancellationFeedback",
     "CancellationReason",
+    "CancellationReasonFeature",
     "Coupon",
     "CouponDuration",
     "CouponProblem",
+    "CustomerSnapshot",
     "DiscountRef",
     "FeedbackLabels",
     "FeedbackOptionRef",
+    "HostedConfirmation",
+    "PortalConfiguration",
+    "PortalHomepage",
+    "PortalLink",
+    "PortalSession",
+    "ProrationBehavior",
+    "Redirect",
+    "StripeGateway",
+    "SubscriptionCancelFeature",
     "SubscriptionItemSnapshot",
     "SubscriptionSnapshot",
     "SubscriptionStatus",
+    "build_cancel_session_params",
+    "build_portal_session_params",
     "exceptions",
 ]
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        loaded = import_module(module)
+        # Load (and fix up) every public name of that module at once.
+        for other, where in _LAZY.items():
+            if where == module:
+                globals()[other] = _fix_module(getattr(loaded, other))
+        return globals()[name]
     if name == "__version__":
         from importlib.metadata import version
 
@@ -52,11 +148,12 @@ def __getattr__(name: str) -> str:
     raise AttributeError(msg)
 
 
-def _fix_module() -> None:
-    for _name in __all__:
-        obj = globals()[_name]
-        if isinstance(obj, type) and obj.__module__.startswith("cancelflow._"):
-            obj.__module__ = "cancelflow"
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
-_fix_module()
+def _fix_module(obj: Any) -> Any:
+    """Show public classes as ``cancelflow.Name`` (reprs, docs, pickles)."""
+    if isinstance(obj, type) and obj.__module__.startswith("cancelflow._"):
+        obj.__module__ = "cancelflow"
+    return obj

@@ -93,9 +93,7 @@ class Coupon:
             times_redeemed=o.opt_integer("times_redeemed") or 0,
             redeem_by=o.opt_integer("redeem_by"),
             valid=o.boolean("valid", default=True),
-            applies_to_products=frozenset(str(p) for p in applies.array("products"))
-            if applies
-            else None,
+            applies_to_products=_products(applies),
             name=o.opt_string("name"),
             metadata=o.str_map("metadata"),
         )
@@ -152,3 +150,16 @@ class Coupon:
         if self.duration is CouponDuration.REPEATING:
             return self.duration_in_months or 1
         return forever_months
+
+
+def _products(applies: Obj | None) -> frozenset[str] | None:
+    """``applies_to.products`` as a set; ``None`` (no restriction) when Stripe
+    sent no ``applies_to`` or an empty list."""
+    if applies is None:
+        return None
+    where = applies.where("products")
+    products = applies.array("products")
+    for n, product in enumerate(products):
+        if not isinstance(product, str):
+            raise StripeObjectError(f"{where}[{n}]", "expected a product id string")
+    return frozenset(products) or None

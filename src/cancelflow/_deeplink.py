@@ -156,6 +156,18 @@ def check_id(value: object, field: str, *, prefix: str | None = None) -> str:
     return value
 
 
+def check_after_completion(
+    after_completion: AfterCompletion, allowed_hosts: AllowedHosts
+) -> SessionCreateParamsFlowDataAfterCompletion:
+    """Return the ``flow_data[after_completion]`` parameters of *after_completion*."""
+    if not isinstance(after_completion, _AFTER_COMPLETION_TYPES):
+        raise InvalidParameterError(
+            _AFTER,
+            "must be Redirect(url), HostedConfirmation(message) or PortalHomepage()",
+        )
+    return after_completion.to_params(allowed_hosts)
+
+
 def check_locale(value: object, field: str = "locale") -> str:
     """Return Stripe's spelling of *value* if it is one of :data:`LOCALES`.
 
@@ -250,12 +262,9 @@ def build_cancel_session_params(
             },
         }
     if after_completion is not None:
-        if not isinstance(after_completion, _AFTER_COMPLETION_TYPES):
-            raise InvalidParameterError(
-                _AFTER,
-                "must be Redirect(url), HostedConfirmation(message) or PortalHomepage()",
-            )
-        flow["after_completion"] = after_completion.to_params(allowed_hosts)
+        flow["after_completion"] = check_after_completion(
+            after_completion, allowed_hosts
+        )
     params: SessionCreateParams = {
         "customer": check_id(customer, "customer", prefix="cus_"),
         "flow_data": flow,

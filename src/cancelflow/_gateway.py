@@ -42,7 +42,7 @@ from cancelflow.exceptions import (
 if TYPE_CHECKING:
     import stripe
     from stripe import RequestOptions
-    from stripe.params import SubscriptionListParams
+    from stripe.params import CouponRetrieveParams, SubscriptionListParams
     from stripe.params.billing_portal import (
         ConfigurationCreateParams,
         ConfigurationListParams,
@@ -83,6 +83,13 @@ SUBSCRIPTION_LIST_STATUSES: Final = frozenset(
         "unpaid",
     }
 )
+
+
+def _coupon_params() -> CouponRetrieveParams:
+    # ``applies_to`` and ``currency_options`` are "expandable" coupon fields:
+    # without them a product-restricted or multi-currency coupon looks universal.
+    return {"expand": ["applies_to", "currency_options"]}
+
 
 _SECRET: Final = re.compile(r"\b(sk|rk|whsec)_(?:(test|live)_)?[A-Za-z0-9*]{4,}")
 
@@ -310,17 +317,20 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
-        """``GET /v1/coupons/{id}``."""
+        """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
+        expanded (Stripe leaves both out otherwise)."""
         check_id(coupon, "coupon")
         with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = self.client.v1.coupons.retrieve(coupon)
+            obj = self.client.v1.coupons.retrieve(coupon, params=_coupon_params())
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
         """Async twin of :meth:`retrieve_coupon`."""
         check_id(coupon, "coupon")
         with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = await self.client.v1.coupons.retrieve_async(coupon)
+            obj = await self.client.v1.coupons.retrieve_async(
+                coupon, params=_coupon_params()
+            )
         return Coupon.from_stripe(obj)
 
     # -- portal sessions -----------------------------------------------------------
