@@ -1,0 +1,456 @@
+"""What the SQLite and PostgreSQL ledgers share: the schema, its migrations, the SQL.
+
+Strictly private. Both stores keep the same four tables (prefixed ``cancelflow_``
+so they can live in the host's database) plus a migrations table; see
+``docs/ledger.md``. A subclass provides the connection, transactions and the
+dialect's types.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import enum
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Final, Protocol
+
+import attrs
+
+from cancelflow._events import (
+    CancellationEvent,
+    _AboutSubscription,
+    event_from_json,
+)
+from cancelflow._history import CustomerHistory
+from cancelflow._ledger import (
+    Case,
+    CaseState,
+    LinkRecord,
+    check_batch,
+    cutoff,
+    fold_cases,
+)
+from cancelflow._reasons import CancellationFeedback, CancellationReason
+from cancelflow._subscription import BillingMode
+from cancelflow.exceptions import EventPayloadError, LedgerError
+
+SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
+
+# version, name, DDL ({int}, {bool} and {json} are the dialect's type names)
+MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
+    (
+        1,
+        "cases, links, typed events and processed event ids",
+        (
+            """CREATE TABLE cancelflow_processed_events (
+                event_id TEXT PRIMARY KEY,
+                event_type TEXT NOT NULL,
+                created {int} NOT NULL,
+                livemode {bool} NOT NULL
+            )""",
+            (
+                "CREATE INDEX cancelflow_processed_events_created"
+                " ON cancelflow_processed_events (created)"
+            ),
+            """CREATE TABLE cancelflow_events (
+                event_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                subscription_id TEXT NOT NULL,
+                created {int} NOT NULL,
+                payload {json} NOT NULL,
+                PRIMARY KEY (event_id, seq)
+            )""",
+            (
+                "CREATE INDEX cancelflow_events_subscription"
+                " ON cancelflow_events (subscription_id)"
+            ),
+            """CREATE TABLE cancelflow_links (
+                session_id TEXT PRIMARY KEY,
+                subscription_id TEXT NOT NULL,
+                customer_id TEXT NOT NULL,
+                created {int} NOT NULL,
+                livemode {bool} NOT NULL,
+                offered_coupon TEXT,
+                arm TEXT,
+                decision {json},
+                mrr {int},
+                currency TEXT
+            )""",
+            (
+                "CREATE INDEX cancelflow_links_subscription"
+                " ON cancelflow_links (subscription_id)"
+            ),
+            "CREATE INDEX cancelflow_links_customer ON cancelflow_links (customer_id)",
+            """CREATE TABLE cancelflow_cases (
+                id TEXT PRIMARY KEY,
+                subscription_id TEXT NOT NULL,
+                customer_id TEXT,
+                livemode {bool} NOT NULL,
+                state TEXT NOT NULL,
+                opened_at {int} NOT NULL,
+                updated_at {int} NOT NULL,
+                link_session_id TEXT,
+                link_created_at {int},
+                offered_coupon TEXT,
+                arm TEXT,
+                decision {json},
+                scheduled_at {int},
+                effective_at {int},
+                billing_mode TEXT,
+                feedback TEXT,
+                comment TEXT,
+                feedback_option TEXT,
+                feedback_at {int},
+                redeemed_coupon TEXT,
+                redeemed_discount TEXT,
+                redeemed_at {int},
+                withdrawn_at {int},
+                ended_at {int},
+                ended_reason TEXT,
+                mrr {int},
+                currency TEXT,
+                event_ids {json} NOT NULL,
+                customer_initiated {bool} NOT NULL
+            )""",
+            (
+                "CREATE INDEX cancelflow_cases_subscription"
+                " ON cancelflow_cases (subscription_id)"
+            ),
+            "CREATE INDEX cancelflow_cases_customer ON cancelflow_cases (customer_id)",
+        ),
+    ),
+)
+LATEST_VERSION: Final = MIGRATIONS[-1][0]
+
+CASE_FIELDS: Final = tuple(f.name for f in attrs.fields(Case))
+CASE_COLUMNS: Final = (*CASE_FIELDS, "customer_initiated")
+LINK_COLUMNS: Final = tuple(f.name for f in attrs.fields(LinkRecord))
+# Queries built from the constant identifiers above (no outside input).
+_MAX_VERSION: Final = f"SELECT MAX(version) FROM {SCHEMA_TABLE}"  # noqa: S608
+_INSERT_VERSION: Final = (
+    f"INSERT INTO {SCHEMA_TABLE} (version, name, applied_at) VALUES (?, ?, ?)"  # noqa: S608
+)
+_SELECT_LINKS: Final = f"SELECT {', '.join(LINK_COLUMNS)} FROM cancelflow_links"  # noqa: S608
+_SELECT_CASES: Final = f"SELECT {', '.join(CASE_COLUMNS)} FROM cancelflow_cases"  # noqa: S608
+_INSERT_CASE: Final = (
+    f"INSERT INTO cancelflow_cases ({', '.join(CASE_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in CASE_COLUMNS)})"
+)
+_INSERT_LINK: Final = (
+    f"INSERT INTO cancelflow_links ({', '.join(LINK_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in LINK_COLUMNS)}) "
+    "ON CONFLICT (session_id) DO NOTHING"
+)
+_JSON_FIELDS: Final = frozenset({"decision", "event_ids"})
+_ENUMS: Final = {
+    "state": CaseState,
+    "billing_mode": BillingMode,
+    "feedback": CancellationFeedback,
+    "ended_reason": CancellationReason,
+}
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the ledgers use."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class SQLLedger(abc.ABC):
+    """A ledger on a SQL database; subclasses connect and open transactions."""
+
+    int_type: str = "INTEGER"
+    bool_type: str = "INTEGER"
+    json_type: str = "TEXT"
+
+    # -- hooks -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _transaction(
+        self, *, write: bool, lock_keys: Sequence[str] = ()
+    ) -> AbstractContextManager[Cursor]:
+        """A transaction (holding *lock_keys* when the store needs locks)."""
+
+    def _sql(self, text: str) -> str:
+        return text
+
+    def _json_in(self, value: object) -> object:
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def _json_out(self, value: object) -> Any:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+    def _bool_out(self, value: object) -> bool:
+        return bool(value)
+
+    # -- schema --------------------------------------------------------------------
+
+    def _migrate(self, cur: Cursor) -> None:
+        """Bring the schema to :data:`LATEST_VERSION` (inside a transaction)."""
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} ("
+            f"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            f"applied_at {self.int_type} NOT NULL)"
+        )
+        cur.execute(_MAX_VERSION)
+        row = cur.fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        if current > LATEST_VERSION:
+            raise LedgerError(
+                f"the ledger's schema is version {current}, newer than this "
+                f"cancelflow's ({LATEST_VERSION}); upgrade cancelflow, or use "
+                "another database"
+            )
+        import time
+
+        for version, name, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            for statement in statements:
+                cur.execute(
+                    statement.format(
+                        int=self.int_type, bool=self.bool_type, json=self.json_type
+                    )
+                )
+            cur.execute(self._sql(_INSERT_VERSION), (version, name, int(time.time())))
+
+    def schema_version(self) -> int:
+        """The schema version of the database (the migrations applied)."""
+        with self._transaction(write=False) as cur:
+            cur.execute(_MAX_VERSION)
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- rows ----------------------------------------------------------------------
+
+    def _case_params(self, case: Case) -> tuple[object, ...]:
+        values: list[object] = []
+        for name in CASE_FIELDS:
+            value = getattr(case, name)
+            if name in _JSON_FIELDS:
+                value = self._json_in(list(value) if name == "event_ids" else value)
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            values.append(value)
+        values.append(case.customer_initiated)
+        return tuple(values)
+
+    def _case_from_row(self, row: Sequence[Any]) -> Case:
+        data = dict(zip(CASE_COLUMNS, row, strict=True))
+        data.pop("customer_initiated")
+        data["livemode"] = self._bool_out(data["livemode"])
+        data["decision"] = self._json_out(data["decision"])
+        data["event_ids"] = tuple(self._json_out(data["event_ids"]))
+        for name, kind in _ENUMS.items():
+            if data[name] is not None:
+                data[name] = kind(data[name])
+        return Case(**data)
+
+    def _link_from_row(self, row: Sequence[Any]) -> LinkRecord:
+        data = dict(zip(LINK_COLUMNS, row, strict=True))
+        data["livemode"] = self._bool_out(data["livemode"])
+        data["decision"] = self._json_out(data["decision"])
+        return LinkRecord(**data)
+
+    def _refold(self, cur: Cursor, subscription_id: str) -> None:
+        cur.execute(
+            self._sql(_SELECT_LINKS + " WHERE subscription_id = ?"),
+            (subscription_id,),
+        )
+        links = [self._link_from_row(r) for r in cur.fetchall()]
+        cur.execute(
+            self._sql(
+                "SELECT payload FROM cancelflow_events WHERE subscription_id = ?"
+            ),
+            (subscription_id,),
+        )
+        try:
+            events = [event_from_json(self._json_out(r[0])) for r in cur.fetchall()]
+        except EventPayloadError as exc:
+            raise LedgerError(f"a stored event cannot be read: {exc}") from exc
+        cases = fold_cases(links, events)
+        cur.execute(
+            self._sql("DELETE FROM cancelflow_cases WHERE subscription_id = ?"),
+            (subscription_id,),
+        )
+        if cases:
+            cur.executemany(
+                self._sql(_INSERT_CASE), [self._case_params(c) for c in cases]
+            )
+
+    # -- the Ledger protocol ---------------------------------------------------------
+
+    def record_events(self, events: Sequence[CancellationEvent]) -> bool:
+        """Record one Stripe event's typed events; ``False`` if already processed."""
+        first = check_batch(events)
+        about = [
+            (seq, e)
+            for seq, e in enumerate(events)
+            if isinstance(e, _AboutSubscription)
+        ]
+        touched = sorted({e.subscription_id for _, e in about})
+        with self._transaction(write=True, lock_keys=touched) as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO cancelflow_processed_events "
+                    "(event_id, event_type, created, livemode) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (event_id) DO NOTHING"
+                ),
+                (first.event_id, first.event_type, first.created, first.livemode),
+            )
+            if cur.rowcount == 0:
+                return False
+            if about:
+                cur.executemany(
+                    self._sql(
+                        "INSERT INTO cancelflow_events "
+                        "(event_id, seq, kind, subscription_id, created, payload) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                    ),
+                    [
+                        (
+                            e.event_id,
+                            seq,
+                            e.kind.value,
+                            e.subscription_id,
+                            e.created,
+                            self._json_in(e.to_json()),
+                        )
+                        for seq, e in about
+                    ],
+                )
+            for subscription_id in touched:
+                self._refold(cur, subscription_id)
+        return True
+
+    def record_link(self, link: LinkRecord) -> None:
+        """Remember a cancel link; a second record of the same session is ignored."""
+        with self._transaction(write=True, lock_keys=[link.subscription_id]) as cur:
+            cur.execute(
+                self._sql(_INSERT_LINK),
+                tuple(
+                    self._json_in(link.decision)
+                    if name == "decision"
+                    else getattr(link, name)
+                    for name in LINK_COLUMNS
+                ),
+            )
+            if cur.rowcount:
+                self._refold(cur, link.subscription_id)
+
+    def is_processed(self, event_id: str) -> bool:
+        with self._transaction(write=False) as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT 1 FROM cancelflow_processed_events WHERE event_id = ?"
+                ),
+                (event_id,),
+            )
+            return cur.fetchone() is not None
+
+    def processed_count(self) -> int:
+        with self._transaction(write=False) as cur:
+            cur.execute("SELECT COUNT(*) FROM cancelflow_processed_events")
+            row = cur.fetchone()
+        return int(row[0])
+
+    def processed_event_ids(self) -> Iterator[str]:
+        """Every remembered event id, sorted (for exports and checks)."""
+        with self._transaction(write=False) as cur:
+            cur.execute(
+                "SELECT event_id FROM cancelflow_processed_events ORDER BY event_id"
+            )
+            rows = cur.fetchall()
+        return (str(r[0]) for r in rows)
+
+    def cases(
+        self, *, subscription_id: str | None = None, customer_id: str | None = None
+    ) -> list[Case]:
+        where: list[str] = []
+        params: list[str] = []
+        if subscription_id is not None:
+            where.append("subscription_id = ?")
+            params.append(subscription_id)
+        if customer_id is not None:
+            where.append("customer_id = ?")
+            params.append(customer_id)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._transaction(write=False) as cur:
+            cur.execute(
+                self._sql(f"{_SELECT_CASES}{clause} ORDER BY opened_at, id"),
+                tuple(params),
+            )
+            rows = cur.fetchall()
+        return [self._case_from_row(r) for r in rows]
+
+    def links(self, *, subscription_id: str | None = None) -> list[LinkRecord]:
+        clause = " WHERE subscription_id = ?" if subscription_id is not None else ""
+        with self._transaction(write=False) as cur:
+            cur.execute(
+                self._sql(f"{_SELECT_LINKS}{clause} ORDER BY created, session_id"),
+                (subscription_id,) if subscription_id is not None else (),
+            )
+            rows = cur.fetchall()
+        return [self._link_from_row(r) for r in rows]
+
+    def customer_history(self, customer_id: str) -> CustomerHistory:
+        with self._transaction(write=False) as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT COUNT(*) FROM cancelflow_cases "
+                    "WHERE customer_id = ? AND customer_initiated = ?"
+                ),
+                (customer_id, True),
+            )
+            (attempts,) = cur.fetchone()
+            cur.execute(
+                self._sql(
+                    "SELECT MAX(redeemed_at) FROM cancelflow_cases WHERE customer_id = ?"
+                ),
+                (customer_id,),
+            )
+            (redeemed,) = cur.fetchone()
+            cur.execute(
+                self._sql(
+                    "SELECT MAX(created) FROM cancelflow_links "
+                    "WHERE customer_id = ? AND offered_coupon IS NOT NULL"
+                ),
+                (customer_id,),
+            )
+            (offered,) = cur.fetchone()
+        return CustomerHistory(
+            attempts=int(attempts),
+            last_offered_at=None if offered is None else int(offered),
+            last_redeemed_at=None if redeemed is None else int(redeemed),
+        )
+
+    def prune_processed_events(
+        self, *, older_than: dt.timedelta, now: float | None = None
+    ) -> int:
+        """Forget ids of non-cancellation events created before ``now - older_than``.
+
+        The ids of events that shaped a case stay: they are the cases' history.
+        """
+        limit = cutoff(older_than, now)
+        with self._transaction(write=True) as cur:
+            cur.execute(
+                self._sql(
+                    "DELETE FROM cancelflow_processed_events WHERE created < ? "
+                    "AND NOT EXISTS (SELECT 1 FROM cancelflow_events e "
+                    "WHERE e.event_id = cancelflow_processed_events.event_id)"
+                ),
+                (limit,),
+            )
+            return int(cur.rowcount)
