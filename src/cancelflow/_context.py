@@ -158,13 +158,21 @@ class DecisionContext:
         return customer.country.upper()
 
 
-def fast_mrr(subscription: SubscriptionSnapshot) -> int:
-    """:attr:`SubscriptionSnapshot.mrr`, without fractions in the common case.
+_MONTH_FACTOR: Final = {"month": 12, "year": 1, "week": 52, "day": 365}
+"""Twelfths of a month per interval: an item's monthly amount is
+``unit_amount × quantity × factor / (12 × interval_count)``."""
 
-    Monthly items with ``interval_count = 1`` are summed as integers; anything
-    else falls back to the exact computation, so the result is always equal.
+
+def fast_mrr(subscription: SubscriptionSnapshot) -> int:
+    """:attr:`SubscriptionSnapshot.mrr`, in integers instead of fractions.
+
+    When every counted item has the same ``interval_count`` the exact sum is
+    one fraction ``n / (12 × count)``, rounded half to even here with
+    ``divmod``; anything else falls back to the exact computation, so the
+    result always equals :attr:`SubscriptionSnapshot.mrr`.
     """
-    total = 0
+    numerator = 0
+    count = 0
     for item in subscription.items:
         if (
             item.unit_amount is None
@@ -173,8 +181,17 @@ def fast_mrr(subscription: SubscriptionSnapshot) -> int:
             or item.interval_count <= 0
         ):
             continue
-        if item.interval == "month" and item.interval_count == 1:
-            total += item.unit_amount * item.quantity
-        else:
+        factor = _MONTH_FACTOR.get(item.interval)
+        if factor is None:
+            continue
+        if count and item.interval_count != count:
             return subscription.mrr
-    return total
+        count = item.interval_count
+        numerator += item.unit_amount * item.quantity * factor
+    if not count:
+        return 0
+    quotient, remainder = divmod(numerator, 12 * count)
+    twice = 2 * remainder
+    if twice > 12 * count or (twice == 12 * count and quotient % 2):
+        quotient += 1
+    return quotient

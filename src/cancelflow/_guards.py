@@ -178,6 +178,18 @@ class Guards:
     def subscription_blocks(self, context: DecisionContext) -> list[GuardBlock]:
         """The blocks that do not depend on the offer."""
         sub = context.subscription
+        history = context.history
+        if (
+            sub.status == "active"
+            and not sub.cancel_at_period_end
+            and sub.cancel_at is None
+            and not sub.paused
+            and sub.schedule is None
+            and len(sub.items) <= 1
+            and history.last_offered_at is None
+            and history.last_redeemed_at is None
+        ):
+            return []  # the common case: no guard of this kind can block
         blocks: list[GuardBlock] = []
         if self.not_cancelable and not sub.can_be_canceled:
             detail = (

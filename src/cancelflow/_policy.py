@@ -20,7 +20,7 @@ from cancelflow._experiments import Arm, Experiment
 from cancelflow._guards import CouponFacts, GuardBlock, Guards
 from cancelflow._history import CustomerHistory
 from cancelflow._offers import NO_OFFER, NoOffer, Offer
-from cancelflow._segments import Condition, Segment
+from cancelflow._segments import Condition, Segment, ShapeKey, shape_key
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow._validate import is_name
 from cancelflow.exceptions import PolicyError
@@ -34,6 +34,9 @@ Outcome: TypeAlias = Offer | NoOffer | Experiment
 DEFAULT_RULE = "default"
 
 _CouponLookup: TypeAlias = Callable[[str], Coupon | None]
+_Check: TypeAlias = Callable[[DecisionContext], bool]
+
+_INDEX_LIMIT = 4096
 
 
 @attrs.frozen
@@ -50,6 +53,9 @@ class Rule:
     segment: Condition
     outcome: Outcome
     _description: str = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _test: Callable[[DecisionContext], bool] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if not is_name(self.name):
@@ -65,6 +71,7 @@ class Rule:
                 key_path="outcome",
             )
         object.__setattr__(self, "_description", self.segment.describe())
+        object.__setattr__(self, "_test", self.segment.compile())
 
     @property
     def description(self) -> str:
@@ -92,6 +99,11 @@ class RetentionPolicy:
     guards: Guards = attrs.field(factory=Guards)
     name: str | None = None
     _default_rule: Rule = attrs.field(init=False, eq=False, repr=False, hash=False)
+    # The rules each subscription shape can match, memoised: a cache, never
+    # observable in results (shapes are few; it is emptied when it grows big).
+    _index: dict[ShapeKey, tuple[tuple[Rule, _Check | None], ...]] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         names: set[str] = set()
@@ -241,17 +253,33 @@ class RetentionPolicy:
             policy=self.name,
         )
 
+    def _candidates(self, key: ShapeKey) -> tuple[tuple[Rule, _Check | None], ...]:
+        candidates = tuple(
+            (rule, rule.segment.residual())
+            for rule in self.rules
+            if rule.segment.prefilter(key)
+        )
+        if len(self._index) >= _INDEX_LIMIT:
+            self._index.clear()
+        self._index[key] = candidates
+        return candidates
+
     def _match(self, context: DecisionContext) -> Rule:
-        index = 0
+        key = shape_key(context.subscription)
+        candidates = self._index.get(key)
+        if candidates is None:
+            candidates = self._candidates(key)
+        rule = self._default_rule
         try:
-            for index, rule in enumerate(self.rules):  # noqa: B007 - used in except
-                if rule.segment.matches(context):
+            for rule, test in candidates:
+                if test is None or test(context):
                     return rule
         except PolicyError:
             raise
         except Exception as err:
+            index = self.rules.index(rule)
             msg = (
-                f"rule {self.rules[index].name!r}: a custom predicate raised "
+                f"rule {rule.name!r}: a custom predicate raised "
                 f"{type(err).__name__}: {err}"
             )
             raise PolicyError(msg, key_path=f"rules[{index}].segment") from err
@@ -262,9 +290,13 @@ def lookup_for(coupons: CouponFacts | None) -> _CouponLookup:
     """A ``coupon_id -> Coupon | None`` function over any kind of coupon facts."""
     if coupons is None:
         return _no_coupon
+    get_coupon: _CouponLookup | None = getattr(coupons, "get_coupon", None)
+    if get_coupon is not None:
+        return get_coupon
     if isinstance(coupons, Mapping):
         return coupons.get
-    return coupons.get_coupon
+    msg = f"coupons must be a Mapping or a CouponSource, got {type(coupons).__name__}"
+    raise TypeError(msg)
 
 
 def _no_coupon(coupon_id: str) -> Coupon | None:  # noqa: ARG001 - lookup signature
