@@ -32,7 +32,28 @@ if TYPE_CHECKING:
         build_cancel_session_params,
         build_portal_session_params,
     )
+    from cancelflow._events import (
+        CancellationEvent,
+        CancellationScheduled,
+        CancellationWithdrawn,
+        EventKind,
+        FeedbackReceived,
+        NotAboutCancellation,
+        OfferRedeemed,
+        SubscriptionEnded,
+        parse_event,
+    )
     from cancelflow._gateway import StripeGateway
+    from cancelflow._ledger import (
+        Case,
+        CaseState,
+        Ledger,
+        LinkRecord,
+        fold_cases,
+    )
+    from cancelflow._ledger_memory import MemoryLedger
+    from cancelflow._ledger_postgres import PostgresLedger
+    from cancelflow._ledger_sqlite import SQLiteLedger
     from cancelflow._portal import (
         CancellationReasonFeature,
         CancelMode,
@@ -48,6 +69,7 @@ if TYPE_CHECKING:
         FeedbackLabels,
         FeedbackOptionRef,
     )
+    from cancelflow._signature import SignatureVerifier, sign_webhook
     from cancelflow._subscription import (
         BillingMode,
         DiscountRef,
@@ -56,6 +78,7 @@ if TYPE_CHECKING:
         SubscriptionStatus,
     )
     from cancelflow._urls import AllowedHosts
+    from cancelflow._webhooks import WebhookHandler, handle_webhook
 
 #: Where each lazily loaded public name lives.
 _LAZY: dict[str, str] = {
@@ -66,31 +89,52 @@ _LAZY: dict[str, str] = {
     "CancelMode": "cancelflow._portal",
     "Cancelflow": "cancelflow._cancelflow",
     "CancellationDetails": "cancelflow._reasons",
+    "CancellationEvent": "cancelflow._events",
     "CancellationFeedback": "cancelflow._reasons",
     "CancellationReason": "cancelflow._reasons",
     "CancellationReasonFeature": "cancelflow._portal",
+    "CancellationScheduled": "cancelflow._events",
+    "CancellationWithdrawn": "cancelflow._events",
+    "Case": "cancelflow._ledger",
+    "CaseState": "cancelflow._ledger",
     "Coupon": "cancelflow._coupon",
     "CouponDuration": "cancelflow._coupon",
     "CouponProblem": "cancelflow._coupon",
     "CustomerSnapshot": "cancelflow._customer",
     "DiscountRef": "cancelflow._subscription",
+    "EventKind": "cancelflow._events",
     "FeedbackLabels": "cancelflow._reasons",
     "FeedbackOptionRef": "cancelflow._reasons",
+    "FeedbackReceived": "cancelflow._events",
     "HostedConfirmation": "cancelflow._deeplink",
     "LOCALES": "cancelflow._deeplink",
+    "Ledger": "cancelflow._ledger",
+    "LinkRecord": "cancelflow._ledger",
+    "MemoryLedger": "cancelflow._ledger_memory",
+    "NotAboutCancellation": "cancelflow._events",
+    "OfferRedeemed": "cancelflow._events",
     "PortalConfiguration": "cancelflow._portal",
     "PortalHomepage": "cancelflow._deeplink",
     "PortalLink": "cancelflow._cancelflow",
     "PortalSession": "cancelflow._portal",
+    "PostgresLedger": "cancelflow._ledger_postgres",
     "ProrationBehavior": "cancelflow._portal",
     "Redirect": "cancelflow._deeplink",
+    "SQLiteLedger": "cancelflow._ledger_sqlite",
+    "SignatureVerifier": "cancelflow._signature",
     "StripeGateway": "cancelflow._gateway",
     "SubscriptionCancelFeature": "cancelflow._portal",
+    "SubscriptionEnded": "cancelflow._events",
     "SubscriptionItemSnapshot": "cancelflow._subscription",
     "SubscriptionSnapshot": "cancelflow._subscription",
     "SubscriptionStatus": "cancelflow._subscription",
+    "WebhookHandler": "cancelflow._webhooks",
     "build_cancel_session_params": "cancelflow._deeplink",
     "build_portal_session_params": "cancelflow._deeplink",
+    "fold_cases": "cancelflow._ledger",
+    "handle_webhook": "cancelflow._webhooks",
+    "parse_event": "cancelflow._events",
+    "sign_webhook": "cancelflow._signature",
 }
 
 __all__ = [
@@ -103,31 +147,52 @@ __all__ = [
     "Cancelflow",
     "CancelflowError",
     "CancellationDetails",
+    "CancellationEvent",
     "CancellationFeedback",
     "CancellationReason",
     "CancellationReasonFeature",
+    "CancellationScheduled",
+    "CancellationWithdrawn",
+    "Case",
+    "CaseState",
     "Coupon",
     "CouponDuration",
     "CouponProblem",
     "CustomerSnapshot",
     "DiscountRef",
+    "EventKind",
     "FeedbackLabels",
     "FeedbackOptionRef",
+    "FeedbackReceived",
     "HostedConfirmation",
+    "Ledger",
+    "LinkRecord",
+    "MemoryLedger",
+    "NotAboutCancellation",
+    "OfferRedeemed",
     "PortalConfiguration",
     "PortalHomepage",
     "PortalLink",
     "PortalSession",
+    "PostgresLedger",
     "ProrationBehavior",
     "Redirect",
+    "SQLiteLedger",
+    "SignatureVerifier",
     "StripeGateway",
     "SubscriptionCancelFeature",
+    "SubscriptionEnded",
     "SubscriptionItemSnapshot",
     "SubscriptionSnapshot",
     "SubscriptionStatus",
+    "WebhookHandler",
     "build_cancel_session_params",
     "build_portal_session_params",
     "exceptions",
+    "fold_cases",
+    "handle_webhook",
+    "parse_event",
+    "sign_webhook",
 ]
 
 
