@@ -50,7 +50,9 @@ def subscription_json(
         "billing_cycle_anchor_config": None,
         "billing_mode": {
             "type": mode,
-            "flexible": {"proration_discounts": "included"} if mode == "flexible" else None,
+            "flexible": {"proration_discounts": "included"}
+            if mode == "flexible"
+            else None,
             "updated_at": created if mode == "flexible" else None,
         },
         "billing_schedules": [],
@@ -142,7 +144,9 @@ def subscription_json(
         "test_clock": None,
         "transfer_data": None,
         "trial_end": None,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": {
+            "end_behavior": {"missing_payment_method": "create_invoice"}
+        },
         "trial_start": None,
     }
 
@@ -161,7 +165,8 @@ def event_json(
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
     return {
-        "id": event_id or _id("evt", event_type, created, json.dumps(obj, sort_keys=True)),
+        "id": event_id
+        or _id("evt", event_type, created, json.dumps(obj, sort_keys=True)),
         "object": "event",
         "api_version": API_VERSION,
         "context": None,
@@ -198,7 +203,14 @@ def discount_json(
 class SubSim:
     """One subscription whose changes are emitted as Stripe events."""
 
-    def __init__(self, sub_id: str = "sub_1", customer: str = "cus_1", *, now: int = 1_780_000_000, **kw: Any) -> None:
+    def __init__(
+        self,
+        sub_id: str = "sub_1",
+        customer: str = "cus_1",
+        *,
+        now: int = 1_780_000_000,
+        **kw: Any,
+    ) -> None:
         self.now = now
         self.sub = subscription_json(sub_id, customer, created=now, **kw)
         self.events: list[dict[str, Any]] = []
@@ -248,10 +260,17 @@ class SubSim:
             cancellation_details=self._details(reason="cancellation_requested"),
         )
 
-    def feedback(self, feedback: str | None = "too_expensive", comment: str | None = None, option: str | None = None) -> dict[str, Any]:
+    def feedback(
+        self,
+        feedback: str | None = "too_expensive",
+        comment: str | None = None,
+        option: str | None = None,
+    ) -> dict[str, Any]:
         """The portal's second update: what the customer answered."""
         return self._update(
-            cancellation_details=self._details(feedback=feedback, comment=comment, feedback_option=option)
+            cancellation_details=self._details(
+                feedback=feedback, comment=comment, feedback_option=option
+            )
         )
 
     def schedule_with_feedback(self, feedback: str = "unused") -> dict[str, Any]:
@@ -261,7 +280,9 @@ class SubSim:
             cancel_at=self.period_end,
             cancel_at_period_end=not flexible,
             canceled_at=self.now,
-            cancellation_details=self._details(reason="cancellation_requested", feedback=feedback),
+            cancellation_details=self._details(
+                reason="cancellation_requested", feedback=feedback
+            ),
         )
 
     def renew(self) -> dict[str, Any]:
@@ -270,15 +291,24 @@ class SubSim:
             cancel_at=None,
             cancel_at_period_end=False,
             canceled_at=None,
-            cancellation_details={"comment": None, "feedback": None, "feedback_option": None, "reason": None},
+            cancellation_details={
+                "comment": None,
+                "feedback": None,
+                "feedback_option": None,
+                "reason": None,
+            },
         )
 
     def redeem(self, coupon: str = "coupon_save20") -> list[dict[str, Any]]:
         """The customer accepts the retention coupon: a discount on the subscription."""
         di = _id("di", self.id, coupon, self.now)
-        disc = discount_json(di, coupon, sub_id=self.id, customer=self.customer, start=self.now)
+        disc = discount_json(
+            di, coupon, sub_id=self.id, customer=self.customer, start=self.now
+        )
         created = event_json(
-            "customer.discount.created", disc, created=self.now,
+            "customer.discount.created",
+            disc,
+            created=self.now,
             event_id=_id("evt", self.id, self.now, len(self.events), "disc"),
         )
         self.events.append(created)
@@ -292,7 +322,9 @@ class SubSim:
             ended_at=self.now,
             canceled_at=self.sub["canceled_at"] or self.now,
             cancellation_details=self._details(
-                reason=reason or self.sub["cancellation_details"]["reason"] or "cancellation_requested"
+                reason=reason
+                or self.sub["cancellation_details"]["reason"]
+                or "cancellation_requested"
             ),
         )
         ev = event_json(
@@ -312,7 +344,11 @@ class SubSim:
         """An unrelated event type."""
         ev = event_json(
             "invoice.paid",
-            {"id": _id("in", self.id, self.now), "object": "invoice", "subscription": self.id},
+            {
+                "id": _id("in", self.id, self.now),
+                "object": "invoice",
+                "subscription": self.id,
+            },
             created=self.now,
             event_id=_id("evt", self.id, self.now, len(self.events), "inv"),
         )
@@ -323,7 +359,13 @@ class SubSim:
 def scenario(kind: str, n: int, *, start: int = 1_780_000_000) -> list[dict[str, Any]]:
     """The events of one named scenario for subscription number *n*."""
     mode = "flexible" if n % 2 else "classic"
-    s = SubSim(f"sub_{kind}_{n}", f"cus_{n % 7}", now=start + n * 10, mode=mode, unit_amount=1000 + 100 * (n % 5))
+    s = SubSim(
+        f"sub_{kind}_{n}",
+        f"cus_{n % 7}",
+        now=start + n * 10,
+        mode=mode,
+        unit_amount=1000 + 100 * (n % 5),
+    )
     s.tick(DAY)
     if kind == "scheduled_then_feedback":
         s.schedule()

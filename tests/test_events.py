@@ -1,0 +1,401 @@
+"""Typed cancellation events read from realistic Stripe webhook events."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import stripe
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cancelflow import (
+    BillingMode,
+    CancellationEvent,
+    CancellationFeedback,
+    CancellationReason,
+    CancellationScheduled,
+    CancellationWithdrawn,
+    EventKind,
+    FeedbackReceived,
+    NotAboutCancellation,
+    OfferRedeemed,
+    SubscriptionEnded,
+    parse_event,
+    sign_webhook,
+)
+from cancelflow._events import event_from_json, format_amount, format_time
+from cancelflow.exceptions import EventPayloadError
+from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
+
+
+def kinds(events):
+    return [type(e) for e in events]
+
+
+class TestSchedule:
+    def test_classic_mode_schedule(self):
+        """Classic mode: cancel_at_period_end flips to true → CancellationScheduled at period end."""
+        s = SubSim(mode="classic")
+        (ev,) = parse_event(s.tick(60).schedule())
+        assert isinstance(ev, CancellationScheduled)
+        assert ev.billing_mode is BillingMode.CLASSIC
+        assert ev.cancel_at_period_end is True
+        assert ev.effective_at == s.period_end
+        assert ev.requested_at == s.now
+        assert (ev.subscription_id, ev.customer_id, ev.mrr, ev.currency) == (
+            "sub_1",
+            "cus_1",
+            2000,
+            "eur",
+        )
+
+    def test_flexible_mode_schedule(self):
+        """Flexible mode: only cancel_at is set (cancel_at_period_end stays false) → still scheduled."""
+        s = SubSim(mode="flexible")
+        (ev,) = parse_event(s.schedule())
+        assert isinstance(ev, CancellationScheduled)
+        assert ev.billing_mode is BillingMode.FLEXIBLE
+        assert ev.cancel_at_period_end is False
+        assert ev.effective_at == s.period_end
+
+    def test_feedback_in_a_second_event(self):
+        """The reason arriving in a later update is a FeedbackReceived of its own."""
+        s = SubSim()
+        first = parse_event(s.schedule())
+        second = parse_event(
+            s.tick(7).feedback("other", comment="Trop cher", option="fbo_1")
+        )
+        assert kinds(first) == [CancellationScheduled]
+        (fb,) = second
+        assert isinstance(fb, FeedbackReceived)
+        assert fb.feedback is CancellationFeedback.OTHER
+        assert fb.comment == "Trop cher"
+        assert fb.feedback_option == "fbo_1"
+
+    def test_schedule_and_feedback_in_one_event(self):
+        """One update that schedules and carries the reason gives both events, schedule first."""
+        s = SubSim(mode="flexible")
+        events = parse_event(s.schedule_with_feedback("unused"))
+        assert kinds(events) == [CancellationScheduled, FeedbackReceived]
+        assert events[1].feedback is CancellationFeedback.UNUSED
+        assert {e.event_id for e in events} == {s.events[-1]["id"]}
+
+    def test_moved_date_is_a_new_schedule(self):
+        """A pending cancellation whose cancel_at moves is reported again with the new date."""
+        s = SubSim(mode="flexible")
+        s.schedule()
+        (ev,) = parse_event(s.tick(60)._update(cancel_at=s.period_end + MONTH))
+        assert isinstance(ev, CancellationScheduled)
+        assert ev.effective_at == s.period_end + MONTH
+
+    def test_reason_only_update_is_not_feedback(self):
+        """Stripe setting only cancellation_details.reason is not the customer's feedback."""
+        s = SubSim()
+        s.schedule()
+        (ev,) = parse_event(
+            s._update(cancellation_details=s._details(reason="payment_failed"))
+        )
+        assert isinstance(ev, NotAboutCancellation)
+
+    def test_same_feedback_again_is_not_new(self):
+        """An update whose previous details had the same answer gives no FeedbackReceived."""
+        s = SubSim()
+        s.feedback("unused")
+        ev = s._update(cancellation_details=s._details(reason="cancellation_requested"))
+        assert kinds(parse_event(ev)) == [NotAboutCancellation]
+
+    def test_unrelated_update_of_a_scheduled_subscription(self):
+        """A metadata change on a scheduled subscription is not about cancellation."""
+        s = SubSim()
+        s.schedule()
+        assert kinds(parse_event(s.unrelated())) == [NotAboutCancellation]
+
+
+class TestWithdrawAndEnd:
+    def test_renewal_is_a_withdrawal(self):
+        """Removing a pending cancel gives CancellationWithdrawn (not feedback, though details changed)."""
+        s = SubSim()
+        s.schedule()
+        s.feedback("unused")
+        effective = s.period_end
+        (ev,) = parse_event(s.tick(60).renew())
+        assert isinstance(ev, CancellationWithdrawn)
+        assert ev.previous_effective_at == effective
+
+    def test_deleted_event_is_an_end_with_reason_and_feedback(self):
+        """customer.subscription.deleted gives the feedback and SubscriptionEnded with Stripe's reason."""
+        s = SubSim()
+        s.schedule()
+        s.feedback("too_expensive")
+        s.now = s.period_end
+        events = parse_event(s.end())
+        assert kinds(events) == [FeedbackReceived, SubscriptionEnded]
+        end = events[1]
+        assert end.reason is CancellationReason.CANCELLATION_REQUESTED
+        assert end.feedback is CancellationFeedback.TOO_EXPENSIVE
+        assert end.ended_at == s.period_end
+
+    def test_payment_failure_end(self):
+        """An involuntary end carries reason payment_failed and no feedback."""
+        s = SubSim()
+        (end,) = parse_event(s.end(reason="payment_failed"))
+        assert isinstance(end, SubscriptionEnded)
+        assert end.reason is CancellationReason.PAYMENT_FAILED
+        assert end.feedback is None
+
+    def test_status_change_to_canceled_in_an_update(self):
+        """An update whose status becomes canceled is an end too (no withdrawal)."""
+        s = SubSim()
+        s.schedule()
+        ev = s._update(status="canceled", ended_at=s.now)
+        assert kinds(parse_event(ev)) == [SubscriptionEnded]
+
+    def test_incomplete_expired_is_not_a_cancellation(self):
+        """A deleted event for an incomplete_expired subscription is not about cancellation."""
+        s = SubSim()
+        s.sub["status"] = "incomplete_expired"
+        ev = event_json("customer.subscription.deleted", s.sub, created=s.now)
+        assert kinds(parse_event(ev)) == [NotAboutCancellation]
+
+
+class TestOffers:
+    def test_discount_created_names_the_coupon(self):
+        """customer.discount.created on a subscription gives OfferRedeemed with coupon and discount."""
+        s = SubSim()
+        created, updated = s.redeem("coupon_save20")
+        (ev,) = parse_event(created)
+        assert isinstance(ev, OfferRedeemed)
+        assert ev.coupon_id == "coupon_save20"
+        assert ev.discount_id.startswith("di_")
+        (again,) = parse_event(updated)
+        assert isinstance(again, OfferRedeemed)
+        assert again.discount_id == ev.discount_id
+        assert again.coupon_id is None  # the subscription lists discount ids only
+
+    def test_expanded_discounts_give_the_coupon(self):
+        """When discounts are expanded objects, the coupon comes from source.coupon."""
+        s = SubSim()
+        disc = {
+            "id": "di_9",
+            "object": "discount",
+            "source": {"type": "coupon", "coupon": {"id": "c9", "object": "coupon"}},
+        }
+        (ev,) = parse_event(s._update(discounts=[disc]))
+        assert (ev.discount_id, ev.coupon_id) == ("di_9", "c9")
+
+    def test_customer_wide_discount_is_not_about_cancellation(self):
+        """A discount with no subscription is not a cancel-flow redemption."""
+        disc = {
+            "id": "di_1",
+            "object": "discount",
+            "customer": "cus_1",
+            "subscription": None,
+            "source": {"coupon": "c"},
+        }
+        ev = event_json("customer.discount.created", disc, created=1)
+        assert kinds(parse_event(ev)) == [NotAboutCancellation]
+
+    def test_removed_discount_is_not_a_redemption(self):
+        """A discount leaving the subscription gives nothing."""
+        s = SubSim()
+        s.redeem()
+        assert kinds(parse_event(s._update(discounts=[]))) == [NotAboutCancellation]
+
+
+class TestInputs:
+    def test_unknown_type_is_neutral(self):
+        """Any other event type gives one NotAboutCancellation with the envelope."""
+        s = SubSim()
+        (ev,) = parse_event(s.invoice_paid())
+        assert isinstance(ev, NotAboutCancellation)
+        assert ev.event_type == "invoice.paid"
+        assert ev.kind is EventKind.NOT_ABOUT_CANCELLATION
+
+    def test_bytes_str_dict_and_stripe_event_agree(self):
+        """The raw body, its text, its dict and a stripe-python Event parse the same."""
+        s = SubSim()
+        raw = json.dumps(s.schedule_with_feedback("unused")).encode()
+        header = sign_webhook(raw, "whsec_x")
+        stripe_event = stripe.Webhook.construct_event(raw, header, "whsec_x")
+        results = [
+            parse_event(raw),
+            parse_event(raw.decode()),
+            parse_event(json.loads(raw)),
+            parse_event(stripe_event),
+        ]
+        assert all(r == results[0] for r in results)
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            b"\xff\xfe",
+            b"not json",
+            b"[1, 2]",
+            b'{"object": "v2.core.event", "id": "evt_1", "type": "x", "created": 1}',
+            b'{"object": "event", "type": "x", "created": 1}',
+            b'{"id": "evt_1", "type": "x", "created": "yesterday"}',
+            b'{"id": "evt_1", "type": "customer.subscription.updated", "created": 1, "data": {}}',
+            b'{"id": "evt_1", "type": "customer.subscription.updated", "created": 1, "data": {"object": {"object": "invoice"}}}',
+            b"[" * 100_000,
+        ],
+    )
+    def test_unreadable_payloads(self, payload):
+        """Non-events raise EventPayloadError, never KeyError or TypeError."""
+        with pytest.raises(EventPayloadError):
+            parse_event(payload)
+
+    def test_extra_and_missing_optional_fields(self):
+        """Unknown new fields are ignored and missing optional ones read as null."""
+        s = SubSim()
+        ev = s.schedule()
+        ev["data"]["object"]["a_field_from_2030"] = {"nested": [1, 2]}
+        for key in (
+            "billing_mode",
+            "cancellation_details",
+            "discounts",
+            "metadata",
+            "canceled_at",
+        ):
+            del ev["data"]["object"][key]
+        del ev["livemode"]
+        (sched,) = parse_event(ev)
+        assert isinstance(sched, CancellationScheduled)
+        assert sched.billing_mode is BillingMode.CLASSIC
+        assert sched.livemode is False
+
+    def test_json_round_trip(self):
+        """Every typed event survives to_json → JSON text → event_from_json."""
+        events = [
+            e for k in SCENARIOS for raw in scenario(k, 1) for e in parse_event(raw)
+        ]
+        assert {type(e) for e in events} >= {
+            CancellationScheduled,
+            FeedbackReceived,
+            CancellationWithdrawn,
+            SubscriptionEnded,
+            OfferRedeemed,
+            NotAboutCancellation,
+        }
+        for e in events:
+            assert event_from_json(json.loads(json.dumps(e.to_json()))) == e
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {},
+            {"kind": "nope"},
+            {"kind": "offer_redeemed"},
+            {
+                "kind": "feedback_received",
+                "event_id": "e",
+                "event_type": "t",
+                "created": 1,
+                "subscription_id": "s",
+                "customer_id": None,
+                "feedback": "bad",
+            },
+        ],
+    )
+    def test_event_from_json_refuses_other_data(self, data):
+        """Data that is not a stored event raises EventPayloadError."""
+        with pytest.raises(EventPayloadError):
+            event_from_json(data)
+
+    def test_descriptions_are_readable(self):
+        """str() of a typed event says what happened, with date and MRR."""
+        s = SubSim(mode="flexible", currency="jpy", unit_amount=1500)
+        (ev,) = parse_event(s.schedule())
+        text = str(ev)
+        assert "scheduled to cancel at" in text
+        assert "UTC" in text
+        assert "1500 JPY" in text
+        assert "flexible" in text
+        assert isinstance(ev, CancellationEvent)
+
+
+def test_format_helpers():
+    """Amounts follow the currency's decimals; times are UTC."""
+    assert format_amount(2000, "eur") == "20.00 EUR"
+    assert format_amount(500, "jpy") == "500 JPY"
+    assert format_amount(-1234, "kwd") == "-1.234 KWD"
+    assert format_time(0) == "1970-01-01 00:00:00 UTC"
+    assert format_time(None) == "unknown"
+    assert format_time(10**20).startswith("t=")
+
+
+# -- robustness ----------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def outcome(payload):
+    try:
+        return parse_event(payload)
+    except EventPayloadError:
+        return None
+
+
+@settings(max_examples=200)
+@given(value=json_values)
+def test_any_json_parses_or_raises_event_payload_error(value):
+    """Arbitrary JSON (as text and as data) either parses or raises EventPayloadError."""
+    outcome(json.dumps(value))
+    outcome(value)
+
+
+@settings(max_examples=200)
+@given(
+    value=st.dictionaries(
+        st.sampled_from(["id", "object", "type", "created", "data", "livemode"]),
+        json_values,
+    )
+)
+def test_event_shaped_json(value):
+    """JSON shaped like an envelope with random field values never escapes as another error."""
+    result = outcome(value)
+    assert result is None or len(result) >= 1
+
+
+def paths(obj, prefix=()):
+    """Every (container, key) inside a JSON value."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield (*prefix, k)
+            yield from paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield (*prefix, i)
+            yield from paths(v, (*prefix, i))
+
+
+REAL = [e for k in SCENARIOS for e in scenario(k, 2)]
+
+
+@settings(max_examples=300)
+@given(data=st.data(), index=st.integers(0, len(REAL) - 1))
+def test_mutated_real_events(data, index):
+    """A real event with one field deleted or replaced by random JSON parses or raises EventPayloadError."""
+    event = copy.deepcopy(REAL[index])
+    path = data.draw(st.sampled_from(list(paths(event))))
+    parent = event
+    for step in path[:-1]:
+        parent = parent[step]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(json_values)
+    result = outcome(event)
+    assert result is None or all(isinstance(e, CancellationEvent) for e in result)
