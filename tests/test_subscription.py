@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cancelflow import BillingMode, SubscriptionSnapshot, SubscriptionStatus
-from cancelflow.exceptions import StripeObjectError
+from cancelflow.exceptions import CancelflowError, StripeObjectError
 
 
 def sub_json(**over):
@@ -88,3 +90,177 @@ def test_bad_field_names_path():
         StripeObjectError, match=r"items\.data\[0\]\.price\.unit_amount"
     ):
         SubscriptionSnapshot.from_stripe(data)
+
+
+# -- more derived facts ------------------------------------------------------------
+
+
+class TestMore:
+    def test_flexible_schedule_counts_without_period_end_flag(self):
+        """Flexible mode: cancel_at alone (cancel_at_period_end false) is scheduled,
+        and the effective date is cancel_at."""
+        snap = SubscriptionSnapshot.from_stripe(
+            sub_json(cancel_at=150, billing_mode={"type": "flexible"})
+        )
+        assert snap.scheduled_to_cancel
+        assert snap.cancel_effective_at == 150
+
+    def test_classic_without_cancel_at_uses_period_end(self):
+        """Classic mode with only cancel_at_period_end ends at the item period end."""
+        snap = SubscriptionSnapshot.from_stripe(sub_json(cancel_at_period_end=True))
+        assert snap.cancel_effective_at == 200
+        assert SubscriptionSnapshot.from_stripe(sub_json()).cancel_effective_at is None
+
+    def test_incomplete_expired_has_ended(self):
+        """incomplete_expired counts as ended, like canceled."""
+        snap = SubscriptionSnapshot.from_stripe(sub_json(status="incomplete_expired"))
+        assert snap.ended
+        assert not snap.can_be_canceled
+
+    @pytest.mark.parametrize(
+        ("interval", "count", "quantity", "amount", "mrr"),
+        [
+            ("month", 1, 1, 1000, 1000),
+            ("month", 3, 1, 3000, 1000),
+            ("year", 1, 1, 12000, 1000),
+            ("week", 1, 1, 1000, 4333),
+            ("day", 1, 2, 100, 6083),
+        ],
+    )
+    def test_mrr_normalisation(self, interval, count, quantity, amount, mrr):
+        """MRR normalises intervals, interval counts and quantities to one month."""
+        data = sub_json()
+        item = data["items"]["data"][0]
+        item["quantity"] = quantity
+        item["price"]["unit_amount"] = amount
+        item["price"]["recurring"] = {"interval": interval, "interval_count": count}
+        assert SubscriptionSnapshot.from_stripe(data).mrr == mrr
+
+    def test_metered_items_count_zero(self):
+        """A metered item adds nothing to MRR."""
+        data = sub_json()
+        data["items"]["data"][0]["price"]["recurring"]["usage_type"] = "metered"
+        assert SubscriptionSnapshot.from_stripe(data).mrr == 0
+
+    def test_expanded_discounts_give_coupon_ids(self):
+        """Expanded discounts (source.coupon, or the older coupon field) give coupon ids."""
+        snap = SubscriptionSnapshot.from_stripe(
+            sub_json(
+                discounts=[
+                    {"id": "di_1", "source": {"type": "coupon", "coupon": "SAVE20"}},
+                    {"id": "di_2", "coupon": {"id": "OLD10", "object": "coupon"}},
+                    "di_3",
+                ]
+            )
+        )
+        assert [d.id for d in snap.discounts] == ["di_1", "di_2", "di_3"]
+        assert snap.coupon_ids == {"SAVE20", "OLD10"}
+
+    def test_expanded_customer_and_stripe_object(self):
+        """An expanded customer and a stripe-python object both parse like the dict."""
+        import stripe
+
+        data = sub_json(customer={"id": "cus_9", "object": "customer"})
+        from_dict = SubscriptionSnapshot.from_stripe(data)
+        from_object = SubscriptionSnapshot.from_stripe(
+            stripe.convert_to_stripe_object(data)
+        )
+        assert from_dict.customer == "cus_9"
+        assert from_object == from_dict
+
+    def test_not_a_subscription(self):
+        """Another Stripe object is refused by its `object` field."""
+        with pytest.raises(StripeObjectError, match="expected 'subscription'"):
+            SubscriptionSnapshot.from_stripe({**sub_json(), "object": "invoice"})
+
+
+# -- properties: any Stripe-shaped input parses or raises CancelflowError ------------
+
+_JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.sampled_from(
+        ["active", "canceled", "flexible", "month", "year", "metered", "eur"]
+    ),
+)
+_JSON = st.recursive(
+    _JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for n, child in enumerate(value):
+            yield from _paths(child, (*prefix, n))
+
+
+_ALL_PATHS = [p for p in _paths(sub_json()) if p]
+
+
+@st.composite
+def mutated_subscriptions(draw):
+    """A realistic subscription with a few fields replaced, or removed."""
+    data = sub_json(
+        discounts=draw(
+            st.lists(
+                st.one_of(
+                    st.just("di_1"),
+                    st.fixed_dictionaries(
+                        {
+                            "id": st.just("di_2"),
+                            "source": st.fixed_dictionaries({"coupon": _JSON}),
+                        }
+                    ),
+                ),
+                max_size=2,
+            )
+        )
+    )
+    for path in draw(st.lists(st.sampled_from(_ALL_PATHS), max_size=4)):
+        node = data
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            if draw(st.booleans()) and isinstance(node, dict):
+                node.pop(path[-1], None)
+            else:
+                node[path[-1]] = draw(_JSON)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed or replaced this branch
+    return data
+
+
+@given(mutated_subscriptions())
+def test_mutated_subscription_parses_or_raises_cancelflow_error(data):
+    """Any Stripe-shaped subscription parses or raises a CancelflowError, never a
+    KeyError, TypeError, ValueError or AttributeError; a parsed one has sane facts."""
+    try:
+        snap = SubscriptionSnapshot.from_stripe(data)
+    except CancelflowError:
+        return
+    assert isinstance(snap.status, SubscriptionStatus)
+    assert isinstance(snap.mrr, int)
+    assert snap.can_be_canceled == (not snap.ended and not snap.scheduled_to_cancel)
+    assert all(isinstance(d.id, str) for d in snap.discounts)
+
+
+@given(_JSON)
+def test_any_json_parses_or_raises_cancelflow_error(data):
+    """Arbitrary JSON is never mistaken for a subscription and never crashes."""
+    try:
+        SubscriptionSnapshot.from_stripe(data)
+    except CancelflowError:
+        return
+    raise AssertionError(f"parsed {data!r}")  # pragma: no cover - would be a bug
