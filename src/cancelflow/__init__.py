@@ -20,9 +20,13 @@ from cancelflow import exceptions
 from cancelflow.exceptions import CancelflowError
 
 if TYPE_CHECKING:
+    from cancelflow._backtest import BacktestRecord, BacktestReport, backtest
     from cancelflow._cancelflow import Cancelflow, CancelLink, PortalLink
+    from cancelflow._context import CustomerFacts, DecisionContext
     from cancelflow._coupon import Coupon, CouponDuration, CouponProblem
+    from cancelflow._coupon_cache import CouponCache
     from cancelflow._customer import CustomerSnapshot
+    from cancelflow._decision import Decision
     from cancelflow._deeplink import (
         LOCALES,
         AfterCompletion,
@@ -43,7 +47,20 @@ if TYPE_CHECKING:
         SubscriptionEnded,
         parse_event,
     )
+    from cancelflow._experiments import (
+        Arm,
+        Experiment,
+        experiment_bucket,
+    )
     from cancelflow._gateway import StripeGateway
+    from cancelflow._guards import (
+        CouponSource,
+        Guard,
+        GuardBlock,
+        Guards,
+    )
+    from cancelflow._history_jsonl import read_history
+    from cancelflow._history_sources import records_from_ledger, records_from_stripe
     from cancelflow._ledger import (
         Case,
         CaseState,
@@ -54,6 +71,17 @@ if TYPE_CHECKING:
     from cancelflow._ledger_memory import MemoryLedger
     from cancelflow._ledger_postgres import PostgresLedger
     from cancelflow._ledger_sqlite import SQLiteLedger
+    from cancelflow._offers import NoOffer, Offer
+    from cancelflow._policy import (
+        Outcome,
+        RetentionPolicy,
+        Rule,
+    )
+    from cancelflow._policy_toml import (
+        dump_policy,
+        load_policy,
+        parse_policy,
+    )
     from cancelflow._portal import (
         CancellationReasonFeature,
         CancelMode,
@@ -69,6 +97,15 @@ if TYPE_CHECKING:
         FeedbackLabels,
         FeedbackOptionRef,
     )
+    from cancelflow._segments import (
+        AllOf,
+        AnyOf,
+        Condition,
+        Not,
+        Predicate,
+        Range,
+        Segment,
+    )
     from cancelflow._signature import SignatureVerifier, sign_webhook
     from cancelflow._subscription import (
         BillingMode,
@@ -79,11 +116,15 @@ if TYPE_CHECKING:
     )
     from cancelflow._urls import AllowedHosts
     from cancelflow._webhooks import WebhookHandler, handle_webhook
-
 #: Where each lazily loaded public name lives.
 _LAZY: dict[str, str] = {
     "AfterCompletion": "cancelflow._deeplink",
+    "AllOf": "cancelflow._segments",
     "AllowedHosts": "cancelflow._urls",
+    "AnyOf": "cancelflow._segments",
+    "Arm": "cancelflow._experiments",
+    "BacktestRecord": "cancelflow._backtest",
+    "BacktestReport": "cancelflow._backtest",
     "BillingMode": "cancelflow._subscription",
     "CancelLink": "cancelflow._cancelflow",
     "CancelMode": "cancelflow._portal",
@@ -97,30 +138,49 @@ _LAZY: dict[str, str] = {
     "CancellationWithdrawn": "cancelflow._events",
     "Case": "cancelflow._ledger",
     "CaseState": "cancelflow._ledger",
+    "Condition": "cancelflow._segments",
     "Coupon": "cancelflow._coupon",
+    "CouponCache": "cancelflow._coupon_cache",
     "CouponDuration": "cancelflow._coupon",
     "CouponProblem": "cancelflow._coupon",
+    "CouponSource": "cancelflow._guards",
+    "CustomerFacts": "cancelflow._context",
     "CustomerSnapshot": "cancelflow._customer",
+    "Decision": "cancelflow._decision",
+    "DecisionContext": "cancelflow._context",
     "DiscountRef": "cancelflow._subscription",
     "EventKind": "cancelflow._events",
+    "Experiment": "cancelflow._experiments",
     "FeedbackLabels": "cancelflow._reasons",
     "FeedbackOptionRef": "cancelflow._reasons",
     "FeedbackReceived": "cancelflow._events",
+    "Guard": "cancelflow._guards",
+    "GuardBlock": "cancelflow._guards",
+    "Guards": "cancelflow._guards",
     "HostedConfirmation": "cancelflow._deeplink",
     "LOCALES": "cancelflow._deeplink",
     "Ledger": "cancelflow._ledger",
     "LinkRecord": "cancelflow._ledger",
     "MemoryLedger": "cancelflow._ledger_memory",
+    "NoOffer": "cancelflow._offers",
+    "Not": "cancelflow._segments",
     "NotAboutCancellation": "cancelflow._events",
+    "Offer": "cancelflow._offers",
     "OfferRedeemed": "cancelflow._events",
+    "Outcome": "cancelflow._policy",
     "PortalConfiguration": "cancelflow._portal",
     "PortalHomepage": "cancelflow._deeplink",
     "PortalLink": "cancelflow._cancelflow",
     "PortalSession": "cancelflow._portal",
     "PostgresLedger": "cancelflow._ledger_postgres",
+    "Predicate": "cancelflow._segments",
     "ProrationBehavior": "cancelflow._portal",
+    "Range": "cancelflow._segments",
     "Redirect": "cancelflow._deeplink",
+    "RetentionPolicy": "cancelflow._policy",
+    "Rule": "cancelflow._policy",
     "SQLiteLedger": "cancelflow._ledger_sqlite",
+    "Segment": "cancelflow._segments",
     "SignatureVerifier": "cancelflow._signature",
     "StripeGateway": "cancelflow._gateway",
     "SubscriptionCancelFeature": "cancelflow._portal",
@@ -129,18 +189,31 @@ _LAZY: dict[str, str] = {
     "SubscriptionSnapshot": "cancelflow._subscription",
     "SubscriptionStatus": "cancelflow._subscription",
     "WebhookHandler": "cancelflow._webhooks",
+    "backtest": "cancelflow._backtest",
     "build_cancel_session_params": "cancelflow._deeplink",
     "build_portal_session_params": "cancelflow._deeplink",
+    "dump_policy": "cancelflow._policy_toml",
+    "experiment_bucket": "cancelflow._experiments",
     "fold_cases": "cancelflow._ledger",
     "handle_webhook": "cancelflow._webhooks",
+    "load_policy": "cancelflow._policy_toml",
     "parse_event": "cancelflow._events",
+    "parse_policy": "cancelflow._policy_toml",
+    "read_history": "cancelflow._history_jsonl",
+    "records_from_ledger": "cancelflow._history_sources",
+    "records_from_stripe": "cancelflow._history_sources",
     "sign_webhook": "cancelflow._signature",
 }
 
 __all__ = [
     "LOCALES",
     "AfterCompletion",
+    "AllOf",
     "AllowedHosts",
+    "AnyOf",
+    "Arm",
+    "BacktestRecord",
+    "BacktestReport",
     "BillingMode",
     "CancelLink",
     "CancelMode",
@@ -155,29 +228,48 @@ __all__ = [
     "CancellationWithdrawn",
     "Case",
     "CaseState",
+    "Condition",
     "Coupon",
+    "CouponCache",
     "CouponDuration",
     "CouponProblem",
+    "CouponSource",
+    "CustomerFacts",
     "CustomerSnapshot",
+    "Decision",
+    "DecisionContext",
     "DiscountRef",
     "EventKind",
+    "Experiment",
     "FeedbackLabels",
     "FeedbackOptionRef",
     "FeedbackReceived",
+    "Guard",
+    "GuardBlock",
+    "Guards",
     "HostedConfirmation",
     "Ledger",
     "LinkRecord",
     "MemoryLedger",
+    "NoOffer",
+    "Not",
     "NotAboutCancellation",
+    "Offer",
     "OfferRedeemed",
+    "Outcome",
     "PortalConfiguration",
     "PortalHomepage",
     "PortalLink",
     "PortalSession",
     "PostgresLedger",
+    "Predicate",
     "ProrationBehavior",
+    "Range",
     "Redirect",
+    "RetentionPolicy",
+    "Rule",
     "SQLiteLedger",
+    "Segment",
     "SignatureVerifier",
     "StripeGateway",
     "SubscriptionCancelFeature",
@@ -186,12 +278,20 @@ __all__ = [
     "SubscriptionSnapshot",
     "SubscriptionStatus",
     "WebhookHandler",
+    "backtest",
     "build_cancel_session_params",
     "build_portal_session_params",
+    "dump_policy",
     "exceptions",
+    "experiment_bucket",
     "fold_cases",
     "handle_webhook",
+    "load_policy",
     "parse_event",
+    "parse_policy",
+    "read_history",
+    "records_from_ledger",
+    "records_from_stripe",
     "sign_webhook",
 ]
 

@@ -6,7 +6,8 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     ├── InvalidInputError (ValueError)          bad input to a cancelflow function
     │   ├── InvalidParameterError               a deep-link/config field breaks a rule
     │   ├── DisallowedURLError                  return/redirect URL not allowed
-    │   └── StripeObjectError                   a Stripe object/JSON is not the expected shape
+    │   ├── StripeObjectError                   a Stripe object/JSON is not the expected shape
+    │   └── HistoryFileError                    a backtest history line cannot be read
     ├── CancelLinkRefusedError                  a cancel link must not be created
     │   ├── SubscriptionNotFoundError (LookupError)
     │   ├── SubscriptionOwnershipError          the subscription is another customer's
@@ -57,6 +58,7 @@ __all__ = [
     "DisallowedURLError",
     "EventPayloadError",
     "FakeStripeError",
+    "HistoryFileError",
     "InvalidInputError",
     "InvalidParameterError",
     "LedgerError",
@@ -131,6 +133,20 @@ class StripeObjectError(InvalidInputError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class HistoryFileError(InvalidInputError):
+    """A line of a backtest history (JSONL) cannot be read.
+
+    Attributes:
+        source: the file (or other source) it comes from.
+        line: the 1-based line number.
+    """
+
+    def __init__(self, message: str, *, source: str, line: int) -> None:
+        self.source = source
+        self.line = line
+        super().__init__(f"{source}:{line}: {message}")
 
 
 # -- refusals before a cancel link is created -------------------------------------

@@ -1,0 +1,411 @@
+"""Backtest history as a JSONL file: one past cancellation attempt per line.
+
+Three kinds of line are accepted, in any mix (``docs/how-to/retention-offers.md``
+documents them):
+
+* the **compact** form, made to be read fast (a million lines in seconds)::
+
+    {"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "usd",
+     "items": [["price_1", "prod_1", "month", 1, 2, 1500]], "at": 1760000000}
+
+  where each item is ``[price, product, interval, interval_count, quantity,
+  unit_amount]`` (plus an optional 7th element, ``"metered"``), and optional
+  keys add the rest: ``discounts`` (ids), ``start_date``, ``created``,
+  ``trial_end``, ``cancel_at``, ``cancel_at_period_end``, ``schedule``,
+  ``paused``, ``metadata``; the customer's ``country``, ``customer_metadata``
+  and ``customer_created``; the history before the attempt: ``attempts``,
+  ``last_offered_at``, ``last_redeemed_at``; and ``offered``, the coupon
+  actually offered then (``null`` for none);
+* a **Stripe subscription** object as the API returns it
+  (``"object": "subscription"``);
+* a **wrapped** Stripe subscription: ``{"subscription": {...}, "customer":
+  {Stripe customer}, "history": {"attempts": …}, "at": …, "offered": …}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from os import PathLike
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, final
+
+from cancelflow._backtest import BacktestRecord
+from cancelflow._customer import CustomerSnapshot
+from cancelflow._history import EMPTY_HISTORY, CustomerHistory
+from cancelflow._reasons import CancellationDetails
+from cancelflow._subscription import (
+    DiscountRef,
+    SubscriptionItemSnapshot,
+    SubscriptionSnapshot,
+    SubscriptionStatus,
+)
+from cancelflow.exceptions import CancelflowError, HistoryFileError
+
+__all__ = ["read_history"]
+
+PROGRESS_EVERY: Final = 16_384
+"""Lines between two calls of a progress callback."""
+
+_STATUS: Final = {s.value: s for s in SubscriptionStatus}
+_NO_DETAILS: Final = CancellationDetails()
+_NO_METADATA: Final[Mapping[str, str]] = MappingProxyType({})
+_INTERVALS: Final = frozenset({"day", "week", "month", "year", None})
+_ITEM_CACHE_LIMIT: Final = 65_536
+
+
+@final
+class LineCustomer:
+    """The customer facts of a compact history line (a :class:`CustomerFacts`).
+
+    Strictly private: a slotted object, much cheaper to build a million times
+    than a full customer snapshot.
+    """
+
+    __slots__ = ("country", "created", "id", "metadata")
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the protocol's name
+        country: str | None,
+        metadata: Mapping[str, str],
+        created: int | None,
+    ) -> None:
+        self.id = id
+        self.country = country
+        self.metadata = metadata
+        self.created = created
+
+    def __repr__(self) -> str:
+        return f"LineCustomer(id={self.id!r}, country={self.country!r})"
+
+
+def _bad(message: str) -> ValueError:
+    return ValueError(message)
+
+
+def _opt_int(d: Mapping[str, Any], key: str) -> int | None:
+    value = d.get(key)
+    if value is None or type(value) is int:
+        return value
+    raise _bad(f"{key}: expected an integer, got {json.dumps(value)}")
+
+
+@final
+class _Items:
+    """Builds item snapshots, reusing one per distinct item.
+
+    A history has few distinct items (price × quantity) and many lines, and an
+    item snapshot is immutable, so lines share them. The cache is emptied when
+    it reaches a bound, so memory stays constant.
+    """
+
+    __slots__ = ("cache",)
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[Any, ...], SubscriptionItemSnapshot] = {}
+
+    def get(self, raw: object, n: int) -> SubscriptionItemSnapshot:
+        if type(raw) is not list:
+            raise _bad(f"items[{n}]: expected a list")
+        key = tuple(raw)
+        try:
+            item = self.cache.get(key)
+        except TypeError:  # an unhashable element: invalid anyway
+            item = None
+        if item is None:
+            item = _item(raw, n)
+            if len(self.cache) >= _ITEM_CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[key] = item
+        return item
+
+
+def _item(raw: list[Any], n: int) -> SubscriptionItemSnapshot:
+    where = f"items[{n}]"
+    if not 6 <= len(raw) <= 7:
+        raise _bad(
+            f"{where}: expected [price, product, interval, interval_count, "
+            'quantity, unit_amount] (and optionally "metered")'
+        )
+    price, product, interval, count, quantity, unit = raw[:6]
+    usage = raw[6] if len(raw) == 7 else "licensed"
+    if type(price) is not str or type(product) is not str or not price or not product:
+        raise _bad(f"{where}: price and product must be non-empty strings")
+    if type(interval) not in (str, type(None)) or interval not in _INTERVALS:
+        raise _bad(f"{where}: interval must be day, week, month, year or null")
+    if type(count) is not int or type(quantity) is not int or count < 1:
+        raise _bad(f"{where}: interval_count (≥ 1) and quantity must be integers")
+    if unit is not None and type(unit) is not int:
+        raise _bad(f"{where}: unit_amount must be an integer or null")
+    if usage not in ("licensed", "metered"):
+        raise _bad(f"{where}: usage_type must be licensed or metered")
+    return SubscriptionItemSnapshot(
+        id="",
+        price_id=price,
+        product_id=product,
+        interval=interval,
+        interval_count=count,
+        quantity=quantity,
+        unit_amount=unit,
+        usage_type=usage,
+    )
+
+
+def _history(d: Mapping[str, Any]) -> CustomerHistory:
+    attempts = _opt_int(d, "attempts")
+    offered = _opt_int(d, "last_offered_at")
+    redeemed = _opt_int(d, "last_redeemed_at")
+    if attempts is None and offered is None and redeemed is None:
+        return EMPTY_HISTORY
+    return CustomerHistory(
+        attempts=attempts or 0, last_offered_at=offered, last_redeemed_at=redeemed
+    )
+
+
+def _at(d: Mapping[str, Any], now: int | None) -> int:
+    at = _opt_int(d, "at")
+    if at is not None:
+        return at
+    if now is None:
+        raise _bad("at: missing (the time of the attempt, unix seconds)")
+    return now
+
+
+def _offered(d: Mapping[str, Any]) -> str | None:
+    if "offered" not in d:
+        return None
+    value = d["offered"]
+    if value is None:
+        return ""
+    if type(value) is not str or not value:
+        raise _bad("offered: expected a coupon id or null")
+    return value
+
+
+_REQUIRED: Final = ("id", "customer", "status", "currency", "items")
+_INT_KEYS: Final = frozenset(
+    {
+        "at",
+        "start_date",
+        "created",
+        "trial_end",
+        "cancel_at",
+        "customer_created",
+        "attempts",
+        "last_offered_at",
+        "last_redeemed_at",
+    }
+)
+_STR_KEYS: Final = frozenset({"schedule", "country"})
+_BOOL_KEYS: Final = frozenset({"cancel_at_period_end", "paused"})
+_MAP_KEYS: Final = frozenset({"metadata", "customer_metadata"})
+_OTHER_KEYS: Final = frozenset({"discounts", "offered"})
+_KNOWN: Final = frozenset(
+    {*_REQUIRED, *_INT_KEYS, *_STR_KEYS, *_BOOL_KEYS, *_MAP_KEYS, *_OTHER_KEYS}
+)
+
+
+def _check_optional(d: Mapping[str, Any]) -> None:
+    """Check the types of the optional keys a compact line has (only those)."""
+    for key, value in d.items():
+        if value is None or key in _REQUIRED:
+            continue
+        if key in _INT_KEYS:
+            if type(value) is not int:
+                raise _bad(f"{key}: expected an integer, got {json.dumps(value)}")
+        elif key in _STR_KEYS:
+            if type(value) is not str or not value:
+                raise _bad(f"{key}: expected a non-empty string")
+        elif key in _BOOL_KEYS:
+            if type(value) is not bool:
+                raise _bad(f"{key}: expected true or false")
+        elif key in _MAP_KEYS:
+            if type(value) is not dict or not all(
+                type(v) is str for v in value.values()
+            ):
+                raise _bad(f"{key}: expected an object of strings")
+        elif key == "discounts":
+            if type(value) is not list or not all(type(x) is str and x for x in value):
+                raise _bad("discounts: expected a list of discount ids")
+        elif key == "offered":
+            if type(value) is not str or not value:
+                raise _bad("offered: expected a coupon id or null")
+        else:
+            hint = ", ".join(sorted(_KNOWN))
+            raise _bad(f"{key}: unknown key (known keys: {hint})")
+
+
+def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRecord:
+    sid = d.get("id")
+    customer_id = d.get("customer")
+    currency = d.get("currency")
+    raw_items = d.get("items")
+    raw_status = d.get("status")
+    status = _STATUS.get(raw_status) if type(raw_status) is str else None
+    if (
+        status is None
+        or type(sid) is not str
+        or type(customer_id) is not str
+        or type(currency) is not str
+        or type(raw_items) is not list
+        or not sid
+        or not customer_id
+        or not currency
+    ):
+        for key in _REQUIRED:
+            if key not in d:
+                raise _bad(f"{key}: missing")
+        if status is None:
+            raise _bad(f"status: unknown value {json.dumps(raw_status)}")
+        if type(raw_items) is not list:
+            raise _bad("items: expected a list")
+        raise _bad("id, customer and currency must be non-empty strings")
+    if len(d) > len(_REQUIRED):
+        _check_optional(d)
+    get = d.get
+    discounts = get("discounts")
+    metadata = get("metadata")
+    subscription = SubscriptionSnapshot(
+        id=sid,
+        customer=customer_id,
+        status=status,
+        currency=currency if currency.islower() else currency.lower(),
+        items=tuple([items.get(raw, n) for n, raw in enumerate(raw_items)]),
+        discounts=tuple([DiscountRef(x) for x in discounts]) if discounts else (),
+        cancel_at=get("cancel_at"),
+        cancel_at_period_end=get("cancel_at_period_end") is True,
+        cancellation_details=_NO_DETAILS,
+        trial_end=get("trial_end"),
+        schedule=get("schedule"),
+        paused=get("paused") is True or status is SubscriptionStatus.PAUSED,
+        created=get("created"),
+        start_date=get("start_date"),
+        metadata=metadata or _NO_METADATA,
+    )
+    country = get("country")
+    customer_metadata = get("customer_metadata")
+    customer_created = get("customer_created")
+    customer = (
+        None
+        if country is None and not customer_metadata and customer_created is None
+        else LineCustomer(
+            customer_id,
+            country.upper() if country else None,
+            MappingProxyType(customer_metadata) if customer_metadata else _NO_METADATA,
+            customer_created,
+        )
+    )
+    attempts = get("attempts")
+    offered_at = get("last_offered_at")
+    redeemed_at = get("last_redeemed_at")
+    history = (
+        EMPTY_HISTORY
+        if attempts is None and offered_at is None and redeemed_at is None
+        else CustomerHistory(
+            attempts=attempts or 0,
+            last_offered_at=offered_at,
+            last_redeemed_at=redeemed_at,
+        )
+    )
+    at = get("at")
+    if at is None:
+        if now is None:
+            raise _bad("at: missing (the time of the attempt, unix seconds)")
+        at = now
+    if "offered" in d:
+        offered = get("offered")
+        return BacktestRecord(subscription, customer, history, at, offered or "")
+    return BacktestRecord(subscription, customer, history, at)
+
+
+def _stripe_line(d: Mapping[str, Any], now: int | None) -> BacktestRecord:
+    """A bare Stripe subscription object, or ``{"subscription": {...}, ...}``."""
+    if "object" in d:
+        subscription = SubscriptionSnapshot.from_stripe(d)
+        return BacktestRecord(subscription, None, EMPTY_HISTORY, _at(d, now))
+    subscription = SubscriptionSnapshot.from_stripe(d["subscription"])
+    raw_customer = d.get("customer")
+    customer = (
+        None if raw_customer is None else CustomerSnapshot.from_stripe(raw_customer)
+    )
+    history = d.get("history")
+    if history is not None and type(history) is not dict:
+        raise _bad("history: expected an object")
+    return BacktestRecord(
+        subscription,
+        customer,
+        EMPTY_HISTORY if history is None else _history(history),
+        _at(d, now),
+        _offered(d),
+    )
+
+
+def read_history(
+    path: str | PathLike[str],
+    *,
+    now: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[BacktestRecord]:
+    """Stream the records of a JSONL history file, one line at a time.
+
+    Memory stays constant whatever the file's size. Blank lines are skipped.
+
+    Args:
+        path: the JSONL file (UTF-8).
+        now: the decision time of lines that carry no ``at``.
+        progress: called with (characters read, file size in bytes) every few
+            thousand lines, and once at the end.
+
+    Raises:
+        HistoryFileError: the file cannot be read, or a line is not a history
+            record; the message names the file, the line and the problem.
+    """
+    source = str(path)
+    try:
+        handle = Path(path).open(encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as err:
+        raise HistoryFileError(
+            f"cannot open: {err.strerror}", source=source, line=0
+        ) from None
+    total = Path(path).stat().st_size if progress is not None else 0
+    decode = json.JSONDecoder().raw_decode
+    items = _Items()
+    done = 0
+    number = 0
+    with handle:
+        lines = iter(handle)
+        while True:
+            try:
+                line = next(lines, None)
+            except UnicodeDecodeError as err:
+                raise HistoryFileError(
+                    f"not UTF-8 ({err.reason})", source=source, line=number + 1
+                ) from None
+            if line is None:
+                break
+            number += 1
+            try:
+                if line[:1] != "{":
+                    line = line.lstrip()  # leading blanks are valid JSON
+                d, end = decode(line)
+                if end != len(line) and not line[end:].isspace():
+                    raise _bad("extra data after the JSON object")
+                if type(d) is not dict:
+                    raise _bad("expected a JSON object per line")
+                if "object" in d or "subscription" in d:
+                    record = _stripe_line(d, now)
+                else:
+                    record = _compact(d, now, items)
+            except (ValueError, TypeError, KeyError, CancelflowError) as err:
+                if not line.strip():
+                    continue  # a blank line
+                raise HistoryFileError(str(err), source=source, line=number) from None
+            if progress is not None:
+                done += len(line)
+                if number % PROGRESS_EVERY == 0:
+                    progress(done, total)
+            yield record
+    if progress is not None:
+        progress(total, total)

@@ -1,0 +1,105 @@
+"""Backtest records from a ledger, or straight from Stripe.
+
+See :mod:`cancelflow._history_jsonl` for records from a JSONL file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from cancelflow._backtest import BacktestRecord
+from cancelflow._context import CustomerFacts
+from cancelflow._history import EMPTY_HISTORY, CustomerHistory, OfferHistory
+from cancelflow._subscription import SubscriptionSnapshot
+
+__all__ = ["records_from_ledger", "records_from_stripe"]
+
+
+def records_from_stripe(
+    gateway: Any,
+    *,
+    now: int | None = None,
+    history: OfferHistory | None = None,
+    customers: bool = False,
+    status: str | None = None,
+) -> Iterator[BacktestRecord]:
+    """Records for every subscription in the Stripe account, as of *now*.
+
+    "Who would get which offer if they all tried to cancel today?"
+
+    Args:
+        gateway: a :class:`~cancelflow.StripeGateway` (``iter_subscriptions``).
+        now: the decision time (default: the current time).
+        history: a ledger, for each customer's history (empty without one).
+        customers: also retrieve each customer (one request per subscription)
+            for country and customer-metadata segments.
+        status: Stripe's ``status`` filter (default: every subscription that
+            is not canceled).
+    """
+    at = int(time.time()) if now is None else now
+    for subscription in gateway.iter_subscriptions(status=status):
+        customer = (
+            gateway.retrieve_customer(subscription.customer) if customers else None
+        )
+        past = (
+            EMPTY_HISTORY
+            if history is None
+            else history.customer_history(subscription.customer)
+        )
+        yield BacktestRecord(subscription, customer, past, at)
+
+
+def records_from_ledger(
+    ledger: Any,
+    subscriptions: Callable[[str], SubscriptionSnapshot | None],
+    *,
+    customers: Callable[[str], CustomerFacts | None] | None = None,
+) -> Iterator[BacktestRecord]:
+    """Records for every cancel link in a ledger, at the time of the link.
+
+    The ledger remembers *who* tried to cancel and when, the offer made and
+    what came of it, but not the subscription's items; *subscriptions* looks
+    each subscription up (``StripeGateway.retrieve_subscription``, or a dict's
+    ``get``): its **current** state stands in for the state at the time. The
+    customer's history is rebuilt from the ledger as it was before each link.
+    This source holds the ledger's links and cases in memory.
+
+    Args:
+        ledger: a ledger (``links()`` and ``cases()``).
+        subscriptions: ``subscription_id -> SubscriptionSnapshot | None``
+            (``None`` skips the link).
+        customers: ``customer_id -> CustomerFacts | None``, if wanted.
+    """
+    links = sorted(ledger.links(), key=lambda link: (link.created, link.session_id))
+    cases_of: dict[str | None, list[Any]] = {}
+    for case in ledger.cases():
+        cases_of.setdefault(case.customer_id, []).append(case)
+    offered_at: dict[str, list[int]] = {}
+    for link in links:
+        if link.offered_coupon is not None:
+            offered_at.setdefault(link.customer_id, []).append(link.created)
+    for link in links:
+        subscription = subscriptions(link.subscription_id)
+        if subscription is None:
+            continue
+        at = link.created
+        before = [c for c in cases_of.get(link.customer_id, ()) if c.opened_at < at]
+        redeemed = [
+            c.redeemed_at
+            for c in before
+            if c.redeemed_at is not None and c.redeemed_at < at
+        ]
+        past = CustomerHistory(
+            attempts=sum(1 for c in before if c.customer_initiated),
+            last_offered_at=max(
+                (t for t in offered_at.get(link.customer_id, ()) if t < at),
+                default=None,
+            ),
+            last_redeemed_at=max(redeemed, default=None),
+        )
+        customer = None if customers is None else customers(link.customer_id)
+        yield BacktestRecord(
+            subscription, customer, past, at, link.offered_coupon or ""
+        )
