@@ -1,0 +1,253 @@
+"""The request pipeline: one HTTP request in, Stripe's answer out (strictly private).
+
+For each request: check the API key (``sk_test_…``/``rk_test_…``; a live key
+is refused), the API version, route it, decode and check the parameters
+against stripe-python's TypedDict for the call, refuse what the fake does not
+model, replay or refuse an idempotency key, run the operation, and answer
+with the JSON body and headers stripe-python expects. Every failure is a
+Stripe-shaped error; nothing ever answers ``{}`` or a bare 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import unquote
+
+from cancelflow.testing._errors import ApiError
+from cancelflow.testing._form import decode
+from cancelflow.testing._headers import Headers
+from cancelflow.testing._resources import (
+    coupons,
+    customers,
+    events,
+    feedback_options,
+    portal_configurations,
+    portal_sessions,
+    prices,
+    products,
+    subscriptions,
+)
+from cancelflow.testing._routing import Call, Route, check_modeled
+from cancelflow.testing._schema import params_spec
+
+if TYPE_CHECKING:
+    from cancelflow.testing._backend import Backend
+
+__all__ = ["ROUTES", "Router", "handle"]
+
+ROUTES: Final[tuple[Route, ...]] = (
+    *customers.ROUTES,
+    *products.ROUTES,
+    *prices.ROUTES,
+    *coupons.ROUTES,
+    *subscriptions.ROUTES,
+    *portal_configurations.ROUTES,
+    *portal_sessions.ROUTES,
+    *feedback_options.ROUTES,
+    *events.ROUTES,
+)
+_TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
+_LIVE_KEY_PREFIXES: Final = ("sk_live_", "rk_live_")
+_SEPARATORS: Final = (",", ":")
+
+Answer = tuple[str, int, Headers]
+
+
+class Router:
+    """Method + path → route and path ids, without scanning every route."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        table: dict[
+            tuple[str, int, str], list[tuple[Route, tuple[str | None, ...]]]
+        ] = {}
+        for route in routes:
+            segments = route.segments
+            pattern = tuple(None if s.startswith("{") else s for s in segments)
+            table.setdefault((route.method, len(segments), segments[1]), []).append(
+                (route, pattern)
+            )
+        for candidates in table.values():  # literal segments win over ids
+            candidates.sort(key=lambda entry: sum(p is None for p in entry[1]))
+        self._table = table
+
+    def match(self, method: str, path: str) -> tuple[Route, tuple[str, ...]] | None:
+        segments = path.split("/")[1:]
+        if len(segments) < 2:
+            return None
+        candidates = self._table.get((method, len(segments), segments[1]))
+        if candidates is None:
+            return None
+        for route, pattern in candidates:
+            ids: list[str] = []
+            for segment, expected in zip(segments, pattern, strict=True):
+                if expected is None:
+                    ids.append(unquote(segment))
+                elif expected != segment:
+                    break
+            else:
+                return route, tuple(ids)
+        return None
+
+
+ROUTER: Final = Router(ROUTES)
+
+
+def handle(
+    backend: Backend,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None,
+    post_data: str | None,
+) -> Answer:
+    """Answer one request the way Stripe would: ``(body, status, headers)``."""
+    request_id = backend.new_id("req")
+    with backend.lock:
+        try:
+            body, status, replayed, key = _handle(
+                backend, method.lower(), url, headers or {}, post_data, request_id
+            )
+        except ApiError as err:
+            body = json.dumps(err.body(request_id), separators=_SEPARATORS)
+            status, replayed, key = err.status, False, None
+    out = {
+        "Request-Id": request_id,
+        "Stripe-Should-Retry": "false",
+        "Content-Type": "application/json",
+        "Stripe-Version": backend.api_version,
+    }
+    if key is not None:
+        out["Idempotency-Key"] = key
+    if replayed:
+        out["Idempotent-Replayed"] = "true"
+    return body, status, Headers(out)
+
+
+def _handle(  # noqa: PLR0917 - the HTTPClient call shape, plus the request id
+    backend: Backend,
+    method: str,
+    url: str,
+    raw_headers: Mapping[str, str],
+    post_data: str | None,
+    request_id: str,
+) -> tuple[str, int, bool, str | None]:
+    headers = {name.lower(): value for name, value in raw_headers.items()}
+    _check_key(headers.get("authorization"))
+    version = headers.get("stripe-version")
+    if version is not None and version != backend.api_version:
+        raise ApiError.not_modeled(
+            f"API version {version}: it models {backend.api_version}, the version "
+            "the installed stripe-python pins"
+        )
+    for name in ("Stripe-Account", "Stripe-Context"):
+        if name.lower() in headers:
+            raise ApiError.not_modeled(f"the {name} header (Connect and organizations)")
+    path, _, query = url.partition("?")
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    matched = ROUTER.match(method, path)
+    if matched is None:
+        raise _unrouted(method, path)
+    route, ids = matched
+    raw = decode((post_data or "") if method == "post" else query)
+    params = params_spec(route.params).coerce(raw, None)
+    check_modeled(route, params)
+    key = headers.get("idempotency-key") if method == "post" else None
+    call = Call(route, ids, params, request_id, key)
+    for intercept in backend.interceptors:
+        intercept(call)
+    endpoint = f"{method.upper()} {path}"
+    if key is not None:
+        saved = backend.idempotency.replay(key, endpoint, params, backend.now())
+        if saved is not None:
+            return saved.body, saved.status, True, key
+    if method == "get":  # reads change nothing: no operation, no events
+        return (
+            json.dumps(route.handler(backend, call), separators=_SEPARATORS),
+            200,
+            False,
+            None,
+        )
+    with backend.operation(request_id=request_id, idempotency_key=key):
+        try:
+            result = route.handler(backend, call)
+        except ApiError as err:
+            if key is not None and err.stored:
+                body = json.dumps(err.body(request_id), separators=_SEPARATORS)
+                backend.idempotency.save(
+                    key, endpoint, params, err.status, body, backend.now()
+                )
+            raise
+        body = json.dumps(result, separators=_SEPARATORS)
+        if key is not None:
+            backend.idempotency.save(key, endpoint, params, 200, body, backend.now())
+    return body, 200, False, key
+
+
+def _check_key(authorization: str | None) -> None:
+    if not authorization:
+        raise ApiError(
+            401,
+            "You did not provide an API key. Send it in the Authorization header, "
+            "using Bearer auth (Authorization: Bearer sk_test_…).",
+        )
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        raise ApiError(
+            401, "Invalid API Key provided: use Bearer auth with a test key."
+        )
+    if key.startswith(_LIVE_KEY_PREFIXES):
+        raise ApiError(
+            401,
+            "cancelflow FakeStripe refuses live-mode API keys: use a test-mode key "
+            "(sk_test_… or rk_test_…).",
+        )
+    if not key.startswith(_TEST_KEY_PREFIXES) or len(key) <= len("sk_test_"):
+        raise ApiError(
+            401,
+            "Invalid API Key provided: expected a test-mode secret key (sk_test_…) "
+            "or restricted key (rk_test_…).",
+        )
+
+
+def _unrouted(method: str, path: str) -> ApiError:
+    for known_method, pattern, template in _stripe_endpoints():
+        if known_method == method and pattern.fullmatch(path):
+            return ApiError.not_modeled(f"{method.upper()} {template}")
+    return ApiError(
+        404,
+        f"Unrecognized request URL ({method.upper()}: {path}). Stripe's API "
+        "reference lists the endpoints: https://docs.stripe.com/api",
+    )
+
+
+_ENDPOINT: Final = re.compile(
+    r'_request(?:_async)?\(\s*"(get|post|delete)",\s*"(/v1/[^"]*)"'
+)
+
+
+@cache
+def _stripe_endpoints() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """Every v1 endpoint stripe-python's services call (read from its source, once)."""
+    found: set[tuple[str, str]] = set()
+    root = resources.files("stripe")
+    stack: list[Any] = [root]
+    while stack:
+        entry = stack.pop()
+        if entry.is_dir():
+            if entry.name not in ("params", "__pycache__"):
+                stack.extend(entry.iterdir())
+        elif entry.name.endswith("_service.py"):
+            found.update(_ENDPOINT.findall(entry.read_text(encoding="utf-8")))
+    return tuple(
+        (
+            method,
+            re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))),
+            template,
+        )
+        for method, template in sorted(found)
+    )

@@ -1,0 +1,183 @@
+"""The in-memory Stripe account behind a FakeStripe (strictly private).
+
+:class:`Backend` owns the state of one fake account: the clock, the id
+counters, every resource's store (``backend.customers``,
+``backend.subscriptions``, …), the event log, webhook endpoints and
+idempotency keys. Every state change is a *backend operation* — a method of a
+resource store such as ``backend.subscriptions.schedule_cancel(...)`` — that
+changes records and emits the events Stripe would. The HTTP handlers call
+those operations; so do the portal driver and the clock's advance hooks.
+
+Events are delivered to webhook endpoints when the outermost
+:meth:`Backend.operation` block ends, so a handler that calls back into the
+fake always sees a finished change.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+from cancelflow.testing._clock import FakeClock
+from cancelflow.testing._errors import ApiError
+from cancelflow.testing._events import EventLog, previous_attributes
+from cancelflow.testing._expand import NOT_INCLUDABLE
+from cancelflow.testing._idempotency import IdempotencyStore
+from cancelflow.testing._resources.coupons import Coupons
+from cancelflow.testing._resources.customers import Customers
+from cancelflow.testing._resources.discounts import Discounts
+from cancelflow.testing._resources.feedback_options import FeedbackOptions
+from cancelflow.testing._resources.portal_configurations import PortalConfigurations
+from cancelflow.testing._resources.portal_sessions import PortalSessions
+from cancelflow.testing._resources.prices import Prices
+from cancelflow.testing._resources.products import Products
+from cancelflow.testing._resources.subscriptions import Subscriptions
+from cancelflow.testing._routing import Call
+from cancelflow.testing._webhooks import Webhooks
+
+__all__ = ["Backend", "Interceptor"]
+
+JSON = dict[str, Any]
+Interceptor = Callable[[Call], None]
+"""Runs before a routed request executes; may raise ``ApiError`` (or any
+exception, which stripe-python then sees from the HTTP client)."""
+
+_ALPHABET: Final = string.ascii_letters + string.digits
+_NO_REQUEST: Final[JSON] = {"id": None, "idempotency_key": None}
+
+
+class Backend:
+    """One fake Stripe account in memory."""
+
+    def __init__(
+        self, *, clock: FakeClock, webhooks: Webhooks, api_version: str, seed: int
+    ) -> None:
+        self.clock = clock
+        self.webhooks = webhooks
+        self.api_version = api_version
+        self.rng = random.Random(seed)  # noqa: S311 - deterministic tokens for tests
+        self.lock = threading.RLock()
+        self.idempotency = IdempotencyStore()
+        self.interceptors: list[Interceptor] = []
+        self._counters: dict[str, int] = {}
+        self._request: JSON = _NO_REQUEST
+        self._depth = 0
+        self.events = EventLog(
+            api_version=api_version,
+            clock=clock.now,
+            new_id=self.new_id,
+            request=lambda: self._request,
+            on_emit=webhooks.enqueue,
+        )
+        self.customers = Customers(self)
+        self.products = Products(self)
+        self.prices = Prices(self)
+        self.coupons = Coupons(self)
+        self.discounts = Discounts(self)
+        self.subscriptions = Subscriptions(self)
+        self.portal_configurations = PortalConfigurations(self)
+        self.portal_sessions = PortalSessions(self)
+        self.feedback_options = FeedbackOptions(self)
+
+    # -- ids and time ------------------------------------------------------------
+
+    def now(self) -> int:
+        return self.clock.now()
+
+    def new_id(self, prefix: str) -> str:
+        """The next id with *prefix* (``cus`` → ``cus_fake0000000001``): deterministic."""
+        count = self._counters.get(prefix, 0) + 1
+        self._counters[prefix] = count
+        return f"{prefix}_fake{count:010d}"
+
+    def token(self, length: int = 24) -> str:
+        """A random-looking token from the account's seeded generator."""
+        return "".join(self.rng.choice(_ALPHABET) for _ in range(length))
+
+    # -- operations and events ---------------------------------------------------
+
+    @contextmanager
+    def operation(
+        self, *, request_id: str | None = None, idempotency_key: str | None = None
+    ) -> Iterator[None]:
+        """Group state changes; deliver their events when the outermost block ends.
+
+        *request_id* and *idempotency_key* fill the ``request`` of the events
+        emitted inside (``null`` for automatic changes: the clock, the portal).
+        """
+        with self.lock:
+            outer_request = self._request
+            if request_id is not None:
+                self._request = {"id": request_id, "idempotency_key": idempotency_key}
+            elif self._depth == 0:
+                self._request = _NO_REQUEST
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                self._request = outer_request
+                if self._depth == 0:
+                    self.webhooks.flush()
+
+    def emit(self, type_: str, obj: JSON, previous: JSON | None = None) -> JSON:
+        """Emit one event about *obj* (a rendered snapshot); return the event."""
+        return self.events.emit(type_, obj, previous)
+
+    def emit_updated(self, type_: str, before: JSON, after: JSON) -> JSON | None:
+        """Emit ``*.updated`` with Stripe's ``previous_attributes``, if anything changed."""
+        previous = previous_attributes(before, after)
+        if not previous:
+            return None
+        return self.events.emit(type_, after, previous)
+
+    # -- lookups for expand ------------------------------------------------------
+
+    def lookup(self, object_id: str, field: str) -> JSON:
+        """The rendered object *object_id* names, for ``expand`` of *field*."""
+        if field == "coupon":
+            return self.coupons.render(self.coupons.get(object_id, param="expand"))
+        prefix = object_id.split("_", 1)[0]
+        finder = self._finders().get(prefix)
+        if finder is None:
+            raise ApiError.not_modeled(
+                f"expanding {field} ({object_id})", param="expand"
+            )
+        return finder(object_id)
+
+    def include(self, obj: JSON, field: str) -> Any:
+        """An includable *field* of *obj* (``NOT_INCLUDABLE`` if it has none)."""
+        stores: dict[str, Any] = {
+            "coupon": self.coupons,
+            "customer": self.customers,
+            "price": self.prices,
+        }
+        store = stores.get(obj.get("object", ""))
+        return NOT_INCLUDABLE if store is None else store.include(obj, field)
+
+    def _finders(self) -> dict[str, Callable[[str], JSON]]:
+        return {
+            "cus": lambda i: self.customers.render(
+                self.customers.get(i, param="expand")
+            ),
+            "sub": lambda i: self.subscriptions.render(
+                self.subscriptions.get(i, param="expand")
+            ),
+            "price": lambda i: self.prices.render(self.prices.get(i, param="expand")),
+            "prod": lambda i: self.products.render(
+                self.products.get(i, param="expand")
+            ),
+            "di": lambda i: self.discounts.render(
+                self.discounts.get(i, param="expand")
+            ),
+            "bpc": lambda i: self.portal_configurations.render(
+                self.portal_configurations.get(i, param="expand")
+            ),
+            "fo": lambda i: self.feedback_options.render(
+                self.feedback_options.get(i, param="expand")
+            ),
+        }

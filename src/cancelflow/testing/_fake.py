@@ -1,0 +1,245 @@
+"""``FakeStripe``: an in-memory Stripe account that stripe-python talks to."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+from cancelflow.exceptions import FakeStripeError
+from cancelflow.testing._clock import FakeClock
+from cancelflow.testing._webhooks import WebhookEndpoint, WebhookHandler, Webhooks
+
+if TYPE_CHECKING:
+    import stripe
+
+    from cancelflow.testing._backend import Backend
+    from cancelflow.testing._headers import Headers
+    from cancelflow.testing._http import FakeHTTPClient
+
+__all__ = ["FakeStripe"]
+
+DEFAULT_API_KEY: Final = "sk_test_cancelflow_fake"
+_SUPPORTED_STRIPE: Final = ((16, 1), (17, 0))
+"""stripe-python versions whose private default-client hook ``install()`` patches
+(from, up to but excluding)."""
+
+_install_lock = threading.Lock()
+_installed: FakeStripe | None = None
+
+
+class FakeStripe:
+    """A fresh, empty Stripe test-mode account in memory.
+
+    The host's own, unchanged stripe-python code runs against it: through
+    :meth:`client` (a ``stripe.StripeClient`` wired to the fake), through
+    :attr:`http_client` (for code that takes an HTTP client), or through
+    :meth:`install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
+    built inside the block). Objects, errors, idempotency, pagination and
+    events behave like Stripe's for the API version the installed
+    stripe-python pins; what the fake does not model is refused with an error
+    that names it.
+
+    Args:
+        start: where the fake clock starts (an aware ``datetime`` or unix
+            seconds); ``2026-01-01T00:00:00Z`` by default.
+        seed: seeds every generated token, session URL and webhook secret, so
+            that a run can be replayed exactly. Ids are counters
+            (``cus_fake0000000001``) either way.
+
+    Creating one costs next to nothing: the account is built on first use.
+    """
+
+    def __init__(
+        self, *, start: dt.datetime | int | None = None, seed: int = 0
+    ) -> None:
+        self.clock = FakeClock(start)
+        self._seed = seed
+        self._webhooks = Webhooks()
+        self._backend: Backend | None = None
+        self._http_client: FakeHTTPClient | None = None
+
+    def __repr__(self) -> str:
+        return f"<FakeStripe clock={self.clock.now_datetime().isoformat()}>"
+
+    # -- plugging in -----------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The account's state and its operations (for extensions of the fake)."""
+        backend = self._backend
+        if backend is None:
+            import stripe
+
+            from cancelflow.testing._backend import Backend
+
+            backend = self._backend = Backend(
+                clock=self.clock,
+                webhooks=self._webhooks,
+                api_version=stripe.api_version,
+                seed=self._seed,
+            )
+        return backend
+
+    @property
+    def http_client(self) -> FakeHTTPClient:
+        """The ``stripe.HTTPClient`` behind the fake (sync and async)."""
+        client = self._http_client
+        if client is None:
+            from cancelflow.testing._http import FakeHTTPClient
+
+            client = self._http_client = FakeHTTPClient(self._dispatch)
+        return client
+
+    def _dispatch(
+        self, method: str, url: str, headers: Any, post_data: str | None
+    ) -> tuple[str, int, Headers]:
+        from cancelflow.testing._api import handle
+
+        return handle(self.backend, method, url, headers, post_data)
+
+    def client(
+        self, api_key: str = DEFAULT_API_KEY, **options: Any
+    ) -> stripe.StripeClient:
+        """A ``stripe.StripeClient`` wired to the fake (sync and ``*_async`` calls).
+
+        *options* go to ``stripe.StripeClient`` (``stripe_version``,
+        ``max_network_retries``, …); ``http_client`` is the fake's.
+        """
+        import stripe
+
+        return stripe.StripeClient(api_key, http_client=self.http_client, **options)
+
+    @contextlib.contextmanager
+    def install(self, *, api_key: str | None = None) -> Iterator[FakeStripe]:
+        """Route all of stripe-python to the fake inside the block.
+
+        Sets ``stripe.default_http_client`` (global ``stripe.Customer.create(...)``
+        style calls) and patches stripe-python's private default-client factory
+        so that any ``stripe.StripeClient(key)`` the host builds inside the
+        block uses the fake too. With *api_key*, also sets ``stripe.api_key``.
+        Everything is restored on exit, also when the block raises. Only one
+        FakeStripe can be installed at a time.
+
+        Raises:
+            FakeStripeError: another FakeStripe is installed, or the installed
+                stripe-python's private hook is not one this version knows.
+        """
+        global _installed  # noqa: PLW0603 - the one process-wide patch, guarded
+        import stripe
+        from stripe import _http_client as hooks
+
+        _check_stripe_version(stripe.VERSION, hooks)
+        with _install_lock:
+            if _installed is not None:
+                raise FakeStripeError(
+                    "a FakeStripe is already installed; leave its install() block first "
+                    "(installs do not nest, and only one can be active per process)"
+                )
+            _installed = self
+        saved = (
+            stripe.default_http_client,
+            stripe.api_key,
+            hooks._default_sync_client,
+            hooks._default_async_client,
+        )
+        fake_client = self.http_client
+
+        def factory(*_args: object, **_kwargs: object) -> FakeHTTPClient:
+            return fake_client
+
+        stripe.default_http_client = fake_client
+        hooks._default_sync_client = factory
+        hooks._default_async_client = factory
+        if api_key is not None:
+            stripe.api_key = api_key
+        try:
+            yield self
+        finally:
+            (
+                stripe.default_http_client,
+                stripe.api_key,
+                hooks._default_sync_client,
+                hooks._default_async_client,
+            ) = saved
+            with _install_lock:
+                _installed = None
+
+    # -- the account -----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything: objects, events, idempotency keys, webhook endpoints.
+
+        The clock goes back to where it started.
+        """
+        self.clock._reset()
+        self._webhooks = Webhooks()
+        self._backend = None
+
+    def add_webhook_endpoint(
+        self,
+        handler: WebhookHandler,
+        *,
+        secret: str | None = None,
+        events: Iterable[str] | None = None,
+        duplicates: float = 0.0,
+        out_of_order: bool = False,
+        seed: int | None = None,
+    ) -> str:
+        """Deliver the account's events to *handler*; return the endpoint's signing secret.
+
+        *handler(body, headers)* gets the raw JSON body and a ``Stripe-Signature``
+        header that ``stripe.Webhook.construct_event(body, headers["Stripe-Signature"],
+        secret)`` accepts. It may return an HTTP status (≥ 300 counts as a
+        failed delivery); an exception is recorded as a failure, as Stripe
+        would, and does not break the API call that emitted the event.
+
+        Args:
+            secret: the ``whsec_…`` secret to sign with (one is generated otherwise).
+            events: the event types to deliver (``*`` wildcards allowed); all by default.
+            duplicates: the probability of delivering an event a second time.
+            out_of_order: deliver each batch of events shuffled (use
+                :meth:`hold_webhooks` to batch several API calls).
+            seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
+        """
+        backend = self.backend
+        if secret is None:
+            secret = "whsec_" + backend.token(32)
+        self._webhooks.add(
+            handler,
+            secret=secret,
+            events=None if events is None else frozenset(events),
+            duplicates=duplicates,
+            out_of_order=out_of_order,
+            seed=self._seed if seed is None else seed,
+        )
+        return secret
+
+    @property
+    def webhook_endpoints(self) -> list[WebhookEndpoint]:
+        """The endpoints added so far, each with its ``deliveries``."""
+        return list(self._webhooks.endpoints)
+
+    def hold_webhooks(self) -> contextlib.AbstractContextManager[None]:
+        """Hold deliveries until the block ends, then deliver them in one batch."""
+        return self._webhooks.hold()
+
+
+def _check_stripe_version(version: str, hooks: Any) -> None:
+    try:
+        parts = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        parts = (0, 0)
+    low, high = _SUPPORTED_STRIPE
+    if not low <= parts < high or not (
+        callable(getattr(hooks, "_default_sync_client", None))
+        and callable(getattr(hooks, "_default_async_client", None))
+    ):
+        raise FakeStripeError(
+            f"FakeStripe.install() patches a private hook of stripe-python and knows "
+            f"versions {low[0]}.{low[1]} to before {high[0]}.{high[1]}; the installed "
+            f"stripe is {version}. Pass fake.client() or fake.http_client to your code "
+            "instead (public API), or upgrade cancelflow."
+        )

@@ -1,0 +1,68 @@
+"""The ``stripe.HTTPClient`` that stripe-python talks to instead of the network.
+
+This module imports stripe (its class derives from ``stripe.HTTPClient``);
+``cancelflow.testing`` imports it only when a FakeStripe first needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import stripe
+
+from cancelflow.testing._headers import Headers
+
+__all__ = ["FakeHTTPClient"]
+
+Dispatch = Callable[
+    [str, str, Mapping[str, str] | None, str | None], tuple[str, int, Headers]
+]
+
+
+class FakeHTTPClient(stripe.HTTPClient):
+    """Answers stripe-python's requests from a FakeStripe, in process, sync and async.
+
+    Pass it as ``stripe.StripeClient(key, http_client=...)`` or set it as
+    ``stripe.default_http_client``; ``FakeStripe.client()`` and
+    ``FakeStripe.install()`` do that for you.
+    """
+
+    name = "cancelflow-fake"
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        super().__init__()
+        self._dispatch = dispatch
+
+    def __repr__(self) -> str:
+        return "<cancelflow FakeHTTPClient>"
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        return self._dispatch(method, url, headers, post_data)
+
+    async def request_async(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        return self._dispatch(method, url, headers, post_data)
+
+    async def sleep_async(self, secs: float) -> None:
+        await asyncio.sleep(secs)
+
+    def close(self) -> None:
+        """Nothing to close: no sockets."""
+
+    async def close_async(self) -> None:
+        """Nothing to close: no sockets."""
