@@ -1,0 +1,189 @@
+"""Type-checked, never run: every public name used the way users use it.
+
+``mypy --strict tests/typing`` must pass. Sections are per module; append yours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+
+import stripe
+from stripe.params.billing_portal import SessionCreateParams
+
+import cancelflow
+from cancelflow import (
+    LOCALES,
+    AfterCompletion,
+    AllowedHosts,
+    BillingMode,
+    Cancelflow,
+    CancelflowError,
+    CancellationDetails,
+    CancellationFeedback,
+    CancellationReason,
+    CancellationReasonFeature,
+    CancelLink,
+    CancelMode,
+    Coupon,
+    CouponDuration,
+    CouponProblem,
+    CustomerSnapshot,
+    DiscountRef,
+    FeedbackLabels,
+    FeedbackOptionRef,
+    HostedConfirmation,
+    PortalConfiguration,
+    PortalHomepage,
+    PortalLink,
+    PortalSession,
+    ProrationBehavior,
+    Redirect,
+    StripeGateway,
+    SubscriptionCancelFeature,
+    SubscriptionItemSnapshot,
+    SubscriptionSnapshot,
+    SubscriptionStatus,
+    build_cancel_session_params,
+    build_portal_session_params,
+    exceptions,
+)
+
+version: str = cancelflow.__version__
+
+# -- reasons ------------------------------------------------------------------------------
+
+
+def reasons() -> None:
+    feedback: CancellationFeedback = CancellationFeedback.parse("too_expensive")
+    reason: CancellationReason = CancellationReason.PAYMENT_FAILED
+    details = CancellationDetails.from_stripe({"feedback": "other"})
+    option: FeedbackOptionRef | None = details.feedback_option
+    answered: bool = details.answered
+    labels: FeedbackLabels = FeedbackLabels().with_locale("de", {feedback: "Zu teuer"})
+    text: str = labels.label(feedback, "fr-CA")
+    table: dict[CancellationFeedback, str] = labels.all("fr")
+    del reason, option, answered, text, table
+
+
+# -- subscriptions, coupons, customers ------------------------------------------------
+
+
+def models(sub: stripe.Subscription, cus: stripe.Customer, cou: stripe.Coupon) -> None:
+    snap = SubscriptionSnapshot.from_stripe(sub)
+    status: SubscriptionStatus = snap.status
+    mode: BillingMode = snap.billing_mode
+    items: tuple[SubscriptionItemSnapshot, ...] = snap.items
+    discounts: tuple[DiscountRef, ...] = snap.discounts
+    mrr: int = snap.mrr
+    scheduled: bool = snap.scheduled_to_cancel
+    coupon = Coupon.from_stripe(cou)
+    duration: CouponDuration = coupon.duration
+    problems: list[CouponProblem] = coupon.problems(snap, now=0)
+    customer = CustomerSnapshot.from_stripe(cus)
+    country: str | None = customer.country
+    tenure: int | None = customer.tenure_days(0)
+    del (
+        status,
+        mode,
+        items,
+        discounts,
+        mrr,
+        scheduled,
+        duration,
+        problems,
+        country,
+        tenure,
+    )
+
+
+# -- deep links ----------------------------------------------------------------------------
+
+
+def deep_links() -> SessionCreateParams:
+    hosts = AllowedHosts(["example.com", "*.example.com"])
+    url: str = hosts.check("https://example.com/a", field="return_url")
+    entries: tuple[str, ...] = hosts.hosts
+    locales: tuple[str, ...] = LOCALES
+    after: AfterCompletion = Redirect("https://example.com/bye")
+    other: AfterCompletion = HostedConfirmation("Merci")
+    home: AfterCompletion = PortalHomepage()
+    del url, entries, locales, other, home
+    build_portal_session_params(customer="cus_1", allowed_hosts=hosts)
+    return build_cancel_session_params(
+        customer="cus_1",
+        subscription="sub_1",
+        allowed_hosts=hosts,
+        coupon="SAVE20",
+        after_completion=after,
+        locale="fr",
+    )
+
+
+# -- gateway ----------------------------------------------------------------------------------
+
+
+def gateway(client: stripe.StripeClient, params: SessionCreateParams) -> None:
+    gw = StripeGateway(client, idempotency_key=lambda: "key")
+    session: PortalSession = gw.create_portal_session(params)
+    snap: SubscriptionSnapshot = gw.retrieve_subscription("sub_1")
+    customer: CustomerSnapshot = gw.retrieve_customer("cus_1")
+    coupon: Coupon = gw.retrieve_coupon("SAVE20")
+    subs: Iterator[SubscriptionSnapshot] = gw.iter_subscriptions(status="all")
+    configs: list[PortalConfiguration] = gw.list_portal_configurations(active=True)
+    config = gw.update_portal_configuration("bpc_1", {"active": True})
+    created = gw.create_portal_configuration(
+        {"features": {"subscription_cancel": {"enabled": True}}}
+    )
+    cancel: SubscriptionCancelFeature = config.subscription_cancel
+    mode: CancelMode = cancel.mode
+    proration: ProrationBehavior = cancel.proration_behavior
+    reason: CancellationReasonFeature = cancel.cancellation_reason
+    raw: Mapping[str, object] = created.raw
+    del session, snap, customer, coupon, subs, configs, mode, proration, reason, raw
+
+
+async def gateway_async(gw: StripeGateway, params: SessionCreateParams) -> None:
+    session: PortalSession = await gw.create_portal_session_async(params)
+    snap: SubscriptionSnapshot = await gw.retrieve_subscription_async("sub_1")
+    customer: CustomerSnapshot = await gw.retrieve_customer_async("cus_1")
+    coupon: Coupon = await gw.retrieve_coupon_async("SAVE20")
+    subs: AsyncIterator[SubscriptionSnapshot] = gw.iter_subscriptions_async()
+    async for sub in subs:
+        del sub
+    configs = await gw.list_portal_configurations_async()
+    updated = await gw.update_portal_configuration_async("bpc_1", {"active": False})
+    created = await gw.create_portal_configuration_async({"features": {}})
+    del session, snap, customer, coupon, configs, updated, created
+
+
+# -- the entry point ---------------------------------------------------------------------
+
+
+def entry_point(client: stripe.StripeClient) -> str:
+    flow = Cancelflow(
+        client,
+        allowed_hosts=["example.com"],
+        return_url="https://example.com/account",
+        locale="fr",
+        after_completion=PortalHomepage(),
+    )
+    try:
+        link: CancelLink = flow.create_cancel_link(
+            customer="cus_1", subscription="sub_1", coupon="SAVE20"
+        )
+    except exceptions.SubscriptionAlreadyScheduledError:
+        portal: PortalLink = flow.create_portal_link(customer="cus_1")
+        return portal.url
+    except exceptions.CancelLinkRefusedError as refused:
+        return refused.subscription_id
+    except CancelflowError as err:
+        return str(err)
+    offered: Coupon | None = link.coupon
+    del offered
+    return link.url
+
+
+async def entry_point_async(flow: Cancelflow) -> str:
+    link = await flow.create_cancel_link_async(customer="cus_1", subscription="sub_1")
+    portal = await flow.create_portal_link_async(customer="cus_1")
+    return link.url + portal.url
