@@ -151,24 +151,24 @@ class AllowedHosts:
         InvalidParameterError: an entry is not a host name.
     """
 
-    rules: tuple[_HostRule, ...] = attrs.field(converter=_to_rules)
+    _rules: tuple[_HostRule, ...] = attrs.field(converter=_to_rules, alias="hosts")
 
     def __contains__(self, host: object) -> bool:
         if not isinstance(host, str):
             return False
         name = normalise_host(host)
-        return name is not None and any(r.matches(name, None, 443) for r in self.rules)
+        return name is not None and any(r.matches(name, None, 443) for r in self._rules)
 
     def __len__(self) -> int:
-        return len(self.rules)
+        return len(self._rules)
 
     def __repr__(self) -> str:
-        return f"AllowedHosts({[str(r) for r in self.rules]!r})"
+        return f"AllowedHosts({[str(r) for r in self._rules]!r})"
 
     @property
     def hosts(self) -> tuple[str, ...]:
         """The entries, normalised (``*.`` and ``:port`` kept)."""
-        return tuple(str(r) for r in self.rules)
+        return tuple(str(r) for r in self._rules)
 
     def check(self, url: object, *, field: str) -> str:
         """Return *url*, normalised, if a customer may be sent there.
@@ -221,7 +221,7 @@ class AllowedHosts:
                 field,
                 "must use https (http is accepted only for localhost and 127.0.0.1)",
             )
-        if not any(r.matches(host, port, _DEFAULT_PORTS[scheme]) for r in self.rules):
+        if not any(r.matches(host, port, _DEFAULT_PORTS[scheme]) for r in self._rules):
             shown = f"{host}:{port}" if port else host
             allowed = ", ".join(self.hosts) or "none configured"
             raise DisallowedURLError(
