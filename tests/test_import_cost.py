@@ -29,6 +29,7 @@ def test_import_cancelflow_does_not_import_stripe():
     assert "cancelflow" in loaded
     assert not {m for m in loaded if m == "stripe" or m.startswith("stripe.")}
     assert "attr" not in loaded
+    assert "typing" not in loaded
     assert {m for m in loaded if m.startswith("cancelflow")} == {
         "cancelflow",
         "cancelflow.exceptions",
@@ -61,6 +62,8 @@ def _type_checking_names() -> dict[str, str]:
         if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
             for imp in node.body:
                 assert isinstance(imp, ast.ImportFrom)
+                if imp.module == "typing":
+                    continue  # annotations of __init__ itself
                 for alias in imp.names:
                     names[alias.asname or alias.name] = imp.module or ""
     return names

@@ -14,12 +14,18 @@ checkers), add it to ``_LAZY`` (name → module) and to the sorted ``__all__``.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
 from cancelflow import exceptions
 from cancelflow.exceptions import CancelflowError
 
+# Not ``typing.TYPE_CHECKING``: importing typing alone (with re, enum, ...) would
+# cost more than the rest of ``import cancelflow``. Type checkers treat any
+# ``TYPE_CHECKING`` name as true.
+TYPE_CHECKING = False
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from cancelflow._backtest import BacktestRecord, BacktestReport, backtest
     from cancelflow._cancelflow import Cancelflow, CancelLink, PortalLink
     from cancelflow._context import CustomerFacts, DecisionContext
