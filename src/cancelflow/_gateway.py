@@ -142,7 +142,7 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
         kind, hint = StripeServerError, " Retrying is safe."
     else:
         kind = StripeAPIError
-    message = err.user_message or type(err).__name__
+    message = (err.user_message or type(err).__name__).rstrip(". ")
     where = f" (param {param})" if param else ""
     return kind(
         redact(f"Stripe refused to {action}{where}: {message}.{hint}"),
