@@ -419,3 +419,46 @@ def many_events(count: int) -> list[dict[str, Any]]:
         n += 1
     out.sort(key=lambda e: (e["created"], e["id"]))
     return out
+
+
+def links_for(events: list[dict[str, Any]]) -> list[Any]:
+    """Cancel links for the subscriptions whose scenario starts with a deep link
+    ("saved", "withdrawn", "ended_at_period_end"; "noise": a link the customer
+    abandons), 5 s before their first event."""
+    from cancelflow import LinkRecord
+
+    first: dict[str, dict[str, Any]] = {}
+    for ev in sorted(events, key=lambda e: e["created"]):
+        obj = ev["data"]["object"]
+        sub = (
+            obj.get("subscription")
+            if obj.get("object") != "subscription"
+            else obj["id"]
+        )
+        if isinstance(sub, str) and sub not in first:
+            first[sub] = ev
+    links = []
+    for sub, ev in sorted(first.items()):
+        if not any(
+            k in sub for k in ("saved", "withdrawn", "ended_at_period_end", "noise")
+        ):
+            continue
+        n = int(sub.rsplit("_", 1)[1])
+        links.append(
+            LinkRecord(
+                session_id=_id("bps", sub),
+                subscription_id=sub,
+                customer_id=f"cus_{n % 7}",
+                created=ev["created"] - 5,
+                offered_coupon="coupon_save20" if n % 3 else None,
+                arm="offer" if n % 3 else "holdout",
+                decision={
+                    "rule": "default",
+                    "arm": "offer" if n % 3 else "holdout",
+                    "n": n,
+                },
+                mrr=1000 + 100 * (n % 5),
+                currency="eur",
+            )
+        )
+    return links

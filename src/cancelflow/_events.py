@@ -108,6 +108,16 @@ def _mrr_text(mrr: int | None, currency: str | None) -> str:
     return f", MRR {format_amount(mrr, currency)}"
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    return names
+
+
 @attrs.frozen(kw_only=True)
 class CancellationEvent:
     """What every typed event knows about the Stripe event it came from.
@@ -140,9 +150,9 @@ class CancellationEvent:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (enum members as their wire strings), with ``kind``."""
         data: dict[str, Any] = {"kind": self.kind.value}
-        for field in attrs.fields(type(self)):
-            value = getattr(self, field.name)
-            data[field.name] = value.value if isinstance(value, enum.Enum) else value
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            data[name] = value.value if isinstance(value, enum.Enum) else value
         return data
 
 

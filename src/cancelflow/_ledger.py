@@ -330,15 +330,18 @@ _PRECEDENCE: Final[Mapping[EventKind, int]] = {
 _Item = LinkRecord | _AboutSubscription
 
 
-def _sort_key(item: _Item) -> tuple[int, int, str, str]:
+def _identity(event: _AboutSubscription) -> tuple[str, str, str]:
+    """What tells two typed events apart: parsing is deterministic, so one
+    Stripe event gives at most one typed event per kind, except one
+    :class:`OfferRedeemed` per discount added."""
+    discount = event.discount_id if isinstance(event, OfferRedeemed) else ""
+    return (event.event_id, event.kind.value, discount)
+
+
+def _sort_key(item: _Item) -> tuple[int, int, str, str, str]:
     if isinstance(item, LinkRecord):
-        return (item.created, 0, item.session_id, "")
-    return (
-        item.created,
-        _PRECEDENCE.get(item.kind, 9),
-        item.event_id,
-        canonical_json(item.to_json()),
-    )
+        return (item.created, 0, item.session_id, "", "")
+    return (item.created, _PRECEDENCE.get(item.kind, 9), *_identity(item))
 
 
 @attrs.define
@@ -386,6 +389,12 @@ class _Draft:
     ) -> None:
         if feedback is None and comment is None and option is None:
             return
+        if (feedback, comment, option) == (
+            self.feedback,
+            self.comment,
+            self.feedback_option,
+        ):
+            return  # the same answer repeated (the end event carries it again)
         self.feedback, self.comment, self.feedback_option = feedback, comment, option
         self.feedback_at = at
 
@@ -451,6 +460,13 @@ def _fold_subscription(items: list[_Item]) -> list[Case]:
         drafts.append(draft)
         return draft
 
+    # A discount's coupon may be named by only one of its two events
+    # (customer.discount.created); learn it from the whole set first.
+    coupons = {
+        i.discount_id: i.coupon_id
+        for i in items
+        if isinstance(i, OfferRedeemed) and i.coupon_id is not None
+    }
     for item in sorted(items, key=_sort_key):
         last = drafts[-1] if drafts else None
         target: _Draft | None
@@ -476,11 +492,11 @@ def _fold_subscription(items: list[_Item]) -> list[Case]:
             target = last
             if target is None or target.state not in (*OPEN_STATES, CaseState.SAVED):
                 continue  # a discount outside any cancellation attempt
+            coupon = coupons.get(item.discount_id)
             offered = target.link.offered_coupon if target.link else None
-            if offered and item.coupon_id and item.coupon_id != offered:
+            if offered and coupon and coupon != offered:
                 continue  # some other discount, not the offer made in this flow
-            if target.redeemed.get(item.discount_id) is None:
-                target.redeemed[item.discount_id] = item.coupon_id
+            target.redeemed[item.discount_id] = coupon
             if target.redeemed_at is None:
                 target.redeemed_at = item.created
             if target.state is CaseState.OPENED:
@@ -529,13 +545,13 @@ def fold_cases(
     matter. Events that are not about a subscription are ignored. Cases come
     out sorted by ``(opened_at, id)``.
     """
-    by_sub: dict[str, dict[tuple[str, str], _Item]] = {}
+    by_sub: dict[str, dict[tuple[str, str, str], _Item]] = {}
     for link in links:
-        by_sub.setdefault(link.subscription_id, {})[("link", link.session_id)] = link
+        key = ("link", link.session_id, "")
+        by_sub.setdefault(link.subscription_id, {})[key] = link
     for event in events:
         if isinstance(event, _AboutSubscription):
-            key = (event.event_id, canonical_json(event.to_json()))
-            by_sub.setdefault(event.subscription_id, {})[key] = event
+            by_sub.setdefault(event.subscription_id, {})[_identity(event)] = event
     cases: list[Case] = []
     for items in by_sub.values():
         cases.extend(_fold_subscription(list(items.values())))

@@ -48,6 +48,7 @@ class PostgresLedger(SQLLedger):
             schema is newer than this cancelflow.
     """
 
+    payload_text = "payload::text"
     int_type = "BIGINT"
     bool_type = "BOOLEAN"
     json_type = "JSONB"
@@ -70,8 +71,12 @@ class PostgresLedger(SQLLedger):
         self._connect_timeout = connect_timeout
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
-        with self._transaction(write=True, lock_keys=[_MIGRATION_LOCK]) as cur:
-            self._migrate(cur)
+        try:
+            with self._transaction(write=True, lock_keys=[_MIGRATION_LOCK]) as cur:
+                self._migrate(cur)
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"PostgresLedger(<conninfo hidden>, schema={self.schema!r})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import enum
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -50,10 +51,6 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
                 created {int} NOT NULL,
                 livemode {bool} NOT NULL
             )""",
-            (
-                "CREATE INDEX cancelflow_processed_events_created"
-                " ON cancelflow_processed_events (created)"
-            ),
             """CREATE TABLE cancelflow_events (
                 event_id TEXT NOT NULL,
                 seq INTEGER NOT NULL,
@@ -153,6 +150,12 @@ _ENUMS: Final = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
+def _decode_event(text: str) -> CancellationEvent:
+    """A stored typed event from its JSON text (immutable, so cached)."""
+    return event_from_json(json.loads(text))
+
+
 class Cursor(Protocol):
     """The part of a DB-API cursor the ledgers use."""
 
@@ -171,6 +174,7 @@ class Cursor(Protocol):
 class SQLLedger(abc.ABC):
     """A ledger on a SQL database; subclasses connect and open transactions."""
 
+    payload_text: str = "payload"  # the stored event as JSON text
     int_type: str = "INTEGER"
     bool_type: str = "INTEGER"
     json_type: str = "TEXT"
@@ -272,12 +276,13 @@ class SQLLedger(abc.ABC):
         links = [self._link_from_row(r) for r in cur.fetchall()]
         cur.execute(
             self._sql(
-                "SELECT payload FROM cancelflow_events WHERE subscription_id = ?"
+                f"SELECT {self.payload_text} FROM cancelflow_events "  # noqa: S608 - a constant
+                "WHERE subscription_id = ?"
             ),
             (subscription_id,),
         )
         try:
-            events = [event_from_json(self._json_out(r[0])) for r in cur.fetchall()]
+            events = [_decode_event(r[0]) for r in cur.fetchall()]
         except EventPayloadError as exc:
             raise LedgerError(f"a stored event cannot be read: {exc}") from exc
         cases = fold_cases(links, events)
