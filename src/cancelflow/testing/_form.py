@@ -56,8 +56,10 @@ def decode(data: str) -> dict[str, Any]:
         if last == "":  # legacy ``a[]=x``: append
             last = str(len(node))
         node[last] = value
-    result: dict[str, Any] = _lists(root, in_map=False)
-    return result
+    for key, value in root.items():
+        if isinstance(value, dict):
+            root[key] = _lists(value, in_map=key in MAP_FIELDS)
+    return root
 
 
 def _lists(node: dict[str, Any], *, in_map: bool) -> Any:

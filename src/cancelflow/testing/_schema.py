@@ -210,7 +210,10 @@ class Node:
         elif origin is list:
             self.list_item = Node.of(get_args(annotation)[0])
         elif origin is dict or getattr(origin, "__name__", "") == "UntypedStripeObject":
-            self.map_value = Node.of(get_args(annotation)[-1])
+            value = Node.of(get_args(annotation)[-1])
+            if value.str_ok:  # metadata: "" unsets one key
+                value.empty_ok = True
+            self.map_value = value
         elif typing_extensions.is_typeddict(annotation):
             self.obj = ObjSpec(annotation)
         else:  # Any, or a form this module does not know: accept as sent

@@ -231,6 +231,9 @@ class Subscriptions(Store[SubscriptionRecord]):
             "ended_at": None,
             "invoice_settings": {
                 "account_tax_ids": None,
+                "custom_fields": None,
+                "description": None,
+                "footer": None,
                 "issuer": {"account": None, "type": "self"},
             },
             "latest_invoice": None,

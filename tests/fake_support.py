@@ -1,0 +1,82 @@
+"""Shared builders for the FakeStripe tests (not a test module)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import stripe
+
+from cancelflow.testing import FakeStripe
+
+
+@pytest.fixture
+def fake() -> FakeStripe:
+    return FakeStripe()
+
+
+@pytest.fixture
+def client(fake: FakeStripe) -> stripe.StripeClient:
+    return fake.client()
+
+
+def raw(obj: Any) -> dict[str, Any]:
+    """The JSON body the fake sent for a top-level stripe-python object."""
+    return json.loads(obj.last_response.body)
+
+
+def price(
+    client: stripe.StripeClient,
+    *,
+    interval: str = "month",
+    count: int = 1,
+    amount: int = 1000,
+    currency: str = "usd",
+    product: str | None = None,
+) -> stripe.Price:
+    if product is None:
+        product = client.v1.products.create(params={"name": "Pro"}).id
+    return client.v1.prices.create(
+        params={
+            "currency": currency,
+            "unit_amount": amount,
+            "product": product,
+            "recurring": {"interval": interval, "interval_count": count},
+        }
+    )
+
+
+def subscription(
+    client: stripe.StripeClient,
+    *,
+    customer: str | None = None,
+    mode: str = "classic",
+    **params: Any,
+) -> stripe.Subscription:
+    if customer is None:
+        customer = client.v1.customers.create(params={"email": "ada@example.com"}).id
+    if "items" not in params:
+        params["items"] = [{"price": price(client).id}]
+    return client.v1.subscriptions.create(
+        params={"customer": customer, "billing_mode": {"type": mode}, **params}
+    )
+
+
+def cancel_config(
+    client: stripe.StripeClient, **cancel: Any
+) -> stripe.billing_portal.Configuration:
+    feature = {
+        "enabled": True,
+        "cancellation_reason": {"enabled": True, "options": ["too_expensive", "other"]},
+        **cancel,
+    }
+    return client.v1.billing_portal.configurations.create(
+        params={"features": {"subscription_cancel": feature}}
+    )
+
+
+def event_types(fake: FakeStripe) -> list[str]:
+    """Every event type the fake emitted, oldest first."""
+    events = fake.backend.events.store
+    return [events.by_id[i].obj["type"] for i in events.order.ids]

@@ -1,0 +1,300 @@
+"""Customers, products, prices, coupons and feedback options through stripe-python."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+from tests.fake_support import client, event_types, fake, price, raw, subscription
+
+__all__ = ["client", "fake"]
+
+
+class TestCustomers:
+    def test_create_retrieve_update(self, fake, client):
+        """Fields round-trip; metadata merges and "" unsets a key; customer.updated is emitted."""
+        customer = client.v1.customers.create(
+            params={
+                "email": "a@example.com",
+                "name": "Ada",
+                "metadata": {"plan": "pro", "team": "x"},
+                "preferred_locales": ["fr"],
+            }
+        )
+        assert customer.created == fake.clock.now()
+        assert customer.preferred_locales == ["fr"]
+        updated = client.v1.customers.update(
+            customer.id,
+            params={"metadata": {"team": "", "tier": "1"}, "phone": "+33 1"},
+        )
+        assert updated.metadata.to_dict() == {"plan": "pro", "tier": "1"}
+        assert (updated.name, updated.phone) == ("Ada", "+33 1")
+        assert client.v1.customers.retrieve(customer.id).metadata.to_dict() == {
+            "plan": "pro",
+            "tier": "1",
+        }
+        assert event_types(fake) == ["customer.created", "customer.updated"]
+
+    def test_delete_cancels_subscriptions_and_leaves_a_stub(self, fake, client):
+        """Deleting a customer cancels its subscriptions; retrieve answers a deleted stub."""
+        sub = subscription(client)
+        deleted = client.v1.customers.delete(sub.customer)
+        assert deleted.deleted is True
+        stub = client.v1.customers.retrieve(sub.customer)
+        assert raw(stub) == {"id": sub.customer, "object": "customer", "deleted": True}
+        assert client.v1.subscriptions.retrieve(sub.id).status == "canceled"
+        assert event_types(fake)[-2:] == [
+            "customer.subscription.deleted",
+            "customer.deleted",
+        ]
+        with pytest.raises(stripe.InvalidRequestError, match="No such customer"):
+            client.v1.customers.update(sub.customer, params={"name": "x"})
+
+    def test_list_filters_by_email(self, client):
+        """The email filter uses an index and returns newest first."""
+        first = client.v1.customers.create(params={"email": "same@example.com"})
+        client.v1.customers.create(params={"email": "other@example.com"})
+        second = client.v1.customers.create(params={"email": "same@example.com"})
+        found = client.v1.customers.list(params={"email": "same@example.com"})
+        assert [c.id for c in found.data] == [second.id, first.id]
+        assert found.url == "/v1/customers"
+
+    def test_metadata_limits(self, client):
+        """Metadata keys longer than 40 characters are refused."""
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.customers.create(params={"metadata": {"k" * 41: "v"}})
+        assert info.value.param == f"metadata[{'k' * 41}]"
+
+
+class TestProductsAndPrices:
+    def test_price_with_product_data_and_plan_shape(self, client):
+        """product_data creates the product; the item's plan mirrors the price."""
+        created = client.v1.prices.create(
+            params={
+                "currency": "EUR",
+                "unit_amount": 1500,
+                "product_data": {"name": "Team"},
+                "recurring": {"interval": "year"},
+                "nickname": "yearly",
+            }
+        )
+        assert created.currency == "eur"
+        assert created.type == "recurring"
+        assert created.recurring.interval == "year"
+        assert client.v1.products.retrieve(created.product).name == "Team"
+        sub = subscription(client, items=[{"price": created.id}], mode="flexible")
+        plan = sub["items"].data[0].plan
+        assert (plan.id, plan.amount, plan.interval, plan.nickname) == (
+            created.id,
+            1500,
+            "year",
+            "yearly",
+        )
+
+    def test_price_errors(self, client):
+        """A missing product is 404 on its param; product and product_data exclude each other."""
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.prices.create(
+                params={"currency": "usd", "unit_amount": 1, "product": "prod_missing"}
+            )
+        assert (info.value.http_status, info.value.code, info.value.param) == (
+            404,
+            "resource_missing",
+            "product",
+        )
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.prices.create(
+                params={
+                    "currency": "usd",
+                    "unit_amount": 1,
+                    "product": "p",
+                    "product_data": {"name": "x"},
+                }
+            )
+        assert info.value.code == "parameters_exclusive"
+
+    def test_metered_prices_are_not_modeled(self, client):
+        """Metered usage is refused by name."""
+        with pytest.raises(
+            stripe.InvalidRequestError, match="does not model metered prices"
+        ):
+            client.v1.prices.create(
+                params={
+                    "currency": "usd",
+                    "unit_amount": 1,
+                    "product_data": {"name": "m"},
+                    "recurring": {"interval": "month", "usage_type": "metered"},
+                }
+            )
+
+    def test_lookup_keys_are_unique_unless_transferred(self, client):
+        """A lookup key belongs to one price; transfer_lookup_key moves it."""
+        first = price(client)
+        client.v1.prices.update(first.id, params={"lookup_key": "pro"})
+        second = price(client)
+        with pytest.raises(stripe.InvalidRequestError, match="lookup key"):
+            client.v1.prices.update(second.id, params={"lookup_key": "pro"})
+        client.v1.prices.update(
+            second.id, params={"lookup_key": "pro", "transfer_lookup_key": True}
+        )
+        assert client.v1.prices.retrieve(first.id).lookup_key is None
+        found = client.v1.prices.list(params={"lookup_keys": ["pro"]})
+        assert [p.id for p in found.data] == [second.id]
+
+    def test_price_list_filters(self, client):
+        """Prices filter by product, type and recurring interval."""
+        product = client.v1.products.create(params={"name": "P"}).id
+        monthly = price(client, product=product)
+        yearly = price(client, product=product, interval="year")
+        price(client)
+        ids = [p.id for p in client.v1.prices.list(params={"product": product}).data]
+        assert ids == [yearly.id, monthly.id]
+        ids = [
+            p.id
+            for p in client.v1.prices.list(
+                params={"recurring": {"interval": "year"}}
+            ).data
+        ]
+        assert ids == [yearly.id]
+
+    def test_product_update_default_price_and_delete_rules(self, fake, client):
+        """default_price must be the product's; a product with prices cannot be deleted."""
+        recurring = price(client)
+        updated = client.v1.products.update(
+            recurring.product,
+            params={"default_price": recurring.id, "description": "Pro plan"},
+        )
+        assert updated.default_price == recurring.id
+        with pytest.raises(stripe.InvalidRequestError, match="prices"):
+            client.v1.products.delete(recurring.product)
+        lone = client.v1.products.create(params={"name": "Lone", "id": "prod_custom"})
+        assert lone.id == "prod_custom"
+        assert client.v1.products.delete("prod_custom").deleted is True
+        assert "product.deleted" in event_types(fake)
+
+    def test_custom_product_id_must_be_new(self, client):
+        """Creating a product with an id that exists is refused."""
+        client.v1.products.create(params={"name": "A", "id": "prod_dup"})
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.products.create(params={"name": "B", "id": "prod_dup"})
+        assert info.value.code == "resource_already_exists"
+
+
+class TestCoupons:
+    def test_valid_follows_the_fake_clock(self, fake, client):
+        """valid turns false once the fake clock passes redeem_by."""
+        coupon = client.v1.coupons.create(
+            params={
+                "percent_off": 25,
+                "redeem_by": fake.clock.now() + 3600,
+                "name": "Spring",
+            }
+        )
+        assert coupon.valid is True
+        fake.clock.advance(3600)
+        assert client.v1.coupons.retrieve(coupon.id).valid is False
+
+    def test_used_up_coupon_is_not_valid(self, client):
+        """times_redeemed counts redemptions; max_redemptions makes it invalid."""
+        coupon = client.v1.coupons.create(
+            params={"percent_off": 10, "max_redemptions": 1}
+        )
+        subscription(client, discounts=[{"coupon": coupon.id}])
+        again = client.v1.coupons.retrieve(coupon.id)
+        assert (again.times_redeemed, again.valid) == (1, False)
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            subscription(client, discounts=[{"coupon": coupon.id}])
+        assert info.value.code == "coupon_expired"
+        assert info.value.param == "discounts[0][coupon]"
+
+    @pytest.mark.parametrize(
+        ("params", "param"),
+        [
+            ({}, "amount_off"),
+            ({"percent_off": 10, "amount_off": 5, "currency": "usd"}, "amount_off"),
+            ({"amount_off": 5}, "currency"),
+            ({"percent_off": 120}, "percent_off"),
+            ({"percent_off": 5, "duration": "repeating"}, "duration_in_months"),
+            ({"percent_off": 5, "duration_in_months": 3}, "duration_in_months"),
+            ({"percent_off": 5, "redeem_by": 1}, "redeem_by"),
+        ],
+    )
+    def test_create_rules(self, client, params, param):
+        """Coupon rules: one of amount/percent, currency with amount, repeating months, future redeem_by."""
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.coupons.create(params=params)
+        assert info.value.param == param
+        assert info.value.http_status == 400
+
+    def test_custom_id_update_delete(self, fake, client):
+        """Custom ids, name/metadata updates, delete then 404."""
+        coupon = client.v1.coupons.create(params={"id": "SAVE20", "percent_off": 20})
+        assert (
+            client.v1.coupons.update(
+                "SAVE20", params={"name": "Save", "metadata": {"a": "1"}}
+            ).name
+            == "Save"
+        )
+        assert client.v1.coupons.delete("SAVE20").deleted is True
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.coupons.retrieve(coupon.id)
+        assert info.value.error.message == "No such coupon: 'SAVE20'"
+        assert event_types(fake) == [
+            "coupon.created",
+            "coupon.updated",
+            "coupon.deleted",
+        ]
+
+    def test_currency_options_and_applies_to_are_includable(self, client):
+        """applies_to and currency_options appear only when expanded."""
+        product = client.v1.products.create(params={"name": "P"}).id
+        coupon = client.v1.coupons.create(
+            params={
+                "amount_off": 500,
+                "currency": "usd",
+                "currency_options": {"eur": {"amount_off": 450}},
+                "applies_to": {"products": [product]},
+            }
+        )
+        assert "currency_options" not in raw(coupon)
+        full = client.v1.coupons.retrieve(
+            coupon.id, params={"expand": ["currency_options", "applies_to"]}
+        )
+        assert full.currency_options["eur"].amount_off == 450
+        assert full.applies_to.products == [product]
+
+    def test_coupon_list_paginates(self, client):
+        """Coupons list newest first."""
+        ids = [client.v1.coupons.create(params={"percent_off": 5}).id for _ in range(3)]
+        assert [c.id for c in client.v1.coupons.list(params={"limit": 2}).data] == ids[
+            ::-1
+        ][:2]
+
+
+class TestFeedbackOptions:
+    def test_lifecycle(self, client):
+        """Create, update, deactivate (status_transitions), list by status."""
+        option = client.v1.billing.feedback_options.create(
+            params={"description": "Too slow"}
+        )
+        assert option.id.startswith("fo_")
+        assert option.status == "active"
+        client.v1.billing.feedback_options.update(
+            option.id, params={"description": "Slow"}
+        )
+        other = client.v1.billing.feedback_options.create(
+            params={"description": "Bugs"}
+        )
+        deactivated = client.v1.billing.feedback_options.deactivate(option.id)
+        assert deactivated.status == "inactive"
+        assert deactivated.status_transitions.deactivated_at is not None
+        active = client.v1.billing.feedback_options.list(params={"status": "active"})
+        assert [o.id for o in active.data] == [other.id]
+        assert (
+            client.v1.billing.feedback_options.retrieve(option.id).description == "Slow"
+        )
+
+    def test_description_limit(self, client):
+        """Descriptions are at most 100 characters."""
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.billing.feedback_options.create(params={"description": "x" * 101})
+        assert info.value.param == "description"
