@@ -21,11 +21,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from cancelflow._offers import Offer
+from cancelflow._pickle import reduce_by_init
 from cancelflow._validate import is_int, is_name
 from cancelflow.exceptions import PolicyError
 
@@ -104,6 +105,9 @@ class Experiment:
     salt: str | None = None
     _bounds: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
     _prefix: bytes = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
 
     def __attrs_post_init__(self) -> None:
         if not is_name(self.name):

@@ -9,7 +9,7 @@ the clock, the network or a random number generator.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -20,6 +20,7 @@ from cancelflow._experiments import Arm, Experiment
 from cancelflow._guards import CouponFacts, GuardBlock, Guards
 from cancelflow._history import CustomerHistory
 from cancelflow._offers import NO_OFFER, NoOffer, Offer
+from cancelflow._pickle import reduce_by_init
 from cancelflow._segments import Condition, Segment, ShapeKey, shape_key
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow._validate import is_name
@@ -60,6 +61,9 @@ class Rule:
     _test: Callable[[DecisionContext], bool] = attrs.field(
         init=False, eq=False, repr=False, hash=False
     )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
 
     def __attrs_post_init__(self) -> None:
         if not is_name(self.name):
@@ -108,6 +112,9 @@ class RetentionPolicy:
     _index: dict[ShapeKey, tuple[tuple[Rule, _Check | None], ...]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False, hash=False
     )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
 
     def __attrs_post_init__(self) -> None:
         names: set[str] = set()

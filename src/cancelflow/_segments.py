@@ -11,11 +11,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
 from cancelflow._context import DecisionContext
+from cancelflow._pickle import reduce_by_init
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow._validate import is_bool, is_int, is_name
 from cancelflow.exceptions import PolicyError
@@ -114,6 +115,9 @@ class Predicate:
     name: str
     fn: _Check = attrs.field(eq=False, repr=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
+
     def __attrs_post_init__(self) -> None:
         if not is_name(self.name):
             raise _fail("a predicate needs a non-empty name", "predicate")
@@ -178,11 +182,14 @@ def _upper_ids(value: Iterable[str] | str | None) -> frozenset[str] | None:
     return None if ids is None else frozenset(v.upper() for v in ids)
 
 
-def _meta(value: Mapping[str, MetadataTest] | None) -> _MetaItems | None:
+def _meta(
+    value: Mapping[str, MetadataTest] | Iterable[tuple[str, MetadataTest]] | None,
+) -> _MetaItems | None:
     if value is None:
         return None
+    pairs = value.items() if isinstance(value, Mapping) else value
     out: list[tuple[str, frozenset[str] | bool]] = []
-    for key, test in sorted(value.items()):
+    for key, test in sorted(pairs, key=lambda pair: pair[0]):
         if isinstance(test, bool):
             out.append((key, test))
         elif isinstance(test, str):
@@ -376,6 +383,9 @@ class Segment(Condition):
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
     _rest: _Check | None = attrs.field(init=False, eq=False, repr=False, hash=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
+
     def __attrs_post_init__(self) -> None:
         self._validate()
         shape = self._shape_checks()
@@ -532,6 +542,9 @@ class AllOf(Condition):
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
+
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_test", _all([c.compile() for c in self.conditions]))
 
@@ -561,6 +574,9 @@ class AnyOf(Condition):
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
+
     def __attrs_post_init__(self) -> None:
         tests = [c.compile() for c in self.conditions]
         object.__setattr__(self, "_test", _any(tests) if tests else _never)
@@ -585,6 +601,9 @@ class Not(Condition):
     """The condition does not hold (``~a``)."""
 
     condition: Condition
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_by_init(self)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.condition, Condition):
