@@ -35,6 +35,7 @@ from cancelflow._deeplink import (
     check_locale,
 )
 from cancelflow._gateway import StripeGateway
+from cancelflow._ledger import Ledger, LinkRecord
 from cancelflow._portal import PortalSession
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow._urls import AllowedHosts
@@ -256,6 +257,13 @@ def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) ->
     )
 
 
+async def _in_thread(call: Callable[[LinkRecord], None], record: LinkRecord) -> None:
+    """Run a blocking ledger call off the event loop."""
+    import asyncio
+
+    await asyncio.to_thread(call, record)
+
+
 def _utc(timestamp: int) -> str:
     import datetime as dt
 
@@ -287,6 +295,9 @@ class Cancelflow:
         on_behalf_of: a connected ``acct_…`` account for every session.
         clock: returns the current time in unix seconds (coupon ``redeem_by``
             is checked against it).
+        ledger: where to record every cancel link created (a
+            :class:`~cancelflow.Ledger`), so that the outcomes that webhooks
+            bring later are linked to it; ``None`` records nothing.
 
     Raises:
         InvalidParameterError: a default breaks a rule (checked here, once).
@@ -298,6 +309,7 @@ class Cancelflow:
         "_clock",
         "_configuration",
         "_gateway",
+        "_ledger",
         "_locale",
         "_on_behalf_of",
         "_return_url",
@@ -314,7 +326,9 @@ class Cancelflow:
         configuration: str | None = None,
         on_behalf_of: str | None = None,
         clock: Callable[[], float] = time.time,
+        ledger: Ledger | None = None,
     ) -> None:
+        self._ledger = ledger
         self._gateway = (
             client if isinstance(client, StripeGateway) else StripeGateway(client)
         )
@@ -386,6 +400,8 @@ class Cancelflow:
                 created (not found, another customer's, ended, already
                 scheduled, or a coupon that cannot be offered).
             StripeAPIError: Stripe answered with an error.
+            LedgerError: the link was created but the ledger could not record
+                it (only with a ``ledger``).
         """
         flow = self._cancel_link_flow(
             customer=customer,
@@ -493,7 +509,24 @@ class Cancelflow:
             partial(gateway.create_portal_session_async, params),
         )
 
-        # 7. The result.
+        # 7. Record the link, so that the case its webhooks open is linked to it.
+        if self._ledger is not None:
+            record = LinkRecord(
+                session_id=session.id,
+                subscription_id=snapshot.id,
+                customer_id=session.customer,
+                created=session.created,
+                livemode=session.livemode,
+                offered_coupon=offered.id if offered else None,
+                mrr=snapshot.mrr,
+                currency=snapshot.currency,
+            )
+            yield from io(
+                partial(self._ledger.record_link, record),
+                partial(_in_thread, self._ledger.record_link, record),
+            )
+
+        # 8. The result.
         return CancelLink(
             url=session.url,
             session_id=session.id,

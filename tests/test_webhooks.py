@@ -1,0 +1,193 @@
+"""WebhookHandler: verify, parse and record in one call; and the link Cancelflow records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+import cancelflow
+from cancelflow import (
+    Cancelflow,
+    CancellationScheduled,
+    CaseState,
+    FeedbackReceived,
+    MemoryLedger,
+    NotAboutCancellation,
+    SQLiteLedger,
+    WebhookHandler,
+    handle_webhook,
+    sign_webhook,
+)
+from cancelflow.exceptions import (
+    EventPayloadError,
+    LedgerError,
+    SignatureMismatchError,
+    TimestampOutsideToleranceError,
+    WebhookError,
+)
+from recording import NOW, RecordingHTTPClient, coupon_json, subscription_json
+from stripe_events import SubSim
+
+SECRET = "whsec_handler_test"
+
+
+def deliver(
+    event: dict, secret: str = SECRET, *, t: int | None = None
+) -> tuple[bytes, str]:
+    body = json.dumps(event).encode()
+    return body, sign_webhook(body, secret, timestamp=t)
+
+
+def test_handle_records_and_returns_typed_events():
+    """A signed delivery comes back as typed events and lands in the ledger."""
+    ledger = MemoryLedger()
+    handler = WebhookHandler(SECRET, ledger=ledger)
+    s = SubSim()
+    events = handler.handle_webhook(*deliver(s.schedule_with_feedback("unused")))
+    assert [type(e) for e in events] == [CancellationScheduled, FeedbackReceived]
+    (case,) = ledger.cases()
+    assert case.state is CaseState.SCHEDULED
+
+
+def test_duplicate_delivery_returns_nothing():
+    """A re-delivered event is recorded once; the second call returns an empty list."""
+    handler = WebhookHandler(SECRET, ledger=MemoryLedger())
+    event = SubSim().schedule()
+    assert handler.handle_webhook(*deliver(event))
+    assert handler.handle_webhook(*deliver(event)) == []
+
+
+def test_without_ledger_it_only_verifies_and_parses():
+    """With no ledger every delivery is returned, duplicates too."""
+    handler = WebhookHandler(SECRET)
+    event = SubSim().invoice_paid()
+    assert [type(e) for e in handler.handle_webhook(*deliver(event))] == [
+        NotAboutCancellation
+    ]
+    assert handler.handle_webhook(*deliver(event))
+
+
+def test_bad_deliveries_record_nothing():
+    """A forged, stale or unreadable delivery raises a WebhookError and records nothing."""
+    ledger = MemoryLedger()
+    handler = WebhookHandler(SECRET, ledger=ledger, clock=lambda: NOW)
+    event = SubSim().schedule()
+    with pytest.raises(SignatureMismatchError):
+        handler.handle_webhook(*deliver(event, "whsec_other", t=NOW))
+    with pytest.raises(TimestampOutsideToleranceError):
+        handler.handle_webhook(*deliver(event, t=NOW - 301))
+    body = b'{"not": "an event"}'
+    with pytest.raises(EventPayloadError):
+        handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW))
+    assert ledger.processed_count() == 0
+
+
+def test_ledger_failure_is_retryable(tmp_path):
+    """When the ledger fails the call raises LedgerError, and the re-delivery succeeds."""
+    ledger = SQLiteLedger(tmp_path / "l.db")
+    handler = WebhookHandler(SECRET, ledger=ledger)
+    body, header = deliver(SubSim().schedule())
+    ledger._conn.execute("ALTER TABLE cancelflow_cases RENAME TO moved")
+    with pytest.raises(LedgerError):
+        handler.handle_webhook(body, header)
+    ledger._conn.execute("ALTER TABLE moved RENAME TO cancelflow_cases")
+    assert handler.handle_webhook(body, header)
+    assert len(ledger.cases()) == 1
+
+
+def test_async_twin():
+    """handle_webhook_async gives the same events and records them once."""
+    ledger = MemoryLedger()
+    handler = WebhookHandler(SECRET, ledger=ledger)
+    body, header = deliver(SubSim().schedule())
+    first = asyncio.run(handler.handle_webhook_async(body, header))
+    again = asyncio.run(handler.handle_webhook_async(body, header))
+    assert [type(e) for e in first] == [CancellationScheduled]
+    assert again == []
+    assert len(ledger.cases()) == 1
+
+
+def test_module_level_convenience():
+    """cancelflow.handle_webhook verifies with the given secrets, rotated ones included."""
+    body, header = deliver(SubSim().schedule(), "whsec_new")
+    events = handle_webhook(body, header, secrets=["whsec_old", "whsec_new"])
+    assert isinstance(events[0], CancellationScheduled)
+    with pytest.raises(WebhookError):
+        handle_webhook(body, header, secrets="whsec_old")
+
+
+def test_repr_hides_secrets():
+    """The handler's repr shows neither secret."""
+    handler = WebhookHandler(["whsec_aaa111", "whsec_bbb222"], ledger=MemoryLedger())
+    assert "aaa111" not in repr(handler)
+    assert "bbb222" not in repr(handler)
+
+
+def test_webhook_path_does_not_import_stripe_or_psycopg():
+    """Importing cancelflow and handling a delivery into SQLite imports neither stripe nor psycopg."""
+    body, header = deliver(SubSim().schedule())
+    code = (
+        "import sys, cancelflow\n"
+        f"h = cancelflow.WebhookHandler({SECRET!r}, ledger=cancelflow.SQLiteLedger(':memory:'))\n"
+        f"events = h.handle_webhook({body!r}, {header!r})\n"
+        "assert events and 'stripe' not in sys.modules and 'psycopg' not in sys.modules, sorted(sys.modules)\n"
+        "cancelflow.PostgresLedger\n"
+        "assert 'psycopg' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- Cancelflow records its links --------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_cancelflow_records_the_link(mode):
+    """A Cancelflow with a ledger records each cancel link it creates, with coupon and MRR."""
+    rec = RecordingHTTPClient()
+    rec.subscriptions["sub_1"] = subscription_json(customer="cus_1", currency="eur")
+    rec.coupons["SAVE20"] = coupon_json("SAVE20", percent_off=20.0)
+    ledger = MemoryLedger()
+    flow = Cancelflow(
+        rec.client(),
+        allowed_hosts=["example.com"],
+        return_url="https://example.com/a",
+        clock=lambda: NOW,
+        ledger=ledger,
+    )
+    kwargs = {"customer": "cus_1", "subscription": "sub_1", "coupon": "SAVE20"}
+    link = (
+        flow.create_cancel_link(**kwargs)
+        if mode == "sync"
+        else asyncio.run(flow.create_cancel_link_async(**kwargs))
+    )
+    (record,) = ledger.links()
+    assert (record.session_id, record.subscription_id, record.customer_id) == (
+        link.session_id,
+        "sub_1",
+        "cus_1",
+    )
+    assert record.created == link.created
+    assert record.offered_coupon == "SAVE20"
+    assert record.currency == "eur"
+    assert record.mrr is not None
+    (case,) = ledger.cases()
+    assert (case.state, case.link_session_id) == (CaseState.OPENED, link.session_id)
+    assert ledger.customer_history("cus_1").last_offered_at == link.created
+
+
+def test_cancelflow_without_ledger_records_nothing():
+    """The ledger argument is optional (no recording, same link)."""
+    rec = RecordingHTTPClient()
+    rec.subscriptions["sub_1"] = subscription_json(customer="cus_1", currency="eur")
+    flow = Cancelflow(
+        rec.client(),
+        allowed_hosts=["example.com"],
+        return_url="https://example.com/a",
+        clock=lambda: NOW,
+    )
+    assert flow.create_cancel_link(customer="cus_1", subscription="sub_1").session_id
+    assert cancelflow.Cancelflow is Cancelflow
