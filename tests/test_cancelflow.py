@@ -178,6 +178,7 @@ class TestCreated:
         gateway = StripeGateway(recorder.client(), idempotency_key=lambda: "fixed-key")
         flow = Cancelflow(gateway, allowed_hosts=["example.com"])
         assert flow.gateway is gateway
+        assert flow.allowed_hosts == AllowedHosts(["example.com"])
         flow.create_cancel_link(customer="cus_1", subscription="sub_1")
         assert session_posts(recorder)[0].headers["Idempotency-Key"] == "fixed-key"
 

@@ -107,6 +107,21 @@ class TestDryRun:
         assert err.startswith("cancelflow: error: return_url: host 'example.com'")
 
 
+class TestDefaults:
+    def test_a_malformed_url_is_explained_by_the_url_check(self):
+        """A URL whose host cannot be an allowed host gets the URL's own error."""
+        code, _, err = run([*DRY, "--return-url", "https://exa%6dple.com/"])
+        assert code == 1
+        assert "return_url: does not have a valid host name" in err
+
+    def test_default_client_is_a_stripe_client_for_the_key(self):
+        """Without a factory, the CLI builds a plain stripe.StripeClient."""
+        import stripe
+
+        client = _cli._default_client(API_KEY)
+        assert isinstance(client, stripe.StripeClient)
+
+
 class TestErrors:
     @pytest.mark.parametrize(
         ("extra", "message"),

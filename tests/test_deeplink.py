@@ -267,3 +267,9 @@ def test_any_value_builds_or_raises_invalid_parameter(field, value):
     if error is not None:
         assert error.field
         assert error.rule
+
+
+def test_custom_message_must_be_text():
+    """A custom message that is not a string is refused, not sent."""
+    with pytest.raises(InvalidParameterError, match="must be a string"):
+        build(after_completion=HostedConfirmation(42))  # type: ignore[arg-type]

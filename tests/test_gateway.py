@@ -407,3 +407,29 @@ class TestSafety:
         monkeypatch.setattr(stripe, "api_key", "sk_test_globalKEYglobalKEY")
         StripeGateway(recorder.client()).retrieve_subscription("sub_1")
         assert recorder.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+class TestEdges:
+    def test_other_exceptions_are_not_masked(self, recorder):
+        """An exception that is not a Stripe error passes through unchanged."""
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("transport bug")
+
+        recorder.request = broken
+        with pytest.raises(RuntimeError, match="transport bug"):
+            StripeGateway(recorder.client()).retrieve_subscription("sub_1")
+
+    def test_params_must_be_a_mapping(self, gateway, recorder):
+        """Params that are not a dict are refused before any request."""
+        with pytest.raises(InvalidParameterError, match="dict of Stripe parameters"):
+            gateway.create_portal_session([("customer", "cus_1")])  # type: ignore[arg-type]
+        assert recorder.requests == []
+
+    def test_price_filter_and_overlong_id(self, gateway, recorder):
+        """The price filter is sent as Stripe's `price`; an id over 5000 characters
+        is refused."""
+        assert list(gateway.iter_subscriptions(price="price_1"))
+        assert recorder.requests[0].query["price"] == "price_1"
+        with pytest.raises(InvalidParameterError, match="5001 characters"):
+            gateway.retrieve_coupon("C" * 5001)
