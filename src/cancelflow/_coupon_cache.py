@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Final, Protocol, final
 
 from cancelflow._coupon import Coupon
-from cancelflow.exceptions import StripeResourceMissingError
+from cancelflow.exceptions import InvalidParameterError, StripeResourceMissingError
 
 __all__ = ["CouponCache", "CouponFetcher"]
 
@@ -63,9 +63,9 @@ class CouponCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if ttl < 0:
-            raise ValueError("ttl must be ≥ 0 seconds")
+            raise InvalidParameterError("ttl", "must be ≥ 0 seconds")
         if max_entries < 1:
-            raise ValueError("max_entries must be ≥ 1")
+            raise InvalidParameterError("max_entries", "must be ≥ 1")
         self._fetch = fetch
         self.ttl = ttl
         self.max_entries = max_entries

@@ -94,10 +94,14 @@ class _Loader:
     def known(table: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
         for key in table:
             if key not in allowed:
-                hint = ", ".join(sorted(allowed))
-                raise PolicyError(
-                    f"unknown key; expected one of: {hint}", key_path=_join(path, key)
-                )
+                hint = f"expected one of: {', '.join(sorted(allowed))}"
+                if key in _OUTCOMES and path.endswith(".segment"):
+                    hint = (
+                        f"{key} belongs to the rule, not its segment: write it "
+                        "before the [rules.segment] header (keys after a table "
+                        "header belong to that table)"
+                    )
+                raise PolicyError(f"unknown key; {hint}", key_path=_join(path, key))
 
     @staticmethod
     def string(value: object, path: str) -> str:
@@ -144,8 +148,6 @@ class _Loader:
         high = table.get("max")
         low = None if low is None else self.integer(low, _join(path, "min"))
         high = None if high is None else self.integer(high, _join(path, "max"))
-        if low is None and high is None:
-            raise PolicyError("give min, max or both", key_path=path)
         return _at(path, lambda: Range(low, high))
 
     def metadata(self, value: object, path: str) -> dict[str, str | list[str] | bool]:
