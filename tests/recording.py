@@ -46,7 +46,7 @@ class Request:
 
 
 def subscription_json(
-    id: str = "sub_1",
+    id: str = "sub_1",  # noqa: A002 - Stripe's field name
     *,
     customer: str = "cus_1",
     status: str = "active",
@@ -167,7 +167,7 @@ def subscription_json(
 
 
 def coupon_json(
-    id: str = "SAVE20",
+    id: str = "SAVE20",  # noqa: A002 - Stripe's field name
     *,
     percent_off: float | None = 20.0,
     amount_off: int | None = None,
@@ -208,7 +208,11 @@ def coupon_json(
     return data
 
 
-def customer_json(id: str = "cus_1", *, country: str | None = "FR") -> dict[str, Any]:
+def customer_json(
+    id: str = "cus_1",  # noqa: A002 - Stripe's field name
+    *,
+    country: str | None = "FR",
+) -> dict[str, Any]:
     """A customer as Stripe renders it."""
     return {
         "id": id,
@@ -254,7 +258,7 @@ def customer_json(id: str = "cus_1", *, country: str | None = "FR") -> dict[str,
 
 
 def configuration_json(
-    id: str = "bpc_1",
+    id: str = "bpc_1",  # noqa: A002 - Stripe's field name
     *,
     is_default: bool = True,
     active: bool = True,
@@ -322,12 +326,12 @@ def configuration_json(
 def error_json(
     message: str,
     *,
-    type: str = "invalid_request_error",
+    error_type: str = "invalid_request_error",
     code: str | None = None,
     param: str | None = None,
 ) -> dict[str, Any]:
     """Stripe's error body."""
-    error: dict[str, Any] = {"type": type, "message": message}
+    error: dict[str, Any] = {"type": error_type, "message": message}
     if code is not None:
         error["code"] = code
         error["doc_url"] = (
@@ -429,10 +433,10 @@ class RecordingHTTPClient(stripe.HTTPClient):
         return json.dumps(body), status, out_headers
 
     def _missing(
-        self, kind: str, id: str, param: str = "id"
+        self, kind: str, object_id: str, param: str = "id"
     ) -> tuple[int, dict[str, Any]]:
         return 404, error_json(
-            f"No such {kind}: '{id}'", code="resource_missing", param=param
+            f"No such {kind}: '{object_id}'", code="resource_missing", param=param
         )
 
     def _route(self, req: Request) -> tuple[int, dict[str, Any]]:

@@ -310,7 +310,7 @@ class TestRefusedSubscription:
     def test_other_stripe_errors_pass_through_mapped(self, make_link, recorder):
         """A Stripe failure that is not a refusal stays a StripeAPIError."""
         recorder.fail_next(
-            "get", "/v1/subscriptions/", 500, error_json("boom", type="api_error")
+            "get", "/v1/subscriptions/", 500, error_json("boom", error_type="api_error")
         )
         with pytest.raises(StripeServerError):
             make_link(customer="cus_1", subscription="sub_1")

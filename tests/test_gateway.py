@@ -173,20 +173,20 @@ ERRORS = [
     (400, error_json("Invalid locale", code="parameter_invalid_string", param="locale"),
      StripeInvalidRequestError, "parameter_invalid_string", "locale", "invalid_request_error"),
     (400, error_json("Keys for idempotent requests can only be used with the same "
-                     "parameters", type="idempotency_error"),
+                     "parameters", error_type="idempotency_error"),
      StripeIdempotencyError, None, None, "idempotency_error"),
     (401, error_json("Invalid API Key provided: sk_test_********************0000",
-                     type="invalid_request_error"),
+                     error_type="invalid_request_error"),
      StripeAuthenticationError, None, None, "invalid_request_error"),
-    (403, error_json("The provided key does not have access", type="invalid_request_error"),
+    (403, error_json("The provided key does not have access", error_type="invalid_request_error"),
      StripePermissionError, None, None, "invalid_request_error"),
     (429, error_json("Too many requests", code="rate_limit"),
      StripeRateLimitError, "rate_limit", None, "invalid_request_error"),
-    (500, error_json("An unknown error occurred", type="api_error"),
+    (500, error_json("An unknown error occurred", error_type="api_error"),
      StripeServerError, None, None, "api_error"),
-    (409, error_json("Conflict", type="invalid_request_error", code="lock_timeout"),
+    (409, error_json("Conflict", error_type="invalid_request_error", code="lock_timeout"),
      StripeServerError, "lock_timeout", None, "invalid_request_error"),
-    (402, error_json("Your card was declined.", type="card_error", code="card_declined"),
+    (402, error_json("Your card was declined.", error_type="card_error", code="card_declined"),
      StripeAPIError, "card_declined", None, "card_error"),
 ]  # fmt: skip
 
@@ -305,7 +305,7 @@ class TestPagination:
         assert next(items).id == "sub_1"
         assert next(items).id == "sub_y0"
         recorder.fail_next(
-            "get", "/v1/subscriptions", 500, error_json("boom", type="api_error")
+            "get", "/v1/subscriptions", 500, error_json("boom", error_type="api_error")
         )
         with pytest.raises(StripeServerError):
             next(items)
