@@ -55,9 +55,7 @@ metadata = st.dictionaries(map_keys, st.text(max_size=10), max_size=4)
 values = st.recursive(
     leaves,
     lambda children: st.one_of(
-        st.lists(
-            children.filter(lambda v: v not in ({}, [])), min_size=1, max_size=3
-        ),
+        st.lists(children.filter(lambda v: v not in ({}, [])), min_size=1, max_size=3),
         st.dictionaries(names, children, min_size=1, max_size=3),
     ),
     max_leaves=12,
