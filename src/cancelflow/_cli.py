@@ -230,12 +230,22 @@ def _link(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+# -- cancelflow policy (in its own module) -------------------------------------------
+
+
+def _register_policy(subparsers: Any, name: str) -> None:
+    from cancelflow._cli_policy import register
+
+    register(subparsers, name)
+
+
 # -- the registry and the entry point ---------------------------------------------------
 
 #: ``(name, register)`` for every subcommand, in ``--help`` order.
 #: ``register(subparsers, name)`` adds the parser and sets ``handler``.
 COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
     ("link", _register_link),
+    ("policy", _register_policy),
 ]
 
 
