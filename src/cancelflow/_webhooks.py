@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import final
+from typing import TYPE_CHECKING, final
 
 from cancelflow._events import CancellationEvent, parse_event
-from cancelflow._ledger import Ledger
 from cancelflow._signature import DEFAULT_TOLERANCE, SignatureVerifier
+
+if TYPE_CHECKING:  # the ledger's module is not needed to verify and parse
+    from cancelflow._ledger import Ledger
 
 __all__ = ["WebhookHandler", "handle_webhook"]
 
