@@ -40,9 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from stripe_events import many_events  # noqa: E402
-
 import cancelflow  # noqa: E402
+from stripe_events import many_events  # noqa: E402
 
 SECRET = "whsec_benchmark_secret"
 
