@@ -236,7 +236,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
             file=out,
         )
         for coupon, found in problems.items():
-            print(f"  coupon {coupon}: {'; '.join(found)}", file=out)
+            print(f"  coupon {coupon}: {'; '.join(found) or 'ok'}", file=out)
     return 1 if any(problems.values()) else 0
 
 
