@@ -187,3 +187,85 @@ async def entry_point_async(flow: Cancelflow) -> str:
     link = await flow.create_cancel_link_async(customer="cus_1", subscription="sub_1")
     portal = await flow.create_portal_link_async(customer="cus_1")
     return link.url + portal.url
+
+
+# -- webhooks, typed events, ledger ------------------------------------------------------
+
+
+def webhooks(body: bytes, header: str | None, tmp: str) -> list[str]:
+    verifier: cancelflow.SignatureVerifier = cancelflow.SignatureVerifier(
+        ["whsec_old", "whsec_new"], tolerance=300, future_tolerance=60
+    )
+    timestamp: int = verifier.verify(body, header)
+    signed: str = cancelflow.sign_webhook(body, "whsec_new", timestamp=timestamp)
+    ledger: cancelflow.Ledger = cancelflow.SQLiteLedger(tmp, synchronous="FULL")
+    memory: cancelflow.Ledger = cancelflow.MemoryLedger()
+    pg: cancelflow.Ledger = cancelflow.PostgresLedger(
+        "postgresql://u@h/db", schema="cf"
+    )
+    handler = cancelflow.WebhookHandler(["whsec_new"], ledger=ledger, tolerance=300)
+    events: list[cancelflow.CancellationEvent] = handler.handle_webhook(body, signed)
+    events += cancelflow.handle_webhook(
+        body, header, secrets="whsec_new", ledger=memory
+    )
+    events += cancelflow.parse_event(body)
+    lines: list[str] = []
+    for event in events:
+        kind: cancelflow.EventKind = event.kind
+        lines.append(f"{kind.value}: {event.describe()}")
+        match event:
+            case cancelflow.CancellationScheduled():
+                when: int | None = event.effective_at
+                mode: cancelflow.BillingMode = event.billing_mode
+                lines.append(f"{when} {mode}")
+            case cancelflow.FeedbackReceived():
+                fb: cancelflow.CancellationFeedback | None = event.feedback
+                lines.append(f"{fb} {event.comment} {event.feedback_option}")
+            case cancelflow.CancellationWithdrawn():
+                lines.append(str(event.previous_effective_at))
+            case cancelflow.SubscriptionEnded():
+                why: cancelflow.CancellationReason | None = event.reason
+                lines.append(f"{why} {event.ended_at}")
+            case cancelflow.OfferRedeemed():
+                lines.append(f"{event.discount_id} {event.coupon_id}")
+            case cancelflow.NotAboutCancellation():
+                lines.append(event.event_type)
+    recorded: bool = ledger.record_events(events)
+    ledger.record_link(
+        cancelflow.LinkRecord(
+            session_id="bps_1",
+            subscription_id="sub_1",
+            customer_id="cus_1",
+            created=1,
+            offered_coupon="SAVE20",
+            arm="offer",
+            decision={"rule": "default"},
+            mrr=1500,
+            currency="eur",
+        )
+    )
+    cases: list[cancelflow.Case] = ledger.cases(customer_id="cus_1")
+    for case in cases:
+        state: cancelflow.CaseState = case.state
+        lines.append(
+            f"{state} {case.mrr} {case.saved_by_offer} {case.customer_initiated}"
+        )
+    history = ledger.customer_history("cus_1")
+    offered_at: int | None = history.last_offered_at
+    folded: list[cancelflow.Case] = cancelflow.fold_cases(ledger.links(), events)
+    import datetime as dt
+
+    pruned: int = ledger.prune_processed_events(older_than=dt.timedelta(days=30))
+    flow = Cancelflow(
+        stripe.StripeClient("sk_test"), allowed_hosts=["example.com"], ledger=ledger
+    )
+    lines.append(f"{recorded} {offered_at} {len(folded)} {pruned} {flow!r} {pg!r}")
+    ledger.close()
+    return lines
+
+
+async def webhooks_async(
+    handler: cancelflow.WebhookHandler, body: bytes, header: str
+) -> int:
+    events = await handler.handle_webhook_async(body, header)
+    return len(events) + handler.ledger.processed_count() if handler.ledger else 0
