@@ -60,21 +60,24 @@ class Context:
         """A ``StripeClient`` for ``STRIPE_API_KEY``, or a clear error."""
         key = self.environ.get("STRIPE_API_KEY", "").strip()
         if not key:
-            raise CliError(
+            raise UsageError(
                 "STRIPE_API_KEY is not set; export a secret (sk_…) or restricted "
                 "(rk_…) key, or use --dry-run"
             )
         if not API_KEY_SHAPE.match(key):
             kind = "a publishable key (pk_…)" if key.startswith("pk_") else "not a key"
-            raise CliError(
+            raise UsageError(
                 f"STRIPE_API_KEY is {kind}; portal sessions need a secret (sk_…) or "
                 "restricted (rk_…) key"
             )
         return self.make_client(key)
 
 
-class CliError(CancelflowError):
-    """A command-line usage problem (exit code 2)."""
+class UsageError(Exception):
+    """A problem with how the command was called (exit code 2).
+
+    Internal to the command line, so not part of the ``CancelflowError`` tree.
+    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -306,7 +309,7 @@ def main(
         return 2
     try:
         code: int = handler(args, ctx)
-    except CliError as err:
+    except UsageError as err:
         print(f"cancelflow: error: {_one_line(str(err))}", file=ctx.stderr)
         return 2
     except CancelflowError as err:
