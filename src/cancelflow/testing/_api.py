@@ -38,7 +38,7 @@ from cancelflow.testing._schema import params_spec
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
 
-__all__ = ["ROUTES", "Router", "handle"]
+__all__ = ["ROUTES", "Router", "handle", "surface", "unmodeled_endpoints"]
 
 ROUTES: Final[tuple[Route, ...]] = (
     *customers.ROUTES,
@@ -223,6 +223,41 @@ def _unrouted(method: str, path: str) -> ApiError:
         f"Unrecognized request URL ({method.upper()}: {path}). Stripe's API "
         "reference lists the endpoints: https://docs.stripe.com/api",
     )
+
+
+def surface() -> list[tuple[str, list[str], list[str], list[str]]]:
+    """For the docs: per modeled endpoint, which of Stripe's parameters the fake models.
+
+    Each entry is ``(endpoint, modeled, partly_modeled, refused)``, with
+    top-level parameter names. A refused parameter (or a refused part of a
+    partly modeled one, such as ``items[0][price_data]``) is answered with
+    "cancelflow FakeStripe does not model …".
+    """
+    rows = []
+    for route in ROUTES:
+        accepted = list(params_spec(route.params).fields)
+        spec = route.spec or dict.fromkeys(accepted, True)
+        rows.append(
+            (
+                route.endpoint,
+                [name for name in accepted if spec.get(name) is True],
+                [name for name in accepted if isinstance(spec.get(name), dict)],
+                [name for name in accepted if name not in spec],
+            )
+        )
+    return rows
+
+
+def unmodeled_endpoints() -> list[str]:
+    """For the docs: stripe-python's v1 endpoints the fake does not model."""
+    routed = {route.endpoint for route in ROUTES}
+    out = []
+    for method, _pattern, template in _stripe_endpoints():
+        endpoint = f"{method.upper()} {template}"
+        matched = ROUTER.match(method, re.sub(r"\{[^}]*\}", "x", template))
+        if endpoint not in routed and matched is None:
+            out.append(endpoint)
+    return out
 
 
 _ENDPOINT: Final = re.compile(

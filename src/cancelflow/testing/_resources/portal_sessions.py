@@ -370,7 +370,6 @@ _CREATE = (
     "after_expiration",
     "configuration",
     "customer",
-    "customer_account",
     "flow_data",
     "locale",
     "return_url",

@@ -810,11 +810,7 @@ def _list(b: Backend, call: Call) -> JSON:
     )
 
 
-_DETAILS = (
-    "cancellation_details.comment",
-    "cancellation_details.feedback",
-    "cancellation_details.feedback_option",
-)
+_DETAILS = ("cancellation_details",)
 _CREATE = (
     "billing_mode.type",
     "cancel_at",
