@@ -269,3 +269,36 @@ async def webhooks_async(
 ) -> int:
     events = await handler.handle_webhook_async(body, header)
     return len(events) + handler.ledger.processed_count() if handler.ledger else 0
+
+
+# -- cancelflow.testing: FakeStripe core -------------------------------------------
+
+
+def fake_stripe_core() -> list[str]:
+    import datetime as dt
+
+    from cancelflow.testing import FakeClock, FakeStripe, WebhookDelivery, WebhookEndpoint
+
+    fake = FakeStripe(start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), seed=1)
+    client: stripe.StripeClient = fake.client()
+    own = stripe.StripeClient("sk_test_x", http_client=fake.http_client)
+    with fake.install(api_key="sk_test_x") as installed:
+        same: FakeStripe = installed
+
+    def handler(body: bytes, headers: Mapping[str, str]) -> int:
+        return 200 if headers.get("stripe-signature") and body else 400
+
+    secret: str = fake.add_webhook_endpoint(
+        handler, events=["customer.subscription.*"], duplicates=0.1, out_of_order=True, seed=3
+    )
+    with fake.hold_webhooks():
+        client.v1.customers.create(params={"email": "a@example.com"})
+    endpoints: list[WebhookEndpoint] = fake.webhook_endpoints
+    deliveries: list[WebhookDelivery] = endpoints[0].deliveries
+    ok: bool = all(d.ok for d in deliveries) and not endpoints[0].failures
+    clock: FakeClock = fake.clock
+    now: int = clock.advance(dt.timedelta(days=31))
+    later: int = clock.advance_to(now + 60)
+    when: dt.datetime = clock.now_datetime()
+    fake.reset()
+    return [secret, str(ok), str(later), when.isoformat(), repr(same), repr(own)]
