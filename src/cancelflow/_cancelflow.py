@@ -25,7 +25,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 
 import attrs
 
+from cancelflow._context import CustomerFacts, DecisionContext
 from cancelflow._coupon import Coupon, CouponProblem
+from cancelflow._coupon_cache import CouponCache
+from cancelflow._decision import Decision
 from cancelflow._deeplink import (
     AfterCompletion,
     build_cancel_session_params,
@@ -35,7 +38,9 @@ from cancelflow._deeplink import (
     check_locale,
 )
 from cancelflow._gateway import StripeGateway
+from cancelflow._history import EMPTY_HISTORY, CustomerHistory
 from cancelflow._ledger import Ledger, LinkRecord
+from cancelflow._policy import RetentionPolicy
 from cancelflow._portal import PortalSession
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow._urls import AllowedHosts
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = ["CancelLink", "Cancelflow", "PortalLink"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 # -- the flow machinery ----------------------------------------------------------
@@ -132,6 +138,8 @@ class CancelLink:
         coupon: the retention coupon offered on the page, or ``None``.
         created: when Stripe created the session (unix seconds).
         session: everything Stripe said about the session.
+        decision: the retention policy's decision, when a policy chose the
+            coupon (``decision.explain()`` says why).
     """
 
     url: str = attrs.field(repr=False)
@@ -141,6 +149,7 @@ class CancelLink:
     coupon: Coupon | None = None
     created: int
     session: PortalSession = attrs.field(repr=False)
+    decision: Decision | None = None
 
     @property
     def coupon_id(self) -> str | None:
@@ -257,11 +266,11 @@ def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) ->
     )
 
 
-async def _in_thread(call: Callable[[LinkRecord], None], record: LinkRecord) -> None:
+async def _in_thread(call: Callable[[A], T], argument: A) -> T:
     """Run a blocking ledger call off the event loop."""
     import asyncio
 
-    await asyncio.to_thread(call, record)
+    return await asyncio.to_thread(call, argument)
 
 
 def _utc(timestamp: int) -> str:
@@ -298,6 +307,11 @@ class Cancelflow:
         ledger: where to record every cancel link created (a
             :class:`~cancelflow.Ledger`), so that the outcomes that webhooks
             bring later are linked to it; ``None`` records nothing.
+        policy: the :class:`~cancelflow.RetentionPolicy` that chooses the
+            coupon of a cancel link created without one; ``None``: no coupon
+            unless the caller gives one.
+        coupon_ttl: how long the coupon facts a policy needs are cached, in
+            seconds (a :class:`~cancelflow.CouponCache`).
 
     Raises:
         InvalidParameterError: a default breaks a rule (checked here, once).
@@ -308,10 +322,12 @@ class Cancelflow:
         "_allowed_hosts",
         "_clock",
         "_configuration",
+        "_coupons",
         "_gateway",
         "_ledger",
         "_locale",
         "_on_behalf_of",
+        "_policy",
         "_return_url",
     )
 
@@ -327,8 +343,11 @@ class Cancelflow:
         on_behalf_of: str | None = None,
         clock: Callable[[], float] = time.time,
         ledger: Ledger | None = None,
+        policy: RetentionPolicy | None = None,
+        coupon_ttl: float = 300.0,
     ) -> None:
         self._ledger = ledger
+        self._policy = policy
         self._gateway = (
             client if isinstance(client, StripeGateway) else StripeGateway(client)
         )
@@ -353,6 +372,8 @@ class Cancelflow:
             else check_id(on_behalf_of, "on_behalf_of", prefix="acct_")
         )
         self._clock = clock
+        gateway = self._gateway
+        self._coupons = CouponCache(gateway.retrieve_coupon, ttl=coupon_ttl)
 
     def __repr__(self) -> str:
         return (
@@ -385,6 +406,7 @@ class Cancelflow:
         return_url: str | None = None,
         after_completion: AfterCompletion | None = None,
         locale: str | None = None,
+        policy: RetentionPolicy | None = None,
     ) -> CancelLink:
         """Create a portal session that opens on *subscription*'s cancel page.
 
@@ -392,6 +414,12 @@ class Cancelflow:
         and must be *customer*'s, not ended and not already scheduled to
         cancel; a *coupon* must exist and fit the subscription. Arguments left
         out use the defaults given to :class:`Cancelflow`.
+
+        Without a *coupon*, the retention *policy* (or the one given to
+        :class:`Cancelflow`) chooses it: the customer's history comes from the
+        ledger, their facts from Stripe when a rule needs them, the coupon's
+        facts from a cache. The decision is on the result and recorded in the
+        ledger with the link.
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -402,6 +430,7 @@ class Cancelflow:
             StripeAPIError: Stripe answered with an error.
             LedgerError: the link was created but the ledger could not record
                 it (only with a ``ledger``).
+            PolicyError: a custom predicate of the policy raised.
         """
         flow = self._cancel_link_flow(
             customer=customer,
@@ -410,6 +439,7 @@ class Cancelflow:
             return_url=return_url,
             after_completion=after_completion,
             locale=locale,
+            policy=policy,
         )
         return run(flow)
 
@@ -422,6 +452,7 @@ class Cancelflow:
         return_url: str | None = None,
         after_completion: AfterCompletion | None = None,
         locale: str | None = None,
+        policy: RetentionPolicy | None = None,
     ) -> CancelLink:
         """Async twin of :meth:`create_cancel_link` (same checks, same errors)."""
         flow = self._cancel_link_flow(
@@ -431,6 +462,7 @@ class Cancelflow:
             return_url=return_url,
             after_completion=after_completion,
             locale=locale,
+            policy=policy,
         )
         return await run_async(flow)
 
@@ -443,6 +475,7 @@ class Cancelflow:
         return_url: str | None,
         after_completion: AfterCompletion | None,
         locale: str | None,
+        policy: RetentionPolicy | None = None,
     ) -> Flow[CancelLink]:
         gateway = self._gateway
 
@@ -480,12 +513,17 @@ class Cancelflow:
         # 2. Check ownership and state.
         check_subscription(snapshot, customer=customer)
 
-        # 3. Choose the coupon (the caller's, if any).
+        # 3. Choose the coupon: the caller's, else the retention policy's.
         coupon_id = coupon
+        decision: Decision | None = None
+        offered: Coupon | None = None
+        policy = policy if policy is not None else self._policy
+        if coupon_id is None and policy is not None:
+            decision, offered = yield from self._decide(policy, snapshot)
+            coupon_id = decision.coupon
 
         # 4. Check the coupon against the subscription.
-        offered: Coupon | None = None
-        if coupon_id is not None:
+        if coupon_id is not None and offered is None:
             try:
                 offered = yield from io(
                     partial(gateway.retrieve_coupon, coupon_id),
@@ -498,6 +536,7 @@ class Cancelflow:
                     subscription_id=subscription,
                     coupon_id=coupon_id,
                 ) from err
+        if offered is not None:
             check_coupon(offered, snapshot, now=self._now())
 
         # 5. Build the session parameters.
@@ -518,6 +557,8 @@ class Cancelflow:
                 created=session.created,
                 livemode=session.livemode,
                 offered_coupon=offered.id if offered else None,
+                arm=decision.arm if decision else None,
+                decision=decision.to_dict() if decision else None,
                 mrr=snapshot.mrr,
                 currency=snapshot.currency,
             )
@@ -535,7 +576,49 @@ class Cancelflow:
             coupon=offered,
             created=session.created,
             session=session,
+            decision=decision,
         )
+
+    def _decide(
+        self, policy: RetentionPolicy, snapshot: SubscriptionSnapshot
+    ) -> Flow[tuple[Decision, Coupon | None]]:
+        """Run the retention policy: history from the ledger, the customer from
+        Stripe if a rule needs it, the proposed coupon's facts from the cache
+        (fetched through the gateway when stale). Returns the decision and the
+        offered coupon's facts."""
+        gateway = self._gateway
+        history: CustomerHistory = EMPTY_HISTORY
+        if self._ledger is not None:
+            history = yield from io(
+                partial(self._ledger.customer_history, snapshot.customer),
+                partial(_in_thread, self._ledger.customer_history, snapshot.customer),
+            )
+        customer: CustomerFacts | None = None
+        if policy.uses_customer:
+            customer = yield from io(
+                partial(gateway.retrieve_customer, snapshot.customer),
+                partial(gateway.retrieve_customer_async, snapshot.customer),
+            )
+        context = DecisionContext(
+            snapshot, now=self._now(), customer=customer, history=history
+        )
+        facts: dict[str, Coupon | None] = {}
+        proposed = policy.proposal(context)
+        if proposed is not None and policy.guards.coupon:
+            fresh, coupon = self._coupons.cached(proposed.coupon)
+            if not fresh:
+                try:
+                    coupon = yield from io(
+                        partial(gateway.retrieve_coupon, proposed.coupon),
+                        partial(gateway.retrieve_coupon_async, proposed.coupon),
+                    )
+                except StripeResourceMissingError:
+                    coupon = None
+                self._coupons.remember(proposed.coupon, coupon)
+            facts[proposed.coupon] = coupon
+        decision = policy.decide_context(context, facts.get)
+        offered = facts.get(decision.coupon) if decision.coupon else None
+        return decision, offered
 
     # -- portal homepage links ------------------------------------------------------
 

@@ -122,25 +122,27 @@ def _predicates_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _registry(spec: str | None) -> PredicateRegistry:
-    from cancelflow._cli import CliError
+    from cancelflow._cli import UsageError
 
     if spec is None:
         return {}
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise CliError(f"--predicates {spec!r}: expected MODULE:NAME")
+        raise UsageError(f"--predicates {spec!r}: expected MODULE:NAME")
     here = str(Path.cwd())
     if here not in sys.path:
         sys.path.insert(0, here)
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
-        raise CliError(f"--predicates: cannot import {module_name}: {err}") from None
+        raise UsageError(f"--predicates: cannot import {module_name}: {err}") from None
     registry = getattr(module, attribute, None)
     if not isinstance(registry, Mapping) or not all(
         isinstance(k, str) and callable(v) for k, v in registry.items()
     ):
-        raise CliError(f"--predicates: {spec} must be a mapping of names to functions")
+        raise UsageError(
+            f"--predicates: {spec} must be a mapping of names to functions"
+        )
     return registry
 
 
@@ -333,33 +335,33 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def _coupons_from_file(path: str) -> dict[str, Coupon]:
-    from cancelflow._cli import CliError
+    from cancelflow._cli import UsageError
     from cancelflow._coupon import Coupon
     from cancelflow.exceptions import StripeObjectError
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise CliError(f"--coupons {path}: cannot read it ({err})") from None
+        raise UsageError(f"--coupons {path}: cannot read it ({err})") from None
     try:
         data: Any = json.loads(text)
     except ValueError:
         try:
             data = [json.loads(line) for line in text.splitlines() if line.strip()]
         except ValueError as err:
-            raise CliError(f"--coupons {path}: not JSON or JSONL ({err})") from None
+            raise UsageError(f"--coupons {path}: not JSON or JSONL ({err})") from None
     if isinstance(data, Mapping) and isinstance(data.get("data"), list):
         data = data["data"]  # a Stripe list object
     elif isinstance(data, Mapping):
         data = [data]
     if not isinstance(data, list):
-        raise CliError(f"--coupons {path}: expected coupon objects")
+        raise UsageError(f"--coupons {path}: expected coupon objects")
     coupons: dict[str, Coupon] = {}
     for n, raw in enumerate(data):
         try:
             coupon = Coupon.from_stripe(raw)
         except StripeObjectError as err:
-            raise CliError(f"--coupons {path}: coupon [{n}]: {err}") from None
+            raise UsageError(f"--coupons {path}: coupon [{n}]: {err}") from None
         coupons[coupon.id] = coupon
     return coupons
 
@@ -367,7 +369,7 @@ def _coupons_from_file(path: str) -> dict[str, Coupon]:
 def _records(
     args: argparse.Namespace, ctx: Context, progress: Progress
 ) -> Iterator[BacktestRecord]:
-    from cancelflow._cli import CliError
+    from cancelflow._cli import UsageError
     from cancelflow._history_jsonl import read_history
 
     now = args.now if args.now is not None else int(time.time())
@@ -386,7 +388,7 @@ def _records(
         yield from _ledger_records(source.removeprefix("ledger:"), ctx)
         return
     if not Path(source).is_file():
-        raise CliError(
+        raise UsageError(
             f"--history {source}: no such file (or use 'stripe' or 'ledger:PATH')"
         )
     counted = [0]
@@ -400,7 +402,7 @@ def _records(
 
 
 def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
-    from cancelflow._cli import CliError
+    from cancelflow._cli import UsageError
     from cancelflow._gateway import StripeGateway
     from cancelflow._history_sources import records_from_ledger
     from cancelflow._ledger_sqlite import SQLiteLedger
@@ -408,7 +410,7 @@ def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
     from cancelflow.exceptions import StripeResourceMissingError
 
     if not Path(path).is_file():
-        raise CliError(f"--history ledger:{path}: no such SQLite ledger file")
+        raise UsageError(f"--history ledger:{path}: no such SQLite ledger file")
     gateway = StripeGateway(ctx.stripe_client())
 
     def snapshot(subscription_id: str) -> SubscriptionSnapshot | None:
@@ -425,12 +427,12 @@ def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
 
 
 def _coupon_facts(args: argparse.Namespace, ctx: Context) -> CouponFacts:
-    from cancelflow._cli import CliError
+    from cancelflow._cli import UsageError
 
     if args.coupons is not None:
         return _coupons_from_file(args.coupons)
     if not ctx.environ.get("STRIPE_API_KEY"):
-        raise CliError(
+        raise UsageError(
             "no coupon facts: give --coupons FILE (Stripe coupon objects as JSON), "
             "or set STRIPE_API_KEY to retrieve them from Stripe"
         )
@@ -442,12 +444,12 @@ def _coupon_facts(args: argparse.Namespace, ctx: Context) -> CouponFacts:
 
 def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     from cancelflow._backtest import backtest
-    from cancelflow._cli import CliError
+    from cancelflow._cli import UsageError
 
     policy = _load(args.file, args.predicates)
     coupons = _coupon_facts(args, ctx)
     if args.forever_months < 1:
-        raise CliError("--forever-months must be ≥ 1")
+        raise UsageError("--forever-months must be ≥ 1")
     bar = Progress(ctx.stderr, enabled=not args.no_progress)
     sink: TextIO | None = None
     on_decision = None
@@ -455,7 +457,7 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
         try:
             sink = Path(args.decisions).open("w", encoding="utf-8")  # noqa: SIM115
         except OSError as err:
-            raise CliError(f"--decisions {args.decisions}: {err.strerror}") from None
+            raise UsageError(f"--decisions {args.decisions}: {err.strerror}") from None
         out = sink
 
         def on_decision(record: object, decision: Any) -> None:  # noqa: ARG001

@@ -119,6 +119,21 @@ class CouponCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def cached(self, coupon_id: str) -> tuple[bool, Coupon | None]:
+        """``(True, facts)`` when fresh facts are cached (``None`` facts: the
+        coupon does not exist), else ``(False, None)``; never fetches.
+
+        With :meth:`remember`, this lets async code fetch with its own client.
+        """
+        entry = self._entries.get(coupon_id)
+        if entry is not None and self._clock() - entry[0] < self.ttl:
+            return True, entry[1]
+        return False, None
+
+    def remember(self, coupon_id: str, coupon: Coupon | None) -> None:
+        """Cache *coupon* (``None``: it does not exist) as fetched now."""
+        self._store(coupon_id, self._clock(), coupon)
+
     def prefetch(self, coupon_ids: Iterable[str]) -> None:
         """Fetch these coupons now (e.g. ``policy.coupon_ids`` at start-up)."""
         for coupon_id in coupon_ids:

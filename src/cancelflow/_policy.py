@@ -187,6 +187,12 @@ class RetentionPolicy:
                 ids |= outcome.coupon_ids
         return frozenset(ids)
 
+    @property
+    def uses_customer(self) -> bool:
+        """Whether some rule reads the customer's facts (then ``Cancelflow``
+        retrieves the customer before deciding)."""
+        return any(rule.segment.uses_customer for rule in self.rules)
+
     # -- deciding -------------------------------------------------------------------
 
     def decide(
@@ -246,6 +252,19 @@ class RetentionPolicy:
             blocked_by=tuple(blocks),
             policy=self.name,
         )
+
+    def proposal(self, context: DecisionContext) -> Offer | None:
+        """The offer the rules (and experiment arm) propose, before the guards.
+
+        Needs no coupon facts: ``Cancelflow`` uses it to learn which coupon to
+        fetch before deciding.
+        """
+        outcome = self._match(context).outcome
+        if isinstance(outcome, Offer):
+            return outcome
+        if isinstance(outcome, Experiment):
+            return outcome.assign(context.subscription.customer)[0].offer
+        return None
 
     def evaluate(self, context: DecisionContext, coupons: _CouponLookup) -> Evaluation:
         """The parts of a decision, without building a :class:`Decision`.

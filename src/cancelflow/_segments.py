@@ -154,6 +154,12 @@ class Condition(abc.ABC):
         """The checks :meth:`prefilter` does not cover (``None``: nothing left)."""
         return self.compile()
 
+    @property
+    def uses_customer(self) -> bool:
+        """Whether matching may read the customer's facts (country, customer
+        metadata or tenure, or a custom predicate), so they must be fetched."""
+        return True
+
     def __and__(self, other: Condition) -> AllOf:
         return AllOf((self, other))
 
@@ -452,6 +458,15 @@ class Segment(Condition):
     def residual(self) -> _Check | None:
         return self._rest
 
+    @property
+    def uses_customer(self) -> bool:
+        return (
+            self.countries is not None
+            or self.customer_metadata is not None
+            or self.customer_tenure_days is not None
+            or self.predicate is not None
+        )
+
     def _other_checks(self) -> list[_Check]:
         # Cheapest and most selective first. Each check is a closure
         # specialised at construction: deciding is the hot path.
@@ -554,6 +569,10 @@ class AllOf(Condition):
     def prefilter(self, key: ShapeKey) -> bool:
         return all(c.prefilter(key) for c in self.conditions)
 
+    @property
+    def uses_customer(self) -> bool:
+        return any(c.uses_customer for c in self.conditions)
+
     def residual(self) -> _Check | None:
         rest = [r for r in (c.residual() for c in self.conditions) if r is not None]
         return _all(rest) if rest else None
@@ -587,6 +606,10 @@ class AnyOf(Condition):
     def prefilter(self, key: ShapeKey) -> bool:
         return any(c.prefilter(key) for c in self.conditions)
 
+    @property
+    def uses_customer(self) -> bool:
+        return any(c.uses_customer for c in self.conditions)
+
     def matches(self, context: DecisionContext) -> bool:
         return self._test(context)
 
@@ -615,6 +638,10 @@ class Not(Condition):
 
     def matches(self, context: DecisionContext) -> bool:
         return not self.condition.matches(context)
+
+    @property
+    def uses_customer(self) -> bool:
+        return self.condition.uses_customer
 
     def describe(self) -> str:
         return f"not ({self.condition.describe()})"
