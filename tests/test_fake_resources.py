@@ -510,3 +510,11 @@ def test_surface_lists_what_is_and_is_not_modeled():
     missing = unmodeled_endpoints()
     assert "GET /v1/invoices" in missing
     assert "GET /v1/subscriptions" not in missing
+
+
+def test_deleted_customer_expands_to_its_stub(client):
+    """A canceled subscription of a deleted customer expands customer to the deleted stub."""
+    sub = subscription(client)
+    client.v1.customers.delete(sub.customer)
+    expanded = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["customer"]})
+    assert expanded.customer.deleted is True

@@ -105,8 +105,8 @@ def handle(
     post_data: str | None,
 ) -> Answer:
     """Answer one request the way Stripe would: ``(body, status, headers)``."""
-    request_id = backend.new_id("req")
     with backend.lock:
+        request_id = backend.new_id("req")
         try:
             body, status, replayed, key = _handle(
                 backend, method.lower(), url, headers or {}, post_data, request_id

@@ -27,6 +27,7 @@ from cancelflow.testing._errors import ApiError
 from cancelflow.testing._events import EventLog, previous_attributes
 from cancelflow.testing._expand import NOT_INCLUDABLE
 from cancelflow.testing._idempotency import IdempotencyStore
+from cancelflow.testing._resources._common import Store
 from cancelflow.testing._resources.coupons import Coupons
 from cancelflow.testing._resources.customers import Customers
 from cancelflow.testing._resources.discounts import Discounts
@@ -159,11 +160,15 @@ class Backend:
         store = stores.get(obj.get("object", ""))
         return NOT_INCLUDABLE if store is None else store.include(obj, field)
 
+    def _customer_for_expand(self, customer_id: str) -> JSON:
+        record = Store.get(self.customers, customer_id, param="expand")
+        if record.deleted:  # a deleted customer expands to its stub, as in Stripe
+            return {"id": customer_id, "object": "customer", "deleted": True}
+        return self.customers.render(record)
+
     def _finders(self) -> dict[str, Callable[[str], JSON]]:
         return {
-            "cus": lambda i: self.customers.render(
-                self.customers.get(i, param="expand")
-            ),
+            "cus": self._customer_for_expand,
             "sub": lambda i: self.subscriptions.render(
                 self.subscriptions.get(i, param="expand")
             ),
