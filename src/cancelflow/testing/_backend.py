@@ -11,6 +11,28 @@ those operations; so do the portal driver and the clock's advance hooks.
 Events are delivered to webhook endpoints when the outermost
 :meth:`Backend.operation` block ends, so a handler that calls back into the
 fake always sees a finished change.
+
+Extending the fake (portal driver, clock effects, faults):
+
+* A state change is a method of the resource store that replaces records
+  (``record.obj = {**record.obj, ...}``; never mutate a stored dict, events
+  hold references to them) and emits through ``backend.emit(type, obj)`` or
+  ``backend.emit_updated(type, before, after)`` (Stripe's
+  ``previous_attributes``). Call it inside ``with backend.operation():`` so
+  its events are delivered once it is done; outside any request the events'
+  ``request`` is ``{"id": null, "idempotency_key": null}``.
+* An API call is a :class:`~cancelflow.testing._routing.Route` in the
+  resource module's ``ROUTES`` (listed in ``_api.ROUTES``): method, path,
+  stripe-python params TypedDict, handler, operation name and the modeled
+  parameters.
+* Time: register ``clock.add_advance_hook(hook)`` when the backend is built;
+  ``hook(target)`` steps the clock with ``clock._move_to(t)`` through what is
+  due (``subscriptions.renew``, ``end_trial``, ``cancel_now(ended_at=...)``,
+  ``remove_discount``) in order.
+* Faults: append to ``backend.interceptors`` a callable ``(call) -> None``; it
+  runs for every routed, validated request before the idempotency replay and
+  the handler, and may raise :class:`~cancelflow.testing._errors.ApiError`
+  (any status and type) or ``stripe.APIConnectionError``.
 """
 
 from __future__ import annotations

@@ -105,6 +105,11 @@ class SessionRecord(Record):
                 if retention is not None:
                     self.coupon_id = retention["coupon_offer"]["coupon"]
 
+    @property
+    def after_completion(self) -> JSON | None:
+        """The flow's ``after_completion`` (``None`` without a flow)."""
+        return None if self.flow is None else self.flow["after_completion"]
+
 
 class PortalSessions(Store[SessionRecord]):
     noun: ClassVar[str] = "session"
