@@ -278,6 +278,17 @@ class TestSessions:
             coupon.id,
             sub.customer,
         )
+        assert record.after_completion == {
+            "hosted_confirmation": None,
+            "redirect": {"return_url": "https://example.com/bye"},
+            "type": "redirect",
+        }
+        assert (
+            fake.backend.portal_sessions.find(
+                "https://billing.stripe.com/p/session/test_nope"
+            )
+            is None
+        )
         assert event_types(fake)[-1] == "billing_portal.session.created"
 
     def test_default_return_url_and_after_completion_default(self, client):
