@@ -48,7 +48,7 @@ def experiment_bucket(salt: str, customer_id: str) -> int:
 
     SHA-256 of the length-prefixed UTF-8 salt and customer id; the first 8
     bytes of the digest, big-endian, modulo 10,000. See the module
-    documentation and ``docs/policy-toml.md`` for the exact specification.
+    documentation and ``docs/experiments.md`` for the exact specification.
     """
     digest = hashlib.sha256(_prefixed(salt) + _prefixed(customer_id)).digest()
     return int.from_bytes(digest[:8], "big") % BUCKETS
