@@ -180,3 +180,23 @@ def test_handler_must_be_callable(fake):
     """A non-callable handler is refused."""
     with pytest.raises(FakeStripeError, match="callable"):
         fake.add_webhook_endpoint("http://localhost/hook")  # type: ignore[arg-type]
+
+
+def test_backend_operations_deliver_when_they_finish(fake, client):
+    """A backend operation called on its own delivers its events when it returns."""
+    inbox = inbox_for(fake)
+    sub = subscription(client)
+    coupon = fake.backend.coupons.get(
+        client.v1.coupons.create(params={"percent_off": 30}).id
+    )
+    record = fake.backend.subscriptions.get(sub.id)
+    before = len(inbox.events)
+    fake.backend.subscriptions.apply_coupon(record, coupon)
+    assert [e.type for e in inbox.events[before:]] == [
+        "customer.discount.created",
+        "customer.subscription.updated",
+    ]
+    with fake.backend.operation():
+        fake.backend.subscriptions.schedule_cancel(record, at_period_end=True)
+        assert len(inbox.events) == before + 2
+    assert inbox.events[-1].data.object.cancel_at_period_end is True

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Concatenate,
+    Final,
+    Generic,
+    ParamSpec,
+    TypeVar,
+)
 
 from cancelflow.testing._errors import ApiError
 from cancelflow.testing._expand import NOT_INCLUDABLE, expand
@@ -20,11 +29,15 @@ __all__ = [
     "address",
     "created_filter",
     "merge_metadata",
+    "operation",
     "respond",
 ]
 
 JSON = dict[str, Any]
 R = TypeVar("R", bound=Record)
+S = TypeVar("S", bound="Store[Any]")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 ADDRESS_FIELDS: Final = ("city", "country", "line1", "line2", "postal_code", "state")
 _METADATA_KEYS: Final = 50
@@ -59,6 +72,23 @@ class Store(Generic[R]):
     def include(self, obj: JSON, field: str) -> Any:  # noqa: ARG002 - hook for subclasses
         """The value of an includable *field* Stripe leaves out unless expanded."""
         return NOT_INCLUDABLE
+
+
+def operation(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+    """Run a store method as one backend operation.
+
+    Its events are delivered when it returns, unless it runs inside a larger
+    operation (an API request, a portal action), which then delivers them.
+    """
+
+    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self.b.operation():
+            return method(self, *args, **kwargs)
+
+    run.__name__ = method.__name__
+    run.__qualname__ = method.__qualname__
+    run.__doc__ = method.__doc__
+    return run
 
 
 def respond(backend: Backend, call: Call, obj: JSON) -> JSON:

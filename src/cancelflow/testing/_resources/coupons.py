@@ -12,6 +12,7 @@ from cancelflow.testing._resources._common import (
     Store,
     created_filter,
     merge_metadata,
+    operation,
     respond,
 )
 from cancelflow.testing._routing import Call, Route
@@ -73,6 +74,7 @@ class Coupons(Store[CouponRecord]):
 
     # -- operations ----------------------------------------------------------------
 
+    @operation
     def create(self, params: JSON) -> CouponRecord:
         b = self.b
         coupon_id = params.get("id") or b.token(8)
@@ -159,6 +161,7 @@ class Coupons(Store[CouponRecord]):
         b.emit("coupon.created", self.render(record))
         return record
 
+    @operation
     def update(self, record: CouponRecord, params: JSON) -> CouponRecord:
         before = self.render(record)
         changes: JSON = {}
@@ -176,6 +179,7 @@ class Coupons(Store[CouponRecord]):
         """Count one redemption (``times_redeemed``); no event, as in Stripe (UNCONFIRMED)."""
         record.obj = {**record.obj, "times_redeemed": record.obj["times_redeemed"] + 1}
 
+    @operation
     def delete(self, record: CouponRecord) -> JSON:
         """Delete the coupon; discounts already applied keep working, as in Stripe."""
         self.store.remove(record.id)

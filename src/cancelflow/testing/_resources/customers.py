@@ -13,6 +13,7 @@ from cancelflow.testing._resources._common import (
     address,
     created_filter,
     merge_metadata,
+    operation,
     respond,
 )
 from cancelflow.testing._routing import Call, Route
@@ -75,6 +76,7 @@ class Customers(Store[CustomerRecord]):
 
     # -- operations ----------------------------------------------------------------
 
+    @operation
     def create(self, params: JSON) -> CustomerRecord:
         b = self.b
         obj: JSON = {
@@ -116,6 +118,7 @@ class Customers(Store[CustomerRecord]):
         b.emit("customer.created", obj)
         return record
 
+    @operation
     def update(self, record: CustomerRecord, params: JSON) -> CustomerRecord:
         before = record.obj
         record.obj = {**before, **_changes(before, params)}
@@ -124,6 +127,7 @@ class Customers(Store[CustomerRecord]):
         self.b.emit_updated("customer.updated", before, record.obj)
         return record
 
+    @operation
     def delete(self, record: CustomerRecord) -> JSON:
         """Delete the customer; its live subscriptions are canceled first, as in Stripe."""
         for sub_id in list(self.b.subscriptions.by_customer.get(record.id).ids):

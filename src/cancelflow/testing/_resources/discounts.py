@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cancelflow.testing._clock import add_interval
 from cancelflow.testing._errors import ApiError
-from cancelflow.testing._resources._common import JSON, Store
+from cancelflow.testing._resources._common import JSON, Store, operation
 from cancelflow.testing._resources.coupons import CouponRecord
 from cancelflow.testing._store import Record
 
@@ -24,6 +24,7 @@ __all__ = ["Discounts", "coupon_problem"]
 class Discounts(Store[Record]):
     noun: ClassVar[str] = "discount"
 
+    @operation
     def create(self, coupon: CouponRecord, sub: SubscriptionRecord) -> Record:
         """Apply *coupon* to *sub* (counts a redemption; emits ``customer.discount.created``).
 
@@ -53,6 +54,7 @@ class Discounts(Store[Record]):
         b.emit("customer.discount.created", obj)
         return record
 
+    @operation
     def delete(self, record: Record) -> None:
         """End a discount (emits ``customer.discount.deleted``)."""
         self.store.remove(record.id)

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from cancelflow.testing._errors import ApiError
 from cancelflow.testing._pagination import page
-from cancelflow.testing._resources._common import JSON, Store, merge_metadata, respond
+from cancelflow.testing._resources._common import (
+    JSON,
+    Store,
+    merge_metadata,
+    operation,
+    respond,
+)
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Record
 
@@ -78,6 +84,7 @@ class PortalConfigurations(Store[Record]):
         """The account's default configuration, if one was created."""
         return None if self.default_id is None else self.store.by_id[self.default_id]
 
+    @operation
     def create(self, params: JSON) -> Record:
         b = self.b
         now = b.now()
@@ -108,6 +115,7 @@ class PortalConfigurations(Store[Record]):
         b.emit("billing_portal.configuration.created", obj)
         return record
 
+    @operation
     def update(self, record: Record, params: JSON) -> Record:
         before = record.obj
         changes = self._changes(before, params)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from cancelflow.testing._errors import ApiError
-from cancelflow.testing._resources._common import JSON, Store, respond
+from cancelflow.testing._resources._common import JSON, Store, operation, respond
 from cancelflow.testing._resources.discounts import coupon_problem
 from cancelflow.testing._resources.subscriptions import ENDED, Subscriptions
 from cancelflow.testing._routing import Call, Route
@@ -131,6 +131,7 @@ class PortalSessions(Store[SessionRecord]):
             return None if session_id is None else self.store.by_id.get(session_id)
         return self.store.by_id.get(url_or_id)
 
+    @operation
     def create(self, params: JSON) -> SessionRecord:
         b = self.b
         if "customer_account" in params:

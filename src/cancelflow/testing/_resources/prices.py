@@ -13,6 +13,7 @@ from cancelflow.testing._resources._common import (
     Store,
     created_filter,
     merge_metadata,
+    operation,
     respond,
 )
 from cancelflow.testing._routing import Call, Route
@@ -53,6 +54,7 @@ class Prices(Store[PriceRecord]):
             return None
         return NOT_INCLUDABLE
 
+    @operation
     def create(self, params: JSON) -> PriceRecord:
         b = self.b
         if "product" in params and "product_data" in params:
@@ -130,6 +132,7 @@ class Prices(Store[PriceRecord]):
         b.emit("price.created", obj)
         return record
 
+    @operation
     def update(self, record: PriceRecord, params: JSON) -> PriceRecord:
         before = record.obj
         changes: JSON = {}

@@ -11,6 +11,7 @@ from cancelflow.testing._resources._common import (
     Store,
     created_filter,
     merge_metadata,
+    operation,
     respond,
 )
 from cancelflow.testing._routing import Call, Route
@@ -36,6 +37,7 @@ _MODELED = (*_SIMPLE, "images", "marketing_features", "metadata", "package_dimen
 class Products(Store[Record]):
     noun: ClassVar[str] = "product"
 
+    @operation
     def create(self, params: JSON) -> Record:
         b = self.b
         product_id = params.get("id") or b.new_id("prod")
@@ -73,6 +75,7 @@ class Products(Store[Record]):
         b.emit("product.created", obj)
         return record
 
+    @operation
     def update(self, record: Record, params: JSON) -> Record:
         before = record.obj
         changes = _changes(before, params)
@@ -92,6 +95,7 @@ class Products(Store[Record]):
         self.b.emit_updated("product.updated", before, after)
         return record
 
+    @operation
     def delete(self, record: Record) -> JSON:
         if len(self.b.prices.by_product.get(record.id)):
             raise ApiError.state(

@@ -30,6 +30,7 @@ from cancelflow.testing._resources._common import (
     Store,
     created_filter,
     merge_metadata,
+    operation,
     respond,
 )
 from cancelflow.testing._resources.discounts import coupon_problem
@@ -115,6 +116,7 @@ class Subscriptions(Store[SubscriptionRecord]):
 
     # -- create --------------------------------------------------------------------
 
+    @operation
     def create(self, params: JSON) -> SubscriptionRecord:
         b = self.b
         now = b.now()
@@ -301,6 +303,7 @@ class Subscriptions(Store[SubscriptionRecord]):
 
     # -- update --------------------------------------------------------------------
 
+    @operation
     def update(self, record: SubscriptionRecord, params: JSON) -> SubscriptionRecord:
         """Apply one API update; emit one ``customer.subscription.updated``."""
         obj = record.obj
@@ -501,6 +504,7 @@ class Subscriptions(Store[SubscriptionRecord]):
             "customer.subscription.updated", before, self.render(record)
         )
 
+    @operation
     def commit(self, record: SubscriptionRecord, changes: JSON) -> JSON | None:
         """Apply top-level *changes*; emit ``customer.subscription.updated`` if any changed.
 
@@ -514,6 +518,7 @@ class Subscriptions(Store[SubscriptionRecord]):
 
     # -- backend operations (portal, clock, API) ------------------------------------
 
+    @operation
     def schedule_cancel(
         self,
         record: SubscriptionRecord,
@@ -537,10 +542,12 @@ class Subscriptions(Store[SubscriptionRecord]):
             )
         return self.commit(record, changes)
 
+    @operation
     def unschedule_cancel(self, record: SubscriptionRecord) -> JSON | None:
         """Renew a subscription scheduled to cancel (clears the schedule)."""
         return self.commit(record, self._plan_unschedule(record))
 
+    @operation
     def set_cancellation_details(
         self, record: SubscriptionRecord, details: JSON
     ) -> JSON | None:
@@ -550,6 +557,7 @@ class Subscriptions(Store[SubscriptionRecord]):
         )
         return self.commit(record, {"cancellation_details": merged})
 
+    @operation
     def cancel_now(
         self,
         record: SubscriptionRecord,
@@ -581,6 +589,7 @@ class Subscriptions(Store[SubscriptionRecord]):
         self.b.emit("customer.subscription.deleted", rendered)
         return rendered
 
+    @operation
     def apply_coupon(
         self, record: SubscriptionRecord, coupon: CouponRecord
     ) -> JSON | None:
@@ -604,6 +613,7 @@ class Subscriptions(Store[SubscriptionRecord]):
             "customer.subscription.updated", before, self.render(record)
         )
 
+    @operation
     def remove_discount(
         self, record: SubscriptionRecord, discount_id: str
     ) -> JSON | None:
@@ -619,6 +629,7 @@ class Subscriptions(Store[SubscriptionRecord]):
             "customer.subscription.updated", before, self.render(record)
         )
 
+    @operation
     def renew(self, record: SubscriptionRecord) -> JSON | None:
         """Start the next billing period of every item whose period has ended.
 
@@ -657,6 +668,7 @@ class Subscriptions(Store[SubscriptionRecord]):
             "customer.subscription.updated", before, self.render(record)
         )
 
+    @operation
     def end_trial(self, record: SubscriptionRecord) -> JSON | None:
         """End the trial now: ``active``, new periods anchored at the trial's end."""
         before = self.render(record)
