@@ -287,3 +287,15 @@ class TestReset:
         """fake.clock is the public FakeClock."""
         assert isinstance(FakeStripe().clock, FakeClock)
         assert repr(FakeStripe()).startswith("<FakeStripe clock=2026-01-01")
+
+
+def test_importing_cancelflow_testing_does_not_import_stripe():
+    """cancelflow.testing stays light (the pytest plugin imports it): stripe loads on first use."""
+    import subprocess
+    import sys
+
+    code = "import sys, cancelflow.testing; print('stripe' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
