@@ -302,3 +302,104 @@ def fake_stripe_core() -> list[str]:
     when: dt.datetime = clock.now_datetime()
     fake.reset()
     return [secret, str(ok), str(later), when.isoformat(), repr(same), repr(own)]
+
+
+# -- retention policy ------------------------------------------------------------------
+
+
+def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> list[str]:
+    from cancelflow import (
+        AllOf,
+        AnyOf,
+        Arm,
+        BacktestRecord,
+        BacktestReport,
+        Condition,
+        CouponCache,
+        CouponSource,
+        CustomerFacts,
+        Decision,
+        DecisionContext,
+        Experiment,
+        Guard,
+        GuardBlock,
+        Guards,
+        NoOffer,
+        Not,
+        Offer,
+        Outcome,
+        Predicate,
+        Range,
+        RetentionPolicy,
+        Rule,
+        Segment,
+        backtest,
+        dump_policy,
+        experiment_bucket,
+        load_policy,
+        parse_policy,
+        read_history,
+        records_from_ledger,
+        records_from_stripe,
+    )
+    from cancelflow._history import CustomerHistory
+    from cancelflow.exceptions import HistoryFileError, PolicyError
+
+    def big(context: DecisionContext) -> bool:
+        return context.mrr > 10_000 and context.tenure_days is not None
+
+    segment: Condition = Segment(
+        interval="year", mrr=Range(min=5_000), countries=["FR"]
+    )
+    combined: Condition = AllOf([segment, Not(Segment(trialing=True))]) | AnyOf([])
+    combined = combined & ~Segment(predicate=Predicate("big", big))
+    experiment = Experiment(
+        "e", [Arm("holdout", 10), Arm("ten", 90, Offer("TEN"))], salt="s"
+    )
+    arm, bucket = experiment.assign("cus_1")
+    outcome: Outcome = experiment
+    policy = RetentionPolicy(
+        rules=[
+            Rule("annual", combined, Offer("X", replace_discount=True)),
+            Rule("exp", Segment(), outcome),
+            Rule("none", Segment(), NoOffer()),
+        ],
+        guards=Guards(multi_item=False, cooldown_days=30),
+        name="p",
+    )
+    cache = CouponCache(lambda coupon_id: None, ttl=60.0, max_entries=10)
+    source: CouponSource = cache
+    customer: CustomerFacts = cancelflow.CustomerSnapshot(id="cus_1", country="FR")
+    decision: Decision = policy.decide(
+        snapshot,
+        now=1,
+        customer=customer,
+        history=CustomerHistory(attempts=1),
+        coupons=source,
+    )
+    blocks: tuple[GuardBlock, ...] = decision.blocked_by
+    guards: frozenset[Guard] = decision.guards
+    again: Decision = Decision.from_json(decision.to_json())
+    loaded: RetentionPolicy = parse_policy(dump_policy(policy), predicates={"big": big})
+    from_file: RetentionPolicy = load_policy(path)
+    records: list[BacktestRecord] = list(read_history(path, now=1))
+    report: BacktestReport = backtest(loaded, records, coupons={}, forever_months=6)
+    snapshots: dict[str, cancelflow.SubscriptionSnapshot] = {}
+    both = [
+        *records_from_stripe(object(), now=1),
+        *records_from_ledger(object(), snapshots.get),
+    ]
+    errors: tuple[type[Exception], ...] = (PolicyError, HistoryFileError)
+    return [
+        decision.explain(),
+        again.rule,
+        str(bucket),
+        arm.name,
+        repr(blocks),
+        repr(guards),
+        repr(from_file),
+        report.render_text(),
+        str(experiment_bucket("s", "cus_1")),
+        str(len(both)),
+        repr(errors),
+    ]
