@@ -350,7 +350,15 @@ def _no_coupon(coupon_id: str) -> Coupon | None:  # noqa: ARG001 - lookup signat
 
 def example_policy() -> RetentionPolicy:
     """A small policy for demos: annual customers get 20 % off, monthly
-    customers are split between 10 % off, 25 % off and a 10 % holdout."""
+    customers are split between 10 % off, 25 % off and a 10 % holdout.
+
+    Its coupons are ``RETAIN10``, ``RETAIN20`` and ``RETAIN25`` (create them,
+    e.g. in a FakeStripe account). ``cancelflow demo`` uses it as::
+
+        flow = Cancelflow(client, allowed_hosts=[...], policy=example_policy())
+        link = flow.create_cancel_link(customer=..., subscription=...)
+        print(link.decision.explain())
+    """
     return RetentionPolicy(
         name="example",
         rules=[
