@@ -277,7 +277,12 @@ async def webhooks_async(
 def fake_stripe_core() -> list[str]:
     import datetime as dt
 
-    from cancelflow.testing import FakeClock, FakeStripe, WebhookDelivery, WebhookEndpoint
+    from cancelflow.testing import (
+        FakeClock,
+        FakeStripe,
+        WebhookDelivery,
+        WebhookEndpoint,
+    )
 
     fake = FakeStripe(start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), seed=1)
     client: stripe.StripeClient = fake.client()
