@@ -294,7 +294,11 @@ def fake_stripe_core() -> list[str]:
         return 200 if headers.get("stripe-signature") and body else 400
 
     secret: str = fake.add_webhook_endpoint(
-        handler, events=["customer.subscription.*"], duplicates=0.1, out_of_order=True, seed=3
+        handler,
+        events=["customer.subscription.*"],
+        duplicates=0.1,
+        out_of_order=True,
+        seed=3,
     )
     with fake.hold_webhooks():
         client.v1.customers.create(params={"email": "a@example.com"})
