@@ -39,6 +39,14 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     ├── LedgerError                             the ledger store failed or is incompatible
     ├── PolicyError                             a retention policy is invalid
     └── FakeStripeError                         cancelflow.testing: a fake-only refusal
+        └── PortalError                         the fake portal refused a visit or action
+            ├── PortalSessionNotFoundError (LookupError)
+            ├── PortalSessionExpiredError       the session's URL has expired
+            ├── PortalFlowFinishedError         the flow is done, or the visit has ended
+            ├── PortalCancelDisabledError       the configuration does not allow cancels
+            ├── PortalReasonNotOfferedError     a reason the page does not offer
+            ├── PortalSubscriptionError         another's, ended, or (not) scheduled
+            └── PortalOfferError                no retention offer, or it cannot apply
 
 Messages say what was wrong and what to do; none of them contains an API key or
 a webhook secret.
@@ -66,6 +74,14 @@ __all__ = [
     "MissingSignatureHeaderError",
     "NoV1SignatureError",
     "PolicyError",
+    "PortalCancelDisabledError",
+    "PortalError",
+    "PortalFlowFinishedError",
+    "PortalOfferError",
+    "PortalReasonNotOfferedError",
+    "PortalSessionExpiredError",
+    "PortalSessionNotFoundError",
+    "PortalSubscriptionError",
     "SignatureMismatchError",
     "SignatureVerificationError",
     "StripeAPIError",
@@ -382,3 +398,38 @@ class FakeStripeError(CancelflowError):
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
     """
+
+
+class PortalError(FakeStripeError):
+    """The fake customer portal refused a visit or an action, as Stripe's page would.
+
+    Raised by ``FakeStripe.portal`` visits; each subclass names one reason.
+    """
+
+
+class PortalSessionNotFoundError(PortalError, LookupError):
+    """No portal session has this URL or id in the fake account."""
+
+
+class PortalSessionExpiredError(PortalError):
+    """The session's URL has expired (unused for too long, or idle for too long)."""
+
+
+class PortalFlowFinishedError(PortalError):
+    """The deep-link flow is already done, or this visit has ended."""
+
+
+class PortalCancelDisabledError(PortalError):
+    """The portal configuration does not let customers cancel."""
+
+
+class PortalReasonNotOfferedError(PortalError):
+    """A cancellation reason, feedback option or comment the page does not offer."""
+
+
+class PortalSubscriptionError(PortalError):
+    """The subscription is another customer's, has ended, or is (not) scheduled to cancel."""
+
+
+class PortalOfferError(PortalError):
+    """The session offers no retention coupon, or the coupon can no longer apply."""
