@@ -39,7 +39,9 @@ from cancelflow.exceptions import EventPayloadError, LedgerError
 
 SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
 
-# version, name, DDL ({int}, {bool} and {json} are the dialect's type names)
+# version, name, DDL ({int}, {bool} and {json} are the dialect's type names;
+# {clustered} makes SQLite store a table in its primary key's order, which
+# keeps a commit to few pages)
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (
         1,
@@ -50,7 +52,7 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
                 event_type TEXT NOT NULL,
                 created {int} NOT NULL,
                 livemode {bool} NOT NULL
-            )""",
+            ){clustered}""",
             """CREATE TABLE cancelflow_events (
                 event_id TEXT NOT NULL,
                 seq INTEGER NOT NULL,
@@ -58,12 +60,8 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
                 subscription_id TEXT NOT NULL,
                 created {int} NOT NULL,
                 payload {json} NOT NULL,
-                PRIMARY KEY (event_id, seq)
-            )""",
-            (
-                "CREATE INDEX cancelflow_events_subscription"
-                " ON cancelflow_events (subscription_id)"
-            ),
+                PRIMARY KEY (subscription_id, event_id, seq)
+            ){clustered}""",
             """CREATE TABLE cancelflow_links (
                 session_id TEXT PRIMARY KEY,
                 subscription_id TEXT NOT NULL,
@@ -82,7 +80,7 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             ),
             "CREATE INDEX cancelflow_links_customer ON cancelflow_links (customer_id)",
             """CREATE TABLE cancelflow_cases (
-                id TEXT PRIMARY KEY,
+                id TEXT NOT NULL,
                 subscription_id TEXT NOT NULL,
                 customer_id TEXT,
                 livemode {bool} NOT NULL,
@@ -110,12 +108,9 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
                 mrr {int},
                 currency TEXT,
                 event_ids {json} NOT NULL,
-                customer_initiated {bool} NOT NULL
-            )""",
-            (
-                "CREATE INDEX cancelflow_cases_subscription"
-                " ON cancelflow_cases (subscription_id)"
-            ),
+                customer_initiated {bool} NOT NULL,
+                PRIMARY KEY (subscription_id, id)
+            ){clustered}""",
             "CREATE INDEX cancelflow_cases_customer ON cancelflow_cases (customer_id)",
         ),
     ),
@@ -176,6 +171,7 @@ class SQLLedger(abc.ABC):
 
     payload_text: str = "payload"  # the stored event as JSON text
     int_type: str = "INTEGER"
+    clustered: str = ""
     bool_type: str = "INTEGER"
     json_type: str = "TEXT"
 
@@ -225,7 +221,10 @@ class SQLLedger(abc.ABC):
             for statement in statements:
                 cur.execute(
                     statement.format(
-                        int=self.int_type, bool=self.bool_type, json=self.json_type
+                        int=self.int_type,
+                        bool=self.bool_type,
+                        json=self.json_type,
+                        clustered=self.clustered,
                     )
                 )
             cur.execute(self._sql(_INSERT_VERSION), (version, name, int(time.time())))
@@ -453,8 +452,7 @@ class SQLLedger(abc.ABC):
             cur.execute(
                 self._sql(
                     "DELETE FROM cancelflow_processed_events WHERE created < ? "
-                    "AND NOT EXISTS (SELECT 1 FROM cancelflow_events e "
-                    "WHERE e.event_id = cancelflow_processed_events.event_id)"
+                    "AND event_id NOT IN (SELECT event_id FROM cancelflow_events)"
                 ),
                 (limit,),
             )

@@ -45,6 +45,8 @@ class SQLiteLedger(SQLLedger):
         LedgerError: the file cannot be opened, or its schema is newer.
     """
 
+    clustered = " WITHOUT ROWID"
+
     def __init__(
         self,
         path: str | os.PathLike[str],
