@@ -430,5 +430,5 @@ class TestProgress:
         )
         assert code == 0
         assert err.startswith("\r[")
-        assert err.endswith("100.0% 32 records\n")
+        assert err.endswith("100.0%\n")
         assert "\r" not in out

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cancelflow._backtest import BacktestRecord, BacktestReport, backtest
+    from cancelflow._backtest_file import backtest_file
     from cancelflow._cancelflow import Cancelflow, CancelLink, PortalLink
     from cancelflow._context import CustomerFacts, DecisionContext
     from cancelflow._coupon import Coupon, CouponDuration, CouponProblem
@@ -196,6 +197,7 @@ _LAZY: dict[str, str] = {
     "SubscriptionStatus": "cancelflow._subscription",
     "WebhookHandler": "cancelflow._webhooks",
     "backtest": "cancelflow._backtest",
+    "backtest_file": "cancelflow._backtest_file",
     "build_cancel_session_params": "cancelflow._deeplink",
     "build_portal_session_params": "cancelflow._deeplink",
     "dump_policy": "cancelflow._policy_toml",
@@ -285,6 +287,7 @@ __all__ = [
     "SubscriptionStatus",
     "WebhookHandler",
     "backtest",
+    "backtest_file",
     "build_cancel_session_params",
     "build_portal_session_params",
     "dump_policy",

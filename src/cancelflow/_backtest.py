@@ -97,6 +97,50 @@ class BacktestReport:
     changed: int = 0
     forever_months: int = 12
 
+    @classmethod
+    def merge(cls, reports: Iterable[BacktestReport]) -> BacktestReport:
+        """One report for the records of all *reports* (the counts add up).
+
+        Raises:
+            ValueError: the reports are of different policies or count
+                ``forever`` coupons differently, or there are none.
+        """
+        reports = list(reports)
+        if not reports:
+            raise ValueError("no reports to merge")
+        first = reports[0]
+        for other in reports[1:]:
+            if (other.policy, other.forever_months) != (
+                first.policy,
+                first.forever_months,
+            ):
+                raise ValueError("cannot merge reports of different backtests")
+
+        def total(name: str) -> dict[Any, int]:
+            counts: Counter[Any] = Counter()
+            for report in reports:
+                counts.update(getattr(report, name))
+            return dict(counts)
+
+        return cls(
+            policy=first.policy,
+            decisions=sum(r.decisions for r in reports),
+            offers=sum(r.offers for r in reports),
+            by_rule=total("by_rule"),
+            proposed=total("proposed"),
+            offered=total("offered"),
+            arms=total("arms"),
+            holdouts=sum(r.holdouts for r in reports),
+            blocked=sum(r.blocked for r in reports),
+            blocks_by_guard=total("blocks_by_guard"),
+            blocks_by_code=total("blocks_by_code"),
+            cost=total("cost"),
+            cost_by_currency=total("cost_by_currency"),
+            compared=sum(r.compared for r in reports),
+            changed=sum(r.changed for r in reports),
+            forever_months=first.forever_months,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``cancelflow policy backtest --json`` prints)."""
 

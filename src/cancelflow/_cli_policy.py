@@ -100,6 +100,13 @@ def register(subparsers: Any, name: str) -> None:
         "--json", action="store_true", help="print the report as JSON"
     )
     backtest.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes for a large JSONL file (default: the CPUs available); "
+        "--decisions runs in one process",
+    )
+    backtest.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bar (it is shown only when stderr is a terminal)",
@@ -452,7 +459,7 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError("--forever-months must be ≥ 1")
     bar = Progress(ctx.stderr, enabled=not args.no_progress)
     sink: TextIO | None = None
-    on_decision = None
+    on_decision: Callable[[Any, Any], None] | None = None
     if args.decisions is not None:
         try:
             sink = Path(args.decisions).open("w", encoding="utf-8")  # noqa: SIM115
@@ -460,18 +467,41 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
             raise UsageError(f"--decisions {args.decisions}: {err.strerror}") from None
         out = sink
 
-        def on_decision(record: object, decision: Any) -> None:  # noqa: ARG001
+        def write(record: object, decision: Any) -> None:  # noqa: ARG001
             out.write(decision.to_json())
             out.write("\n")
 
+        on_decision = write
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be ≥ 1")
+    parallel = (
+        on_decision is None
+        and args.history != "stripe"
+        and not args.history.startswith("ledger:")
+        and Path(args.history).is_file()
+    )
     try:
-        report = backtest(
-            policy,
-            _records(args, ctx, bar),
-            coupons=coupons,
-            forever_months=args.forever_months,
-            on_decision=on_decision,
-        )
+        if parallel:
+            from cancelflow._backtest_file import backtest_file
+
+            report = backtest_file(
+                policy,
+                args.history,
+                coupons=coupons,
+                now=args.now if args.now is not None else int(time.time()),
+                forever_months=args.forever_months,
+                workers=args.workers,
+                progress=bar.update,
+            )
+        else:
+            report = backtest(
+                policy,
+                _records(args, ctx, bar),
+                coupons=coupons,
+                forever_months=args.forever_months,
+                on_decision=on_decision,
+            )
     finally:
         bar.close()
         if sink is not None:

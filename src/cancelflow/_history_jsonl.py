@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, final
+from typing import Any, BinaryIO, Final, final
 
 from cancelflow._backtest import BacktestRecord
 from cancelflow._customer import CustomerSnapshot
@@ -43,7 +43,7 @@ from cancelflow._subscription import (
 )
 from cancelflow.exceptions import CancelflowError, HistoryFileError
 
-__all__ = ["read_history"]
+__all__ = ["read_history", "read_history_range"]
 
 PROGRESS_EVERY: Final = 16_384
 """Lines between two calls of a progress callback."""
@@ -355,42 +355,78 @@ def read_history(
     Args:
         path: the JSONL file (UTF-8).
         now: the decision time of lines that carry no ``at``.
-        progress: called with (characters read, file size in bytes) every few
-            thousand lines, and once at the end.
+        progress: called with (bytes read, file size) every few thousand
+            lines, and once at the end.
 
     Raises:
         HistoryFileError: the file cannot be read, or a line is not a history
             record; the message names the file, the line and the problem.
     """
+    return read_history_range(path, now=now, progress=progress)
+
+
+def read_history_range(
+    path: str | PathLike[str],
+    *,
+    now: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[BacktestRecord]:
+    """:func:`read_history` for the lines that *start* in bytes ``[start, end)``.
+
+    Splitting a file at any byte offsets gives every line to exactly one
+    range, so ranges can be read by parallel workers.
+    """
     source = str(path)
     try:
-        handle = Path(path).open(encoding="utf-8")  # noqa: SIM115 - closed below
+        handle = Path(path).open("rb")  # noqa: SIM115 - closed below
+        total = Path(path).stat().st_size
     except OSError as err:
         raise HistoryFileError(
             f"cannot open: {err.strerror}", source=source, line=0
         ) from None
-    total = Path(path).stat().st_size if progress is not None else 0
+    return _records(
+        handle,
+        source,
+        now=now,
+        progress=progress,
+        start=start,
+        end=total if end is None else end,
+    )
+
+
+def _records(
+    handle: BinaryIO,
+    source: str,
+    *,
+    now: int | None,
+    progress: Callable[[int, int], None] | None,
+    start: int,
+    end: int,
+) -> Iterator[BacktestRecord]:
     decode = json.JSONDecoder().raw_decode
     items = _Items()
-    done = 0
-    number = 0
+    position = start
+    count = 0
     with handle:
-        lines = iter(handle)
-        while True:
-            try:
-                line = next(lines, None)
-            except UnicodeDecodeError as err:
-                raise HistoryFileError(
-                    f"not UTF-8 ({err.reason})", source=source, line=number + 1
-                ) from None
-            if line is None:
+        if start > 0:
+            # The line that ends at or after start - 1 belongs to the range
+            # before; a line starts right after its newline.
+            handle.seek(start - 1)
+            position = start - 1 + len(handle.readline())
+        for raw in handle:
+            line_start = position
+            if line_start >= end:
                 break
-            number += 1
+            position += len(raw)
+            count += 1
             try:
+                line = raw.decode()
                 if line[:1] != "{":
                     line = line.lstrip()  # leading blanks are valid JSON
-                d, end = decode(line)
-                if end != len(line) and not line[end:].isspace():
+                d, stop = decode(line)
+                if stop != len(line) and not line[stop:].isspace():
                     raise _bad("extra data after the JSON object")
                 if type(d) is not dict:
                     raise _bad("expected a JSON object per line")
@@ -398,14 +434,34 @@ def read_history(
                     record = _stripe_line(d, now)
                 else:
                     record = _compact(d, now, items)
+            except UnicodeDecodeError as err:
+                raise HistoryFileError(
+                    f"not UTF-8 ({err.reason})",
+                    source=source,
+                    line=_line_number(handle, line_start),
+                ) from None
             except (ValueError, TypeError, KeyError, CancelflowError) as err:
-                if not line.strip():
+                if not raw.strip():
                     continue  # a blank line
-                raise HistoryFileError(str(err), source=source, line=number) from None
-            if progress is not None:
-                done += len(line)
-                if number % PROGRESS_EVERY == 0:
-                    progress(done, total)
+                raise HistoryFileError(
+                    str(err), source=source, line=_line_number(handle, line_start)
+                ) from None
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(position, end)
             yield record
     if progress is not None:
-        progress(total, total)
+        progress(max(end, start), end)
+
+
+def _line_number(handle: BinaryIO, offset: int) -> int:
+    """The 1-based number of the line that starts at byte *offset*."""
+    handle.seek(0)
+    newlines = 0
+    remaining = offset
+    while remaining > 0:
+        chunk = handle.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        newlines += chunk.count(b"\n")
+        remaining -= len(chunk)
+    return newlines + 1

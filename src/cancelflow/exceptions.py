@@ -162,7 +162,17 @@ class HistoryFileError(InvalidInputError):
     def __init__(self, message: str, *, source: str, line: int) -> None:
         self.source = source
         self.line = line
+        self.problem = message
         super().__init__(f"{source}:{line}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable (it crosses process boundaries in parallel backtests).
+        import functools
+
+        rebuild = functools.partial(
+            HistoryFileError, source=self.source, line=self.line
+        )
+        return (rebuild, (self.problem,))
 
 
 # -- refusals before a cancel link is created -------------------------------------
