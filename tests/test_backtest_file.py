@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -141,7 +142,7 @@ def test_ranges_partition_the_file(tmp_path_factory, cuts):
     bounds = [0, *sorted(min(c, size) for c in cuts), size]
     ids = [
         record.subscription.id
-        for start, end in zip(bounds, bounds[1:], strict=False)
+        for start, end in itertools.pairwise(bounds)
         for record in read_history_range(path, start=start, end=end)
     ]
     assert ids == [f"sub_{n}" for n in range(40)]
