@@ -33,6 +33,12 @@ Extending the fake (portal driver, clock effects, faults):
   runs for every routed, validated request before the idempotency replay and
   the handler, and may raise :class:`~cancelflow.testing._errors.ApiError`
   (any status and type) or ``stripe.APIConnectionError``.
+* Listeners: ``backend.listeners`` are called with every event right after
+  it is emitted (the timeline learns what is due from them).
+
+Built in: ``backend.timeline`` (what time drives, see ``_timeline``),
+``backend.faults`` (``_faults``) and ``backend.portal`` (the portal driver,
+``_portal``).
 """
 
 from __future__ import annotations
@@ -48,7 +54,9 @@ from cancelflow.testing._clock import FakeClock
 from cancelflow.testing._errors import ApiError
 from cancelflow.testing._events import EventLog, previous_attributes
 from cancelflow.testing._expand import NOT_INCLUDABLE
+from cancelflow.testing._faults import Faults
 from cancelflow.testing._idempotency import IdempotencyStore
+from cancelflow.testing._portal import Portal
 from cancelflow.testing._resources._common import Store
 from cancelflow.testing._resources.coupons import Coupons
 from cancelflow.testing._resources.customers import Customers
@@ -60,6 +68,7 @@ from cancelflow.testing._resources.prices import Prices
 from cancelflow.testing._resources.products import Products
 from cancelflow.testing._resources.subscriptions import Subscriptions
 from cancelflow.testing._routing import Call
+from cancelflow.testing._timeline import Timeline
 from cancelflow.testing._webhooks import Webhooks
 
 __all__ = ["Backend", "Interceptor"]
@@ -86,6 +95,7 @@ class Backend:
         self.lock = threading.RLock()
         self.idempotency = IdempotencyStore()
         self.interceptors: list[Interceptor] = []
+        self.listeners: list[Callable[[JSON], None]] = []
         self._counters: dict[str, int] = {}
         self._request: JSON = _NO_REQUEST
         self._depth = 0
@@ -105,6 +115,9 @@ class Backend:
         self.portal_configurations = PortalConfigurations(self)
         self.portal_sessions = PortalSessions(self)
         self.feedback_options = FeedbackOptions(self)
+        self.timeline = Timeline(self)
+        self.faults = Faults(self)
+        self.portal = Portal(self)
 
     # -- ids and time ------------------------------------------------------------
 
@@ -149,14 +162,17 @@ class Backend:
 
     def emit(self, type_: str, obj: JSON, previous: JSON | None = None) -> JSON:
         """Emit one event about *obj* (a rendered snapshot); return the event."""
-        return self.events.emit(type_, obj, previous)
+        event = self.events.emit(type_, obj, previous)
+        for listener in self.listeners:
+            listener(event)
+        return event
 
     def emit_updated(self, type_: str, before: JSON, after: JSON) -> JSON | None:
         """Emit ``*.updated`` with Stripe's ``previous_attributes``, if anything changed."""
         previous = previous_attributes(before, after)
         if not previous:
             return None
-        return self.events.emit(type_, after, previous)
+        return self.emit(type_, after, previous)
 
     # -- lookups for expand ------------------------------------------------------
 

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     import stripe
 
     from cancelflow.testing._backend import Backend
+    from cancelflow.testing._faults import Faults
     from cancelflow.testing._headers import Headers
     from cancelflow.testing._http import FakeHTTPClient
+    from cancelflow.testing._portal import Portal
 
 __all__ = ["FakeStripe"]
 
@@ -168,6 +170,16 @@ class FakeStripe:
                 _installed = None
 
     # -- the account -----------------------------------------------------------------
+
+    @property
+    def portal(self) -> Portal:
+        """The customer portal: ``fake.portal.visit(session.url)`` acts as the customer."""
+        return self.backend.portal
+
+    @property
+    def faults(self) -> Faults:
+        """Planned failures: ``fake.faults.fail_next("subscriptions.retrieve", "rate_limit")``."""
+        return self.backend.faults
 
     def reset(self) -> None:
         """Forget everything: objects, events, idempotency keys, webhook endpoints.
