@@ -299,11 +299,14 @@ class RetentionPolicy:
         return rule, proposed, experiment, arm, bucket, blocks
 
     def _candidates(self, key: ShapeKey) -> tuple[tuple[Rule, _Check | None], ...]:
-        candidates = tuple(
-            (rule, rule.segment.residual())
-            for rule in self.rules
-            if rule.segment.prefilter(key)
-        )
+        found: list[tuple[Rule, _Check | None]] = []
+        for rule in self.rules:
+            if rule.segment.prefilter(key):
+                residual = rule.segment.residual()
+                found.append((rule, residual))
+                if residual is None:
+                    break  # this rule always matches this shape: the rest cannot
+        candidates = tuple(found)
         if len(self._index) >= _INDEX_LIMIT:
             self._index.clear()
         self._index[key] = candidates
