@@ -343,6 +343,7 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
         Rule,
         Segment,
         backtest,
+        backtest_file,
         dump_policy,
         experiment_bucket,
         load_policy,
@@ -393,6 +394,9 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
     from_file: RetentionPolicy = load_policy(path)
     records: list[BacktestRecord] = list(read_history(path, now=1))
     report: BacktestReport = backtest(loaded, records, coupons={}, forever_months=6)
+    report = BacktestReport.merge(
+        [report, backtest_file(loaded, path, coupons=cache, now=1, workers=2)]
+    )
     snapshots: dict[str, cancelflow.SubscriptionSnapshot] = {}
     both = [
         *records_from_stripe(object(), now=1),
