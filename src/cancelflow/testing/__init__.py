@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from cancelflow.testing._clock import FakeClock
 from cancelflow.testing._fake import FakeStripe
+from cancelflow.testing._faults import Fault, Faults, InjectedFault
+from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
 from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
-__all__ = ["FakeClock", "FakeStripe", "WebhookDelivery", "WebhookEndpoint"]
+__all__ = [
+    "FakeClock",
+    "FakeStripe",
+    "Fault",
+    "Faults",
+    "InjectedFault",
+    "Portal",
+    "PortalOutcome",
+    "PortalVisit",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]
 
 
 def _fix_module() -> None:
