@@ -1,1 +1,74 @@
-"""cancelflow's pytest plugin (entry point ``pytest11``); imports nothing heavy."""
+"""cancelflow's pytest plugin (entry point ``pytest11``); imports nothing heavy.
+
+Installing cancelflow gives every pytest run two fixtures:
+
+* ``fake_stripe`` — a fresh :class:`~cancelflow.testing.FakeStripe` per test.
+* ``stripe_client`` — a ``stripe.StripeClient`` wired to it.
+
+Mark a test (or module, or class) with ``@pytest.mark.fake_stripe(...)`` to
+choose the account's clock and seed (``start=``, ``seed=``), or to route all
+of stripe-python to it for the test (``install=True``, optionally
+``api_key="sk_test_…"``), for host code that uses ``stripe.*`` globals or
+builds its own ``stripe.StripeClient``.
+
+This module is imported at every pytest start, so it imports only pytest;
+``stripe`` and the fake load when a test first asks for a fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import stripe
+
+    from cancelflow.testing import FakeStripe
+
+__all__ = ["fake_stripe", "stripe_client"]
+
+_MARKER = "fake_stripe"
+_OPTIONS = frozenset({"start", "seed", "install", "api_key"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_MARKER}(start=None, seed=0, install=False, api_key=None): options of "
+        "cancelflow's fake_stripe fixture (clock start, seed, install into stripe-python)",
+    )
+
+
+@pytest.fixture
+def fake_stripe(request: pytest.FixtureRequest) -> Iterator[FakeStripe]:
+    """A fresh, empty in-memory Stripe account (``cancelflow.testing.FakeStripe``)."""
+    from cancelflow.testing import FakeStripe
+
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers(_MARKER))):
+        if marker.args:
+            raise pytest.UsageError(
+                f"@pytest.mark.{_MARKER} takes keyword arguments only "
+                f"({', '.join(sorted(_OPTIONS))})"
+            )
+        options.update(marker.kwargs)  # the closest marker wins
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.{_MARKER} got unknown option(s) {', '.join(unknown)}; "
+            f"use {', '.join(sorted(_OPTIONS))}"
+        )
+    fake = FakeStripe(start=options.get("start"), seed=options.get("seed", 0))
+    if options.get("install"):
+        with fake.install(api_key=options.get("api_key")):
+            yield fake
+    else:
+        yield fake
+
+
+@pytest.fixture
+def stripe_client(fake_stripe: FakeStripe) -> stripe.StripeClient:
+    """A ``stripe.StripeClient`` wired to ``fake_stripe`` (sync and ``*_async`` calls)."""
+    return fake_stripe.client()
