@@ -256,8 +256,21 @@ class Guards:
     ) -> list[GuardBlock]:
         """Every block of *offer* (with the coupon's facts, ``None`` when the
         coupon does not exist) on this context."""
-        blocks = self.subscription_blocks(context)
         sub = context.subscription
+        history = context.history
+        if (
+            sub.status == "active"
+            and not sub.cancel_at_period_end
+            and sub.cancel_at is None
+            and not sub.paused
+            and sub.schedule is None
+            and len(sub.items) <= 1
+            and history.last_offered_at is None
+            and history.last_redeemed_at is None
+        ):
+            blocks: list[GuardBlock] = []  # as subscription_blocks' common case
+        else:
+            blocks = self.subscription_blocks(context)
         if self.existing_discount and sub.discounts and not offer.replace_discount:
             ids = ", ".join(d.id for d in sub.discounts)
             blocks.append(

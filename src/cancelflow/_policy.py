@@ -313,7 +313,17 @@ class RetentionPolicy:
         return candidates
 
     def _match(self, context: DecisionContext) -> Rule:
-        key = shape_key(context.subscription)
+        sub = context.subscription
+        items = sub.items
+        if len(items) == 1:  # shape_key(), inlined for the common case
+            item = items[0]
+            key: ShapeKey = (
+                sub.currency,
+                sub.status,
+                ((item.interval, item.interval_count, item.product_id),),
+            )
+        else:
+            key = shape_key(sub)
         candidates = self._index.get(key)
         if candidates is None:
             candidates = self._candidates(key)

@@ -224,6 +224,15 @@ def _meta_describe(items: _MetaItems, where: str) -> list[str]:
 def _meta_check(
     items: _MetaItems, get: Callable[[DecisionContext], Mapping[str, str] | None]
 ) -> _Check:
+    if len(items) == 1:  # the usual case, specialised
+        ((key, test),) = items
+        if test is True:
+            return lambda c: (m := get(c)) is not None and key in m
+        if test is False:
+            return lambda c: (m := get(c)) is not None and key not in m
+        values = test
+        return lambda c: (m := get(c)) is not None and m.get(key) in values
+
     def check(context: DecisionContext) -> bool:
         metadata = get(context)
         if metadata is None:
