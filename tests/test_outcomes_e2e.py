@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,25 @@ from cancelflow import (
     WebhookHandler,
 )
 from cancelflow.testing import FakeStripe
+
+REASONS = [
+    "too_expensive",
+    "missing_features",
+    "switched_service",
+    "unused",
+    "customer_service",
+    "too_complex",
+    "low_quality",
+    "other",
+]
+
+
+def cancel_feature(mode: str) -> dict:
+    return {
+        "enabled": True,
+        "mode": mode,
+        "cancellation_reason": {"enabled": True, "options": REASONS},
+    }
 
 
 class Account:
@@ -41,7 +62,12 @@ class Account:
             params={"id": "STAY20", "percent_off": 20, "duration": "once"}
         )
         self.client.v1.billing_portal.configurations.create(
-            params={"features": {"subscription_cancel": {"enabled": True}}}
+            params={
+                "features": {"subscription_cancel": cancel_feature("at_period_end")}
+            }
+        )
+        self.immediate = self.client.v1.billing_portal.configurations.create(
+            params={"features": {"subscription_cancel": cancel_feature("immediately")}}
         )
         self.flow = cancelflow.Cancelflow(
             self.client,
@@ -258,3 +284,193 @@ def test_fake_deliveries_verify_with_the_fake_secret():
     body, header = acct.deliveries[-1]
     with pytest.raises(cancelflow.exceptions.SignatureMismatchError):
         verifier.verify(body + b" ", header)
+
+
+# -- through the fake portal: the customer's own clicks ------------------------------------
+
+
+def portal_cancel_link(
+    acct: Account, sub, *, coupon: str | None = "STAY20", immediate: bool = False
+):
+    flow = acct.flow
+    if immediate:
+        flow = cancelflow.Cancelflow(
+            acct.client,
+            allowed_hosts=["example.com"],
+            return_url="https://example.com/account",
+            configuration=acct.immediate.id,
+            ledger=acct.ledger,
+        )
+    return flow.create_cancel_link(
+        customer=acct.customer.id, subscription=sub.id, coupon=coupon
+    )
+
+
+@pytest.mark.parametrize("mode", ["classic", "flexible"])
+def test_portal_cancel_at_period_end_then_the_end(mode):
+    """Portal cancel at period end: scheduled, the reason in a delayed second event, then ended."""
+    acct = Account()
+    sub = acct.subscribe(mode)
+    acct.later(3600)
+    link = portal_cancel_link(acct, sub)
+    acct.later(40)
+    outcome = acct.fake.portal.visit(link.url).cancel("other", "Trop cher pour nous")
+    assert outcome.event_types == [
+        "customer.subscription.updated",
+        "customer.subscription.updated",
+    ]
+    assert [type(e) for e in acct.received[-2:]] == [
+        cancelflow.CancellationScheduled,
+        cancelflow.FeedbackReceived,
+    ]
+    (case,) = acct.ledger.cases()
+    assert case.state is CaseState.SCHEDULED
+    assert case.link_session_id == link.session_id
+    assert case.billing_mode is cancelflow.BillingMode(mode)
+    assert case.feedback_at > case.scheduled_at  # the reason came later
+    acct.fake.clock.advance(dt.timedelta(days=40))
+    (case,) = acct.ledger.cases()
+    assert case.state is CaseState.ENDED
+    assert case.ended_at == case.effective_at
+    assert case.ended_reason is CancellationReason.CANCELLATION_REQUESTED
+    assert (case.feedback, case.comment) == (
+        CancellationFeedback.OTHER,
+        "Trop cher pour nous",
+    )
+    assert (case.offered_coupon, case.redeemed_coupon) == ("STAY20", None)
+    assert all(d.ok for d in acct.fake.webhook_endpoints[0].deliveries)
+
+
+def test_portal_immediate_cancel():
+    """A configuration with mode=immediately ends the subscription at once, with the reason."""
+    acct = Account()
+    sub = acct.subscribe()
+    acct.later(60)
+    link = portal_cancel_link(acct, sub, coupon=None, immediate=True)
+    acct.later(20)
+    acct.fake.portal.visit(link.url).cancel("unused")
+    (case,) = acct.ledger.cases()
+    assert case.state is CaseState.ENDED
+    assert case.scheduled_at is None
+    assert case.feedback is CancellationFeedback.UNUSED
+    assert case.link_session_id == link.session_id
+
+
+def test_portal_offer_redeemed():
+    """Accepting the retention coupon in the portal closes the case as saved."""
+    acct = Account()
+    sub = acct.subscribe("flexible")
+    acct.later(60)
+    link = portal_cancel_link(acct, sub)
+    acct.later(20)
+    outcome = acct.fake.portal.visit(link.url).accept_offer()
+    assert "customer.discount.created" in outcome.event_types
+    (case,) = acct.ledger.cases()
+    assert case.state is CaseState.SAVED
+    assert case.redeemed_coupon == "STAY20"
+    assert (
+        acct.ledger.customer_history(acct.customer.id).last_redeemed_at
+        == case.redeemed_at
+    )
+
+
+def test_portal_renewal_withdraws():
+    """Cancel at period end, then renew from the portal homepage: withdrawn."""
+    acct = Account()
+    sub = acct.subscribe()
+    acct.later(60)
+    link = portal_cancel_link(acct, sub, coupon=None)
+    acct.later(20)
+    acct.fake.portal.visit(link.url).cancel("too_complex")
+    acct.later(2 * 86_400)
+    home = acct.flow.create_portal_link(customer=acct.customer.id)
+    acct.fake.portal.visit(home.url).renew(sub.id)
+    (case,) = acct.ledger.cases()
+    assert case.state is CaseState.WITHDRAWN
+    assert case.feedback is CancellationFeedback.TOO_COMPLEX
+    acct.fake.clock.advance(dt.timedelta(days=40))
+    assert acct.ledger.cases() == [case]  # the subscription renewed instead of ending
+
+
+def test_portal_abandoned_link():
+    """A link the customer leaves without acting stays an opened case."""
+    acct = Account()
+    sub = acct.subscribe()
+    link = portal_cancel_link(acct, sub)
+    acct.fake.portal.visit(link.url).abandon()
+    (case,) = acct.ledger.cases()
+    assert case.state is CaseState.OPENED
+    assert acct.ledger.customer_history(acct.customer.id).attempts == 1
+
+
+def drive_portal(acct: Account) -> None:
+    """Customers in the portal: every outcome, both billing modes, then a month passes."""
+    subs = [
+        acct.subscribe(mode)
+        for mode in ("classic", "flexible", "classic", "flexible", "classic")
+    ]
+
+    def visit(n: int):
+        acct.later(60)
+        link = portal_cancel_link(acct, subs[n])
+        acct.later(30)
+        return acct.fake.portal.visit(link.url)
+
+    visit(0).cancel("too_expensive")
+    visit(1).cancel("other", "Pas assez de fonctionnalités")
+    visit(2).accept_offer()
+    visit(3).cancel("unused")
+    acct.later(3600)
+    home = acct.flow.create_portal_link(customer=acct.customer.id)
+    acct.fake.portal.visit(home.url).renew(subs[3].id)
+    visit(4).abandon()
+    acct.fake.clock.advance(dt.timedelta(days=40))
+
+
+def test_portal_sequences_in_any_delivery_order():
+    """The portal's real events, delivered shuffled with duplicates, give the in-order ledger."""
+    in_order = Account()
+    drive_portal(in_order)
+    shuffled = Account(duplicates=0.5, out_of_order=True, seed=11)
+    with shuffled.fake.hold_webhooks():
+        drive_portal(shuffled)
+    delivered = shuffled.fake.webhook_endpoints[0].deliveries
+    assert any(d.duplicate for d in delivered)
+    assert [d.event_id for d in delivered if not d.duplicate] != [
+        d.event_id for d in in_order.fake.webhook_endpoints[0].deliveries
+    ]
+    assert shuffled.ledger.cases() == in_order.ledger.cases()
+    assert [c.state for c in in_order.ledger.cases()] == [
+        CaseState.ENDED,
+        CaseState.ENDED,
+        CaseState.SAVED,
+        CaseState.WITHDRAWN,
+        CaseState.OPENED,
+    ]
+
+
+@pytest.fixture(scope="module")
+def portal_recorded():
+    """The signed deliveries and final ledger of one portal-driven FakeStripe run."""
+    acct = Account()
+    drive_portal(acct)
+    return acct.deliveries, acct.ledger.links(), acct.ledger.cases()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_order_of_real_portal_deliveries(portal_recorded, data):
+    """FakeStripe's portal deliveries, permuted and duplicated, links recorded at any point, give the same cases."""
+    deliveries, links, expected = portal_recorded
+    order = data.draw(st.permutations(deliveries))
+    extra = data.draw(st.lists(st.sampled_from(deliveries), max_size=10))
+    at = data.draw(st.integers(0, len(order)))
+    ledger = MemoryLedger()
+    for n, (body, _) in enumerate([*order, *extra]):
+        if n == at:
+            for link in links:
+                ledger.record_link(link)
+        ledger.record_events(cancelflow.parse_event(body))
+    for link in links:
+        ledger.record_link(link)
+    assert ledger.cases() == expected
