@@ -6,19 +6,39 @@ See :mod:`cancelflow._history_jsonl` for records from a JSONL file.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 from cancelflow._backtest import BacktestRecord
 from cancelflow._context import CustomerFacts
 from cancelflow._history import EMPTY_HISTORY, CustomerHistory, OfferHistory
+from cancelflow._ledger import Case, LinkRecord
 from cancelflow._subscription import SubscriptionSnapshot
 
 __all__ = ["records_from_ledger", "records_from_stripe"]
 
 
+class SubscriptionLister(Protocol):
+    """What :func:`records_from_stripe` needs of a gateway
+    (:class:`~cancelflow.StripeGateway` has it)."""
+
+    def iter_subscriptions(
+        self, *, status: str | None = None
+    ) -> Iterable[SubscriptionSnapshot]: ...
+
+    def retrieve_customer(self, customer: str) -> CustomerFacts: ...
+
+
+class LinksAndCases(Protocol):
+    """What :func:`records_from_ledger` needs of a ledger (every ledger has it)."""
+
+    def links(self) -> list[LinkRecord]: ...
+
+    def cases(self) -> list[Case]: ...
+
+
 def records_from_stripe(
-    gateway: Any,
+    gateway: SubscriptionLister,
     *,
     now: int | None = None,
     history: OfferHistory | None = None,
@@ -52,7 +72,7 @@ def records_from_stripe(
 
 
 def records_from_ledger(
-    ledger: Any,
+    ledger: LinksAndCases,
     subscriptions: Callable[[str], SubscriptionSnapshot | None],
     *,
     customers: Callable[[str], CustomerFacts | None] | None = None,
@@ -73,7 +93,7 @@ def records_from_ledger(
         customers: ``customer_id -> CustomerFacts | None``, if wanted.
     """
     links = sorted(ledger.links(), key=lambda link: (link.created, link.session_id))
-    cases_of: dict[str | None, list[Any]] = {}
+    cases_of: dict[str | None, list[Case]] = {}
     for case in ledger.cases():
         cases_of.setdefault(case.customer_id, []).append(case)
     offered_at: dict[str, list[int]] = {}

@@ -399,8 +399,8 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
     )
     snapshots: dict[str, cancelflow.SubscriptionSnapshot] = {}
     both = [
-        *records_from_stripe(object(), now=1),
-        *records_from_ledger(object(), snapshots.get),
+        *records_from_stripe(StripeGateway(stripe.StripeClient("sk_test_x")), now=1),
+        *records_from_ledger(cancelflow.MemoryLedger(), snapshots.get),
     ]
     errors: tuple[type[Exception], ...] = (PolicyError, HistoryFileError)
     return [
