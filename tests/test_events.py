@@ -280,6 +280,7 @@ class TestInputs:
         }
         for e in events:
             assert event_from_json(json.loads(json.dumps(e.to_json()))) == e
+            assert str(e).startswith(f"{e.event_id} ({e.event_type}): ")
 
     @pytest.mark.parametrize(
         "data",
