@@ -242,11 +242,21 @@ def _register_policy(subparsers: Any, name: str) -> None:
     register(subparsers, name)
 
 
+# -- cancelflow demo (in its own module) ---------------------------------------------
+
+
+def _register_demo(subparsers: Any, name: str) -> None:
+    from cancelflow._demo import register
+
+    register(subparsers, name)
+
+
 # -- the registry and the entry point ---------------------------------------------------
 
 #: ``(name, register)`` for every subcommand, in ``--help`` order.
 #: ``register(subparsers, name)`` adds the parser and sets ``handler``.
 COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
+    ("demo", _register_demo),
     ("link", _register_link),
     ("policy", _register_policy),
 ]

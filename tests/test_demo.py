@@ -1,0 +1,87 @@
+"""``cancelflow demo``: offline, deterministic, and it shows the whole path."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from cancelflow import CaseState, SQLiteLedger
+from cancelflow._cli import main
+
+
+def run(*argv: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["demo", *argv], stdout=out, stderr=err, environ={})
+    assert code == 0, err.getvalue()
+    assert err.getvalue() == ""
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def output() -> str:
+    return run()
+
+
+def test_shows_each_step(output):
+    """The account, the policy's decisions, the portal, time passing and the ledger appear."""
+    assert "1. The Stripe account" in output
+    assert "coupon STAY20: 20 % off" in output
+    assert (
+        "(too_expensive, missing_features, switched_service, unused, other)" in output
+    )
+    assert "matched rule\n        'monthly plans'" in output  # a decision's explanation
+    assert "The rule makes no offer" in output  # the trialing customer's decision
+    assert "she takes it" in output
+    assert "OfferRedeemed: evt_" in output
+    assert "redirects him to\n     https://example.com/goodbye" in output
+    assert "CancellationScheduled" in output
+    assert (
+        "FeedbackReceived: evt_fake0000000017 (customer.subscription.updated):"
+        in output
+    )
+    assert '"Moving to a spreadsheet"' in output
+    assert "CancellationWithdrawn" in output
+    assert "4. The fake clock advances 31 days" in output
+    assert "SubscriptionEnded" in output
+
+
+def test_summary(output):
+    """The summary counts the cases, the saved MRR, the reasons and the comments."""
+    summary = output.split("5. The ledger", 1)[1]
+    assert "Ada: saved, redeemed STAY20" in summary
+    assert 'Ben: ended, reason other, comment "Moving to a spreadsheet"' in summary
+    assert "Chloé: withdrawn, reason too_expensive" in summary
+    assert (
+        "cases: 3 · saved 1 · withdrawn 1 · ended 1 · still scheduled 0 · no action 0"
+        in summary
+    )
+    assert "MRR saved by the offer: 15.00 EUR" in summary
+    assert "reasons: other 1, too_expensive 1" in summary
+    assert 'comments: "Moving to a spreadsheet"' in summary
+    assert "webhooks: 16 signed deliveries, 16 verified and recorded" in summary
+
+
+def test_deterministic(output):
+    """Two runs print exactly the same text (fixed clock, seeded ids)."""
+    assert run() == output
+
+
+def test_sqlite_ledger(tmp_path):
+    """--ledger PATH records the cases into a SQLite ledger that outlives the run."""
+    path = tmp_path / "demo.db"
+    run("--ledger", str(path))
+    ledger = SQLiteLedger(str(path))
+    try:
+        states = sorted(case.state for case in ledger.cases())
+    finally:
+        ledger.close()
+    assert states == sorted([CaseState.SAVED, CaseState.WITHDRAWN, CaseState.ENDED])
+
+
+def test_listed_first_in_help():
+    """demo is the first command cancelflow --help lists."""
+    out = io.StringIO()
+    assert main(["--help"], stdout=out, stderr=io.StringIO(), environ={}) == 0
+    commands = out.getvalue().split("commands:", 1)[1]
+    assert commands.split()[1] == "demo"
