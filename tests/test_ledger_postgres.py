@@ -8,11 +8,15 @@ import pytest
 from cancelflow import PostgresLedger, parse_event
 from cancelflow._ledger_sql import LATEST_VERSION
 from cancelflow.exceptions import InvalidParameterError, LedgerError
-from pg import drop_schema
 from sigkill import clean_run, ingest, ingest_and_kill
 from stripe_events import SubSim
 
 pytest_plugins = ["pg"]  # the postgres_url and pg_schema fixtures
+
+
+def drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def test_schema_is_created_and_migrated(postgres_url, pg_schema):
