@@ -10,13 +10,20 @@ Prints ``name: value`` lines:
   under any policy; ``decisions_vs_context`` is the ratio;
 * ``backtest_1m_s`` — wall-clock seconds of ``backtest_file`` over 1,000,000
   snapshots in a compact JSONL history file, on every CPU available
-  (``backtest_workers``; target ≤ 15 s); ``backtest_1m_one_process_s`` is
-  ``backtest(read_history(...))`` in this process;
-* ``json_loads_only_s`` — ``json.loads`` of the same 1,000,000 lines in this
-  process, the floor under any JSONL reader; ``backtest_one_process_vs_json_loads``
-  is the ratio;
+  (``backtest_workers``; target ≤ 15 s); ``backtest_1m_one_process_s`` (and
+  ``_cpu_s``, CPU seconds) is ``backtest(read_history(...))`` in this process;
+* ``json_loads_only_s`` (and ``_cpu_s``) — ``json.loads`` of the same 1,000,000
+  lines in this process, the floor under any JSONL reader;
+  ``backtest_one_process_vs_json_loads_cpu`` is the ratio of CPU times;
 * ``stripe_json_lines_per_s`` — the backtest reading full Stripe subscription
-  objects instead of compact lines (slower; for exports of real subscriptions).
+  objects instead of compact lines (slower; for exports of real subscriptions);
+* ``read_only_1m_cpu_s`` and ``decide_and_count_only_1m_cpu_s`` — where the
+  one-process time goes (CPU seconds on a sample of up to 100,000 lines, per
+  million): reading lines into records, and deciding and counting records
+  already in memory.
+
+CPU-time figures do not count time spent waiting for a CPU, so they stay
+meaningful on a machine shared with other work; wall-clock figures do not.
 
 Run with ``python benchmarks/bench_policy.py [--lines N]``; ``--lines`` scales
 the backtest down (figures are still given per million lines).
@@ -25,12 +32,15 @@ the backtest down (figures are still given per million lines).
 from __future__ import annotations
 
 import argparse
+import gc
+import itertools
 import json
 import os
 import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 from cancelflow import (
     Arm,
@@ -315,6 +325,18 @@ def stripe_subscription(line: dict) -> dict:
     }
 
 
+class Timer:
+    """Wall-clock and CPU seconds of a block (CPU: this process only)."""
+
+    def __enter__(self) -> Self:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
 def bench_backtest(lines: int) -> None:
     pol = policy()
     facts = coupons()
@@ -322,26 +344,35 @@ def bench_backtest(lines: int) -> None:
         path = Path(tmp) / "history.jsonl"
         write_history(path, lines)
 
-        start = time.perf_counter()
-        with path.open("rb") as f:
+        with Timer() as loads, path.open("rb") as f:
             for raw in f:
                 json.loads(raw)
-        loads_s = time.perf_counter() - start
 
-        start = time.perf_counter()
-        single = backtest(pol, read_history(path), coupons=facts)
-        single_s = time.perf_counter() - start
+        with Timer() as single:
+            report = backtest(pol, read_history(path), coupons=facts)
+        assert report.decisions == lines, report.decisions
 
         workers = (
             len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1)
         )
-        start = time.perf_counter()
-        report = backtest_file(pol, path, coupons=facts, workers=workers)
-        parallel_s = time.perf_counter() - start
-        assert report == single, "the parallel report differs"
-        assert report.decisions == lines, report.decisions
+        with Timer() as parallel:
+            merged = backtest_file(pol, path, coupons=facts, workers=workers)
+        assert merged == report, "the parallel report differs"
+
+        # Where the one-process time goes, on a sample: reading lines into
+        # records, and deciding and counting records already in memory.
+        sample = min(lines, 100_000)
+        with Timer() as read:
+            for _ in itertools.islice(read_history(path), sample):
+                pass
+        records = list(itertools.islice(read_history(path), sample))
+        gc.freeze()  # records held in memory: keep the collector off them
+        with Timer() as decide:
+            backtest(pol, records, coupons=facts)
+        del records
+        gc.unfreeze()
 
         stripe_lines = max(1, lines // 50)
         stripe_path = Path(tmp) / "stripe.jsonl"
@@ -349,17 +380,21 @@ def bench_backtest(lines: int) -> None:
         with stripe_path.open("w", encoding="utf-8") as f:
             for n in range(stripe_lines):
                 f.write(json.dumps(stripe_subscription(record(rng, n))) + "\n")
-        start = time.perf_counter()
-        backtest(pol, read_history(stripe_path), coupons=facts)
-        stripe_s = time.perf_counter() - start
+        with Timer() as stripe_json:
+            backtest(pol, read_history(stripe_path), coupons=facts)
 
     scale = 1_000_000 / lines
-    print(f"backtest_1m_s: {parallel_s * scale:.2f}")
+    per_m = 1_000_000 / sample
+    print(f"backtest_1m_s: {parallel.wall * scale:.2f}")
     print(f"backtest_workers: {workers}")
-    print(f"backtest_1m_one_process_s: {single_s * scale:.2f}")
-    print(f"json_loads_only_s: {loads_s * scale:.2f}")
-    print(f"backtest_one_process_vs_json_loads: {single_s / loads_s:.1f}")
-    print(f"stripe_json_lines_per_s: {stripe_lines / stripe_s:,.0f}")
+    print(f"backtest_1m_one_process_s: {single.wall * scale:.2f}")
+    print(f"backtest_1m_one_process_cpu_s: {single.cpu * scale:.2f}")
+    print(f"json_loads_only_s: {loads.wall * scale:.2f}")
+    print(f"json_loads_only_cpu_s: {loads.cpu * scale:.2f}")
+    print(f"backtest_one_process_vs_json_loads_cpu: {single.cpu / loads.cpu:.1f}")
+    print(f"read_only_1m_cpu_s: {read.cpu * per_m:.2f}")
+    print(f"decide_and_count_only_1m_cpu_s: {decide.cpu * per_m:.2f}")
+    print(f"stripe_json_lines_per_s: {stripe_lines / stripe_json.wall:,.0f}")
 
 
 def main() -> None:
