@@ -9,6 +9,7 @@ import pytest
 from cancelflow import (
     Arm,
     Cancelflow,
+    Decision,
     Experiment,
     Guard,
     MemoryLedger,
@@ -133,6 +134,7 @@ def test_decision_is_recorded_with_the_link(recorder, call):
     assert record.decision == link.decision.to_dict()
     (case,) = ledger.cases()
     assert (case.arm, case.offered_coupon) == ("only", "SAVE20")
+    assert Decision.from_dict(case.decision) == link.decision
 
 
 def test_cooldown_comes_from_the_ledger(recorder, call):
