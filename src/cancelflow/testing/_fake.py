@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cancelflow.exceptions import FakeStripeError
 from cancelflow.testing._clock import FakeClock
-from cancelflow.testing._webhooks import WebhookEndpoint, WebhookHandler, Webhooks
+from cancelflow.testing._webhooks import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookHandler,
+    Webhooks,
+)
 
 if TYPE_CHECKING:
     import stripe
@@ -237,6 +242,17 @@ class FakeStripe:
     def hold_webhooks(self) -> contextlib.AbstractContextManager[None]:
         """Hold deliveries until the block ends, then deliver them in one batch."""
         return self._webhooks.hold()
+
+    def retry_failed_webhooks(self) -> list[WebhookDelivery]:
+        """Deliver again each event an endpoint has not accepted yet (Stripe retries).
+
+        Stripe retries a failed delivery for up to three days with an
+        exponential back-off; the fake retries when you call this, once per
+        call, with a fresh signature. Returns the new deliveries (their
+        ``attempt`` counts from 2).
+        """
+        events = self.backend.events.store.by_id
+        return self._webhooks.retry_failed(lambda event_id: events[event_id].obj)
 
 
 def _check_stripe_version(version: str, hooks: Any) -> None:

@@ -55,6 +55,8 @@ class WebhookDelivery:
         duplicate: whether this is an extra copy of an event already delivered.
         status: what the handler returned (``None`` counts as 200), or 500 if it raised.
         error: the handler's exception, as ``"ValueError: …"``, if it raised.
+        attempt: 1 for the first delivery of the event to this endpoint, 2 for
+            the first retry (``FakeStripe.retry_failed_webhooks``), …
     """
 
     event_id: str
@@ -62,6 +64,7 @@ class WebhookDelivery:
     duplicate: bool
     status: int | None
     error: str | None
+    attempt: int = 1
 
     @property
     def ok(self) -> bool:
@@ -184,8 +187,40 @@ class Webhooks:
                     body = bodies[event["id"]] = json.dumps(event, indent=2).encode()
                 self._deliver(endpoint, event, body, duplicate=duplicate)
 
+    def retry_failed(self, event: Callable[[str], JSON]) -> list[WebhookDelivery]:
+        """Deliver again, once, each event that no delivery to an endpoint has accepted yet.
+
+        *event* finds an event by id. Returns the new deliveries, in order.
+        """
+        self.flush()
+        retried: list[WebhookDelivery] = []
+        for endpoint in tuple(self.endpoints):
+            attempts: dict[str, int] = {}
+            accepted: set[str] = set()
+            for delivery in endpoint.deliveries:
+                if not delivery.duplicate:
+                    attempts[delivery.event_id] = delivery.attempt
+                if delivery.ok:
+                    accepted.add(delivery.event_id)
+            for event_id, attempt in attempts.items():
+                if event_id in accepted:
+                    continue
+                found = event(event_id)
+                body = json.dumps(found, indent=2).encode()
+                self._deliver(
+                    endpoint, found, body, duplicate=False, attempt=attempt + 1
+                )
+                retried.append(endpoint.deliveries[-1])
+        return retried
+
     def _deliver(
-        self, endpoint: WebhookEndpoint, event: JSON, body: bytes, *, duplicate: bool
+        self,
+        endpoint: WebhookEndpoint,
+        event: JSON,
+        body: bytes,
+        *,
+        duplicate: bool,
+        attempt: int = 1,
     ) -> None:
         headers = Headers(
             {
@@ -212,6 +247,7 @@ class Webhooks:
                 duplicate=duplicate,
                 status=status,
                 error=error,
+                attempt=attempt,
             )
         )
 
