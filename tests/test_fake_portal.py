@@ -637,3 +637,45 @@ def test_outcomes_reach_a_webhook_handler_and_ledger():
         "too many tools",
     )
     assert all(d.ok for d in fake.webhook_endpoints[0].deliveries)
+
+
+def test_events_of_the_portal_and_the_clock_have_complete_shapes():
+    """Every event the portal and the clock emit is as complete as stripe-python declares."""
+    from tests.fake_support import raw
+    from tests.test_fake_shapes import assert_complete, check_shape, object_class
+
+    fake = FakeStripe()
+    client = fake.client()
+    client.v1.coupons.create(
+        params={
+            "id": "STAY20",
+            "percent_off": 20,
+            "duration": "repeating",
+            "duration_in_months": 1,
+        }
+    )
+    cancel_config(client)
+    saved = subscription(client, trial_period_days=5)
+    canceled = subscription(client)
+    fake.portal.visit(cancel_session(client, saved, coupon="STAY20").url).accept_offer()
+    fake.portal.visit(cancel_session(client, canceled).url).cancel(
+        feedback="other", comment="bye"
+    )
+    fake.clock.advance(dt.timedelta(days=40))
+    kinds = set()
+    for listed in client.v1.events.list(params={"limit": 100}).auto_paging_iter():
+        event = client.v1.events.retrieve(listed.id)
+        kinds.add(event.type)
+        if event.type.endswith(".updated"):
+            assert_complete(event)  # previous_attributes only on *.updated events
+        else:
+            obj = raw(event)["data"]["object"]
+            check_shape(obj, object_class(obj["object"]), event.type, [])
+            assert "previous_attributes" not in raw(event)["data"]
+    assert {
+        "customer.discount.created",
+        "customer.discount.deleted",
+        "customer.subscription.trial_will_end",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    } <= kinds
