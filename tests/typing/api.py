@@ -416,3 +416,144 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
         str(len(both)),
         repr(errors),
     ]
+
+
+# -- cancelflow.testing: portal, time, faults, fixtures, strategies --------------------
+
+
+def fake_stripe_portal_and_faults(client: stripe.StripeClient, url: str) -> list[str]:
+    import datetime as dt
+
+    from hypothesis import strategies as st
+
+    from cancelflow.exceptions import (
+        PortalCancelDisabledError,
+        PortalError,
+        PortalFlowFinishedError,
+        PortalOfferError,
+        PortalReasonNotOfferedError,
+        PortalSessionExpiredError,
+        PortalSessionNotFoundError,
+        PortalSubscriptionError,
+    )
+    from cancelflow.testing import (
+        FakeStripe,
+        Fault,
+        Faults,
+        InjectedFault,
+        Portal,
+        PortalOutcome,
+        PortalVisit,
+        WebhookDelivery,
+    )
+    from cancelflow.testing.strategies import (
+        CURRENCIES,
+        REASONS,
+        ItemShape,
+        PortalScenario,
+        SubscriptionShape,
+        customers,
+        event_sequences,
+        portal_configurations,
+        portal_scenarios,
+        subscription_shapes,
+    )
+
+    fake = FakeStripe(seed=3)
+    portal: Portal = fake.portal
+    portal.unused_session_ttl = dt.timedelta(minutes=10)
+    portal.idle_timeout = dt.timedelta(hours=2)
+    portal.feedback_delay = dt.timedelta(0)
+    visit: PortalVisit = portal.visit(url)
+    shown: list[str | None] = [
+        visit.session_id,
+        visit.customer,
+        visit.flow_type,
+        visit.subscription_id,
+        visit.coupon_id,
+        visit.locale,
+        visit.return_url,
+        visit.cancel_mode,
+        visit.proration_behavior,
+    ]
+    reasons: tuple[str, ...] = visit.cancellation_reasons
+    labels: dict[str, str] = visit.reason_labels
+    options: dict[str, str] = visit.feedback_options
+    flags: list[bool] = [visit.cancel_enabled, visit.reasons_enabled, visit.is_open]
+    sub: dict[str, object] | None = visit.subscription
+    coupon: dict[str, object] | None = visit.coupon
+    after: dict[str, object] | None = visit.after_completion
+    config: dict[str, object] = visit.configuration
+    listed: list[dict[str, object]] = visit.subscriptions
+    try:
+        outcome: PortalOutcome = visit.cancel(feedback="other", comment="bye")
+        outcome = visit.cancel(feedback_option="fo_1", subscription="sub_1")
+        outcome = visit.accept_offer()
+        outcome = visit.renew("sub_1")
+    except (
+        PortalSessionNotFoundError,
+        PortalSessionExpiredError,
+        PortalFlowFinishedError,
+        PortalCancelDisabledError,
+        PortalReasonNotOfferedError,
+        PortalSubscriptionError,
+        PortalOfferError,
+    ) as err:
+        shown.append(str(err))
+        raise PortalError(str(err)) from err
+    visit.abandon()
+    events: tuple[dict[str, object], ...] = outcome.events
+    types: list[str] = outcome.event_types
+    redirect: str | None = outcome.redirect_url
+    done: list[PortalOutcome] = visit.outcomes
+
+    faults: Faults = fake.faults
+    faults.fail_next("subscriptions.retrieve", "rate_limit", times=2)
+    faults.fail_next("*", message="down")
+    faults.fail_next("customers.list", kind="connection_error")
+    pending: list[Fault] = faults.pending
+    injected: list[InjectedFault] = faults.injected
+    faults.clear()
+    retried: list[WebhookDelivery] = fake.retry_failed_webhooks()
+    attempts = [d.attempt for d in retried]
+
+    shape_strategy: st.SearchStrategy[SubscriptionShape] = subscription_shapes(
+        billing_modes=["classic"], currencies=CURRENCIES, max_items=2, trials=False
+    )
+    shape = SubscriptionShape(
+        billing_mode="classic",
+        currency="eur",
+        items=(
+            ItemShape(interval="month", interval_count=1, unit_amount=900, quantity=1),
+        ),
+        trial_days=None,
+    )
+    created: stripe.Subscription = shape.create(client, customer="cus_1")
+    params: dict[str, object] = shape.create_params("cus_1", ["price_1"])
+    scenarios: st.SearchStrategy[PortalScenario] = portal_scenarios(shape_strategy)
+    sequences: st.SearchStrategy[list[dict[str, object]]] = event_sequences(scenarios)
+    others = [customers(), portal_configurations(cancel_enabled=None)]
+    return [
+        *[s or "" for s in shown],
+        *reasons,
+        *labels,
+        *options,
+        str(flags),
+        str(sub),
+        str(coupon),
+        str(after),
+        str(config),
+        str(listed),
+        str(events),
+        *types,
+        str(redirect),
+        str(done),
+        str(pending),
+        str(injected),
+        str(attempts),
+        created.id,
+        str(params),
+        str(sequences),
+        str(others),
+        *REASONS,
+    ]
