@@ -514,6 +514,26 @@ class TestRefused:
                 }
             )
 
+    def test_another_customers_subscription_on_the_homepage(self, fake, client):
+        """The homepage cannot act on a subscription of another customer."""
+        mine = subscription(client)
+        theirs = subscription(client)
+        cancel_config(client)
+        visit = fake.portal.visit(home_session(client, mine.customer).url)
+        with pytest.raises(PortalSubscriptionError, match="not the session customer's"):
+            visit.cancel(subscription=theirs.id)
+        assert client.v1.subscriptions.retrieve(theirs.id).cancel_at is None
+
+    def test_a_deep_link_is_about_its_own_subscription(self, fake, client):
+        """A deep-link visit refuses to act on another subscription than its flow's."""
+        sub = subscription(client)
+        other = subscription(client, customer=sub.customer)
+        cancel_config(client)
+        visit = fake.portal.visit(cancel_session(client, sub).url)
+        with pytest.raises(PortalSubscriptionError, match=f"about {sub.id}"):
+            visit.cancel(subscription=other.id)
+        assert visit.cancel(subscription=sub.id).subscription["id"] == sub.id
+
     def test_flows_the_driver_does_not_model(self, fake, client):
         """Other flow types can be visited, but their actions are refused by name."""
         sub = subscription(client)
