@@ -18,11 +18,13 @@ Rules (also in CONTRIBUTING.md):
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -31,10 +33,19 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(
     r"(?:<!--\s*file:\s*(?P<file>\S+)\s*-->\s*\n)?^```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^```",
-    re.M | re.S,
+    re.MULTILINE | re.DOTALL,
 )
 SHELL = {"console", "bash", "shell", "sh"}
-NOT_RUN = ("pip ", "python -m pip", "python3 -m pip", "nox", "git ", "cd ", "export ", "uv ")
+NOT_RUN = (
+    "pip ",
+    "python -m pip",
+    "python3 -m pip",
+    "nox",
+    "git ",
+    "cd ",
+    "export ",
+    "uv ",
+)
 
 
 def blocks(path: Path):
@@ -47,13 +58,13 @@ def blocks(path: Path):
 def shell_commands(body: str):
     lines = body.splitlines()
     prompted = any(ln.startswith("$ ") for ln in lines)
-    for ln in lines:
-        if prompted and not ln.startswith("$ "):
+    for raw in lines:
+        if prompted and not raw.startswith("$ "):
             continue
-        ln = ln.removeprefix("$ ").strip()
-        if not ln or ln.startswith("#"):
+        command = raw.removeprefix("$ ").strip()
+        if not command or command.startswith("#"):
             continue
-        for part in ln.split("&&"):
+        for part in command.split("&&"):
             yield part.strip()
 
 
@@ -63,13 +74,25 @@ def test_code_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
+    try:
+        run_page(path, tmp_path, namespace)
+    finally:
+        # Pages written as an app's module keep objects for the process's lifetime
+        # (a ledger with an open connection): the page ends here, so release them.
+        namespace.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+def run_page(path: Path, tmp_path: Path, namespace: dict[str, object]) -> None:
     for filename, lang, body, line in blocks(path):
         where = f"{path.relative_to(ROOT)}:{line}"
         if filename:
             (tmp_path / filename).write_text(body, encoding="utf-8")
         elif lang in {"python", "py", "pycon"}:
             code = compile(body, where, "exec")
-            exec(code, namespace)  # noqa: S102 - running our own documentation
+            exec(code, namespace)
         elif lang in SHELL:
             for cmd in shell_commands(body):
                 if cmd.startswith(NOT_RUN) or not cmd.startswith("cancelflow"):
@@ -79,8 +102,13 @@ def test_code_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
                 env.pop("STRIPE_API_KEY", None)
                 proc = subprocess.run(
                     [sys.executable, "-m", "cancelflow", *argv[1:]],
-                    cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                    cwd=tmp_path,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
                     check=False,
                 )
-                assert proc.returncode == 0, f"{where}: `{cmd}` failed:\n{proc.stdout}\n{proc.stderr}"
-    
+                assert proc.returncode == 0, (
+                    f"{where}: `{cmd}` failed:\n{proc.stdout}\n{proc.stderr}"
+                )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -14,18 +15,18 @@ from stripe_events import SubSim
 
 
 def pragma(path, name):
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         return conn.execute(f"PRAGMA {name}").fetchone()[0]
 
 
 def test_wal_and_full_sync(tmp_path):
     """The file uses the WAL journal, and the connection synchronous=FULL by default."""
     path = tmp_path / "l.db"
-    ledger = SQLiteLedger(path)
-    assert pragma(path, "journal_mode") == "wal"
-    assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    normal = SQLiteLedger(path, synchronous="NORMAL")
-    assert normal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    with SQLiteLedger(path) as ledger:
+        assert pragma(path, "journal_mode") == "wal"
+        assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with SQLiteLedger(path, synchronous="NORMAL") as normal:
+        assert normal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
     with pytest.raises(InvalidParameterError):
         SQLiteLedger(path, synchronous="OFF")
 
@@ -37,10 +38,10 @@ def test_migrations_are_recorded_and_reopening_is_harmless(tmp_path):
     assert ledger.schema_version() == LATEST_VERSION
     ledger.record_events(parse_event(SubSim().schedule()))
     ledger.close()
-    again = SQLiteLedger(path)
-    assert again.schema_version() == LATEST_VERSION
-    assert len(again.cases()) == 1
-    with sqlite3.connect(path) as conn:
+    with SQLiteLedger(path) as again:
+        assert again.schema_version() == LATEST_VERSION
+        assert len(again.cases()) == 1
+    with closing(sqlite3.connect(path)) as conn, conn:
         assert (
             conn.execute(
                 "SELECT COUNT(*) FROM cancelflow_schema_migrations"
@@ -53,7 +54,7 @@ def test_newer_schema_is_refused(tmp_path):
     """A database migrated by a newer cancelflow raises LedgerError instead of being touched."""
     path = tmp_path / "l.db"
     SQLiteLedger(path).close()
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(
             "INSERT INTO cancelflow_schema_migrations VALUES (?, 'from the future', 0)",
             (LATEST_VERSION + 1,),
@@ -73,24 +74,24 @@ def test_not_a_database(tmp_path):
 def test_two_handles_share_one_file(tmp_path):
     """Two ledger objects on one file (two workers) see each other's events and skip duplicates."""
     path = tmp_path / "l.db"
-    a, b = SQLiteLedger(path), SQLiteLedger(path)
-    s = SubSim()
-    first = parse_event(s.schedule())
-    assert a.record_events(first)
-    assert not b.record_events(first)
-    assert b.record_events(parse_event(s.tick(7).feedback("unused")))
-    assert a.cases() == b.cases()
-    assert a.cases()[0].feedback is not None
+    with SQLiteLedger(path) as a, SQLiteLedger(path) as b:
+        s = SubSim()
+        first = parse_event(s.schedule())
+        assert a.record_events(first)
+        assert not b.record_events(first)
+        assert b.record_events(parse_event(s.tick(7).feedback("unused")))
+        assert a.cases() == b.cases()
+        assert a.cases()[0].feedback is not None
 
 
 def test_failed_transaction_rolls_back(tmp_path):
     """An error inside a transaction leaves no partial write."""
-    ledger = SQLiteLedger(tmp_path / "l.db")
-    events = parse_event(SubSim().schedule())
-    ledger._conn.execute("DROP TABLE cancelflow_cases")
-    with pytest.raises(LedgerError):
-        ledger.record_events(events)
-    assert not ledger.is_processed(events[0].event_id)
+    with SQLiteLedger(tmp_path / "l.db") as ledger:
+        events = parse_event(SubSim().schedule())
+        ledger._conn.execute("DROP TABLE cancelflow_cases")
+        with pytest.raises(LedgerError):
+            ledger.record_events(events)
+        assert not ledger.is_processed(events[0].event_id)
 
 
 @pytest.mark.slow
@@ -102,9 +103,8 @@ def test_sigkill_mid_ingest_loses_nothing(tmp_path):
     assert 800 <= seen < count
     ingest("sqlite", str(crashed), str(count))
     clean, ids = clean_run(count)
-    a = SQLiteLedger(crashed)
-    assert list(a.processed_event_ids()) == ids
-    assert a.links() == clean.links()
-    assert a.cases() == clean.cases()
-    assert len(a.cases()) > 400
-    a.close()
+    with SQLiteLedger(crashed) as a:
+        assert list(a.processed_event_ids()) == ids
+        assert a.links() == clean.links()
+        assert a.cases() == clean.cases()
+        assert len(a.cases()) > 400

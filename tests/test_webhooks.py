@@ -88,15 +88,15 @@ def test_bad_deliveries_record_nothing():
 
 def test_ledger_failure_is_retryable(tmp_path):
     """When the ledger fails the call raises LedgerError, and the re-delivery succeeds."""
-    ledger = SQLiteLedger(tmp_path / "l.db")
-    handler = WebhookHandler(SECRET, ledger=ledger)
-    body, header = deliver(SubSim().schedule())
-    ledger._conn.execute("ALTER TABLE cancelflow_cases RENAME TO moved")
-    with pytest.raises(LedgerError):
-        handler.handle_webhook(body, header)
-    ledger._conn.execute("ALTER TABLE moved RENAME TO cancelflow_cases")
-    assert handler.handle_webhook(body, header)
-    assert len(ledger.cases()) == 1
+    with SQLiteLedger(tmp_path / "l.db") as ledger:
+        handler = WebhookHandler(SECRET, ledger=ledger)
+        body, header = deliver(SubSim().schedule())
+        ledger._conn.execute("ALTER TABLE cancelflow_cases RENAME TO moved")
+        with pytest.raises(LedgerError):
+            handler.handle_webhook(body, header)
+        ledger._conn.execute("ALTER TABLE moved RENAME TO cancelflow_cases")
+        assert handler.handle_webhook(body, header)
+        assert len(ledger.cases()) == 1
 
 
 def test_async_twin():

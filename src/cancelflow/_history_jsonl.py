@@ -13,7 +13,9 @@ documents them):
   keys add the rest: ``discounts`` (ids), ``start_date``, ``created``,
   ``trial_end``, ``cancel_at``, ``cancel_at_period_end``, ``schedule``,
   ``paused``, ``metadata``; the customer's ``country``, ``customer_metadata``
-  and ``customer_created``; the history before the attempt: ``attempts``,
+  and ``customer_created`` (a line with any of the three, even ``null`` or empty,
+  describes a known customer; without them the customer is unknown); the
+  history before the attempt: ``attempts``,
   ``last_offered_at``, ``last_redeemed_at``; and ``offered``, the coupon
   actually offered then (``null`` for none);
 * a **Stripe subscription** object as the API returns it
@@ -289,7 +291,10 @@ def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRe
     customer_created = get("customer_created")
     customer = (
         None
-        if country is None and not customer_metadata and customer_created is None
+        # the customer is known when the line has any of its keys, even empty
+        if "country" not in d
+        and "customer_metadata" not in d
+        and "customer_created" not in d
         else LineCustomer(
             customer_id,
             country.upper() if country else None,

@@ -21,7 +21,7 @@ import datetime as dt
 import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, Self
 
 import attrs
 
@@ -280,6 +280,19 @@ class Ledger(Protocol):
     def close(self) -> None:
         """Release the store's connection (a no-op in memory)."""
         ...
+
+
+class ClosesOnExit:
+    """Mixin: a ledger is a context manager that closes its store on exit."""
+
+    def close(self) -> None:
+        """Release the store's connection."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:

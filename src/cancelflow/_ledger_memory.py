@@ -11,6 +11,7 @@ from cancelflow._events import CancellationEvent, _AboutSubscription
 from cancelflow._history import CustomerHistory
 from cancelflow._ledger import (
     Case,
+    ClosesOnExit,
     LinkRecord,
     check_batch,
     cutoff,
@@ -22,7 +23,7 @@ __all__ = ["MemoryLedger"]
 
 
 @final
-class MemoryLedger:
+class MemoryLedger(ClosesOnExit):
     """A :class:`~cancelflow.Ledger` in a Python object (lost when the process ends).
 
     Thread-safe. Same semantics as the SQLite and PostgreSQL ledgers.

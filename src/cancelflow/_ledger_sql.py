@@ -28,6 +28,7 @@ from cancelflow._history import CustomerHistory
 from cancelflow._ledger import (
     Case,
     CaseState,
+    ClosesOnExit,
     LinkRecord,
     check_batch,
     cutoff,
@@ -166,7 +167,7 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class SQLLedger(abc.ABC):
+class SQLLedger(ClosesOnExit, abc.ABC):
     """A ledger on a SQL database; subclasses connect and open transactions."""
 
     payload_text: str = "payload"  # the stored event as JSON text

@@ -74,10 +74,16 @@ class SQLiteLedger(SQLLedger):
             with self._transaction(write=True) as cur:
                 self._migrate(cur)
         except sqlite3.Error as exc:
+            self._close_quietly()
             raise LedgerError(f"cannot open the SQLite ledger: {exc}") from exc
         except LedgerError:
-            self._conn.close()
+            self._close_quietly()
             raise
+
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
 
     def __repr__(self) -> str:
         return f"SQLiteLedger({self.path!r})"
