@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,15 @@ INIT = Path(cancelflow.__file__)
 
 
 def modules_after(code: str) -> set[str]:
-    """The modules loaded by *code* in a fresh interpreter."""
+    """The modules loaded by *code* in a fresh interpreter (not measured by
+    coverage, which would load modules of its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     return set(out.split())
 
