@@ -11,7 +11,6 @@ from cancelflow import (
     SubscriptionSnapshot,
     SubscriptionStatus,
 )
-from cancelflow._context import fast_mrr
 from cancelflow._history import CustomerHistory
 from policy_strategies import NOW, subscriptions
 
@@ -43,18 +42,19 @@ def sub(*items, **over) -> SubscriptionSnapshot:
 
 @settings(max_examples=250)
 @given(subscriptions())
-def test_fast_mrr_equals_the_exact_mrr(subscription):
-    """The integer MRR equals SubscriptionSnapshot.mrr on every subscription."""
-    assert fast_mrr(subscription) == subscription.mrr
+def test_integer_mrr_equals_the_rounded_exact_mrr(subscription):
+    """The integer MRR (what the context uses) is the exact fraction rounded half to even."""
+    assert subscription.mrr == round(subscription.mrr_exact)
+    assert DecisionContext(subscription, now=NOW).mrr == subscription.mrr
 
 
-def test_fast_mrr_rounds_half_to_even():
+def test_mrr_rounds_half_to_even():
     """Halves round to even, as round() on the exact fraction does."""
     # 30/12 = 2.5 -> 2 ; 42/12 = 3.5 -> 4 (yearly prices of 30 and 42)
-    assert fast_mrr(sub(item(interval="year", unit_amount=30))) == 2
-    assert fast_mrr(sub(item(interval="year", unit_amount=42))) == 4
+    assert sub(item(interval="year", unit_amount=30)).mrr == 2
+    assert sub(item(interval="year", unit_amount=42)).mrr == 4
     mixed = sub(item(interval="month", interval_count=2), item(interval="month"))
-    assert fast_mrr(mixed) == mixed.mrr == 1_500
+    assert mixed.mrr == 1_500
 
 
 def test_derived_facts():

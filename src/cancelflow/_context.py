@@ -104,7 +104,7 @@ class DecisionContext:
         (:attr:`SubscriptionSnapshot.mrr`)."""
         value = self._mrr
         if value is _UNSET:
-            value = self._mrr = fast_mrr(self.subscription)
+            value = self._mrr = self.subscription.mrr
         assert isinstance(value, int)
         return value
 
@@ -156,42 +156,3 @@ class DecisionContext:
         if customer is None or not customer.country:
             return None
         return customer.country.upper()
-
-
-_MONTH_FACTOR: Final = {"month": 12, "year": 1, "week": 52, "day": 365}
-"""Twelfths of a month per interval: an item's monthly amount is
-``unit_amount × quantity × factor / (12 × interval_count)``."""
-
-
-def fast_mrr(subscription: SubscriptionSnapshot) -> int:
-    """:attr:`SubscriptionSnapshot.mrr`, in integers instead of fractions.
-
-    When every counted item has the same ``interval_count`` the exact sum is
-    one fraction ``n / (12 × count)``, rounded half to even here with
-    ``divmod``; anything else falls back to the exact computation, so the
-    result always equals :attr:`SubscriptionSnapshot.mrr`.
-    """
-    numerator = 0
-    count = 0
-    for item in subscription.items:
-        if (
-            item.unit_amount is None
-            or item.interval is None
-            or item.usage_type == "metered"
-            or item.interval_count <= 0
-        ):
-            continue
-        factor = _MONTH_FACTOR.get(item.interval)
-        if factor is None:
-            continue
-        if count and item.interval_count != count:
-            return subscription.mrr
-        count = item.interval_count
-        numerator += item.unit_amount * item.quantity * factor
-    if not count:
-        return 0
-    quotient, remainder = divmod(numerator, 12 * count)
-    twice = 2 * remainder
-    if twice > 12 * count or (twice == 12 * count and quotient % 2):
-        quotient += 1
-    return quotient

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from fractions import Fraction
+from math import lcm
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from cancelflow._read import Obj, frozen_map
 from cancelflow._reasons import CancellationDetails
 from cancelflow.exceptions import StripeObjectError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 __all__ = [
     "BillingMode",
@@ -55,14 +58,10 @@ ENDED_STATUSES: Final = frozenset(
     {SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED}
 )
 
-# Months per billing interval, exactly (a year is 12 months, a week 12/52 ...).
-_MONTHS_PER_INTERVAL: Final[Mapping[str, Fraction]] = MappingProxyType(
-    {
-        "day": Fraction(12, 365),
-        "week": Fraction(12, 52),
-        "month": Fraction(1),
-        "year": Fraction(12),
-    }
+# An item billed every interval costs ``amount × factor / 12`` a month: the
+# factor is 1 for a year, 12 for a month, 52 for a week and 365 for a day.
+_MONTH_TWELFTHS: Final[Mapping[str, int]] = MappingProxyType(
+    {"day": 365, "week": 52, "month": 12, "year": 1}
 )
 
 
@@ -118,22 +117,27 @@ class SubscriptionItemSnapshot:
             current_period_end=o.opt_integer("current_period_end"),
         )
 
-    @property
-    def monthly_amount(self) -> Fraction:
-        """This item's recurring amount per month, in minor units, exactly."""
+    def monthly_ratio(self) -> tuple[int, int]:
+        """This item's amount per month as ``(numerator, denominator)`` in minor
+        units, exactly; ``(0, 1)`` for items that do not count."""
         if (
             self.unit_amount is None
             or self.interval is None
             or self.usage_type == "metered"
             or self.interval_count <= 0
         ):
-            return Fraction(0)
-        months = _MONTHS_PER_INTERVAL.get(self.interval)
-        if months is None:
-            return Fraction(0)
-        return Fraction(self.unit_amount * self.quantity) / (
-            months * self.interval_count
-        )
+            return (0, 1)
+        twelfths = _MONTH_TWELFTHS.get(self.interval)
+        if twelfths is None:
+            return (0, 1)
+        return (self.unit_amount * self.quantity * twelfths, 12 * self.interval_count)
+
+    @property
+    def monthly_amount(self) -> Fraction:
+        """This item's recurring amount per month, in minor units, exactly."""
+        from fractions import Fraction
+
+        return Fraction(*self.monthly_ratio())
 
 
 @attrs.frozen
@@ -306,10 +310,29 @@ class SubscriptionSnapshot:
         """Coupons known to be applied (only when discounts were expanded)."""
         return frozenset(d.coupon_id for d in self.discounts if d.coupon_id)
 
+    def mrr_ratio(self) -> tuple[int, int]:
+        """Monthly recurring revenue as ``(numerator, denominator)``, exactly."""
+        numerator, denominator = 0, 1
+        for item in self.items:
+            n, d = item.monthly_ratio()
+            if not n:
+                continue
+            if d == denominator:
+                numerator += n
+            elif not numerator:
+                numerator, denominator = n, d
+            else:
+                common = lcm(denominator, d)
+                numerator = numerator * (common // denominator) + n * (common // d)
+                denominator = common
+        return numerator, denominator
+
     @property
     def mrr_exact(self) -> Fraction:
         """Monthly recurring revenue in minor units, as an exact fraction."""
-        return sum((i.monthly_amount for i in self.items), Fraction(0))
+        from fractions import Fraction
+
+        return Fraction(*self.mrr_ratio())
 
     @property
     def mrr(self) -> int:
@@ -318,6 +341,11 @@ class SubscriptionSnapshot:
         Every licensed item counts ``unit_amount × quantity`` normalised to one
         month (a year is 12 months, a week 12/52 of one, a day 12/365), divided by
         ``interval_count``. Metered, tiered and one-time items count 0; discounts
-        are not subtracted.
+        are not subtracted. Computed in integers (no floating point).
         """
-        return round(self.mrr_exact)
+        numerator, denominator = self.mrr_ratio()
+        quotient, remainder = divmod(numerator, denominator)
+        twice = 2 * remainder
+        if twice > denominator or (twice == denominator and quotient % 2):
+            quotient += 1
+        return quotient
