@@ -177,19 +177,9 @@ class Guards:
 
     def subscription_blocks(self, context: DecisionContext) -> list[GuardBlock]:
         """The blocks that do not depend on the offer."""
-        sub = context.subscription
-        history = context.history
-        if (
-            sub.status == "active"
-            and not sub.cancel_at_period_end
-            and sub.cancel_at is None
-            and not sub.paused
-            and sub.schedule is None
-            and len(sub.items) <= 1
-            and history.last_offered_at is None
-            and history.last_redeemed_at is None
-        ):
+        if _plain_case(context):
             return []  # the common case: no guard of this kind can block
+        sub = context.subscription
         blocks: list[GuardBlock] = []
         if self.not_cancelable and not sub.can_be_canceled:
             detail = (
@@ -257,20 +247,7 @@ class Guards:
         """Every block of *offer* (with the coupon's facts, ``None`` when the
         coupon does not exist) on this context."""
         sub = context.subscription
-        history = context.history
-        if (
-            sub.status == "active"
-            and not sub.cancel_at_period_end
-            and sub.cancel_at is None
-            and not sub.paused
-            and sub.schedule is None
-            and len(sub.items) <= 1
-            and history.last_offered_at is None
-            and history.last_redeemed_at is None
-        ):
-            blocks: list[GuardBlock] = []  # as subscription_blocks' common case
-        else:
-            blocks = self.subscription_blocks(context)
+        blocks = self.subscription_blocks(context)
         if self.existing_discount and sub.discounts and not offer.replace_discount:
             ids = ", ".join(d.id for d in sub.discounts)
             blocks.append(
@@ -299,3 +276,20 @@ class Guards:
                     for problem in coupon.problems(sub, now=context.now)
                 )
         return blocks
+
+
+def _plain_case(context: DecisionContext) -> bool:
+    """An active, unscheduled, single-item subscription of a customer never
+    offered anything: no subscription guard can block it (the fast path)."""
+    sub = context.subscription
+    history = context.history
+    return (
+        sub.status == "active"
+        and not sub.cancel_at_period_end
+        and sub.cancel_at is None
+        and not sub.paused
+        and sub.schedule is None
+        and len(sub.items) <= 1
+        and history.last_offered_at is None
+        and history.last_redeemed_at is None
+    )
