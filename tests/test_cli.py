@@ -114,6 +114,15 @@ class TestDefaults:
         assert code == 1
         assert "return_url: does not have a valid host name" in err
 
+    @pytest.mark.parametrize("option", ["--return-url", "--redirect-to"])
+    def test_an_unparsable_url_is_a_one_line_error(self, option):
+        """A URL urlsplit cannot parse is refused by the URL check, not an internal error."""
+        code, out, err = run([*DRY, option, "https://[::1/account"])
+        assert code == 1
+        assert out == ""
+        assert err.count("\n") == 1
+        assert "is not a valid URL" in err
+
     def test_default_client_is_a_stripe_client_for_the_key(self):
         """Without a factory, the CLI builds a plain stripe.StripeClient."""
         import stripe

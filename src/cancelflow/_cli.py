@@ -173,10 +173,10 @@ def _allowed_hosts(args: argparse.Namespace) -> AllowedHosts:
     for url in (args.return_url, args.redirect_to):
         if url is None:
             continue
-        netloc = urlsplit(url).netloc.rpartition("@")[2]
         try:
+            netloc = urlsplit(url).netloc.rpartition("@")[2]
             AllowedHosts([netloc])
-        except CancelflowError:
+        except (CancelflowError, ValueError):  # urlsplit: "Invalid IPv6 URL"
             continue  # the URL check will explain what is wrong with it
         hosts.append(netloc)
     return AllowedHosts(hosts)
