@@ -512,6 +512,43 @@ def test_surface_lists_what_is_and_is_not_modeled():
     assert "GET /v1/subscriptions" not in missing
 
 
+@pytest.mark.parametrize(
+    ("search", "endpoint"),
+    [
+        (lambda c: c.v1.subscriptions.search(params={"query": "status:'active'"}),
+         "GET /v1/subscriptions/search"),
+        (lambda c: c.v1.customers.search(params={"query": "email:'a@b.c'"}),
+         "GET /v1/customers/search"),
+    ],
+)  # fmt: skip
+def test_search_is_refused_as_not_modeled(client, search, endpoint):
+    """A search endpoint is named as not modeled, not read as the id 'search'."""
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        search(client)
+    assert f"does not model {endpoint}" in str(info.value)
+    assert info.value.http_status == 400
+
+
+def test_no_literal_stripe_endpoint_is_routed_as_an_id():
+    """Every fixed path of stripe-python's v1 endpoints is routed as itself or refused."""
+    from cancelflow.testing._api import (
+        ROUTER,
+        ROUTES,
+        _stripe_endpoints,
+        unmodeled_endpoints,
+    )
+
+    routed = {route.endpoint for route in ROUTES}
+    literal = [
+        (method, template)
+        for method, _pattern, template in _stripe_endpoints()
+        if "{" not in template and f"{method.upper()} {template}" not in routed
+    ]
+    assert ("get", "/v1/subscriptions/search") in literal
+    assert [(m, t) for m, t in literal if ROUTER.match(m, t) is not None] == []
+    assert "GET /v1/subscriptions/search" in unmodeled_endpoints()
+
+
 def test_deleted_customer_expands_to_its_stub(client):
     """A canceled subscription of a deleted customer expands customer to the deleted stub."""
     sub = subscription(client)

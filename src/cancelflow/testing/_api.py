@@ -51,6 +51,11 @@ ROUTES: Final[tuple[Route, ...]] = (
     *feedback_options.ROUTES,
     *events.ROUTES,
 )
+#: Path segments that Stripe uses for endpoints of their own where the fake
+#: routes an id (``GET /v1/subscriptions/search``): never taken as an id, so
+#: such a request is refused as "not modeled" instead of "No such subscription".
+#: ``tests/test_fake_resources.py`` checks the list against stripe-python.
+RESERVED_SEGMENTS: Final = frozenset({"search"})
 _TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
 _LIVE_KEY_PREFIXES: Final = ("sk_live_", "rk_live_")
 _SEPARATORS: Final = (",", ":")
@@ -86,6 +91,8 @@ class Router:
             ids: list[str] = []
             for segment, expected in zip(segments, pattern, strict=True):
                 if expected is None:
+                    if segment in RESERVED_SEGMENTS:
+                        break
                     ids.append(unquote(segment))
                 elif expected != segment:
                     break
