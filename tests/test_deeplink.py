@@ -40,6 +40,25 @@ class TestShape:
             },
         }
 
+    def test_allowed_hosts_may_be_a_list(self):
+        """Both builders take a list of host entries as well as an AllowedHosts."""
+        url = "https://example.com/account"
+        assert build(allowed_hosts=["example.com"], return_url=url) == build(
+            return_url=url
+        )
+        portal = build_portal_session_params(
+            customer="cus_1", allowed_hosts=["example.com"], return_url=url
+        )
+        assert portal["return_url"] == url
+        with pytest.raises(DisallowedURLError):
+            build(allowed_hosts=["other.com"], return_url=url)
+
+    def test_allowed_hosts_of_the_wrong_type_is_refused(self):
+        """allowed_hosts=None is an InvalidParameterError, not an AttributeError."""
+        with pytest.raises(InvalidParameterError) as info:
+            build(allowed_hosts=None)
+        assert info.value.field == "allowed_hosts"
+
     def test_everything(self):
         """Every option lands at Stripe's parameter path."""
         params = build(

@@ -158,6 +158,17 @@ class TestConfiguration:
             AllowedHosts(["ok.com", entry])
         assert info.value.field == "allowed_hosts[1]"
 
+    @pytest.mark.parametrize("hosts", [None, 42, 1.5])
+    def test_a_non_list_is_refused(self, hosts):
+        """Something that is not a list of hosts is an InvalidParameterError, not a TypeError."""
+        with pytest.raises(InvalidParameterError) as info:
+            AllowedHosts(hosts)
+        assert info.value.field == "allowed_hosts"
+
+    def test_an_allowed_hosts_is_taken_as_is(self):
+        """AllowedHosts(hosts) of an AllowedHosts keeps its entries."""
+        assert AllowedHosts(HOSTS) == HOSTS
+
     def test_single_string_is_one_host(self):
         """A single string is one host, not a list of characters."""
         assert AllowedHosts("example.com").hosts == ("example.com",)

@@ -43,7 +43,7 @@ from cancelflow._ledger import Ledger, LinkRecord
 from cancelflow._policy import RetentionPolicy
 from cancelflow._portal import PortalSession
 from cancelflow._subscription import SubscriptionSnapshot
-from cancelflow._urls import AllowedHosts
+from cancelflow._urls import AllowedHosts, as_allowed_hosts
 from cancelflow.exceptions import (
     CouponCurrencyMismatchError,
     CouponForeverAmountOffError,
@@ -280,10 +280,6 @@ def _utc(timestamp: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _hosts(value: AllowedHosts | Iterable[str] | str) -> AllowedHosts:
-    return value if isinstance(value, AllowedHosts) else AllowedHosts(value)
-
-
 # -- the entry point ------------------------------------------------------------------
 
 
@@ -351,7 +347,7 @@ class Cancelflow:
         self._gateway = (
             client if isinstance(client, StripeGateway) else StripeGateway(client)
         )
-        self._allowed_hosts = _hosts(allowed_hosts)
+        self._allowed_hosts = as_allowed_hosts(allowed_hosts)
         self._return_url = (
             None
             if return_url is None

@@ -9,11 +9,12 @@ Nothing here talks to Stripe or imports ``stripe`` at run time.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 import attrs
 
-from cancelflow._urls import AllowedHosts
+from cancelflow._urls import AllowedHosts, as_allowed_hosts
 from cancelflow.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ def build_cancel_session_params(
     *,
     customer: str,
     subscription: str,
-    allowed_hosts: AllowedHosts,
+    allowed_hosts: AllowedHosts | Iterable[str],
     coupon: str | None = None,
     return_url: str | None = None,
     after_completion: AfterCompletion | None = None,
@@ -229,7 +230,8 @@ def build_cancel_session_params(
         customer: the ``cus_…`` id the session is for.
         subscription: the ``sub_…`` id to cancel (it must be *customer*'s;
             :class:`~cancelflow.Cancelflow` checks that, this function cannot).
-        allowed_hosts: where *return_url* and a :class:`Redirect` may point.
+        allowed_hosts: where *return_url* and a :class:`Redirect` may point:
+            an :class:`AllowedHosts` or a list of its entries.
         coupon: a coupon id to offer as ``retention.coupon_offer``.
         return_url: the top-level link back to the site, shown all along.
         after_completion: :class:`Redirect`, :class:`HostedConfirmation` or
@@ -244,6 +246,7 @@ def build_cancel_session_params(
             Stripe's form notation and ``rule`` says which rule.
         DisallowedURLError: a URL is not allowed (see :class:`AllowedHosts`).
     """
+    allowed_hosts = as_allowed_hosts(allowed_hosts)
     flow: SessionCreateParamsFlowData = {
         "type": "subscription_cancel",
         "subscription_cancel": {
@@ -283,7 +286,7 @@ def build_cancel_session_params(
 def build_portal_session_params(
     *,
     customer: str,
-    allowed_hosts: AllowedHosts,
+    allowed_hosts: AllowedHosts | Iterable[str],
     return_url: str | None = None,
     locale: str | None = None,
     configuration: str | None = None,
@@ -296,6 +299,7 @@ def build_portal_session_params(
     params: SessionCreateParams = {
         "customer": check_id(customer, "customer", prefix="cus_")
     }
+    allowed_hosts = as_allowed_hosts(allowed_hosts)
     _common(
         params,
         return_url=return_url,

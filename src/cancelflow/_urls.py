@@ -126,8 +126,16 @@ class _HostRule:
 
 
 def _to_rules(hosts: Iterable[str] | str) -> tuple[_HostRule, ...]:
+    if isinstance(hosts, AllowedHosts):
+        return hosts._rules
     if isinstance(hosts, str):
         hosts = [hosts]
+    elif not isinstance(hosts, Iterable):
+        raise InvalidParameterError(
+            "allowed_hosts",
+            f"must be a list of host names such as ['example.com'], got "
+            f"{type(hosts).__name__}",
+        )
     return tuple(
         _HostRule.parse(entry, f"allowed_hosts[{n}]") for n, entry in enumerate(hosts)
     )
@@ -233,3 +241,8 @@ class AllowedHosts:
         return urlunsplit(
             SplitResult(scheme, netloc, parts.path, parts.query, parts.fragment)
         )
+
+
+def as_allowed_hosts(value: AllowedHosts | Iterable[str]) -> AllowedHosts:
+    """*value* if it is an :class:`AllowedHosts`, else the one its entries make."""
+    return value if isinstance(value, AllowedHosts) else AllowedHosts(value)
