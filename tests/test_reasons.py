@@ -164,6 +164,14 @@ class TestLabels:
         assert labels.label("unused", "FR") == "Je n’en ai plus besoin"
         assert labels.label("unused", "ja") == "I no longer need it"
 
+    def test_locale_spellings_meet(self):
+        """A locale added as pt-BR is found as pt_br or PT-br, and fr_CA falls back to fr."""
+        labels = FeedbackLabels().with_locale("pt-BR", {"unused": "Não preciso mais"})
+        assert labels.label("unused", "pt_br") == "Não preciso mais"
+        assert labels.label("unused", "PT-br") == "Não preciso mais"
+        assert "pt-BR" in labels.locales
+        assert labels.label("unused", "fr_CA") == "Je n’en ai plus besoin"
+
     def test_with_locale_adds_and_overrides(self):
         """with_locale adds a locale, partially, without changing the original."""
         base = FeedbackLabels()
@@ -181,10 +189,12 @@ class TestLabels:
             ("de", {"bored": "Langweilig"}, "labels[bored]"),
             ("de", {"unused": "  "}, "labels[unused]"),
             ("", {"unused": "x"}, "locale"),
+            (None, {"unused": "x"}, "locale"),
+            ("de", {"unused": None}, "labels[unused]"),
         ],
     )
     def test_bad_overrides_refused(self, locale, labels, field):
-        """Unknown feedback values, blank labels and blank locales are refused."""
+        """Unknown feedback values, blank or non-string labels and locales are refused."""
         with pytest.raises(InvalidParameterError) as info:
             FeedbackLabels().with_locale(locale, labels)
         assert info.value.field == field

@@ -204,7 +204,7 @@ class FeedbackLabels:
         merged: dict[CancellationFeedback, str] = dict(self.locales.get(key, {}))
         for feedback, text in labels.items():
             member = CancellationFeedback.parse(feedback, field=f"labels[{feedback}]")
-            if not text.strip():
+            if not _is_text(text):
                 raise InvalidParameterError(
                     f"labels[{member.value}]", "a label must be a non-empty string"
                 )
@@ -226,8 +226,16 @@ class FeedbackLabels:
         return {m: self.label(m, locale) for m in CancellationFeedback}
 
 
-def _norm_locale(locale: str) -> str:
-    if not locale.strip():
+def _is_text(value: object) -> bool:
+    """A string with something besides whitespace (checked at run time: labels
+    may come from untyped settings)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _norm_locale(locale: object) -> str:
+    """``pt_br``, ``PT-br`` → ``pt-BR``: lower-case language, upper-case region."""
+    if not isinstance(locale, str) or not locale.strip():
         raise InvalidParameterError("locale", "must be a non-empty language tag")
-    head, _, rest = locale.strip().partition("-")
-    return f"{head.lower()}-{rest}" if rest else head.lower()
+    head, *rest = locale.strip().replace("_", "-").split("-")
+    tags = [tag.upper() if len(tag) == 2 else tag.lower() for tag in rest]
+    return "-".join([head.lower(), *tags])
