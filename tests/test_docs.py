@@ -112,3 +112,20 @@ def run_page(path: Path, tmp_path: Path, namespace: dict[str, object]) -> None:
                 assert proc.returncode == 0, (
                     f"{where}: `{cmd}` failed:\n{proc.stdout}\n{proc.stderr}"
                 )
+
+
+@pytest.mark.parametrize(
+    "module", ["cancelflow", "cancelflow.exceptions", "cancelflow.testing"]
+)
+def test_reference_names_every_public_name(module: str):
+    """docs/reference.md mentions every name in the public modules' __all__."""
+    import importlib
+
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    names = importlib.import_module(module).__all__
+    missing = [
+        name
+        for name in names
+        if name != "exceptions" and not re.search(rf"`[^`]*\b{name}\b[^`]*`", text)
+    ]
+    assert missing == []

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         GuardBlock,
         Guards,
     )
+    from cancelflow._history import CustomerHistory, OfferHistory
     from cancelflow._history_jsonl import read_history
     from cancelflow._history_sources import records_from_ledger, records_from_stripe
     from cancelflow._ledger import (
@@ -152,6 +153,7 @@ _LAZY: dict[str, str] = {
     "CouponProblem": "cancelflow._coupon",
     "CouponSource": "cancelflow._guards",
     "CustomerFacts": "cancelflow._context",
+    "CustomerHistory": "cancelflow._history",
     "CustomerSnapshot": "cancelflow._customer",
     "Decision": "cancelflow._decision",
     "DecisionContext": "cancelflow._context",
@@ -173,6 +175,7 @@ _LAZY: dict[str, str] = {
     "Not": "cancelflow._segments",
     "NotAboutCancellation": "cancelflow._events",
     "Offer": "cancelflow._offers",
+    "OfferHistory": "cancelflow._history",
     "OfferRedeemed": "cancelflow._events",
     "Outcome": "cancelflow._policy",
     "PortalConfiguration": "cancelflow._portal",
@@ -243,6 +246,7 @@ __all__ = [
     "CouponProblem",
     "CouponSource",
     "CustomerFacts",
+    "CustomerHistory",
     "CustomerSnapshot",
     "Decision",
     "DecisionContext",
@@ -263,6 +267,7 @@ __all__ = [
     "Not",
     "NotAboutCancellation",
     "Offer",
+    "OfferHistory",
     "OfferRedeemed",
     "Outcome",
     "PortalConfiguration",

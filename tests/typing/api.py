@@ -327,6 +327,7 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
         CouponCache,
         CouponSource,
         CustomerFacts,
+        CustomerHistory,
         Decision,
         DecisionContext,
         Experiment,
@@ -336,6 +337,7 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
         NoOffer,
         Not,
         Offer,
+        OfferHistory,
         Outcome,
         Predicate,
         Range,
@@ -352,7 +354,6 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
         records_from_ledger,
         records_from_stripe,
     )
-    from cancelflow._history import CustomerHistory
     from cancelflow.exceptions import HistoryFileError, PolicyError
 
     def big(context: DecisionContext) -> bool:
@@ -387,6 +388,8 @@ def retention_policy(snapshot: cancelflow.SubscriptionSnapshot, path: str) -> li
         history=CustomerHistory(attempts=1),
         coupons=source,
     )
+    offers: OfferHistory = cancelflow.MemoryLedger()
+    _last: int | None = offers.customer_history("cus_1").last_offered_at
     blocks: tuple[GuardBlock, ...] = decision.blocked_by
     guards: frozenset[Guard] = decision.guards
     again: Decision = Decision.from_json(decision.to_json())
