@@ -190,6 +190,21 @@ class TestRules:
         with pytest.raises(InvalidParameterError, match="argument order"):
             build(customer="sub_1", subscription="cus_1")
 
+    @pytest.mark.parametrize(
+        "over",
+        [
+            {"customer": "sk_live_51HxYzSECRETkey"},
+            {"subscription": "rk_test_51HxYzSECRETkey"},
+            {"coupon": "whsec_51HxYzSECRETkey/1"},
+            {"customer": b"sk_live_51HxYzSECRETkey"},
+        ],
+    )
+    def test_a_key_given_as_an_id_is_not_echoed(self, over):
+        """An API key passed by mistake as an id never appears in the error message."""
+        with pytest.raises(InvalidParameterError) as info:
+            build(**over)
+        assert "SECRET" not in str(info.value)
+
 
 class TestLocales:
     def test_there_are_47(self):

@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _one_line(text: str) -> str:
     """*text* on one line, with anything shaped like a secret key redacted."""
-    from cancelflow._gateway import redact
+    from cancelflow._redact import redact
 
     return redact(" ".join(text.split()))
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 import attrs
 
+from cancelflow._redact import redact
 from cancelflow._urls import AllowedHosts, as_allowed_hosts
 from cancelflow.exceptions import InvalidParameterError
 
@@ -134,7 +135,9 @@ def check_id(value: object, field: str, *, prefix: str | None = None) -> str:
     called.
     """
     if not isinstance(value, str):
-        raise InvalidParameterError(field, f"must be a string id, got {value!r}")
+        raise InvalidParameterError(
+            field, f"must be a string id, got {type(value).__name__}"
+        )
     if not value:
         raise InvalidParameterError(field, "must not be empty")
     if len(value) > MAX_ID_LENGTH:
@@ -148,11 +151,11 @@ def check_id(value: object, field: str, *, prefix: str | None = None) -> str:
             or unicodedata.category(char) in {"Cc", "Cf"}
         ):
             raise InvalidParameterError(
-                field, f"{value!r} is not a Stripe id (it contains {char!r})"
+                field, redact(f"{value!r} is not a Stripe id (it contains {char!r})")
             )
     if prefix is not None and not value.startswith(prefix):
         raise InvalidParameterError(
-            field, f"{value!r} is not a {prefix}… id; check the argument order"
+            field, redact(f"{value!r} is not a {prefix}… id; check the argument order")
         )
     return value
 

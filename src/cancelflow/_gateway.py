@@ -13,7 +13,6 @@ parameters, parsing and error mapping, and differ only in the awaited call.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from cancelflow._coupon import Coupon
 from cancelflow._customer import CustomerSnapshot
 from cancelflow._deeplink import check_id
 from cancelflow._portal import PortalConfiguration, PortalSession
+from cancelflow._redact import redact
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow.exceptions import (
     InvalidParameterError,
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
         SessionCreateParams,
     )
 
-__all__ = ["StripeGateway", "map_stripe_error"]
+__all__ = ["StripeGateway", "map_stripe_error", "redact"]
 
 #: Keys of stripe-python's ``RequestOptions``. The params TypedDicts inherit
 #: them, but ``StripeClient`` would send them as *form fields* if they were put
@@ -89,14 +89,6 @@ def _coupon_params() -> CouponRetrieveParams:
     # ``applies_to`` and ``currency_options`` are "expandable" coupon fields:
     # without them a product-restricted or multi-currency coupon looks universal.
     return {"expand": ["applies_to", "currency_options"]}
-
-
-_SECRET: Final = re.compile(r"\b(sk|rk|whsec)_(?:(test|live)_)?[A-Za-z0-9*]{4,}")
-
-
-def redact(text: str) -> str:
-    """Replace anything shaped like a secret key or webhook secret in *text*."""
-    return _SECRET.sub(lambda m: f"{m[1]}_{m[2] + '_' if m[2] else ''}[redacted]", text)
 
 
 def new_idempotency_key() -> str:
