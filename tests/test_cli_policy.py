@@ -162,6 +162,27 @@ class TestCheck:
         assert "coupon RETAIN25: does not exist" in out
         assert "coupon RETAIN10: ok" in out
 
+    @pytest.mark.parametrize(
+        ("argv", "hint"),
+        [
+            (["check", "{policy}", "--stripe"], "leave out --stripe"),
+            (
+                ["backtest", "{policy}", "--history", "stripe", "--coupons", "{c}"],
+                "give a JSONL file as --history",
+            ),
+        ],
+    )
+    def test_missing_key_hint_fits_the_command(self, policy_file, tmp_path, argv, hint):
+        """Without STRIPE_API_KEY, the error says what this command can do instead."""
+        coupons = tmp_path / "coupons.json"
+        coupons.write_text("[]", encoding="utf-8")
+        args = [a.format(policy=policy_file, c=coupons) for a in argv]
+        code, _, err = run(["policy", *args])
+        assert code == 2
+        assert "STRIPE_API_KEY is not set" in err
+        assert hint in err
+        assert "--dry-run" not in err
+
     def test_policy_without_subcommand_prints_help(self):
         """'cancelflow policy' alone prints its usage and exits 2."""
         code, _, err = run(["policy"])

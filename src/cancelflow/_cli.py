@@ -56,13 +56,16 @@ class Context:
         self.environ = environ
         self.make_client = make_client
 
-    def stripe_client(self) -> stripe.StripeClient:
-        """A ``StripeClient`` for ``STRIPE_API_KEY``, or a clear error."""
+    def stripe_client(self, *, otherwise: str = "use --dry-run") -> stripe.StripeClient:
+        """A ``StripeClient`` for ``STRIPE_API_KEY``, or a clear error.
+
+        *otherwise* tells what the command can do without a key.
+        """
         key = self.environ.get("STRIPE_API_KEY", "").strip()
         if not key:
             raise UsageError(
                 "STRIPE_API_KEY is not set; export a secret (sk_…) or restricted "
-                "(rk_…) key, or use --dry-run"
+                f"(rk_…) key, or {otherwise}"
             )
         if not API_KEY_SHAPE.match(key):
             kind = "a publishable key (pk_…)" if key.startswith("pk_") else "not a key"

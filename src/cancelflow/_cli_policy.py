@@ -255,7 +255,7 @@ def _check_coupons(policy: RetentionPolicy, ctx: Context) -> dict[str, list[str]
     from cancelflow._gateway import StripeGateway
     from cancelflow.exceptions import StripeResourceMissingError
 
-    gateway = StripeGateway(ctx.stripe_client())
+    gateway = StripeGateway(ctx.stripe_client(otherwise="leave out --stripe"))
     now = int(time.time())
     found: dict[str, list[str]] = {}
     for coupon_id in sorted(policy.coupon_ids):
@@ -385,7 +385,9 @@ def _records(
         from cancelflow._gateway import StripeGateway
         from cancelflow._history_sources import records_from_stripe
 
-        gateway = StripeGateway(ctx.stripe_client())
+        gateway = StripeGateway(
+            ctx.stripe_client(otherwise="give a JSONL file as --history")
+        )
         for count, record in enumerate(records_from_stripe(gateway, now=now), 1):
             if count % 100 == 0:
                 progress.update(count, None)
@@ -418,7 +420,9 @@ def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
 
     if not Path(path).is_file():
         raise UsageError(f"--history ledger:{path}: no such SQLite ledger file")
-    gateway = StripeGateway(ctx.stripe_client())
+    gateway = StripeGateway(
+        ctx.stripe_client(otherwise="give a JSONL file as --history")
+    )
 
     def snapshot(subscription_id: str) -> SubscriptionSnapshot | None:
         try:
