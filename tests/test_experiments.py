@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cancelflow import Arm, Experiment, Offer, experiment_bucket
-from cancelflow.exceptions import PolicyError
+from cancelflow.exceptions import InvalidParameterError, PolicyError
 
 # Fixed vectors of bucketing v1. They must never change: a change would move
 # customers between arms of running experiments.
@@ -26,6 +26,13 @@ VECTORS = [
 def test_known_vectors(salt, customer, bucket):
     """experiment_bucket gives the published value for each fixed vector."""
     assert experiment_bucket(salt, customer) == bucket
+
+
+@pytest.mark.parametrize(("salt", "customer"), [(None, "cus_1"), ("s", 42)])
+def test_bucket_of_a_non_string_is_refused(salt, customer):
+    """experiment_bucket refuses a non-string salt or id with InvalidParameterError."""
+    with pytest.raises(InvalidParameterError):
+        experiment_bucket(salt, customer)
 
 
 def test_length_prefix_separates_salt_and_id():
@@ -110,6 +117,8 @@ def test_holdout_flag():
         (lambda: Experiment("e", [Arm("a", 0)]), "arms"),
         (lambda: Experiment("e", [Arm("a", 1), Arm("a", 2)]), "arms[1].name"),
         (lambda: Experiment("e", [Arm("a", 1), "b"]), "arms[1]"),
+        (lambda: Experiment("e", None), "arms"),
+        (lambda: Experiment("e", "ab"), "arms"),
     ],
 )
 def test_invalid_experiments(build, key_path):

@@ -27,8 +27,8 @@ import attrs
 
 from cancelflow._offers import Offer
 from cancelflow._pickle import reduce_by_init
-from cancelflow._validate import is_int, is_name
-from cancelflow.exceptions import PolicyError
+from cancelflow._validate import is_int, is_list, is_name
+from cancelflow.exceptions import InvalidParameterError, PolicyError
 
 __all__ = ["BUCKETS", "Arm", "Experiment", "experiment_bucket"]
 
@@ -50,6 +50,9 @@ def experiment_bucket(salt: str, customer_id: str) -> int:
     bytes of the digest, big-endian, modulo 10,000. See the module
     documentation and ``docs/experiments.md`` for the exact specification.
     """
+    for field, value in (("salt", salt), ("customer_id", customer_id)):
+        if not isinstance(value, str):
+            raise InvalidParameterError(field, f"must be a string, got {value!r}")
     digest = hashlib.sha256(_prefixed(salt) + _prefixed(customer_id)).digest()
     return int.from_bytes(digest[:8], "big") % BUCKETS
 
@@ -86,6 +89,8 @@ class Arm:
 
 
 def _arms(value: Iterable[Arm]) -> tuple[Arm, ...]:
+    if not is_list(value):
+        raise PolicyError("must be a list of Arm", key_path="arms")
     return tuple(value)
 
 

@@ -6,6 +6,8 @@ considers settled still run for callers that are not type-checked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 def is_name(value: object) -> bool:
     """A non-empty string."""
@@ -19,3 +21,8 @@ def is_int(value: object) -> bool:
 
 def is_bool(value: object) -> bool:
     return isinstance(value, bool)
+
+
+def is_list(value: object) -> bool:
+    """An iterable that is not a string (a list, tuple, generator, …)."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes)
