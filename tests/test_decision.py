@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
 from hypothesis import given, settings
 
@@ -117,6 +118,24 @@ def test_json_round_trip_of_any_decision(
     )
     assert Decision.from_json(decision.to_json()) == decision
     assert decision.explain()
+
+
+@settings(max_examples=60, deadline=None)
+@given(policies(), subscriptions(), customers, histories, coupon_maps())
+def test_policy_decisions_equal_constructed_ones(
+    policy, subscription, customer, history, coupons
+):
+    """The policy's fast path (trusted_decision) builds what Decision(...) builds."""
+    decision = policy.decide(
+        subscription, now=NOW, customer=customer, history=history, coupons=coupons
+    )
+    fields = vars(decision)
+    assert set(fields) == {f.name for f in attrs.fields(Decision)}
+    rebuilt = Decision(**fields)
+    assert rebuilt == decision
+    assert vars(rebuilt) == fields
+    assert type(decision.blocked_by) is tuple
+    assert hash(rebuilt) == hash(decision)
 
 
 @pytest.mark.parametrize(

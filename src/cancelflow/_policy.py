@@ -15,7 +15,7 @@ import attrs
 
 from cancelflow._context import CustomerFacts, DecisionContext
 from cancelflow._coupon import Coupon
-from cancelflow._decision import Decision
+from cancelflow._decision import Decision, trusted_decision
 from cancelflow._experiments import Arm, Experiment
 from cancelflow._guards import CouponFacts, GuardBlock, Guards
 from cancelflow._history import CustomerHistory
@@ -238,19 +238,21 @@ class RetentionPolicy:
             context, coupons
         )
         sub = context.subscription
-        return Decision(
-            subscription=sub.id,
-            customer=sub.customer,
-            decided_at=context.now,
-            rule=rule.name,
-            segment=rule.description,
-            proposed=proposed,
-            offer=None if blocks else proposed,
-            experiment=None if experiment is None else experiment.name,
-            arm=None if arm is None else arm.name,
-            bucket=bucket,
-            blocked_by=tuple(blocks),
-            policy=self.name,
+        return trusted_decision(
+            {
+                "subscription": sub.id,
+                "customer": sub.customer,
+                "decided_at": context.now,
+                "rule": rule.name,
+                "segment": rule.description,
+                "proposed": proposed,
+                "offer": None if blocks else proposed,
+                "experiment": None if experiment is None else experiment.name,
+                "arm": None if arm is None else arm.name,
+                "bucket": bucket,
+                "blocked_by": tuple(blocks),
+                "policy": self.name,
+            }
         )
 
     def proposal(self, context: DecisionContext) -> Offer | None:
