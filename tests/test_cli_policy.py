@@ -158,7 +158,7 @@ class TestCheck:
             recorder=rec,
         )
         assert code == 1
-        assert "coupon RETAIN20: used up (max_redemptions reached)" in out
+        assert "coupon RETAIN20: it has reached max_redemptions" in out
         assert "coupon RETAIN25: does not exist" in out
         assert "coupon RETAIN10: ok" in out
 

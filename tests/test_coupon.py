@@ -161,6 +161,33 @@ class TestProblems:
         """Only amount_off coupons are refused with duration=forever."""
         assert coupon(percent_off=10.0, duration="forever").problems(SUB, now=NOW) == []
 
+    def test_standing_problems_ignore_the_subscription(self):
+        """standing_problems keeps the problems of problems() that no subscription changes."""
+        c = coupon(
+            amount_off=500,
+            currency="usd",
+            duration="forever",
+            redeem_by=NOW,
+            products=["prod_other"],
+        )
+        assert c.problems(SUB, now=NOW) == [
+            CouponProblem.PAST_REDEEM_BY,
+            CouponProblem.NOT_APPLICABLE,
+            CouponProblem.CURRENCY_MISMATCH,
+            CouponProblem.FOREVER_AMOUNT_OFF,
+        ]
+        assert c.standing_problems(now=NOW) == [
+            CouponProblem.PAST_REDEEM_BY,
+            CouponProblem.FOREVER_AMOUNT_OFF,
+        ]
+        assert coupon(products=["prod_other"]).standing_problems(now=NOW) == []
+
+    def test_every_problem_is_explained(self):
+        """Each problem has a distinct clause for messages."""
+        texts = {p.explanation for p in CouponProblem}
+        assert len(texts) == len(CouponProblem)
+        assert CouponProblem.USED_UP.explanation == "it has reached max_redemptions"
+
 
 class TestValue:
     def test_monthly_discount(self):

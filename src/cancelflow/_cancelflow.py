@@ -216,28 +216,13 @@ def check_subscription(snapshot: SubscriptionSnapshot, *, customer: str) -> None
         )
 
 
-_PROBLEM_ERRORS: Final[dict[CouponProblem, tuple[type[CouponRefusedError], str]]] = {
-    CouponProblem.NOT_VALID: (
-        CouponNotValidError,
-        "Stripe marks it as no longer valid",
-    ),
-    CouponProblem.USED_UP: (CouponNotValidError, "it reached its max_redemptions"),
-    CouponProblem.PAST_REDEEM_BY: (
-        CouponNotValidError,
-        "its redeem_by date has passed",
-    ),
-    CouponProblem.NOT_APPLICABLE: (
-        CouponNotApplicableError,
-        "its applies_to.products excludes every product of the subscription",
-    ),
-    CouponProblem.CURRENCY_MISMATCH: (
-        CouponCurrencyMismatchError,
-        "it takes an amount off in another currency than the subscription's",
-    ),
-    CouponProblem.FOREVER_AMOUNT_OFF: (
-        CouponForeverAmountOffError,
-        "Stripe refuses amount_off coupons with duration=forever on subscriptions",
-    ),
+_PROBLEM_ERRORS: Final[dict[CouponProblem, type[CouponRefusedError]]] = {
+    CouponProblem.NOT_VALID: CouponNotValidError,
+    CouponProblem.USED_UP: CouponNotValidError,
+    CouponProblem.PAST_REDEEM_BY: CouponNotValidError,
+    CouponProblem.NOT_APPLICABLE: CouponNotApplicableError,
+    CouponProblem.CURRENCY_MISMATCH: CouponCurrencyMismatchError,
+    CouponProblem.FOREVER_AMOUNT_OFF: CouponForeverAmountOffError,
 }
 
 
@@ -256,8 +241,8 @@ def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) ->
     problems = coupon.problems(snapshot, now=now)
     if not problems:
         return
-    kind = _PROBLEM_ERRORS[problems[0]][0]
-    reasons = "; ".join(_PROBLEM_ERRORS[p][1] for p in problems)
+    kind = _PROBLEM_ERRORS[problems[0]]
+    reasons = "; ".join(p.explanation for p in problems)
     raise kind(
         f"coupon {coupon.id} cannot be offered on subscription {snapshot.id}: "
         f"{reasons}. Offer another coupon, or none.",

@@ -264,18 +264,7 @@ def _check_coupons(policy: RetentionPolicy, ctx: Context) -> dict[str, list[str]
         except StripeResourceMissingError:
             found[coupon_id] = ["does not exist"]
             continue
-        issues = []
-        if coupon.max_redemptions is not None and coupon.times_redeemed >= (
-            coupon.max_redemptions
-        ):
-            issues.append("used up (max_redemptions reached)")
-        if coupon.redeem_by is not None and coupon.redeem_by <= now:
-            issues.append("past its redeem_by date")
-        if not coupon.valid and not issues:
-            issues.append("Stripe marks it as not valid")
-        if coupon.amount_off is not None and coupon.duration.value == "forever":
-            issues.append("amount_off with duration=forever (refused on subscriptions)")
-        found[coupon_id] = issues
+        found[coupon_id] = [p.explanation for p in coupon.standing_problems(now=now)]
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Final
 
 import attrs
 
@@ -38,6 +39,28 @@ class CouponProblem(enum.StrEnum):
     FOREVER_AMOUNT_OFF = "forever_amount_off"
     """``amount_off`` with ``duration=forever``: refused on subscriptions since
     2025-03-31.basil."""
+
+    @property
+    def explanation(self) -> str:
+        """Why the coupon cannot be offered, as a clause ("it has reached …")."""
+        return _EXPLANATIONS[self]
+
+
+_EXPLANATIONS: Final[Mapping[CouponProblem, str]] = {
+    CouponProblem.NOT_VALID: "Stripe marks it as no longer valid",
+    CouponProblem.USED_UP: "it has reached max_redemptions",
+    CouponProblem.PAST_REDEEM_BY: "its redeem_by date has passed",
+    CouponProblem.NOT_APPLICABLE: (
+        "its applies_to.products excludes every product of the subscription"
+    ),
+    CouponProblem.CURRENCY_MISMATCH: (
+        "it takes an amount off in another currency than the subscription's"
+    ),
+    CouponProblem.FOREVER_AMOUNT_OFF: (
+        "it is an amount_off coupon with duration=forever, which Stripe refuses "
+        "on subscriptions"
+    ),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -114,6 +137,27 @@ class Coupon:
 
         An empty list means it can be offered. *now* is unix seconds.
         """
+        found = self._validity_problems(now)
+        if self.applies_to_products is not None and not (
+            self.applies_to_products & subscription.product_ids
+        ):
+            found.append(CouponProblem.NOT_APPLICABLE)
+        if self.amount_off is not None:
+            if self.amount_off_in(subscription.currency) is None:
+                found.append(CouponProblem.CURRENCY_MISMATCH)
+            if self.duration is CouponDuration.FOREVER:
+                found.append(CouponProblem.FOREVER_AMOUNT_OFF)
+        return found
+
+    def standing_problems(self, *, now: int) -> list[CouponProblem]:
+        """The problems that hold whatever the subscription: not valid, used
+        up, past ``redeem_by``, ``amount_off`` with ``duration=forever``."""
+        found = self._validity_problems(now)
+        if self.amount_off is not None and self.duration is CouponDuration.FOREVER:
+            found.append(CouponProblem.FOREVER_AMOUNT_OFF)
+        return found
+
+    def _validity_problems(self, now: int) -> list[CouponProblem]:
         found: list[CouponProblem] = []
         if (
             self.max_redemptions is not None
@@ -124,15 +168,6 @@ class Coupon:
             found.append(CouponProblem.PAST_REDEEM_BY)
         if not self.valid and not found:
             found.append(CouponProblem.NOT_VALID)
-        if self.applies_to_products is not None and not (
-            self.applies_to_products & subscription.product_ids
-        ):
-            found.append(CouponProblem.NOT_APPLICABLE)
-        if self.amount_off is not None:
-            if self.amount_off_in(subscription.currency) is None:
-                found.append(CouponProblem.CURRENCY_MISMATCH)
-            if self.duration is CouponDuration.FOREVER:
-                found.append(CouponProblem.FOREVER_AMOUNT_OFF)
         return found
 
     def monthly_discount(self, mrr: int, currency: str) -> int:
