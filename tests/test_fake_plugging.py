@@ -65,11 +65,13 @@ class TestClient:
             client.v1.customers.retrieve("cus_missing")
         assert info.value.request_id.startswith("req_")
 
-    def test_close_is_harmless(self, fake):
-        """close()/close_async() have nothing to close."""
+    def test_close_is_harmless(self, fake, client):
+        """After close()/close_async() (no sockets to close) the client still answers."""
+        created = client.v1.customers.create()
         fake.http_client.close()
         asyncio.run(fake.http_client.close_async())
         asyncio.run(fake.http_client.sleep_async(0))
+        assert client.v1.customers.retrieve(created.id).id == created.id
 
 
 class TestInstall:
