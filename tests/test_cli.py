@@ -303,6 +303,27 @@ class TestRegistry:
         assert "hello" in run([])[2]
 
 
+def test_a_closed_output_pipe_ends_quietly():
+    """When the reader of the output is gone (| head), the CLI exits 141 without a message."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cancelflow", *DRY],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == _cli.EX_PIPE == 141
+
+
 def test_console_module_runs_in_a_fresh_process():
     """python -m cancelflow link --dry-run works as a real process."""
     proc = subprocess.run(

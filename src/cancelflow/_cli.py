@@ -36,6 +36,8 @@ __all__ = ["COMMANDS", "Context", "main"]
 API_KEY_SHAPE: Final = re.compile(r"(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{8,}\Z")
 
 EX_SOFTWARE: Final = 70
+EX_PIPE: Final = 128 + 13
+"""Exit code when the reader of the output went away (``| head``), as for SIGPIPE."""
 
 
 class Context:
@@ -291,6 +293,21 @@ def _one_line(text: str) -> str:
     return redact(" ".join(text.split()))
 
 
+def _drop_output(stream: TextIO) -> None:
+    """The reader of *stream*'s pipe went away (``cancelflow … | head``): point
+    its file descriptor at ``/dev/null``, so that what is still buffered does
+    not fail again when the interpreter exits."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (io.StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -322,6 +339,10 @@ def main(
         return 2
     try:
         code: int = handler(args, ctx)
+        ctx.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _drop_output(ctx.stdout)
+        return EX_PIPE
     except UsageError as err:
         print(f"cancelflow: error: {_one_line(str(err))}", file=ctx.stderr)
         return 2
