@@ -377,6 +377,8 @@ class TestRefused:
         assert isinstance(info.value, LookupError)
         with pytest.raises(PortalSessionNotFoundError):
             fake.portal.visit("bps_nope")
+        with pytest.raises(PortalSessionNotFoundError):
+            fake.portal.visit(None)  # e.g. session.url of a missing session
 
     def test_unused_session_expires(self, fake, client):
         """An unused session expires after 5 minutes (configurable)."""

@@ -135,7 +135,10 @@ class Portal:
         """
         b = self._b
         with b.lock:
-            record = b.portal_sessions.find(url_or_id)
+            found: object = url_or_id  # untyped test code may pass anything
+            record = (
+                b.portal_sessions.find(url_or_id) if isinstance(found, str) else None
+            )
             if record is None:
                 raise PortalSessionNotFoundError(
                     "no portal session of this fake account has that URL or id "
