@@ -560,3 +560,107 @@ def fake_stripe_portal_and_faults(client: stripe.StripeClient, url: str) -> list
         str(others),
         *REASONS,
     ]
+
+
+# -- the error tree ----------------------------------------------------------------------
+
+
+def errors(error: Exception) -> list[object]:
+    from cancelflow.exceptions import (
+        CancelLinkRefusedError,
+        CouponCurrencyMismatchError,
+        CouponForeverAmountOffError,
+        CouponNotApplicableError,
+        CouponNotFoundError,
+        CouponNotValidError,
+        CouponRefusedError,
+        DisallowedURLError,
+        EventPayloadError,
+        FakeStripeError,
+        HistoryFileError,
+        InvalidInputError,
+        InvalidParameterError,
+        LedgerError,
+        MalformedSignatureHeaderError,
+        MissingSignatureHeaderError,
+        NoV1SignatureError,
+        PolicyError,
+        SignatureMismatchError,
+        SignatureVerificationError,
+        StripeAPIError,
+        StripeAuthenticationError,
+        StripeConnectionError,
+        StripeIdempotencyError,
+        StripeInvalidRequestError,
+        StripeObjectError,
+        StripePermissionError,
+        StripeRateLimitError,
+        StripeResourceMissingError,
+        StripeServerError,
+        SubscriptionAlreadyScheduledError,
+        SubscriptionNotCancelableError,
+        SubscriptionNotFoundError,
+        SubscriptionOwnershipError,
+        TimestampOutsideToleranceError,
+        WebhookError,
+    )
+
+    found: list[object] = []
+    if isinstance(error, InvalidParameterError):  # DisallowedURLError is one
+        found += [error.field, error.rule, isinstance(error, DisallowedURLError)]
+    if isinstance(error, StripeObjectError):
+        found += [error.path, error.problem]
+    if isinstance(error, HistoryFileError):
+        found += [error.source, error.line, error.problem]
+    if isinstance(error, InvalidInputError):
+        found.append(isinstance(error, ValueError))
+    if isinstance(error, SubscriptionNotCancelableError):
+        found.append(error.status)
+    if isinstance(error, SubscriptionAlreadyScheduledError):
+        found.append(error.cancel_at)
+    if isinstance(error, CouponRefusedError):
+        coupon_kinds = (
+            CouponNotFoundError,
+            CouponNotValidError,
+            CouponNotApplicableError,
+            CouponCurrencyMismatchError,
+            CouponForeverAmountOffError,
+        )
+        found += [error.coupon_id, isinstance(error, coupon_kinds)]
+    if isinstance(error, CancelLinkRefusedError):
+        refusals = (SubscriptionNotFoundError, SubscriptionOwnershipError)
+        found += [error.subscription_id, isinstance(error, refusals)]
+    if isinstance(error, StripeAPIError):
+        stripe_kinds = (
+            StripeInvalidRequestError,
+            StripeResourceMissingError,
+            StripeAuthenticationError,
+            StripePermissionError,
+            StripeRateLimitError,
+            StripeIdempotencyError,
+            StripeConnectionError,
+            StripeServerError,
+        )
+        found += [
+            error.code,
+            error.param,
+            error.http_status,
+            error.request_id,
+            error.stripe_type,
+            isinstance(error, stripe_kinds),
+        ]
+    if isinstance(error, TimestampOutsideToleranceError):
+        found.append(error.timestamp)
+    if isinstance(error, SignatureVerificationError):
+        signature_kinds = (
+            MissingSignatureHeaderError,
+            MalformedSignatureHeaderError,
+            NoV1SignatureError,
+            SignatureMismatchError,
+        )
+        found.append(isinstance(error, signature_kinds))
+    if isinstance(error, WebhookError | LedgerError | FakeStripeError):
+        found.append(isinstance(error, EventPayloadError))
+    if isinstance(error, PolicyError):
+        found += [error.key_path, error.problem]
+    return found
