@@ -13,7 +13,13 @@ import datetime as dt
 
 import pytest
 
-from cancelflow import Cancelflow, HostedConfirmation, PortalLink, Redirect
+from cancelflow import (
+    Cancelflow,
+    HostedConfirmation,
+    MemoryLedger,
+    PortalLink,
+    Redirect,
+)
 from cancelflow.exceptions import (
     CancelLinkRefusedError,
     CouponCurrencyMismatchError,
@@ -21,6 +27,8 @@ from cancelflow.exceptions import (
     CouponNotApplicableError,
     CouponNotFoundError,
     CouponNotValidError,
+    LedgerError,
+    LinkNotRecordedError,
     StripeInvalidRequestError,
     StripeResourceMissingError,
     StripeServerError,
@@ -315,3 +323,38 @@ class TestPortalLink:
         assert visit.flow_type is None
         visit.renew()
         assert not shop.client.v1.subscriptions.retrieve(sub).cancel_at_period_end
+
+
+class FailingLedger(MemoryLedger):
+    """A ledger whose store is down when a link is recorded."""
+
+    def record_link(self, link):
+        raise LedgerError("the ledger's disk is full")
+
+
+@pytest.mark.parametrize("way", ["sync", "async"])
+def test_a_ledger_failure_hands_the_link_over(shop, way):
+    """When the ledger cannot record the link, the error carries the valid link and its record."""
+    flow = Cancelflow(
+        shop.client,
+        allowed_hosts=["example.com"],
+        return_url="https://example.com/account",
+        clock=shop.fake.clock.now,
+        ledger=FailingLedger(),
+    )
+    customer, sub = shop.subscribe()
+    with pytest.raises(LinkNotRecordedError, match="disk is full") as caught:
+        if way == "sync":
+            flow.create_cancel_link(customer=customer, subscription=sub)
+        else:
+            asyncio.run(
+                flow.create_cancel_link_async(customer=customer, subscription=sub)
+            )
+    error = caught.value
+    assert isinstance(error, LedgerError)
+    assert error.record.session_id == error.link.session_id
+    visit = shop.fake.portal.visit(error.link.url)  # the session is real and usable
+    assert visit.subscription_id == sub
+    later = MemoryLedger()
+    later.record_link(error.record)
+    assert [link.session_id for link in later.links()] == [error.link.session_id]

@@ -51,6 +51,8 @@ from cancelflow.exceptions import (
     CouponNotFoundError,
     CouponNotValidError,
     CouponRefusedError,
+    LedgerError,
+    LinkNotRecordedError,
     StripeResourceMissingError,
     SubscriptionAlreadyScheduledError,
     SubscriptionNotCancelableError,
@@ -409,8 +411,8 @@ class Cancelflow:
                 created (not found, another customer's, ended, already
                 scheduled, or a coupon that cannot be offered).
             StripeAPIError: Stripe answered with an error.
-            LedgerError: the link was created but the ledger could not record
-                it (only with a ``ledger``).
+            LinkNotRecordedError: the link was created but the ledger could not
+                record it (only with a ``ledger``); the link is on the error.
             PolicyError: a custom predicate of the policy raised.
         """
         flow = self._cancel_link_flow(
@@ -529,7 +531,21 @@ class Cancelflow:
             partial(gateway.create_portal_session_async, params),
         )
 
-        # 7. Record the link, so that the case its webhooks open is linked to it.
+        # 7. The result.
+        link = CancelLink(
+            url=session.url,
+            session_id=session.id,
+            subscription_id=snapshot.id,
+            customer_id=session.customer,
+            coupon=offered,
+            created=session.created,
+            session=session,
+            decision=decision,
+        )
+
+        # 8. Record the link, so that the case its webhooks open is linked to it.
+        #    The session exists whatever the ledger does: a failure hands the
+        #    link over on the error rather than losing it.
         if self._ledger is not None:
             record = LinkRecord(
                 session_id=session.id,
@@ -543,22 +559,20 @@ class Cancelflow:
                 mrr=snapshot.mrr,
                 currency=snapshot.currency,
             )
-            yield from io(
-                partial(self._ledger.record_link, record),
-                partial(_in_thread, self._ledger.record_link, record),
-            )
-
-        # 8. The result.
-        return CancelLink(
-            url=session.url,
-            session_id=session.id,
-            subscription_id=snapshot.id,
-            customer_id=session.customer,
-            coupon=offered,
-            created=session.created,
-            session=session,
-            decision=decision,
-        )
+            try:
+                yield from io(
+                    partial(self._ledger.record_link, record),
+                    partial(_in_thread, self._ledger.record_link, record),
+                )
+            except LedgerError as err:
+                raise LinkNotRecordedError(
+                    f"the cancel link {session.id} was created, but the ledger could "
+                    f"not record it ({err}); redirect the customer to error.link.url "
+                    "and record error.record later with ledger.record_link()",
+                    link=link,
+                    record=record,
+                ) from err
+        return link
 
     def _decide(
         self, policy: RetentionPolicy, snapshot: SubscriptionSnapshot

@@ -37,6 +37,7 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     │   │   └── TimestampOutsideToleranceError
     │   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
     ├── LedgerError                             the ledger store failed or is incompatible
+    │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
     ├── PolicyError                             a retention policy is invalid
     └── FakeStripeError                         cancelflow.testing: a fake-only refusal
         └── PortalError                         the fake portal refused a visit or action
@@ -54,6 +55,12 @@ a webhook secret.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cancelflow._cancelflow import CancelLink
+    from cancelflow._ledger import LinkRecord
+
 __all__ = [
     "CancelLinkRefusedError",
     "CancelflowError",
@@ -70,6 +77,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidParameterError",
     "LedgerError",
+    "LinkNotRecordedError",
     "MalformedSignatureHeaderError",
     "MissingSignatureHeaderError",
     "NoV1SignatureError",
@@ -386,6 +394,24 @@ class EventPayloadError(WebhookError, ValueError):
 
 class LedgerError(CancelflowError):
     """The ledger store failed, or its schema is newer than this cancelflow."""
+
+
+class LinkNotRecordedError(LedgerError):
+    """Stripe created the cancel link, but the ledger could not record it.
+
+    The link is valid: redirect the customer to ``error.link.url`` anyway, and
+    record ``error.record`` later with ``ledger.record_link(error.record)`` (it is
+    idempotent by session id), so that the case its webhooks open is linked to it.
+
+    Attributes:
+        link: the :class:`~cancelflow.CancelLink` Stripe created.
+        record: the :class:`~cancelflow.LinkRecord` the ledger refused.
+    """
+
+    def __init__(self, message: str, *, link: CancelLink, record: LinkRecord) -> None:
+        self.link = link
+        self.record = record
+        super().__init__(message)
 
 
 class PolicyError(CancelflowError, ValueError):

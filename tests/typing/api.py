@@ -581,6 +581,7 @@ def errors(error: Exception) -> list[object]:
         InvalidInputError,
         InvalidParameterError,
         LedgerError,
+        LinkNotRecordedError,
         MalformedSignatureHeaderError,
         MissingSignatureHeaderError,
         NoV1SignatureError,
@@ -663,4 +664,8 @@ def errors(error: Exception) -> list[object]:
         found.append(isinstance(error, EventPayloadError))
     if isinstance(error, PolicyError):
         found += [error.key_path, error.problem]
+    if isinstance(error, LinkNotRecordedError):
+        link: cancelflow.CancelLink = error.link
+        record: cancelflow.LinkRecord = error.record
+        found += [link.url, record.session_id]
     return found
