@@ -55,8 +55,9 @@ a webhook secret.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+# Not ``typing.TYPE_CHECKING``: ``import cancelflow`` must not import typing
+# (see ``cancelflow/__init__.py``); type checkers treat this name as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cancelflow._cancelflow import CancelLink
     from cancelflow._ledger import LinkRecord
