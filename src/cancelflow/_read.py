@@ -60,6 +60,12 @@ class Obj:
 
     Required accessors raise when the key is missing; ``opt_*`` accessors treat a
     missing key like ``null`` (fields differ between API versions).
+
+    Fast paths: each accessor first accepts a value whose exact type is the
+    expected JSON type (``type(v) is str``…), the case of every well-formed
+    webhook, and leaves everything else (``None``, booleans, subclasses, a
+    ``StripeObject``, wrong types) to the general checks below it, which give
+    the same result. ``tests/test_read.py`` checks both paths agree.
     """
 
     __slots__ = ("data", "path")
@@ -71,6 +77,8 @@ class Obj:
     @classmethod
     def of(cls, value: object, path: str) -> Obj:
         """Wrap *value*, which must be a mapping or a ``StripeObject``."""
+        if type(value) is dict:  # fast path
+            return cls(value, path)
         value = plain(value)
         if not isinstance(value, Mapping):
             raise StripeObjectError(path, f"expected an object, got {describe(value)}")
@@ -106,18 +114,30 @@ class Obj:
         return value
 
     def string(self, key: str) -> str:
+        value = self.data.get(key)
+        if type(value) is str:  # fast path
+            return value
         result: str = self._typed(key, str, "a string", required=True)
         return result
 
     def opt_string(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is None or type(value) is str:  # fast path (None: missing or null)
+            return value
         result: str | None = self._typed(key, str, "a string", required=False)
         return result
 
     def integer(self, key: str) -> int:
+        value = self.data.get(key)
+        if type(value) is int:  # fast path (a bool is not exactly an int)
+            return value
         result: int = self._typed(key, int, "an integer", required=True)
         return result
 
     def opt_integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None or type(value) is int:  # fast path
+            return value
         result: int | None = self._typed(key, int, "an integer", required=False)
         return result
 
@@ -126,10 +146,16 @@ class Obj:
         return None if value is None else float(value)
 
     def boolean(self, key: str, default: bool | None = None) -> bool:
+        value = self.data.get(key)
+        if type(value) is bool:  # fast path
+            return value
         result = self._typed(key, bool, "a boolean", required=default is None)
         return default if result is None and default is not None else bool(result)
 
     def obj(self, key: str) -> Obj:
+        found = self.data.get(key)
+        if type(found) is dict:  # fast path
+            return Obj(found, f"{self.path}.{key}" if self.path else key)
         value = plain(self._get(key, required=True))
         if not isinstance(value, Mapping):
             raise StripeObjectError(
@@ -138,6 +164,11 @@ class Obj:
         return Obj(value, self.where(key))
 
     def opt_obj(self, key: str) -> Obj | None:
+        found = self.data.get(key)
+        if found is None:  # fast path (missing or null)
+            return None
+        if type(found) is dict:  # fast path
+            return Obj(found, f"{self.path}.{key}" if self.path else key)
         value = plain(self._get(key, required=False))
         if value is None:
             return None
@@ -171,6 +202,9 @@ class Obj:
         return result
 
     def opt_id_of(self, key: str) -> str | None:
+        found = self.data.get(key)
+        if found is None or type(found) is str:  # fast path
+            return found
         value = plain(self._get(key, required=False))
         if value is None or isinstance(value, str):
             return value

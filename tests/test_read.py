@@ -1,0 +1,164 @@
+"""The JSON reader Obj: each accessor's fast path agrees with its general checks."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cancelflow._read import Obj, describe, plain
+from cancelflow.exceptions import StripeObjectError
+
+
+class StripeLike:
+    """Not a mapping, but has ``to_dict`` (how stripe-python objects are recognised)."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+
+    def to_dict(self) -> dict:
+        return self.data
+
+
+class Text(str):
+    """A str subclass: not the exact type, so the general path reads it."""
+
+    __slots__ = ()
+
+
+class Number(int):
+    """An int subclass: not the exact type, so the general path reads it."""
+
+
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5)
+    | st.builds(Text, st.text(max_size=5))
+    | st.builds(Number, st.integers())
+)
+values = st.recursive(
+    leaves,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+        | st.dictionaries(st.just("id"), inner, min_size=1).map(StripeLike)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3).map(OrderedDict)
+    ),
+    max_leaves=8,
+)
+
+
+def result(call):
+    """What a read gives: ("ok", value) or ("error", message)."""
+    try:
+        value = call()
+    except StripeObjectError as exc:
+        return ("error", str(exc))
+    if isinstance(value, Obj):
+        return ("ok", ("Obj", dict(value.data), value.path))
+    return ("ok", (type(value), value))
+
+
+def general(o: Obj, key: str, name: str):
+    """The accessor *name* read only through the general checks (no fast path)."""
+    typed = {
+        "string": (str, "a string", True),
+        "opt_string": (str, "a string", False),
+        "integer": (int, "an integer", True),
+        "opt_integer": (int, "an integer", False),
+    }
+    if name in typed:
+        kind, label, required = typed[name]
+        return o._typed(key, kind, label, required=required)
+    if name == "boolean":
+        return bool(o._typed(key, bool, "a boolean", required=True))
+    if name == "boolean_default":
+        value = o._typed(key, bool, "a boolean", required=False)
+        return False if value is None else bool(value)
+    raise AssertionError(name)
+
+
+@settings(max_examples=300)
+@given(value=values, missing=st.booleans())
+def test_scalar_fast_paths_agree_with_the_general_checks(value, missing):
+    """string, opt_string, integer, opt_integer and boolean read any value as _typed does."""
+    o = Obj({} if missing else {"k": value}, "sub")
+    for name in ("string", "opt_string", "integer", "opt_integer", "boolean"):
+        assert result(lambda n=name: getattr(o, n)("k")) == result(
+            lambda n=name: general(o, "k", n)
+        ), name
+    assert result(lambda: o.boolean("k", default=False)) == result(
+        lambda: general(o, "k", "boolean_default")
+    )
+
+
+def slow_of(value: object, path: str) -> Obj:
+    """Obj.of as it read before its fast path."""
+    value = plain(value)
+    if not isinstance(value, Mapping):
+        raise StripeObjectError(path, f"expected an object, got {describe(value)}")
+    return Obj(value, path)
+
+
+def slow_obj(o: Obj, key: str, *, required: bool) -> Obj | None:
+    """obj/opt_obj as they read before their fast paths."""
+    value = plain(o._get(key, required=required))
+    if value is None and not required:
+        return None
+    if not isinstance(value, Mapping):
+        raise StripeObjectError(
+            o.where(key), f"expected an object, got {describe(value)}"
+        )
+    return Obj(value, o.where(key))
+
+
+def slow_id(o: Obj, key: str) -> str | None:
+    """opt_id_of as it read before its fast path."""
+    value = plain(o._get(key, required=False))
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return Obj(value, o.where(key)).string("id")
+    raise StripeObjectError(
+        o.where(key), f"expected an id or an object, got {describe(value)}"
+    )
+
+
+@settings(max_examples=300)
+@given(value=values, missing=st.booleans(), path=st.sampled_from(["", "sub"]))
+def test_object_and_id_fast_paths_agree_with_the_general_checks(value, missing, path):
+    """obj, opt_obj, opt_id_of and Obj.of read any value as the general checks do."""
+    o = Obj({} if missing else {"k": value}, path)
+    assert result(lambda: o.obj("k")) == result(lambda: slow_obj(o, "k", required=True))
+    assert result(lambda: o.opt_obj("k")) == result(
+        lambda: slow_obj(o, "k", required=False)
+    )
+    assert result(lambda: o.opt_id_of("k")) == result(lambda: slow_id(o, "k"))
+    assert result(lambda: Obj.of(value, path)) == result(lambda: slow_of(value, path))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda o: o.string("n"), "sub.n: expected a string, got null"),
+        (lambda o: o.integer("b"), "sub.b: expected an integer, got a boolean"),
+        (lambda o: o.boolean("i"), "sub.i: expected a boolean, got an integer"),
+        (lambda o: o.obj("missing"), "sub.missing: missing"),
+        (
+            lambda o: o.opt_id_of("i"),
+            "sub.i: expected an id or an object, got an integer",
+        ),
+    ],
+)
+def test_errors_name_the_path(call, message):
+    """A value of the wrong type raises StripeObjectError naming its path."""
+    o = Obj({"n": None, "b": True, "i": 3}, "sub")
+    with pytest.raises(StripeObjectError) as info:
+        call(o)
+    assert str(info.value) == message
