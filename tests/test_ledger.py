@@ -19,7 +19,13 @@ from cancelflow import (
     parse_event,
 )
 from cancelflow._history import CustomerHistory
-from cancelflow._ledger import check_batch, cutoff, history_from
+from cancelflow._ledger import (
+    canonical_json,
+    canonical_json_strings,
+    check_batch,
+    cutoff,
+    history_from,
+)
 from cancelflow.exceptions import InvalidParameterError
 from stripe_events import DAY, SCENARIOS, SubSim, links_for, scenario
 
@@ -308,3 +314,10 @@ def test_fold_is_a_function_of_the_set(order):
     """fold_cases gives the same cases for any order of its inputs."""
     events = typed([RAW[i] for i in order])
     assert fold_cases(reversed(LINKS), events + events[:5]) == EXPECTED
+
+
+@settings(max_examples=200)
+@given(ids=st.lists(st.text(max_size=8), max_size=5))
+def test_canonical_json_strings_is_canonical_json(ids):
+    """The event_ids fast path writes exactly what canonical_json writes."""
+    assert canonical_json_strings(ids) == canonical_json(ids)

@@ -7,11 +7,12 @@ from contextlib import closing
 
 import pytest
 
-from cancelflow import SQLiteLedger, parse_event
-from cancelflow._ledger_sql import LATEST_VERSION
+from cancelflow import EventKind, SQLiteLedger, parse_event
+from cancelflow._ledger import canonical_json
+from cancelflow._ledger_sql import LATEST_VERSION, payload_text
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 from sigkill import clean_run, ingest, ingest_and_kill
-from stripe_events import SubSim
+from stripe_events import SCENARIOS, SubSim, scenario
 
 
 def pragma(path, name):
@@ -108,3 +109,36 @@ def test_sigkill_mid_ingest_loses_nothing(tmp_path):
         assert a.links() == clean.links()
         assert a.cases() == clean.cases()
         assert len(a.cases()) > 400
+
+
+def test_payload_text_is_the_canonical_json_of_the_event():
+    """The stored payload's fast path writes canonical_json(event.to_json()), for every kind."""
+    events = [e for k in SCENARIOS for raw in scenario(k, 3) for e in parse_event(raw)]
+    assert {e.kind for e in events} == set(EventKind)
+    for event in events:
+        assert payload_text(event) == canonical_json(event.to_json())
+
+
+def test_an_event_writes_only_what_changed(tmp_path):
+    """A second event of a subscription updates its case in place, assigning only the
+    changed columns (not customer_id, whose index entry would be rewritten too)."""
+    with SQLiteLedger(tmp_path / "l.db") as ledger:
+        s = SubSim()
+        ledger.record_events(parse_event(s.schedule()))
+        statements: list[str] = []
+        ledger._conn.set_trace_callback(statements.append)
+        ledger.record_events(parse_event(s.tick(7).feedback("unused")))
+        ledger._conn.set_trace_callback(None)
+    writes = [q for q in statements if q.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert [q.split(" (")[0].split(" SET ")[0] for q in writes] == [
+        "INSERT INTO cancelflow_processed_events",
+        "INSERT INTO cancelflow_events",
+        "UPDATE cancelflow_cases",
+    ]
+    assigned = writes[2].split(" SET ")[1].split(" WHERE ")[0].split(", ")
+    assert {a.split(" = ")[0] for a in assigned} == {
+        "updated_at",
+        "feedback",
+        "feedback_at",
+        "event_ids",
+    }

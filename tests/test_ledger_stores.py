@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import threading
 
+import attrs
 import pytest
 
 from cancelflow import (
@@ -18,6 +19,7 @@ from cancelflow import (
     parse_event,
 )
 from cancelflow._ledger import history_from
+from cancelflow._ledger_sql import _INSERT_CASE
 from cancelflow.exceptions import InvalidParameterError
 from stripe_events import DAY, SCENARIOS, SubSim, links_for, scenario
 
@@ -161,3 +163,49 @@ def test_concurrent_writers(ledger):
         t.join()
     assert ledger.cases() == fold_cases([], [e for batch in events for e in batch])
     assert ledger.processed_count() == len(s.events)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_ledger(request, tmp_path):
+    """A fresh, empty ledger of each SQL kind."""
+    if request.param == "sqlite":
+        store = SQLiteLedger(tmp_path / "ledger.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        store = PostgresLedger(url, schema=request.getfixturevalue("pg_schema"))
+    yield store
+    store.close()
+
+
+def test_a_case_row_changed_behind_the_ledger_is_put_right(sql_ledger):
+    """Only changed case rows are written, yet the table always ends equal to the
+    fold: a row edited, added or deleted by hand is put right by the next event of
+    its subscription."""
+    edited, emptied = SubSim("sub_edited", "cus_1"), SubSim("sub_emptied", "cus_2")
+    for sim in (edited, emptied):
+        sql_ledger.record_events(parse_event(sim.schedule()))
+    (case,) = sql_ledger.cases(subscription_id=edited.id)
+    with sql_ledger._transaction(write=True) as cur:
+        cur.execute(
+            sql_ledger._sql(
+                "UPDATE cancelflow_cases SET feedback = ?, customer_id = ?, "
+                "event_ids = ? WHERE subscription_id = ?"
+            ),
+            ("low_quality", "cus_wrong", sql_ledger._ids_in(("evt_x",)), edited.id),
+        )
+        cur.execute(
+            sql_ledger._sql(_INSERT_CASE),
+            sql_ledger._case_params(attrs.evolve(case, id="case_extra")),
+        )
+        cur.execute(
+            sql_ledger._sql("DELETE FROM cancelflow_cases WHERE subscription_id = ?"),
+            (emptied.id,),
+        )
+    assert len(sql_ledger.cases(subscription_id=edited.id)) == 2
+    for sim in (edited, emptied):
+        sql_ledger.record_events(parse_event(sim.tick(7).feedback("unused")))
+    raw = [*edited.events, *emptied.events]
+    assert sql_ledger.cases() == fold_cases(
+        [], [e for r in raw for e in parse_event(r)]
+    )
+    assert sql_ledger.customer_history("cus_wrong").attempts == 0

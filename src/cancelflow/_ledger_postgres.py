@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, final
 
+from cancelflow._events import _AboutSubscription
 from cancelflow._ledger_sql import Cursor, SQLLedger
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 
@@ -66,6 +67,7 @@ class PostgresLedger(SQLLedger):
             raise LedgerError(
                 'PostgresLedger needs psycopg 3: pip install "cancelflow[postgres]"'
             ) from None
+        super().__init__()
         self._conninfo = conninfo
         self.schema = schema
         self._connect_timeout = connect_timeout
@@ -125,6 +127,19 @@ class PostgresLedger(SQLLedger):
         from psycopg.types.json import Jsonb
 
         return None if value is None else Jsonb(value)
+
+    def _event_param(self, event: _AboutSubscription) -> object:
+        # JSONB: the text read back is PostgreSQL's rendering, not ours, so
+        # there is nothing to remember here (the first read decodes it).
+        return self._json_in(event.to_json())
+
+    def _ids_in(self, ids: tuple[str, ...]) -> object:
+        return self._json_in(list(ids))
+
+    def _as_read(self, params: tuple[object, ...]) -> tuple[object, ...]:
+        from psycopg.types.json import Jsonb  # JSONB reads back as Python data
+
+        return tuple(p.obj if isinstance(p, Jsonb) else p for p in params)
 
     @contextmanager
     def _transaction(

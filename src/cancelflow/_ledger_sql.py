@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from operator import attrgetter
 from typing import Any, Final, Protocol
 
 import attrs
@@ -22,6 +23,7 @@ import attrs
 from cancelflow._events import (
     CancellationEvent,
     _AboutSubscription,
+    _field_names,
     event_from_json,
 )
 from cancelflow._history import CustomerHistory
@@ -30,6 +32,8 @@ from cancelflow._ledger import (
     CaseState,
     ClosesOnExit,
     LinkRecord,
+    canonical_json,
+    canonical_json_strings,
     check_batch,
     cutoff,
     fold_cases,
@@ -121,6 +125,13 @@ LATEST_VERSION: Final = MIGRATIONS[-1][0]
 CASE_FIELDS: Final = tuple(f.name for f in attrs.fields(Case))
 CASE_COLUMNS: Final = (*CASE_FIELDS, "customer_initiated")
 LINK_COLUMNS: Final = tuple(f.name for f in attrs.fields(LinkRecord))
+_CASE_VALUES: Final = attrgetter(*CASE_FIELDS)
+_DECISION: Final = CASE_COLUMNS.index("decision")
+_EVENT_IDS: Final = CASE_COLUMNS.index("event_ids")
+_CASE_ID: Final = CASE_COLUMNS.index("id")
+_ENUM_COLUMNS: Final = tuple(
+    CASE_COLUMNS.index(c) for c in ("state", "billing_mode", "feedback", "ended_reason")
+)
 # Queries built from the constant identifiers above (no outside input).
 _MAX_VERSION: Final = f"SELECT MAX(version) FROM {SCHEMA_TABLE}"  # noqa: S608
 _INSERT_VERSION: Final = (
@@ -137,19 +148,57 @@ _INSERT_LINK: Final = (
     f"VALUES ({', '.join('?' for _ in LINK_COLUMNS)}) "
     "ON CONFLICT (session_id) DO NOTHING"
 )
-_JSON_FIELDS: Final = frozenset({"decision", "event_ids"})
 _ENUMS: Final = {
     "state": CaseState,
     "billing_mode": BillingMode,
     "feedback": CancellationFeedback,
     "ended_reason": CancellationReason,
 }
+_INSERT_EVENT: Final = (
+    "INSERT INTO cancelflow_events "
+    "(event_id, seq, kind, subscription_id, created, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_SELECT_CASE_ROWS: Final = _SELECT_CASES + " WHERE subscription_id = ?"
+_DELETE_CASE: Final = (
+    "DELETE FROM cancelflow_cases WHERE subscription_id = ? AND id = ?"
+)
+_DECODED_MAX: Final = 8192
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_PAYLOAD_FIELDS: dict[type, tuple[tuple[str, ...], attrgetter[Any]]] = {}
 
 
-@functools.lru_cache(maxsize=8192)
-def _decode_event(text: str) -> CancellationEvent:
-    """A stored typed event from its JSON text (immutable, so cached)."""
-    return event_from_json(json.loads(text))
+def payload_text(event: CancellationEvent) -> str:
+    """``canonical_json(event.to_json())``, the stored text, built faster.
+
+    A fast path (``tests/test_ledger_sqlite.py`` checks it against the plain
+    one): one ``attrgetter`` reads the fields in sorted order, so the encoder
+    need not sort, and no ``to_json`` dict is made. The enum fields are
+    ``StrEnum`` members, which the encoder writes as their values.
+    """
+    cls = type(event)
+    spec = _PAYLOAD_FIELDS.get(cls)
+    if spec is None:
+        names = tuple(sorted({"kind", *_field_names(cls)}))
+        spec = _PAYLOAD_FIELDS[cls] = (names, attrgetter(*names))
+    names, values = spec
+    return _COMPACT.encode(dict(zip(names, values(event), strict=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _update_case(columns: tuple[int, ...]) -> str:
+    """``UPDATE`` of the case columns at these indexes (of :data:`CASE_COLUMNS`).
+
+    Only the columns that changed are assigned: the row is smaller to bind, and
+    an indexed column (``customer_id``) assigned even its old value would
+    rewrite its index entry too (one more page per commit). The key columns
+    never change: a case is matched by them.
+    """
+    assignments = ", ".join(f"{CASE_COLUMNS[i]} = ?" for i in columns)
+    return (
+        f"UPDATE cancelflow_cases SET {assignments} "  # noqa: S608 - constant names
+        "WHERE subscription_id = ? AND id = ?"
+    )
 
 
 class Cursor(Protocol):
@@ -176,6 +225,12 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     bool_type: str = "INTEGER"
     json_type: str = "TEXT"
 
+    def __init__(self) -> None:
+        # Typed events by their stored JSON text: the text of an event never
+        # changes, so a subscription's earlier events are decoded once per
+        # process; the events this ledger stores go in as they are written.
+        self._decoded: dict[str, CancellationEvent] = {}
+
     # -- hooks -------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -188,7 +243,21 @@ class SQLLedger(ClosesOnExit, abc.ABC):
         return text
 
     def _json_in(self, value: object) -> object:
-        return None if value is None else json.dumps(value, sort_keys=True)
+        return None if value is None else canonical_json(value)
+
+    def _ids_in(self, ids: tuple[str, ...]) -> object:
+        """A case's ``event_ids`` as stored: ``self._json_in(list(ids))``."""
+        return canonical_json_strings(ids)
+
+    def _event_param(self, event: _AboutSubscription) -> object:
+        """The stored payload of *event*; remembers its decoding when it is text."""
+        text = payload_text(event)
+        self._remember(text, event)
+        return text
+
+    def _as_read(self, params: tuple[object, ...]) -> tuple[object, ...]:
+        """Case row *params* (as written) as the database reads them back."""
+        return params
 
     def _json_out(self, value: object) -> Any:
         return json.loads(value) if isinstance(value, str | bytes) else value
@@ -240,16 +309,33 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     # -- rows ----------------------------------------------------------------------
 
     def _case_params(self, case: Case) -> tuple[object, ...]:
-        values: list[object] = []
-        for name in CASE_FIELDS:
-            value = getattr(case, name)
-            if name in _JSON_FIELDS:
-                value = self._json_in(list(value) if name == "event_ids" else value)
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            values.append(value)
+        """A case's row, in :data:`CASE_COLUMNS` order."""
+        values = list(_CASE_VALUES(case))
+        for i in _ENUM_COLUMNS:
+            value = values[i]
+            if isinstance(value, enum.Enum):
+                values[i] = value.value
+        values[_DECISION] = self._json_in(case.decision)
+        values[_EVENT_IDS] = self._ids_in(case.event_ids)
         values.append(case.customer_initiated)
         return tuple(values)
+
+    def _remember(self, text: str, event: CancellationEvent) -> None:
+        decoded = self._decoded
+        if len(decoded) >= _DECODED_MAX:
+            del decoded[next(iter(decoded))]  # the oldest entry
+        decoded[text] = event
+
+    def _decode(self, text: str) -> CancellationEvent:
+        """A stored typed event from its JSON text."""
+        event = self._decoded.get(text)
+        if event is None:
+            try:
+                event = event_from_json(json.loads(text))
+            except (EventPayloadError, ValueError) as exc:
+                raise LedgerError(f"a stored event cannot be read: {exc}") from exc
+            self._remember(text, event)
+        return event
 
     def _case_from_row(self, row: Sequence[Any]) -> Case:
         data = dict(zip(CASE_COLUMNS, row, strict=True))
@@ -281,19 +367,28 @@ class SQLLedger(ClosesOnExit, abc.ABC):
             ),
             (subscription_id,),
         )
-        try:
-            events = [_decode_event(r[0]) for r in cur.fetchall()]
-        except EventPayloadError as exc:
-            raise LedgerError(f"a stored event cannot be read: {exc}") from exc
+        events = [self._decode(r[0]) for r in cur.fetchall()]
         cases = fold_cases(links, events)
-        cur.execute(
-            self._sql("DELETE FROM cancelflow_cases WHERE subscription_id = ?"),
-            (subscription_id,),
-        )
-        if cases:
-            cur.executemany(
-                self._sql(_INSERT_CASE), [self._case_params(c) for c in cases]
-            )
+        # Write only what changed: usually one case row, updated in place.
+        cur.execute(self._sql(_SELECT_CASE_ROWS), (subscription_id,))
+        stored = {row[_CASE_ID]: row for row in cur.fetchall()}
+        for case in cases:
+            params = self._case_params(case)
+            old = stored.pop(case.id, None)
+            if old is None:
+                cur.execute(self._sql(_INSERT_CASE), params)
+                continue
+            now = self._as_read(params)
+            if now == old:
+                continue
+            changed = tuple(i for i, was in enumerate(old) if now[i] != was)
+            if changed:
+                cur.execute(
+                    self._sql(_update_case(changed)),
+                    (*(params[i] for i in changed), subscription_id, case.id),
+                )
+        for case_id in stored:  # cases the events no longer give (a new fold)
+            cur.execute(self._sql(_DELETE_CASE), (subscription_id, case_id))
 
     # -- the Ledger protocol ---------------------------------------------------------
 
@@ -306,6 +401,17 @@ class SQLLedger(ClosesOnExit, abc.ABC):
             if isinstance(e, _AboutSubscription)
         ]
         touched = sorted({e.subscription_id for _, e in about})
+        rows = [
+            (
+                e.event_id,
+                seq,
+                e.kind.value,
+                e.subscription_id,
+                e.created,
+                self._event_param(e),
+            )
+            for seq, e in about
+        ]
         with self._transaction(write=True, lock_keys=touched) as cur:
             cur.execute(
                 self._sql(
@@ -317,25 +423,8 @@ class SQLLedger(ClosesOnExit, abc.ABC):
             )
             if cur.rowcount == 0:
                 return False
-            if about:
-                cur.executemany(
-                    self._sql(
-                        "INSERT INTO cancelflow_events "
-                        "(event_id, seq, kind, subscription_id, created, payload) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                    ),
-                    [
-                        (
-                            e.event_id,
-                            seq,
-                            e.kind.value,
-                            e.subscription_id,
-                            e.created,
-                            self._json_in(e.to_json()),
-                        )
-                        for seq, e in about
-                    ],
-                )
+            for row in rows:  # usually one
+                cur.execute(self._sql(_INSERT_EVENT), row)
             for subscription_id in touched:
                 self._refold(cur, subscription_id)
         return True

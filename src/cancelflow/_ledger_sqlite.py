@@ -58,6 +58,7 @@ class SQLiteLedger(SQLLedger):
             raise InvalidParameterError(
                 "synchronous", f"must be one of {', '.join(_SYNC)}"
             )
+        super().__init__()
         self.path = str(path)
         self._lock = threading.RLock()
         try:
