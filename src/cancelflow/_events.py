@@ -356,20 +356,9 @@ def event_from_json(data: Mapping[str, Any]) -> CancellationEvent:
 # -- parsing ----------------------------------------------------------------------
 
 
-@attrs.frozen
-class _Envelope:
-    event_id: str
-    event_type: str
-    created: int
-    livemode: bool
-
-    def common(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "created": self.created,
-            "livemode": self.livemode,
-        }
+# What every typed event of one Stripe event shares: ``event_id``,
+# ``event_type``, ``created`` and ``livemode``, as constructor arguments.
+_Envelope = dict[str, Any]
 
 
 def _load(payload: object) -> object:
@@ -409,22 +398,22 @@ def parse_event(payload: object) -> list[CancellationEvent]:
                 f"expected a Stripe event (object 'event'), got object {kind!r}; "
                 "thin events (v2) are not supported"
             )
-        env = _Envelope(
-            event_id=o.string("id"),
-            event_type=o.string("type"),
-            created=o.integer("created"),
-            livemode=o.boolean("livemode", default=False),
-        )
-        parser = _PARSERS.get(env.event_type)
+        env: _Envelope = {
+            "event_id": o.string("id"),
+            "event_type": o.string("type"),
+            "created": o.integer("created"),
+            "livemode": o.boolean("livemode", default=False),
+        }
+        parser = _PARSERS.get(env["event_type"])
         found = parser(env, o.obj("data")) if parser else []
     except StripeObjectError as exc:
         raise EventPayloadError(f"unreadable Stripe event: {exc}") from exc
-    return found or [NotAboutCancellation(**env.common())]
+    return found or [NotAboutCancellation(**env)]
 
 
 def _about(env: _Envelope, snap: SubscriptionSnapshot) -> dict[str, Any]:
     return {
-        **env.common(),
+        **env,
         "subscription_id": snap.id,
         "customer_id": snap.customer,
         "mrr": snap.mrr,
@@ -456,7 +445,7 @@ def _ended(env: _Envelope, snap: SubscriptionSnapshot) -> SubscriptionEnded:
     d = snap.cancellation_details
     return SubscriptionEnded(
         **_about(env, snap),
-        ended_at=snap.ended_at if snap.ended_at is not None else env.created,
+        ended_at=snap.ended_at if snap.ended_at is not None else env["created"],
         reason=d.reason,
         feedback=d.feedback,
         comment=d.comment or None,
@@ -588,7 +577,7 @@ def _discount_created(env: _Envelope, data: Obj) -> list[CancellationEvent]:
     ref = DiscountRef.from_value(discount.data, discount.path)
     return [
         OfferRedeemed(
-            **env.common(),
+            **env,
             subscription_id=subscription,
             customer_id=discount.opt_id_of("customer"),
             discount_id=ref.id,
