@@ -39,6 +39,9 @@ _Check: TypeAlias = Callable[[DecisionContext], bool]
 
 _INDEX_LIMIT = 4096
 
+_IndexKey: TypeAlias = ShapeKey | tuple[str, bool, str | None, int, str]
+"""A shape, or for one item, its flat form (see ``RetentionPolicy._match``)."""
+
 Evaluation: TypeAlias = tuple[
     "Rule", Offer | None, Experiment | None, Arm | None, int | None, list[GuardBlock]
 ]
@@ -109,7 +112,7 @@ class RetentionPolicy:
     _default_rule: Rule = attrs.field(init=False, eq=False, repr=False, hash=False)
     # The rules each subscription shape can match, memoised: a cache, never
     # observable in results (shapes are few; it is emptied when it grows big).
-    _index: dict[ShapeKey, tuple[tuple[Rule, _Check | None], ...]] = attrs.field(
+    _index: dict[_IndexKey, tuple[tuple[Rule, _Check | None], ...]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False, hash=False
     )
 
@@ -300,10 +303,12 @@ class RetentionPolicy:
             blocks = []
         return rule, proposed, experiment, arm, bucket, blocks
 
-    def _candidates(self, key: ShapeKey) -> tuple[tuple[Rule, _Check | None], ...]:
+    def _candidates(
+        self, key: _IndexKey, shape: ShapeKey
+    ) -> tuple[tuple[Rule, _Check | None], ...]:
         found: list[tuple[Rule, _Check | None]] = []
         for rule in self.rules:
-            if rule.segment.prefilter(key):
+            if rule.segment.prefilter(shape):
                 residual = rule.segment.residual()
                 found.append((rule, residual))
                 if residual is None:
@@ -317,18 +322,24 @@ class RetentionPolicy:
     def _match(self, context: DecisionContext) -> Rule:
         sub = context.subscription
         items = sub.items
-        if len(items) == 1:  # shape_key(), inlined for the common case
+        key: _IndexKey
+        if len(items) == 1:
+            # A single item, the common case, gets a flat key: much cheaper to
+            # build and hash than shape_key()'s nested tuples. It holds the
+            # same facts, and its length (5) tells it apart from a ShapeKey's.
             item = items[0]
-            key: ShapeKey = (
+            key = (
                 sub.currency,
-                sub.status,
-                ((item.interval, item.interval_count, item.product_id),),
+                sub.status == "trialing",
+                item.interval,
+                item.interval_count,
+                item.product_id,
             )
         else:
             key = shape_key(sub)
         candidates = self._index.get(key)
         if candidates is None:
-            candidates = self._candidates(key)
+            candidates = self._candidates(key, shape_key(sub))
         rule = self._default_rule
         try:
             for rule, test in candidates:

@@ -9,8 +9,8 @@ reads only the :class:`~cancelflow.DecisionContext`.
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable, Iterable, Mapping
-from operator import attrgetter
 from typing import Any, TypeAlias
 
 import attrs
@@ -40,22 +40,19 @@ MetadataTest: TypeAlias = "str | Iterable[str] | bool"
 
 _Check: TypeAlias = Callable[[DecisionContext], bool]
 
-ShapeKey: TypeAlias = tuple[str, str, tuple[tuple[str | None, int, str], ...]]
-"""A subscription's shape: currency, status, and each item's
-``(interval, interval_count, product_id)``. Many subscriptions share one."""
+ShapeKey: TypeAlias = tuple[str, bool, tuple[tuple[str | None, int, str], ...]]
+"""A subscription's shape: currency, whether it is trialing, and each item's
+``(interval, interval_count, product_id)``: all that :meth:`Condition.prefilter`
+reads. Many subscriptions share one."""
 
 
 def shape_key(subscription: SubscriptionSnapshot) -> ShapeKey:
     """The :data:`ShapeKey` of *subscription*."""
-    items = subscription.items
-    if len(items) == 1:
-        item = items[0]
-        shape: tuple[tuple[str | None, int, str], ...] = (
-            (item.interval, item.interval_count, item.product_id),
-        )
-    else:
-        shape = tuple((i.interval, i.interval_count, i.product_id) for i in items)
-    return (subscription.currency, subscription.status, shape)
+    return (
+        subscription.currency,
+        subscription.status == "trialing",
+        tuple((i.interval, i.interval_count, i.product_id) for i in subscription.items),
+    )
 
 
 _MetaItems: TypeAlias = tuple[tuple[str, "frozenset[str] | bool"], ...]
@@ -221,17 +218,27 @@ def _meta_describe(items: _MetaItems, where: str) -> list[str]:
     return parts
 
 
-def _meta_check(
-    items: _MetaItems, get: Callable[[DecisionContext], Mapping[str, str] | None]
-) -> _Check:
+def _meta_check(items: _MetaItems, *, customer: bool) -> _Check:
     if len(items) == 1:  # the usual case, specialised
+        # The closures read the metadata themselves: a getter function would
+        # cost more than the test.
         ((key, test),) = items
+        if customer:
+            if test is True:
+                return lambda c: (u := c.customer) is not None and key in u.metadata
+            if test is False:
+                return lambda c: (u := c.customer) is not None and key not in u.metadata
+            customer_values = test
+            return lambda c: (
+                (u := c.customer) is not None and u.metadata.get(key) in customer_values
+            )
         if test is True:
-            return lambda c: (m := get(c)) is not None and key in m
+            return lambda c: key in c.subscription.metadata
         if test is False:
-            return lambda c: (m := get(c)) is not None and key not in m
+            return lambda c: key not in c.subscription.metadata
         values = test
-        return lambda c: (m := get(c)) is not None and m.get(key) in values
+        return lambda c: c.subscription.metadata.get(key) in values
+    get = _customer_metadata if customer else _subscription_metadata
 
     def check(context: DecisionContext) -> bool:
         metadata = get(context)
@@ -254,6 +261,10 @@ def _meta_check(
 
 def _customer_metadata(context: DecisionContext) -> Mapping[str, str] | None:
     return None if context.customer is None else context.customer.metadata
+
+
+def _subscription_metadata(context: DecisionContext) -> Mapping[str, str] | None:
+    return context.subscription.metadata
 
 
 def _all(checks: list[_Check]) -> _Check:
@@ -326,27 +337,34 @@ def _interval_check(names: frozenset[str] | None, count: int | None) -> _Check:
     return by_name_and_count
 
 
-def _item_check(ids: frozenset[str], field: str) -> _Check:
-    get = attrgetter(field)
-
+def _price_check(ids: frozenset[str]) -> _Check:
     def check(c: DecisionContext) -> bool:
         for item in c.subscription.items:  # noqa: SIM110
-            if get(item) in ids:
+            if item.price_id in ids:
                 return True
         return False
 
     return check
 
 
-def _range_check(bounds: Range, get: Callable[[DecisionContext], int | None]) -> _Check:
-    low, high = bounds.min, bounds.max
-    if low is not None and high is not None:
-        return lambda c: (v := get(c)) is not None and low <= v <= high
-    if low is not None:
-        return lambda c: (v := get(c)) is not None and low <= v
-    if high is not None:
-        return lambda c: (v := get(c)) is not None and v <= high
-    return lambda c: get(c) is not None
+def _product_check(ids: frozenset[str]) -> _Check:
+    def check(c: DecisionContext) -> bool:
+        for item in c.subscription.items:  # noqa: SIM110
+            if item.product_id in ids:
+                return True
+        return False
+
+    return check
+
+
+def _bounds(bounds: Range) -> tuple[float, float]:
+    """The range's bounds, an open one as minus or plus infinity, so that one
+    chained comparison tests any range (Python compares ints with floats
+    exactly, however large)."""
+    return (
+        -math.inf if bounds.min is None else bounds.min,
+        math.inf if bounds.max is None else bounds.max,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -444,14 +462,14 @@ class Segment(Condition):
         if self.interval is not None or self.interval_count is not None:
             checks.append(_interval_check(self.interval, self.interval_count))
         if self.products is not None:
-            checks.append(_item_check(self.products, "product_id"))
+            checks.append(_product_check(self.products))
         return checks
 
     def prefilter(self, key: ShapeKey) -> bool:
-        currency, status, items = key
+        currency, trialing, items = key
         if self.currencies is not None and currency not in self.currencies:
             return False
-        if self.trialing is not None and (status == "trialing") is not self.trialing:
+        if self.trialing is not None and trialing is not self.trialing:
             return False
         names, count = self.interval, self.interval_count
         if (names is not None or count is not None) and not any(
@@ -478,31 +496,36 @@ class Segment(Condition):
 
     def _other_checks(self) -> list[_Check]:
         # Cheapest and most selective first. Each check is a closure
-        # specialised at construction: deciding is the hot path.
+        # specialised at construction, reading what it tests directly from the
+        # context (no getter in between): deciding is the hot path.
         checks: list[_Check] = []
         if self.prices is not None:
-            checks.append(_item_check(self.prices, "price_id"))
+            checks.append(_price_check(self.prices))
         if self.attempts is not None:
-            checks.append(_range_check(self.attempts, attrgetter("history.attempts")))
+            a_low, a_high = _bounds(self.attempts)
+            checks.append(lambda c: a_low <= c.history.attempts <= a_high)
         if self.countries is not None:
             countries = self.countries
             checks.append(lambda c: c.country in countries)
         if self.tenure_days is not None:
-            checks.append(_range_check(self.tenure_days, attrgetter("tenure_days")))
-        if self.customer_tenure_days is not None:
+            t_low, t_high = _bounds(self.tenure_days)
             checks.append(
-                _range_check(
-                    self.customer_tenure_days, attrgetter("customer_tenure_days")
+                lambda c: (v := c.tenure_days) is not None and t_low <= v <= t_high
+            )
+        if self.customer_tenure_days is not None:
+            ct_low, ct_high = _bounds(self.customer_tenure_days)
+            checks.append(
+                lambda c: (
+                    (v := c.customer_tenure_days) is not None and ct_low <= v <= ct_high
                 )
             )
         if self.mrr is not None:
-            checks.append(_range_check(self.mrr, attrgetter("mrr")))
+            m_low, m_high = _bounds(self.mrr)
+            checks.append(lambda c: m_low <= c.mrr <= m_high)
         if self.metadata is not None:
-            checks.append(
-                _meta_check(self.metadata, attrgetter("subscription.metadata"))
-            )
+            checks.append(_meta_check(self.metadata, customer=False))
         if self.customer_metadata is not None:
-            checks.append(_meta_check(self.customer_metadata, _customer_metadata))
+            checks.append(_meta_check(self.customer_metadata, customer=True))
         if self.predicate is not None:
             fn = self.predicate.fn
             checks.append(lambda c: bool(fn(c)))
