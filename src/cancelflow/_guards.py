@@ -16,7 +16,7 @@ import attrs
 from cancelflow._context import SECONDS_PER_DAY, DecisionContext
 from cancelflow._coupon import Coupon, CouponProblem
 from cancelflow._offers import Offer
-from cancelflow._subscription import SubscriptionStatus
+from cancelflow._subscription import SubscriptionSnapshot, SubscriptionStatus
 from cancelflow._validate import is_bool, is_int
 from cancelflow.exceptions import PolicyError
 
@@ -110,6 +110,17 @@ _STATUS_GUARDS: Final[Mapping[SubscriptionStatus, Guard]] = {
 }
 
 
+# Blocks whose words never vary, made once.
+_STATUS_BLOCKS: Final[Mapping[Guard, GuardBlock]] = {
+    guard: GuardBlock(
+        guard, guard.value, f"the subscription's status is {status.value}"
+    )
+    for status, guard in _STATUS_GUARDS.items()
+}
+_PAUSED_BLOCK: Final = GuardBlock(Guard.PAUSED, "paused", "the subscription is paused")
+_ACTIVE: Final = SubscriptionStatus.ACTIVE
+
+
 def _days(seconds: int) -> str:
     days = seconds // SECONDS_PER_DAY
     return "today" if days <= 0 else ("1 day ago" if days == 1 else f"{days} days ago")
@@ -177,10 +188,32 @@ class Guards:
 
     def subscription_blocks(self, context: DecisionContext) -> list[GuardBlock]:
         """The blocks that do not depend on the offer."""
-        if _plain_case(context):
-            return []  # the common case: no guard of this kind can block
         sub = context.subscription
         blocks: list[GuardBlock] = []
+        # Fast path: on an active, unscheduled, unpaused single-item
+        # subscription, the usual case, no guard but the cooldown can block.
+        if not (
+            sub.status is _ACTIVE
+            and not sub.cancel_at_period_end
+            and sub.cancel_at is None
+            and not sub.paused
+            and sub.schedule is None
+            and len(sub.items) <= 1
+        ):
+            self._state_blocks(sub, blocks)
+        if self.cooldown:
+            history = context.history
+            redeemed, offered = history.last_redeemed_at, history.last_offered_at
+            if redeemed is not None or offered is not None:
+                block = self._cooldown_block(context.now, redeemed, offered)
+                if block is not None:
+                    blocks.append(block)
+        return blocks
+
+    def _state_blocks(
+        self, sub: SubscriptionSnapshot, blocks: list[GuardBlock]
+    ) -> None:
+        """Add the blocks of the subscription's state (all but the cooldown)."""
         if self.not_cancelable and not sub.can_be_canceled:
             detail = (
                 f"the subscription has ended ({sub.status.value})"
@@ -190,17 +223,9 @@ class Guards:
             blocks.append(GuardBlock(Guard.NOT_CANCELABLE, "not_cancelable", detail))
         status_guard = _STATUS_GUARDS.get(sub.status)
         if status_guard is not None and getattr(self, status_guard.value):
-            blocks.append(
-                GuardBlock(
-                    status_guard,
-                    status_guard.value,
-                    f"the subscription's status is {sub.status.value}",
-                )
-            )
+            blocks.append(_STATUS_BLOCKS[status_guard])
         if self.paused and sub.paused:
-            blocks.append(
-                GuardBlock(Guard.PAUSED, "paused", "the subscription is paused")
-            )
+            blocks.append(_PAUSED_BLOCK)
         if self.schedule and sub.schedule is not None:
             blocks.append(
                 GuardBlock(
@@ -217,29 +242,23 @@ class Guards:
                     f"the subscription has {len(sub.items)} items",
                 )
             )
-        if self.cooldown:
-            blocks.extend(self._cooldown(context))
-        return blocks
 
-    def _cooldown(self, context: DecisionContext) -> list[GuardBlock]:
-        history = context.history
+    def _cooldown_block(
+        self, now: int, redeemed: int | None, offered: int | None
+    ) -> GuardBlock | None:
         window = self.cooldown_days * SECONDS_PER_DAY
-        found: list[GuardBlock] = []
-        for when, what in (
-            (history.last_redeemed_at, "redeemed a retention offer"),
-            (history.last_offered_at, "was offered a retention offer"),
-        ):
-            if when is not None and context.now - when < window:
-                found.append(
-                    GuardBlock(
-                        Guard.COOLDOWN,
-                        "cooldown",
-                        f"the customer {what} {_days(context.now - when)}; "
-                        f"the cooldown is {self.cooldown_days} days",
-                    )
-                )
-                break
-        return found
+        if redeemed is not None and now - redeemed < window:
+            when, what = redeemed, "redeemed a retention offer"
+        elif offered is not None and now - offered < window:
+            when, what = offered, "was offered a retention offer"
+        else:
+            return None
+        return GuardBlock(
+            Guard.COOLDOWN,
+            "cooldown",
+            f"the customer {what} {_days(now - when)}; "
+            f"the cooldown is {self.cooldown_days} days",
+        )
 
     def offer_blocks(
         self, context: DecisionContext, offer: Offer, coupon: Coupon | None
@@ -267,29 +286,14 @@ class Guards:
                     )
                 )
             else:
-                blocks.extend(
-                    GuardBlock(
-                        Guard.COUPON,
-                        problem.value,
-                        f"coupon {offer.coupon}: {_PROBLEM_TEXT[problem]}",
+                problems = coupon.problems(sub, now=context.now)
+                if problems:
+                    blocks.extend(
+                        GuardBlock(
+                            Guard.COUPON,
+                            problem.value,
+                            f"coupon {offer.coupon}: {_PROBLEM_TEXT[problem]}",
+                        )
+                        for problem in problems
                     )
-                    for problem in coupon.problems(sub, now=context.now)
-                )
         return blocks
-
-
-def _plain_case(context: DecisionContext) -> bool:
-    """An active, unscheduled, single-item subscription of a customer never
-    offered anything: no subscription guard can block it (the fast path)."""
-    sub = context.subscription
-    history = context.history
-    return (
-        sub.status == "active"
-        and not sub.cancel_at_period_end
-        and sub.cancel_at is None
-        and not sub.paused
-        and sub.schedule is None
-        and len(sub.items) <= 1
-        and history.last_offered_at is None
-        and history.last_redeemed_at is None
-    )
