@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 
 import pytest
 
-from cancelflow import EventKind, SQLiteLedger, parse_event
+from cancelflow import EventKind, SQLiteLedger, fold_cases, parse_event
 from cancelflow._ledger import canonical_json
 from cancelflow._ledger_sql import LATEST_VERSION, payload_text
 from cancelflow.exceptions import InvalidParameterError, LedgerError
@@ -142,3 +143,30 @@ def test_an_event_writes_only_what_changed(tmp_path):
         "feedback_at",
         "event_ids",
     }
+
+
+def test_rows_in_the_earlier_json_style_still_read(tmp_path):
+    """Payloads and case JSON written with spaces (the earlier style) read back, and the
+    next event of the subscription brings its case up to date."""
+    path = tmp_path / "l.db"
+    s = SubSim()
+    with SQLiteLedger(path) as ledger:
+        ledger.record_events(parse_event(s.schedule()))
+        conn = ledger._conn
+        for (payload,) in conn.execute(
+            "SELECT payload FROM cancelflow_events"
+        ).fetchall():
+            conn.execute(
+                "UPDATE cancelflow_events SET payload = ? WHERE payload = ?",
+                (json.dumps(json.loads(payload), sort_keys=True), payload),
+            )
+        conn.execute(
+            "UPDATE cancelflow_cases SET event_ids = ?",
+            (json.dumps([s.events[0]["id"]]),),
+        )
+    with SQLiteLedger(path) as ledger:  # a fresh handle: nothing remembered
+        assert ledger.cases()[0].event_ids == (s.events[0]["id"],)
+        ledger.record_events(parse_event(s.tick(7).feedback("unused")))
+        assert ledger.cases() == fold_cases(
+            [], [e for raw in s.events for e in parse_event(raw)]
+        )
