@@ -10,7 +10,7 @@ import pytest
 
 from cancelflow import EventKind, SQLiteLedger, fold_cases, parse_event
 from cancelflow._ledger import canonical_json
-from cancelflow._ledger_sql import LATEST_VERSION, payload_text
+from cancelflow._ledger_sql import LATEST_VERSION, payload_json
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 from sigkill import clean_run, ingest, ingest_and_kill
 from stripe_events import SCENARIOS, SubSim, scenario
@@ -112,12 +112,12 @@ def test_sigkill_mid_ingest_loses_nothing(tmp_path):
         assert len(a.cases()) > 400
 
 
-def test_payload_text_is_the_canonical_json_of_the_event():
+def test_payload_json_is_the_canonical_json_of_the_event():
     """The stored payload's fast path writes canonical_json(event.to_json()), for every kind."""
     events = [e for k in SCENARIOS for raw in scenario(k, 3) for e in parse_event(raw)]
     assert {e.kind for e in events} == set(EventKind)
     for event in events:
-        assert payload_text(event) == canonical_json(event.to_json())
+        assert payload_json(event) == canonical_json(event.to_json())
 
 
 def test_an_event_writes_only_what_changed(tmp_path):

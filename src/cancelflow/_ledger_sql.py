@@ -168,7 +168,7 @@ _COMPACT: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _PAYLOAD_FIELDS: dict[type, tuple[tuple[str, ...], attrgetter[Any]]] = {}
 
 
-def payload_text(event: CancellationEvent) -> str:
+def payload_json(event: CancellationEvent) -> str:
     """``canonical_json(event.to_json())``, the stored text, built faster.
 
     A fast path (``tests/test_ledger_sqlite.py`` checks it against the plain
@@ -226,9 +226,10 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     json_type: str = "TEXT"
 
     def __init__(self) -> None:
-        # Typed events by their stored JSON text: the text of an event never
-        # changes, so a subscription's earlier events are decoded once per
-        # process; the events this ledger stores go in as they are written.
+        # Typed events by their stored JSON text (at most _DECODED_MAX, the
+        # oldest dropped first): the text of an event never changes, so a
+        # subscription's earlier events are decoded once per process, and the
+        # events this ledger stores go in as they are written.
         self._decoded: dict[str, CancellationEvent] = {}
 
     # -- hooks -------------------------------------------------------------------
@@ -251,7 +252,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
 
     def _event_param(self, event: _AboutSubscription) -> object:
         """The stored payload of *event*; remembers its decoding when it is text."""
-        text = payload_text(event)
+        text = payload_json(event)
         self._remember(text, event)
         return text
 
