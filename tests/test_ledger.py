@@ -20,6 +20,7 @@ from cancelflow import (
 )
 from cancelflow._history import CustomerHistory
 from cancelflow._ledger import (
+    REDEMPTION_WINDOW,
     canonical_json,
     canonical_json_strings,
     check_batch,
@@ -110,6 +111,29 @@ class TestFold:
         (case,) = fold_cases([link(s, at=start)], typed(s.events))
         assert case.state is CaseState.OPENED
         assert case.redeemed_discount is None
+
+    def test_discount_after_a_link_without_offer_is_not_a_save(self):
+        """A link that offered nothing (a holdout) is not saved by a later discount."""
+        s = SubSim()
+        start = s.now
+        s.tick(30).redeem("coupon_save20")
+        (case,) = fold_cases([link(s, at=start, coupon=None)], typed(s.events))
+        assert case.state is CaseState.OPENED
+        assert case.redeemed_discount is None
+
+    def test_the_offered_coupon_much_later_is_not_a_save(self):
+        """The offered coupon applied long after the link (by support, say) is not the offer redeemed."""
+        s = SubSim()
+        start = s.now
+        s.tick(REDEMPTION_WINDOW + 1).redeem("coupon_save20")
+        (case,) = fold_cases([link(s, at=start)], typed(s.events))
+        assert case.state is CaseState.OPENED
+        assert case.redeemed_at is None
+        s2 = SubSim()
+        start = s2.now
+        s2.tick(REDEMPTION_WINDOW).redeem("coupon_save20")
+        (case,) = fold_cases([link(s2, at=start)], typed(s2.events))
+        assert case.state is CaseState.SAVED
 
     def test_discount_without_an_attempt_is_ignored(self):
         """A discount when no cancellation is under way makes no case."""

@@ -70,6 +70,12 @@ class CaseState(enum.StrEnum):
 
 OPEN_STATES: Final = frozenset({CaseState.OPENED, CaseState.SCHEDULED})
 
+REDEMPTION_WINDOW: Final = 24 * 3600
+"""Seconds after a cancel link is created within which a discount with its
+coupon counts as the offer redeemed. Portal sessions are short-lived (Stripe
+does not publish how long; a day is well beyond any visit), so a discount added
+later (by support, say) is not a save."""
+
 _INVOLUNTARY: Final = frozenset(
     {
         CancellationReason.PAYMENT_FAILED,
@@ -520,11 +526,19 @@ def _fold_subscription(items: list[_Item]) -> list[Case]:
             )
         elif isinstance(item, OfferRedeemed):
             target = last
-            if target is None or target.state not in (*OPEN_STATES, CaseState.SAVED):
-                continue  # a discount outside any cancellation attempt
+            offered = target.link if target is not None else None
+            if (
+                target is None
+                or offered is None
+                or offered.offered_coupon is None
+                or target.state not in (*OPEN_STATES, CaseState.SAVED)
+                or not 0 <= item.created - offered.created <= REDEMPTION_WINDOW
+            ):
+                # a discount outside a cancel link that offered one, or long
+                # after it (one added by support, say): not a save
+                continue
             coupon = coupons.get(item.discount_id)
-            offered = target.link.offered_coupon if target.link else None
-            if offered and coupon and coupon != offered:
+            if coupon and coupon != offered.offered_coupon:
                 continue  # some other discount, not the offer made in this flow
             target.redeemed[item.discount_id] = coupon
             if target.redeemed_at is None:
