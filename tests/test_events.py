@@ -125,14 +125,15 @@ class TestWithdrawAndEnd:
         assert ev.previous_effective_at == effective
 
     def test_deleted_event_is_an_end_with_reason_and_feedback(self):
-        """customer.subscription.deleted gives the feedback and SubscriptionEnded with Stripe's reason."""
+        """customer.subscription.deleted gives one SubscriptionEnded, with Stripe's reason and the feedback
+        (no second FeedbackReceived for feedback an earlier update reported)."""
         s = SubSim()
         s.schedule()
         s.feedback("too_expensive")
         s.now = s.period_end
         events = parse_event(s.end())
-        assert kinds(events) == [FeedbackReceived, SubscriptionEnded]
-        end = events[1]
+        assert kinds(events) == [SubscriptionEnded]
+        end = events[0]
         assert end.reason is CancellationReason.CANCELLATION_REQUESTED
         assert end.feedback is CancellationFeedback.TOO_EXPENSIVE
         assert end.ended_at == s.period_end

@@ -557,11 +557,10 @@ def _subscription_deleted(env: _Envelope, data: Obj) -> list[CancellationEvent]:
     snap = _snapshot(data)
     if snap.status is not SubscriptionStatus.CANCELED:
         return []  # incomplete_expired: it never started, nothing was canceled
-    found: list[CancellationEvent] = []
-    if snap.cancellation_details.answered:
-        found.append(_feedback(env, snap))
-    found.append(_ended(env, snap))
-    return found
+    # The feedback rides on SubscriptionEnded only: an earlier update usually
+    # reported it already, and a host acting on every FeedbackReceived (a survey
+    # e-mail, say) must not act twice for one cancellation.
+    return [_ended(env, snap)]
 
 
 def _discount_created(env: _Envelope, data: Obj) -> list[CancellationEvent]:
