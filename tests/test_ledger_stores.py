@@ -147,6 +147,15 @@ def test_bad_batch_changes_nothing(ledger):
     assert ledger.processed_count() == 0
 
 
+@pytest.mark.parametrize("link", [5, None, {"session_id": "bps_1"}])
+def test_record_link_refuses_what_is_not_a_link(ledger, link):
+    """Only a LinkRecord is stored; anything else is refused by name."""
+    with pytest.raises(InvalidParameterError) as info:
+        ledger.record_link(link)
+    assert info.value.field == "link"
+    assert ledger.cases() == []
+
+
 def test_concurrent_writers(ledger):
     """Threads recording one subscription's events at once lose nothing."""
     s = SubSim()

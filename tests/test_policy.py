@@ -26,7 +26,7 @@ from cancelflow import (
     SubscriptionStatus,
 )
 from cancelflow._policy import example_policy, lookup_for
-from cancelflow.exceptions import PolicyError
+from cancelflow.exceptions import InvalidParameterError, PolicyError
 from policy_strategies import (
     NOW,
     coupon_maps,
@@ -147,8 +147,16 @@ class TestRules:
         p = policy(default=Offer("TEN"))
         assert p.decide(sub(), now=NOW, coupons=Source()).coupon == "TEN"
         assert p.decide(sub(), now=NOW, coupons=None).coupon is None
-        with pytest.raises(TypeError):
+        with pytest.raises(InvalidParameterError) as info:
             lookup_for(42)  # type: ignore[arg-type]
+        assert info.value.field == "coupons"
+
+    @pytest.mark.parametrize("rules", [5, "rule", None])
+    def test_rules_must_be_a_list(self, rules):
+        """A policy refuses rules that are not a list of Rule, naming the key."""
+        with pytest.raises(PolicyError) as info:
+            RetentionPolicy(rules=rules)
+        assert info.value.key_path == "rules"
 
     def test_introspection(self):
         """A policy lists its coupons, experiments and rules (default last)."""

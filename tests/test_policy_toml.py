@@ -119,6 +119,13 @@ def test_dump_is_readable():
     )
 
 
+def test_dump_refuses_what_is_not_a_policy():
+    """dump_policy of anything but a RetentionPolicy is a PolicyError, not a crash."""
+    with pytest.raises(PolicyError) as info:
+        dump_policy(5)  # type: ignore[arg-type]
+    assert info.value.key_path == "policy"
+
+
 @settings(max_examples=100, deadline=None)
 @given(policies())
 def test_round_trip_of_any_policy(policy):

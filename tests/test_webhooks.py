@@ -24,6 +24,7 @@ from cancelflow import (
 )
 from cancelflow.exceptions import (
     EventPayloadError,
+    InvalidParameterError,
     LedgerError,
     SignatureMismatchError,
     TimestampOutsideToleranceError,
@@ -118,6 +119,32 @@ def test_module_level_convenience():
     assert isinstance(events[0], CancellationScheduled)
     with pytest.raises(WebhookError):
         handle_webhook(body, header, secrets="whsec_old")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"secrets": None}, "secrets"),
+        ({"secrets": 5}, "secrets"),
+        ({"secrets": b"whsec_x"}, "secrets"),
+        ({"secrets": []}, "secrets"),
+        ({"secrets": SECRET, "ledger": 5}, "ledger"),
+        ({"secrets": SECRET, "ledger": "ledger.db"}, "ledger"),
+    ],
+)
+def test_bad_construction_is_refused_by_name(kwargs, field):
+    """A handler without a usable secret or ledger is refused at start-up."""
+    secrets = kwargs.pop("secrets")
+    with pytest.raises(InvalidParameterError) as info:
+        WebhookHandler(secrets, **kwargs)
+    assert info.value.field == field
+
+
+def test_sqlite_ledger_needs_a_path():
+    """SQLiteLedger refuses a path that is not a string or PathLike."""
+    with pytest.raises(InvalidParameterError) as info:
+        SQLiteLedger(5)  # type: ignore[arg-type]
+    assert info.value.field == "path"
 
 
 def test_repr_hides_secrets():

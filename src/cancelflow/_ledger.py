@@ -318,6 +318,15 @@ class ClosesOnExit:
         self.close()
 
 
+def check_link(link: object) -> LinkRecord:
+    """*link*, after checking that it is a :class:`LinkRecord`."""
+    if not isinstance(link, LinkRecord):
+        raise InvalidParameterError(
+            "link", f"expected a LinkRecord, got {type(link).__name__}"
+        )
+    return link
+
+
 def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:
     """The first of *events*, after checking that they come from one Stripe event."""
     if not events:

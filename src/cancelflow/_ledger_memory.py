@@ -14,6 +14,7 @@ from cancelflow._ledger import (
     ClosesOnExit,
     LinkRecord,
     check_batch,
+    check_link,
     cutoff,
     fold_cases,
     history_from,
@@ -64,6 +65,7 @@ class MemoryLedger(ClosesOnExit):
             return True
 
     def record_link(self, link: LinkRecord) -> None:
+        check_link(link)
         with self._lock:
             if link.session_id in self._links:
                 return

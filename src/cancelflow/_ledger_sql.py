@@ -35,6 +35,7 @@ from cancelflow._ledger import (
     canonical_json,
     canonical_json_strings,
     check_batch,
+    check_link,
     cutoff,
     fold_cases,
 )
@@ -432,6 +433,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
 
     def record_link(self, link: LinkRecord) -> None:
         """Remember a cancel link; a second record of the same session is ignored."""
+        check_link(link)
         with self._transaction(write=True, lock_keys=[link.subscription_id]) as cur:
             cur.execute(
                 self._sql(_INSERT_LINK),

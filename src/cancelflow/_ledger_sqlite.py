@@ -54,6 +54,10 @@ class SQLiteLedger(SQLLedger):
         synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL",
         busy_timeout: float = 5.0,
     ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise InvalidParameterError(
+                "path", f"expected a file path, got {type(path).__name__}"
+            )
         if synchronous not in _SYNC:
             raise InvalidParameterError(
                 "synchronous", f"must be one of {', '.join(_SYNC)}"

@@ -24,7 +24,7 @@ from cancelflow._pickle import reduce_by_init
 from cancelflow._segments import Condition, Segment, ShapeKey, shape_key
 from cancelflow._subscription import SubscriptionSnapshot
 from cancelflow._validate import is_name
-from cancelflow.exceptions import PolicyError
+from cancelflow.exceptions import InvalidParameterError, PolicyError
 
 __all__ = ["Outcome", "RetentionPolicy", "Rule"]
 
@@ -91,6 +91,12 @@ class Rule:
 
 
 def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
+    given: object = value
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise PolicyError(
+            f"rules must be a list of Rule, got {type(given).__name__}",
+            key_path="rules",
+        )
     return tuple(value)
 
 
@@ -247,13 +253,13 @@ class RetentionPolicy:
                 "customer": sub.customer,
                 "decided_at": context.now,
                 "rule": rule.name,
-                "segment": rule.description,
+                "segment": rule._description,
                 "proposed": proposed,
                 "offer": None if blocks else proposed,
                 "experiment": None if experiment is None else experiment.name,
                 "arm": None if arm is None else arm.name,
                 "bucket": bucket,
-                "blocked_by": tuple(blocks),
+                "blocked_by": tuple(blocks) if blocks else (),
                 "policy": self.name,
             }
         )
@@ -366,8 +372,8 @@ def lookup_for(coupons: CouponFacts | None) -> _CouponLookup:
         return get_coupon
     if isinstance(coupons, Mapping):
         return coupons.get
-    msg = f"coupons must be a Mapping or a CouponSource, got {type(coupons).__name__}"
-    raise TypeError(msg)
+    msg = f"give a Mapping or a CouponSource, got {type(coupons).__name__}"
+    raise InvalidParameterError("coupons", msg)
 
 
 def _no_coupon(coupon_id: str) -> Coupon | None:  # noqa: ARG001 - lookup signature

@@ -500,8 +500,12 @@ def dump_policy(policy: RetentionPolicy) -> str:
 
     Raises:
         PolicyError: a segment is a custom :class:`Condition` subclass, which
-            has no TOML form.
+            has no TOML form, or *policy* is not a :class:`RetentionPolicy`.
     """
+    given: object = policy
+    if not isinstance(given, RetentionPolicy):
+        msg = f"expected a RetentionPolicy, got {type(given).__name__}"
+        raise PolicyError(msg, key_path="policy")
     lines: list[str] = []
     if policy.name is not None:
         lines.append(f"name = {_str(policy.name)}")

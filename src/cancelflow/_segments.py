@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 MetadataTest: TypeAlias = "str | Iterable[str] | bool"
+MetadataTests: TypeAlias = (
+    "Mapping[str, MetadataTest] | Iterable[tuple[str, MetadataTest]]"
+)
 """What a metadata key must hold: one value, any of several values, ``True``
 (present with any value) or ``False`` (absent)."""
 
@@ -167,38 +170,88 @@ class Condition(abc.ABC):
         return Not(self)
 
 
-def _ids(value: Iterable[str] | str | None) -> frozenset[str] | None:
+def _ids(
+    value: object, key: str, case: Callable[[str], str] | None = None
+) -> frozenset[str] | None:
+    """*value* (one id or several) as a set, in *case*; errors name *key*."""
     if value is None:
         return None
     if isinstance(value, str):
-        return frozenset((value,))
-    return frozenset(value)
+        return frozenset((value if case is None else case(value),))
+    if isinstance(value, bytes) or not isinstance(value, Iterable):
+        msg = f"expected a string or a list of strings, got {type(value).__name__}"
+        raise _fail(msg, key)
+    out = frozenset(value)
+    for item in out:
+        if not isinstance(item, str):
+            msg = f"expected strings, got {type(item).__name__} {item!r}"
+            raise _fail(msg, key)
+    return out if case is None else frozenset(case(v) for v in out)
 
 
-def _lower_ids(value: Iterable[str] | str | None) -> frozenset[str] | None:
-    ids = _ids(value)
-    return None if ids is None else frozenset(v.lower() for v in ids)
+def _prices(value: Iterable[str] | str | None) -> frozenset[str] | None:
+    return _ids(value, "prices")
 
 
-def _upper_ids(value: Iterable[str] | str | None) -> frozenset[str] | None:
-    ids = _ids(value)
-    return None if ids is None else frozenset(v.upper() for v in ids)
+def _products(value: Iterable[str] | str | None) -> frozenset[str] | None:
+    return _ids(value, "products")
 
 
-def _meta(
-    value: Mapping[str, MetadataTest] | Iterable[tuple[str, MetadataTest]] | None,
-) -> _MetaItems | None:
+def _intervals(value: Iterable[str] | str | None) -> frozenset[str] | None:
+    return _ids(value, "interval", str.lower)
+
+
+def _currencies(value: Iterable[str] | str | None) -> frozenset[str] | None:
+    return _ids(value, "currencies", str.lower)
+
+
+def _countries(value: Iterable[str] | str | None) -> frozenset[str] | None:
+    return _ids(value, "countries", str.upper)
+
+
+def _metadata(value: MetadataTests | None) -> _MetaItems | None:
+    return _meta(value, "metadata")
+
+
+def _customer_meta(value: MetadataTests | None) -> _MetaItems | None:
+    return _meta(value, "customer_metadata")
+
+
+def _meta(value: object, where: str) -> _MetaItems | None:
     if value is None:
         return None
-    pairs = value.items() if isinstance(value, Mapping) else value
+    if isinstance(value, Mapping):
+        pairs: Iterable[object] = list(value.items())
+    elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        msg = f"expected a table of metadata keys, got {type(value).__name__}"
+        raise _fail(msg, where)
+    else:
+        pairs = value
     out: list[tuple[str, frozenset[str] | bool]] = []
-    for key, test in sorted(pairs, key=lambda pair: pair[0]):
+    for pair in pairs:
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise _fail(f"expected (key, test) pairs, got {pair!r}", where)
+        key, test = pair
+        if not isinstance(key, str) or not key:
+            raise _fail(f"metadata keys are non-empty strings, got {key!r}", where)
+        here = f"{where}.{key}"
         if isinstance(test, bool):
             out.append((key, test))
         elif isinstance(test, str):
             out.append((key, frozenset((test,))))
+        elif isinstance(test, Iterable) and not isinstance(test, bytes):
+            values = frozenset(test)
+            if not values or not all(isinstance(v, str) for v in values):
+                msg = "expected true, false, a string or a non-empty list of strings"
+                raise _fail(msg, here)
+            out.append((key, values))
         else:
-            out.append((key, frozenset(test)))
+            msg = (
+                "expected true, false, a string or a list of strings, "
+                f"got {type(test).__name__}"
+            )
+            raise _fail(msg, here)
+    out.sort(key=lambda pair: pair[0])
     return tuple(out)
 
 
@@ -399,18 +452,20 @@ class Segment(Condition):
         predicate: a custom :class:`Predicate` must hold too.
     """
 
-    prices: frozenset[str] | None = attrs.field(default=None, converter=_ids)
-    products: frozenset[str] | None = attrs.field(default=None, converter=_ids)
-    interval: frozenset[str] | None = attrs.field(default=None, converter=_lower_ids)
+    prices: frozenset[str] | None = attrs.field(default=None, converter=_prices)
+    products: frozenset[str] | None = attrs.field(default=None, converter=_products)
+    interval: frozenset[str] | None = attrs.field(default=None, converter=_intervals)
     interval_count: int | None = None
     mrr: Range | None = None
-    currencies: frozenset[str] | None = attrs.field(default=None, converter=_lower_ids)
+    currencies: frozenset[str] | None = attrs.field(default=None, converter=_currencies)
     tenure_days: Range | None = None
     customer_tenure_days: Range | None = None
     trialing: bool | None = None
-    countries: frozenset[str] | None = attrs.field(default=None, converter=_upper_ids)
-    metadata: _MetaItems | None = attrs.field(default=None, converter=_meta)
-    customer_metadata: _MetaItems | None = attrs.field(default=None, converter=_meta)
+    countries: frozenset[str] | None = attrs.field(default=None, converter=_countries)
+    metadata: _MetaItems | None = attrs.field(default=None, converter=_metadata)
+    customer_metadata: _MetaItems | None = attrs.field(
+        default=None, converter=_customer_meta
+    )
     attempts: Range | None = None
     predicate: Predicate | None = None
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)

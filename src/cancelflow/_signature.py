@@ -131,7 +131,15 @@ class SignatureVerifier:
         future_tolerance: int = DEFAULT_TOLERANCE,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        values: list[object] = [secrets] if isinstance(secrets, str) else list(secrets)
+        given: object = secrets
+        if isinstance(given, str):
+            values: list[object] = [given]
+        elif isinstance(given, Iterable) and not isinstance(given, bytes):
+            values = list(given)
+        else:
+            raise InvalidParameterError(
+                "secrets", "give a webhook signing secret (whsec_…) or a list of them"
+            )
         if not values:
             raise InvalidParameterError(
                 "secrets", "give at least one webhook signing secret (whsec_…)"

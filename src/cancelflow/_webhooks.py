@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, final
 
 from cancelflow._events import CancellationEvent, parse_event
 from cancelflow._signature import DEFAULT_TOLERANCE, SignatureVerifier
+from cancelflow.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:  # the ledger's module is not needed to verify and parse
     from cancelflow._ledger import Ledger
@@ -55,6 +56,12 @@ class WebhookHandler:
         self._verifier = SignatureVerifier(
             secrets, tolerance=tolerance, future_tolerance=future_tolerance, clock=clock
         )
+        if ledger is not None and not callable(getattr(ledger, "record_events", None)):
+            raise InvalidParameterError(
+                "ledger",
+                "expected a ledger (MemoryLedger, SQLiteLedger, PostgresLedger), "
+                f"got {type(ledger).__name__}",
+            )
         self.ledger = ledger
 
     def __repr__(self) -> str:
