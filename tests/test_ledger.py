@@ -345,3 +345,32 @@ def test_fold_is_a_function_of_the_set(order):
 def test_canonical_json_strings_is_canonical_json(ids):
     """The event_ids fast path writes exactly what canonical_json writes."""
     assert canonical_json_strings(ids) == canonical_json(ids)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_history_before_an_instant_sees_only_the_earlier_past(data):
+    """history_from(before=t) equals the history of the cases and links before t."""
+    raw = [e for k in SCENARIOS for n in range(2) for e in scenario(k, n)]
+    links = links_for(raw)
+    cases = fold_cases(links, [e for r in raw for e in parse_event(r)])
+    customer = data.draw(st.sampled_from(sorted({c.customer_id for c in cases})))
+    times = sorted(
+        {c.opened_at for c in cases}
+        | {c.redeemed_at for c in cases if c.redeemed_at is not None}
+        | {link.created for link in links}
+    )
+    at = data.draw(st.sampled_from(times)) + data.draw(st.integers(-1, 1))
+    expected_cases = [c for c in cases if c.opened_at < at]
+    seen = history_from(customer, cases, links, before=at)
+    assert seen.attempts == history_from(customer, expected_cases, links).attempts
+    offered = [
+        link.created
+        for link in links
+        if link.customer_id == customer and link.offered_coupon and link.created < at
+    ]
+    assert seen.last_offered_at == max(offered, default=None)
+    assert seen.last_redeemed_at is None or seen.last_redeemed_at < at
+    assert history_from(customer, cases, links, before=None) == history_from(
+        customer, cases, links
+    )

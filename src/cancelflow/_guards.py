@@ -14,7 +14,7 @@ from typing import Final, Protocol
 import attrs
 
 from cancelflow._context import SECONDS_PER_DAY, DecisionContext
-from cancelflow._coupon import Coupon, CouponProblem
+from cancelflow._coupon import Coupon
 from cancelflow._offers import Offer
 from cancelflow._subscription import SubscriptionSnapshot, SubscriptionStatus
 from cancelflow._validate import is_bool, is_int
@@ -86,21 +86,6 @@ class CouponSource(Protocol):
 
 CouponFacts = Mapping[str, Coupon] | CouponSource
 
-_PROBLEM_TEXT: Final[Mapping[CouponProblem, str]] = {
-    CouponProblem.NOT_VALID: "Stripe marks it as no longer valid",
-    CouponProblem.USED_UP: "it has reached max_redemptions",
-    CouponProblem.PAST_REDEEM_BY: "its redeem_by date has passed",
-    CouponProblem.NOT_APPLICABLE: (
-        "its applies_to.products excludes every product of the subscription"
-    ),
-    CouponProblem.CURRENCY_MISMATCH: (
-        "it takes an amount off in another currency than the subscription's"
-    ),
-    CouponProblem.FOREVER_AMOUNT_OFF: (
-        "it is an amount_off coupon with duration=forever, which Stripe refuses "
-        "on subscriptions"
-    ),
-}
 
 _STATUS_GUARDS: Final[Mapping[SubscriptionStatus, Guard]] = {
     SubscriptionStatus.TRIALING: Guard.TRIALING,
@@ -292,7 +277,7 @@ class Guards:
                         GuardBlock(
                             Guard.COUPON,
                             problem.value,
-                            f"coupon {offer.coupon}: {_PROBLEM_TEXT[problem]}",
+                            f"coupon {offer.coupon}: {problem.explanation}",
                         )
                         for problem in problems
                     )

@@ -11,8 +11,8 @@ from typing import Protocol
 
 from cancelflow._backtest import BacktestRecord
 from cancelflow._context import CustomerFacts
-from cancelflow._history import EMPTY_HISTORY, CustomerHistory, OfferHistory
-from cancelflow._ledger import Case, LinkRecord
+from cancelflow._history import EMPTY_HISTORY, OfferHistory
+from cancelflow._ledger import Case, LinkRecord, history_from
 from cancelflow._subscription import SubscriptionSnapshot
 
 __all__ = ["records_from_ledger", "records_from_stripe"]
@@ -96,28 +96,19 @@ def records_from_ledger(
     cases_of: dict[str | None, list[Case]] = {}
     for case in ledger.cases():
         cases_of.setdefault(case.customer_id, []).append(case)
-    offered_at: dict[str, list[int]] = {}
+    links_of: dict[str, list[LinkRecord]] = {}
     for link in links:
-        if link.offered_coupon is not None:
-            offered_at.setdefault(link.customer_id, []).append(link.created)
+        links_of.setdefault(link.customer_id, []).append(link)
     for link in links:
         subscription = subscriptions(link.subscription_id)
         if subscription is None:
             continue
         at = link.created
-        before = [c for c in cases_of.get(link.customer_id, ()) if c.opened_at < at]
-        redeemed = [
-            c.redeemed_at
-            for c in before
-            if c.redeemed_at is not None and c.redeemed_at < at
-        ]
-        past = CustomerHistory(
-            attempts=sum(1 for c in before if c.customer_initiated),
-            last_offered_at=max(
-                (t for t in offered_at.get(link.customer_id, ()) if t < at),
-                default=None,
-            ),
-            last_redeemed_at=max(redeemed, default=None),
+        past = history_from(
+            link.customer_id,
+            cases_of.get(link.customer_id, ()),
+            links_of[link.customer_id],
+            before=at,
         )
         customer = None if customers is None else customers(link.customer_id)
         yield BacktestRecord(

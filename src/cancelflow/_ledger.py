@@ -612,17 +612,33 @@ def fold_cases(
     return cases
 
 
+_NO_END: Final = float("inf")
+
+
 def history_from(
-    customer_id: str, cases: Iterable[Case], links: Iterable[LinkRecord]
+    customer_id: str,
+    cases: Iterable[Case],
+    links: Iterable[LinkRecord],
+    *,
+    before: int | None = None,
 ) -> CustomerHistory:
-    """A customer's :class:`~cancelflow.CustomerHistory` from cases and links."""
-    mine = [c for c in cases if c.customer_id == customer_id]
+    """A customer's :class:`~cancelflow.CustomerHistory` from cases and links.
+
+    With *before* (a Unix time), only what happened strictly earlier counts:
+    the history as it stood at that instant (a backtest's view of the past).
+    """
+    end = before if before is not None else _NO_END
+    mine = [c for c in cases if c.customer_id == customer_id and c.opened_at < end]
     offered = [
         link.created
         for link in links
-        if link.customer_id == customer_id and link.offered_coupon is not None
+        if link.customer_id == customer_id
+        and link.offered_coupon is not None
+        and link.created < end
     ]
-    redeemed = [c.redeemed_at for c in mine if c.redeemed_at is not None]
+    redeemed = [
+        c.redeemed_at for c in mine if c.redeemed_at is not None and c.redeemed_at < end
+    ]
     return CustomerHistory(
         attempts=sum(1 for c in mine if c.customer_initiated),
         last_offered_at=max(offered, default=None),
