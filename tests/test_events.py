@@ -25,7 +25,8 @@ from cancelflow import (
     parse_event,
     sign_webhook,
 )
-from cancelflow._events import event_from_json, format_amount, format_time
+from cancelflow._events import event_from_json
+from cancelflow._format import format_amount, format_time
 from cancelflow.exceptions import EventPayloadError
 from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
 
@@ -325,6 +326,7 @@ def test_format_helpers():
     assert format_time(0) == "1970-01-01 00:00:00 UTC"
     assert format_time(None) == "unknown"
     assert format_time(10**20).startswith("t=")
+    assert format_time(90, seconds=False) == "1970-01-01 00:01 UTC"
 
 
 # -- robustness ----------------------------------------------------------------------

@@ -37,6 +37,7 @@ from cancelflow._deeplink import (
     check_id,
     check_locale,
 )
+from cancelflow._format import format_time
 from cancelflow._gateway import StripeGateway
 from cancelflow._history import EMPTY_HISTORY, CustomerHistory
 from cancelflow._ledger import Ledger, LinkRecord
@@ -208,7 +209,7 @@ def check_subscription(snapshot: SubscriptionSnapshot, *, customer: str) -> None
         )
     if snapshot.scheduled_to_cancel:
         when = snapshot.cancel_effective_at
-        at = f" on {_utc(when)}" if when is not None else ""
+        at = f" on {format_time(when, seconds=False)}" if when is not None else ""
         raise SubscriptionAlreadyScheduledError(
             f"subscription {sid} is already scheduled to cancel{at}. Send the customer "
             "to the portal homepage instead (Cancelflow.create_portal_link), where "
@@ -258,13 +259,6 @@ async def _in_thread(call: Callable[[A], T], argument: A) -> T:
     import asyncio
 
     return await asyncio.to_thread(call, argument)
-
-
-def _utc(timestamp: int) -> str:
-    import datetime as dt
-
-    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 # -- the entry point ------------------------------------------------------------------

@@ -22,6 +22,8 @@ import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
+from cancelflow._format import format_amount, format_time
+
 if TYPE_CHECKING:
     from stripe.params import SubscriptionCreateParams
 
@@ -125,9 +127,8 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
     say(
         "cancelflow demo: the cancellation path, offline, on cancelflow.testing.FakeStripe"
     )
-    say(
-        f"(no Stripe key, no network; the fake clock starts at {_day(fake.clock.now())})"
-    )
+    start = format_time(fake.clock.now(), seconds=False)
+    say(f"(no Stripe key, no network; the fake clock starts at {start})")
     say()
     price = client.v1.prices.create(
         params={
@@ -255,7 +256,9 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
 
     # -- time passes -----------------------------------------------------------------
     fake.clock.advance(dt.timedelta(days=31))
-    say(f"4. The fake clock advances 31 days, to {_day(fake.clock.now())}")
+    say(
+        f"4. The fake clock advances 31 days, to {format_time(fake.clock.now(), seconds=False)}"
+    )
     show_events()
     say()
 
@@ -290,7 +293,7 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
         f"{states['scheduled']} · no action {states['opened']}",
         3,
     )
-    say(f"MRR saved by the offer: {saved_mrr / 100:.2f} EUR", 3)
+    say(f"MRR saved by the offer: {format_amount(saved_mrr, 'eur')}", 3)
     say(
         "reasons: "
         + (", ".join(f"{k} {v}" for k, v in sorted(feedback.items())) or "none"),
@@ -302,10 +305,4 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
         f"webhooks: {len(deliveries)} signed deliveries, "
         f"{sum(d.ok for d in deliveries)} verified and recorded",
         3,
-    )
-
-
-def _day(timestamp: int) -> str:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime(
-        "%Y-%m-%d %H:%M UTC"
     )

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
+from cancelflow._format import format_amount, format_time
 from cancelflow._read import Obj
 from cancelflow._reasons import (
     CancellationDetails,
@@ -72,36 +73,6 @@ class EventKind(enum.StrEnum):
 
 
 # Minor-unit exponents that differ from 2 (Stripe's currency list).
-_ZERO_DECIMAL: Final = frozenset({
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
-    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
-})  # fmt: skip
-_THREE_DECIMAL: Final = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """``2000, "eur"`` → ``"20.00 EUR"`` (minor units to a readable amount)."""
-    cur = currency.lower()
-    digits = 0 if cur in _ZERO_DECIMAL else 3 if cur in _THREE_DECIMAL else 2
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), 10**digits)
-    text = f"{whole}.{frac:0{digits}d}" if digits else str(whole)
-    return f"{sign}{text} {currency.upper()}"
-
-
-def format_time(timestamp: int | None) -> str:
-    """Unix seconds as ``2026-11-28 10:00:00 UTC`` (``"unknown"`` for ``None``)."""
-    if timestamp is None:
-        return "unknown"
-    import datetime as dt
-
-    try:
-        moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    except (OverflowError, OSError, ValueError):
-        return f"t={timestamp}"
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _mrr_text(mrr: int | None, currency: str | None) -> str:
     if mrr is None or currency is None:
         return ""

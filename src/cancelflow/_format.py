@@ -1,0 +1,44 @@
+"""Amounts and times as people read them, for messages and explanations.
+
+``datetime`` is imported on first use: the webhook path imports this module and
+must stay cheap to start.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["format_amount", "format_time"]
+
+_ZERO_DECIMAL: Final = frozenset({
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+})  # fmt: skip
+_THREE_DECIMAL: Final = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """``2000, "eur"`` → ``"20.00 EUR"`` (minor units to a readable amount)."""
+    cur = currency.lower()
+    digits = 0 if cur in _ZERO_DECIMAL else 3 if cur in _THREE_DECIMAL else 2
+    sign = "-" if amount < 0 else ""
+    whole, frac = divmod(abs(amount), 10**digits)
+    text = f"{whole}.{frac:0{digits}d}" if digits else str(whole)
+    return f"{sign}{text} {currency.upper()}"
+
+
+def format_time(timestamp: int | None, *, seconds: bool = True) -> str:
+    """Unix seconds as ``2026-11-28 10:00:00 UTC`` (``"unknown"`` for ``None``).
+
+    With ``seconds=False``: ``2026-11-28 10:00 UTC``. A time no calendar can
+    hold is written ``t=<timestamp>``.
+    """
+    if timestamp is None:
+        return "unknown"
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"t={timestamp}"
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
