@@ -111,6 +111,23 @@ class TestMore:
         assert snap.cancel_effective_at == 200
         assert SubscriptionSnapshot.from_stripe(sub_json()).cancel_effective_at is None
 
+    def test_pre_basil_subscription_period_reaches_the_items(self):
+        """A payload from before 2025-03-31.basil has the period on the subscription;
+        items without their own period take it, items with one keep theirs."""
+        raw = sub_json(
+            cancel_at_period_end=True, current_period_start=50, current_period_end=300
+        )
+        for item in raw["items"]["data"]:
+            del item["current_period_start"], item["current_period_end"]
+        snap = SubscriptionSnapshot.from_stripe(raw)
+        assert snap.current_period_end == 300
+        assert snap.cancel_effective_at == 300
+        assert {(i.current_period_start, i.current_period_end) for i in snap.items} == {
+            (50, 300)
+        }
+        own = sub_json(current_period_start=50, current_period_end=300)
+        assert SubscriptionSnapshot.from_stripe(own).current_period_end == 200
+
     def test_incomplete_expired_has_ended(self):
         """incomplete_expired counts as ended, like canceled."""
         snap = SubscriptionSnapshot.from_stripe(sub_json(status="incomplete_expired"))

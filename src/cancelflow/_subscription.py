@@ -223,6 +223,21 @@ class SubscriptionSnapshot:
             if items_obj
             else ()
         )
+        # Before API version 2025-03-31.basil the period was the subscription's,
+        # not the items': carry it down to items that have none of their own.
+        period_end = o.opt_integer("current_period_end")
+        if period_end is not None:
+            period_start = o.opt_integer("current_period_start")
+            items = tuple(
+                i
+                if i.current_period_end is not None
+                else attrs.evolve(
+                    i,
+                    current_period_start=period_start,
+                    current_period_end=period_end,
+                )
+                for i in items
+            )
         discounts_where = o.where("discounts")
         details = o.opt_obj("cancellation_details")
         return cls(
