@@ -40,6 +40,9 @@ class CustomerFacts(Protocol):
     def metadata(self) -> Mapping[str, str]: ...
 
 
+_set = object.__setattr__  # the only writer of a context's slots
+
+
 @final
 class DecisionContext:
     """The input of one decision, with its derived facts computed lazily.
@@ -69,6 +72,10 @@ class DecisionContext:
     customer: CustomerFacts | None
     history: CustomerHistory
     now: int
+    _mrr: object
+    _prices: frozenset[str] | None
+    _products: frozenset[str] | None
+    _intervals: frozenset[tuple[str, int]] | None
 
     def __init__(
         self,
@@ -78,14 +85,20 @@ class DecisionContext:
         customer: CustomerFacts | None = None,
         history: CustomerHistory | None = None,
     ) -> None:
-        self.subscription = subscription
-        self.customer = customer
-        self.history = EMPTY_HISTORY if history is None else history
-        self.now = now
-        self._mrr: object = _UNSET
-        self._prices: frozenset[str] | None = None
-        self._products: frozenset[str] | None = None
-        self._intervals: frozenset[tuple[str, int]] | None = None
+        _set(self, "subscription", subscription)
+        _set(self, "customer", customer)
+        _set(self, "history", EMPTY_HISTORY if history is None else history)
+        _set(self, "now", now)
+        _set(self, "_mrr", _UNSET)
+        _set(self, "_prices", None)
+        _set(self, "_products", None)
+        _set(self, "_intervals", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"DecisionContext is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"DecisionContext is read-only: cannot delete {name!r}")
 
     def __repr__(self) -> str:
         return (
@@ -104,32 +117,39 @@ class DecisionContext:
         (:attr:`SubscriptionSnapshot.mrr`)."""
         value = self._mrr
         if value is _UNSET:
-            value = self._mrr = self.subscription.mrr
+            value = self.subscription.mrr
+            _set(self, "_mrr", value)
         assert isinstance(value, int)
         return value
 
     @property
     def price_ids(self) -> frozenset[str]:
-        if self._prices is None:
-            self._prices = frozenset(i.price_id for i in self.subscription.items)
-        return self._prices
+        prices = self._prices
+        if prices is None:
+            prices = frozenset(i.price_id for i in self.subscription.items)
+            _set(self, "_prices", prices)
+        return prices
 
     @property
     def product_ids(self) -> frozenset[str]:
-        if self._products is None:
-            self._products = frozenset(i.product_id for i in self.subscription.items)
-        return self._products
+        products = self._products
+        if products is None:
+            products = frozenset(i.product_id for i in self.subscription.items)
+            _set(self, "_products", products)
+        return products
 
     @property
     def intervals(self) -> frozenset[tuple[str, int]]:
         """The ``(interval, interval_count)`` pairs of the recurring items."""
-        if self._intervals is None:
-            self._intervals = frozenset(
+        intervals = self._intervals
+        if intervals is None:
+            intervals = frozenset(
                 (i.interval, i.interval_count)
                 for i in self.subscription.items
                 if i.interval is not None
             )
-        return self._intervals
+            _set(self, "_intervals", intervals)
+        return intervals
 
     @property
     def tenure_days(self) -> int | None:
