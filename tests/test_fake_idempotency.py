@@ -85,6 +85,45 @@ def test_keys_expire_after_a_day(fake, client):
     assert second.id != first.id
 
 
+def test_keys_live_until_24_hours_have_passed(fake, client):
+    """A second short of 24 hours a key still replays; at 24 hours it creates anew."""
+    first = client.v1.customers.create(options={"idempotency_key": "k9"})
+    fake.clock.advance(24 * 3600 - 1)
+    assert client.v1.customers.create(options={"idempotency_key": "k9"}).id == first.id
+    fake.clock.advance(1)
+    second = client.v1.customers.create(options={"idempotency_key": "k9"})
+    assert second.id != first.id
+    third = client.v1.customers.create(options={"idempotency_key": "k9"})
+    assert third.id == second.id  # the key now remembers the new request
+    assert len(fake.backend.customers) == 2
+
+
+def test_expired_keys_are_evicted_when_a_key_is_stored(fake, client):
+    """Keys a day old are dropped from memory when another key is saved, not kept forever."""
+    for i in range(5):
+        client.v1.customers.create(options={"idempotency_key": f"old{i}"})
+    fake.clock.advance(12 * 3600)
+    client.v1.customers.create(options={"idempotency_key": "young"})
+    assert len(fake.backend.idempotency) == 6
+    fake.clock.advance(12 * 3600)
+    client.v1.customers.create(options={"idempotency_key": "new"})
+    assert len(fake.backend.idempotency) == 2  # "young" (12 h old) and "new"
+    fake.clock.advance(12 * 3600)
+    client.v1.customers.create(options={"idempotency_key": "newer"})
+    assert len(fake.backend.idempotency) == 2  # "new" and "newer"
+
+
+def test_stripe_python_auto_keys_stay_bounded(fake, client):
+    """stripe-python keys every POST; a long test's keys do not pile up past a day."""
+    for _day in range(3):
+        for _ in range(4):
+            client.v1.customers.create()
+        fake.clock.advance(24 * 3600)
+    client.v1.customers.create()
+    assert len(fake.backend.idempotency) == 1
+    assert len(fake.backend.customers) == 13
+
+
 def test_keys_longer_than_255_are_refused(client):
     """Idempotency keys are at most 255 characters."""
     with pytest.raises(stripe.InvalidRequestError, match="255"):

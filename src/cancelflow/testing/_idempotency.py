@@ -5,7 +5,9 @@ whether it succeeded or failed, once the request started executing; a
 request whose parameters failed validation saves nothing. The same key with
 the same endpoint and parameters replays the saved answer (including an
 error); with anything else it is an ``idempotency_error``. Keys are
-forgotten after 24 hours (on the fake's clock).
+forgotten after 24 hours (on the fake's clock): Stripe prunes keys "at least
+24 hours old" and a reused pruned key makes a new request. Expired keys are
+dropped whenever a key is saved, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -95,4 +97,21 @@ class IdempotencyStore:
         body: str,
         now: int,
     ) -> None:
+        """Remember the first answer to *key*, forgetting every key a day old."""
+        self._forget_expired(now)
+        self._saved.pop(key, None)  # keep the dict in the order keys were saved
         self._saved[key] = Saved(endpoint, params, status, body, now)
+
+    def _forget_expired(self, now: int) -> None:
+        """Drop keys saved 24 hours ago or more, oldest first.
+
+        Keys are saved in clock order (the fake's clock never goes back), so
+        the expired ones are at the front: each key is dropped once, and the
+        store holds at most a day of keys however long a test runs.
+        """
+        saved = self._saved
+        while saved:
+            oldest = next(iter(saved))
+            if now - saved[oldest].created < _LIFETIME:
+                return
+            del saved[oldest]
