@@ -565,3 +565,120 @@ class TestSessions:
             client.v1.billing_portal.sessions.create(
                 params={"customer": sub.customer, "flow_data": cancel_flow(sub.id)}
             )
+
+
+class TestUrls:
+    """Stripe refuses return URLs that are not URLs, naming the parameter."""
+
+    NOT_URLS = ("not a url", "example.com/back", "/relative", "https://", "mailto:a@b")
+
+    @pytest.mark.parametrize("bad", NOT_URLS)
+    def test_session_return_url(self, client, bad):
+        """A top-level return_url that is not a URL is a 400 naming return_url."""
+        sub = subscription(client)
+        cancel_config(client)
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.billing_portal.sessions.create(
+                params={"customer": sub.customer, "return_url": bad}
+            )
+        assert (info.value.http_status, info.value.param) == (400, "return_url")
+        assert "Not a valid URL" in str(info.value)
+
+    def test_after_completion_redirect_return_url(self, fake, client):
+        """A redirect after completion to a non-URL is refused, and no session is made."""
+        sub = subscription(client)
+        cancel_config(client)
+        flow = {
+            **cancel_flow(sub.id),
+            "after_completion": {
+                "type": "redirect",
+                "redirect": {"return_url": "not a url"},
+            },
+        }
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.billing_portal.sessions.create(
+                params={"customer": sub.customer, "flow_data": flow}
+            )
+        assert info.value.http_status == 400
+        assert info.value.param == "flow_data[after_completion][redirect][return_url]"
+        assert len(fake.backend.portal_sessions) == 0
+
+    def test_url_is_checked_before_the_customer(self, client):
+        """A bad URL is a parameter error, found before an unknown customer's 404."""
+        cancel_config(client)
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.billing_portal.sessions.create(
+                params={"customer": "cus_nope", "return_url": "nope"}
+            )
+        assert (info.value.http_status, info.value.param) == (400, "return_url")
+
+    @pytest.mark.parametrize(
+        "good",
+        [
+            "https://example.com/account?tab=billing#top",
+            "http://localhost:8000/back",
+            "https://[::1]:8443/back",
+        ],
+    )
+    def test_urls_are_accepted(self, client, good):
+        """Absolute URLs with a host, localhost and IPv6 included, are accepted."""
+        sub = subscription(client)
+        cancel_config(client)
+        flow = {
+            **cancel_flow(sub.id),
+            "after_completion": {"type": "redirect", "redirect": {"return_url": good}},
+        }
+        session = client.v1.billing_portal.sessions.create(
+            params={"customer": sub.customer, "return_url": good, "flow_data": flow}
+        )
+        assert session.return_url == good
+        assert session.flow.after_completion.redirect.return_url == good
+
+    @pytest.mark.parametrize(
+        ("params", "param"),
+        [
+            ({"default_return_url": "not a url"}, "default_return_url"),
+            (
+                {"business_profile": {"privacy_policy_url": "privacy"}},
+                "business_profile[privacy_policy_url]",
+            ),
+            (
+                {"business_profile": {"terms_of_service_url": "terms of service"}},
+                "business_profile[terms_of_service_url]",
+            ),
+        ],
+    )
+    def test_configuration_urls(self, fake, client, params, param):
+        """Configuration URLs are checked on create and update; "" still unsets on update."""
+        features = {"features": {"subscription_cancel": {"enabled": True}}}
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.billing_portal.configurations.create(
+                params={**features, **params}
+            )
+        assert (info.value.http_status, info.value.param) == (400, param)
+        assert len(fake.backend.portal_configurations) == 0
+        config = client.v1.billing_portal.configurations.create(
+            params={
+                **features,
+                "default_return_url": "https://example.com/home",
+                "business_profile": {
+                    "privacy_policy_url": "https://example.com/privacy",
+                    "terms_of_service_url": "https://example.com/terms",
+                },
+            }
+        )
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.billing_portal.configurations.update(config.id, params=params)
+        assert info.value.param == param
+        unset = client.v1.billing_portal.configurations.update(
+            config.id,
+            params={
+                "default_return_url": "",
+                "business_profile": {"privacy_policy_url": ""},
+            },
+        )
+        assert unset.default_return_url is None
+        assert unset.business_profile.privacy_policy_url is None
+        assert (
+            unset.business_profile.terms_of_service_url == "https://example.com/terms"
+        )

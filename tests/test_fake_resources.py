@@ -555,3 +555,141 @@ def test_deleted_customer_expands_to_its_stub(client):
     client.v1.customers.delete(sub.customer)
     expanded = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["customer"]})
     assert expanded.customer.deleted is True
+
+
+class TestValueChecks:
+    """Currencies and documented string limits are refused as Stripe refuses them."""
+
+    @pytest.mark.parametrize(
+        "create",
+        [
+            lambda c, cur: c.v1.prices.create(
+                params={
+                    "currency": cur,
+                    "unit_amount": 100,
+                    "product_data": {"name": "Pro"},
+                }
+            ),
+            lambda c, cur: c.v1.coupons.create(
+                params={"currency": cur, "amount_off": 100, "duration": "once"}
+            ),
+        ],
+        ids=["price", "coupon"],
+    )
+    def test_unknown_currency_is_refused(self, fake, client, create):
+        """currency=zzz is a 400 naming currency; nothing (not even a product) is made."""
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            create(client, "zzz")
+        assert (info.value.http_status, info.value.param) == (400, "currency")
+        message = info.value.user_message
+        assert message.startswith("Invalid currency: zzz. Stripe currently supports")
+        assert ", usd," in message
+        assert len(fake.backend.products) == 0
+        assert create(client, "EUR").currency == "eur"
+
+    def test_unknown_currency_option_is_refused(self, client):
+        """A coupon's currency_options keyed by an unknown currency names that option."""
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.coupons.create(
+                params={
+                    "currency": "usd",
+                    "amount_off": 100,
+                    "currency_options": {"zzz": {"amount_off": 90}},
+                }
+            )
+        assert (info.value.http_status, info.value.param) == (
+            400,
+            "currency_options[zzz]",
+        )
+
+    @pytest.mark.parametrize(
+        ("field", "limit", "filler"),
+        [
+            ("email", 512, "a@example.com"),
+            ("name", 150, "Ada"),
+            ("individual_name", 150, "Ada"),
+            ("business_name", 150, "Acme"),
+        ],
+    )
+    def test_customer_string_limits(self, fake, client, field, limit, filler):
+        """A customer field at its documented limit is kept; one character more is a 400."""
+        at_limit = (filler * limit)[-limit:]
+        customer = client.v1.customers.create(params={field: at_limit})
+        assert customer[field] == at_limit
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.customers.create(params={field: "x" + at_limit})
+        assert (info.value.http_status, info.value.param) == (400, field)
+        assert f"must be at most {limit} characters" in str(info.value)
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.customers.update(customer.id, params={field: "x" + at_limit})
+        assert info.value.param == field
+        assert len(fake.backend.customers) == 1
+
+    def test_price_and_product_string_limits(self, client):
+        """lookup_key (200), statement_descriptor (22), feature names (80) are refused when longer."""
+        product = client.v1.products.create(
+            params={"name": "Pro", "statement_descriptor": "S" * 22}
+        )
+        one_time = {"currency": "usd", "unit_amount": 100, "product": product.id}
+        refusals = [
+            (
+                lambda: client.v1.products.update(
+                    product.id, params={"statement_descriptor": "S" * 23}
+                ),
+                "statement_descriptor",
+            ),
+            (
+                lambda: client.v1.products.create(
+                    params={"name": "P", "marketing_features": [{"name": "f" * 81}]}
+                ),
+                "marketing_features[0][name]",
+            ),
+            (
+                lambda: client.v1.prices.create(
+                    params={**one_time, "lookup_key": "k" * 201}
+                ),
+                "lookup_key",
+            ),
+        ]
+        for call, param in refusals:
+            with pytest.raises(stripe.InvalidRequestError) as info:
+                call()
+            assert (info.value.http_status, info.value.param) == (400, param)
+        kept = client.v1.prices.create(params={**one_time, "lookup_key": "k" * 200})
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.prices.update(kept.id, params={"lookup_key": "k" * 201})
+        assert info.value.param == "lookup_key"
+
+
+def _id_routes():
+    from cancelflow.testing._api import ROUTES
+
+    return [route for route in ROUTES if "{" in route.path]
+
+
+@pytest.mark.parametrize("route", _id_routes(), ids=lambda route: route.endpoint)
+def test_an_empty_id_is_a_404_never_a_list(client, route):
+    """Every routed path with an empty id (GET /v1/customers/) is a 404 resource_missing."""
+    path = route.path.split("{", 1)[0] + route.path.split("}", 1)[1]
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.raw_request(route.method, path)
+    assert (info.value.http_status, info.value.code) == (404, "resource_missing")
+    assert info.value.param == "id"
+    assert "No such " in str(info.value)
+
+
+def test_empty_ids_through_stripe_python(fake, client):
+    """retrieve("") sends GET /v1/customers/ (a 404); the global API refuses it before sending."""
+    client.v1.customers.create()
+    for retrieve in (
+        client.v1.customers.retrieve,
+        client.v1.subscriptions.retrieve,
+        client.v1.billing_portal.configurations.retrieve,
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            retrieve("")
+        assert (info.value.http_status, info.value.code) == (404, "resource_missing")
+    with fake.install(api_key="sk_test_global"):
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            stripe.Customer.retrieve("")
+    assert info.value.http_status is None  # stripe-python's own check: nothing sent

@@ -129,6 +129,34 @@ class ApiError(Exception):
         )
 
     @classmethod
+    def invalid_url(cls, param: str) -> ApiError:
+        # Stripe refuses non-URLs; the wording and the missing code are UNCONFIRMED.
+        return cls(400, "Not a valid URL", param=param, stored=False)
+
+    @classmethod
+    def invalid_currency(
+        cls, param: str, value: str, supported: Iterable[str]
+    ) -> ApiError:
+        # "Invalid currency: zzz. ..." without a code: wording UNCONFIRMED.
+        return cls(
+            400,
+            f"Invalid currency: {_clip(value, 20)}. Stripe currently supports these "
+            f"currencies: {', '.join(supported)}",
+            param=param,
+            stored=False,
+        )
+
+    @classmethod
+    def too_long(cls, param: str, value: str, limit: int) -> ApiError:
+        # The limit is stripe-python's documented one; the wording is UNCONFIRMED.
+        return cls(
+            400,
+            f"Invalid string: {_clip(value, 40)}; must be at most {limit} characters",
+            param=param,
+            stored=False,
+        )
+
+    @classmethod
     def invalid(
         cls,
         message: str,

@@ -17,6 +17,7 @@ from cancelflow.testing._resources._common import (
 )
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Record
+from cancelflow.testing._values import check_currency
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
@@ -77,6 +78,10 @@ class Coupons(Store[CouponRecord]):
     @operation
     def create(self, params: JSON) -> CouponRecord:
         b = self.b
+        if "currency" in params:
+            check_currency(params["currency"], "currency")
+        for option in params.get("currency_options", {}):
+            check_currency(option, f"currency_options[{option}]")
         coupon_id = params.get("id") or b.token(8)
         if coupon_id in self.store:
             raise ApiError.state(

@@ -18,6 +18,7 @@ from cancelflow.testing._resources._common import (
 )
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Index, Record
+from cancelflow.testing._values import CUSTOMER_LIMITS, check_lengths
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
@@ -143,6 +144,7 @@ class Customers(Store[CustomerRecord]):
 
 
 def _changes(current: JSON, params: JSON) -> JSON:
+    check_lengths(params, CUSTOMER_LIMITS)
     changes: JSON = {key: params[key] for key in _SIMPLE if key in params}
     for key, value in changes.items():
         if value == "" and key != "tax_exempt":

@@ -22,6 +22,7 @@ from cancelflow.testing._resources._common import (
 )
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Record
+from cancelflow.testing._values import check_url
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
@@ -134,6 +135,10 @@ class PortalConfigurations(Store[Record]):
 
     def _changes(self, current: JSON, params: JSON) -> JSON:
         changes: JSON = {}
+        check_url(params.get("default_return_url"), "default_return_url")
+        profile = params.get("business_profile", {})
+        for field in ("privacy_policy_url", "terms_of_service_url"):
+            check_url(profile.get(field), f"business_profile[{field}]")
         if "business_profile" in params:
             changes["business_profile"] = {
                 **current["business_profile"],

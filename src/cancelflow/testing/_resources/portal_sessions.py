@@ -24,6 +24,7 @@ from cancelflow.testing._resources.discounts import coupon_problem
 from cancelflow.testing._resources.subscriptions import ENDED, Subscriptions
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Record
+from cancelflow.testing._values import check_url
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
@@ -134,6 +135,12 @@ class PortalSessions(Store[SessionRecord]):
     @operation
     def create(self, params: JSON) -> SessionRecord:
         b = self.b
+        check_url(params.get("return_url"), "return_url")
+        after = params.get("flow_data", {}).get("after_completion", {})
+        check_url(
+            after.get("redirect", {}).get("return_url"),
+            "flow_data[after_completion][redirect][return_url]",
+        )
         if "customer_account" in params:
             raise ApiError.not_modeled(
                 "customer_account (Accounts v2)", param="customer_account"

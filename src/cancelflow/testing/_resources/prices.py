@@ -18,12 +18,14 @@ from cancelflow.testing._resources._common import (
 )
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Index, Record
+from cancelflow.testing._values import check_currency, check_length
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
 
 __all__ = ["ROUTES", "PriceRecord", "Prices"]
 
+_LOOKUP_KEY_MAX = 200  # stripe-python's PriceCreateParams.lookup_key
 _MAX_INTERVAL = {"day": 1095, "week": 156, "month": 36, "year": 3}
 
 
@@ -57,6 +59,8 @@ class Prices(Store[PriceRecord]):
     @operation
     def create(self, params: JSON) -> PriceRecord:
         b = self.b
+        currency = check_currency(params["currency"], "currency")
+        check_length(params.get("lookup_key"), "lookup_key", _LOOKUP_KEY_MAX)
         if "product" in params and "product_data" in params:
             raise ApiError.exclusive("product", "product_data")
         if "product" in params:
@@ -110,7 +114,7 @@ class Prices(Store[PriceRecord]):
             "active": params.get("active", True),
             "billing_scheme": "per_unit",
             "created": b.now(),
-            "currency": params["currency"].lower(),
+            "currency": currency,
             "custom_unit_amount": None,
             "livemode": False,
             "lookup_key": lookup_key or None,
@@ -142,6 +146,7 @@ class Prices(Store[PriceRecord]):
         if "metadata" in params:
             changes["metadata"] = merge_metadata(before["metadata"], params["metadata"])
         if "lookup_key" in params:
+            check_length(params["lookup_key"], "lookup_key", _LOOKUP_KEY_MAX)
             lookup: str | None = params["lookup_key"] or None
             owner = None if lookup is None else self.by_lookup_key.get(lookup)
             if lookup is not None and owner is not None and owner != record.id:

@@ -16,6 +16,7 @@ from cancelflow.testing._resources._common import (
 )
 from cancelflow.testing._routing import Call, Route
 from cancelflow.testing._store import Record
+from cancelflow.testing._values import check_length
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
@@ -31,6 +32,9 @@ _SIMPLE = (
     "unit_label",
     "url",
 )
+# Limits stripe-python's ProductCreateParams documents:
+_STATEMENT_DESCRIPTOR_MAX = 22
+_MARKETING_FEATURE_MAX = 80
 _MODELED = (*_SIMPLE, "images", "marketing_features", "metadata", "package_dimensions")
 
 
@@ -108,6 +112,19 @@ class Products(Store[Record]):
 
 
 def _changes(current: JSON, params: JSON) -> JSON:
+    check_length(
+        params.get("statement_descriptor"),
+        "statement_descriptor",
+        _STATEMENT_DESCRIPTOR_MAX,
+    )
+    features = params.get("marketing_features")
+    if isinstance(features, list):
+        for i, feature in enumerate(features):
+            check_length(
+                feature.get("name"),
+                f"marketing_features[{i}][name]",
+                _MARKETING_FEATURE_MAX,
+            )
     changes: JSON = {key: params[key] for key in _SIMPLE if key in params}
     for key, value in changes.items():
         if value == "":
