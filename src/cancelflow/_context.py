@@ -17,8 +17,6 @@ __all__ = ["CustomerFacts", "DecisionContext"]
 
 SECONDS_PER_DAY: Final = 86_400
 
-_UNSET: Final = object()
-
 
 class CustomerFacts(Protocol):
     """The facts about a Stripe customer that segments can use.
@@ -40,22 +38,9 @@ class CustomerFacts(Protocol):
     def metadata(self) -> Mapping[str, str]: ...
 
 
-_set = object.__setattr__  # the only writer of a context's slots
-
-
-@final
-class DecisionContext:
-    """The input of one decision, with its derived facts computed lazily.
-
-    Custom predicates receive it. Everything in it is read-only.
-
-    Attributes:
-        subscription: the subscription the customer wants to cancel.
-        customer: facts about the customer, or ``None`` when the host has none
-            (then country and customer-metadata conditions never match).
-        history: the customer's earlier cancellation attempts, from the ledger.
-        now: the decision time, unix seconds.
-    """
+class _ContextSlots:
+    """The storage of :class:`DecisionContext`, written only through the slot
+    descriptors below (a context refuses ordinary attribute writes)."""
 
     __slots__ = (
         "_intervals",
@@ -72,10 +57,40 @@ class DecisionContext:
     customer: CustomerFacts | None
     history: CustomerHistory
     now: int
-    _mrr: object
-    _prices: frozenset[str] | None
-    _products: frozenset[str] | None
-    _intervals: frozenset[tuple[str, int]] | None
+    # The derived facts, unset until first read.
+    _mrr: int
+    _prices: frozenset[str]
+    _products: frozenset[str]
+    _intervals: frozenset[tuple[str, int]]
+
+
+# A slot descriptor's own setter: much cheaper than object.__setattr__, and a
+# context makes one per decision.
+_set_subscription = _ContextSlots.__dict__["subscription"].__set__
+_set_customer = _ContextSlots.__dict__["customer"].__set__
+_set_history = _ContextSlots.__dict__["history"].__set__
+_set_now = _ContextSlots.__dict__["now"].__set__
+_set_mrr = _ContextSlots.__dict__["_mrr"].__set__
+_set_prices = _ContextSlots.__dict__["_prices"].__set__
+_set_products = _ContextSlots.__dict__["_products"].__set__
+_set_intervals = _ContextSlots.__dict__["_intervals"].__set__
+
+
+@final
+class DecisionContext(_ContextSlots):
+    """The input of one decision, with its derived facts computed lazily.
+
+    Custom predicates receive it. Everything in it is read-only.
+
+    Attributes:
+        subscription: the subscription the customer wants to cancel.
+        customer: facts about the customer, or ``None`` when the host has none
+            (then country and customer-metadata conditions never match).
+        history: the customer's earlier cancellation attempts, from the ledger.
+        now: the decision time, unix seconds.
+    """
+
+    __slots__ = ()
 
     def __init__(
         self,
@@ -85,14 +100,10 @@ class DecisionContext:
         customer: CustomerFacts | None = None,
         history: CustomerHistory | None = None,
     ) -> None:
-        _set(self, "subscription", subscription)
-        _set(self, "customer", customer)
-        _set(self, "history", EMPTY_HISTORY if history is None else history)
-        _set(self, "now", now)
-        _set(self, "_mrr", _UNSET)
-        _set(self, "_prices", None)
-        _set(self, "_products", None)
-        _set(self, "_intervals", None)
+        _set_subscription(self, subscription)
+        _set_customer(self, customer)
+        _set_history(self, EMPTY_HISTORY if history is None else history)
+        _set_now(self, now)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"DecisionContext is read-only: cannot set {name!r}")
@@ -115,41 +126,44 @@ class DecisionContext:
     def mrr(self) -> int:
         """The subscription's MRR in minor units of its currency
         (:attr:`SubscriptionSnapshot.mrr`)."""
-        value = self._mrr
-        if value is _UNSET:
+        try:
+            return self._mrr
+        except AttributeError:
             value = self.subscription.mrr
-            _set(self, "_mrr", value)
-        assert isinstance(value, int)
-        return value
+            _set_mrr(self, value)
+            return value
 
     @property
     def price_ids(self) -> frozenset[str]:
-        prices = self._prices
-        if prices is None:
+        try:
+            return self._prices
+        except AttributeError:
             prices = frozenset(i.price_id for i in self.subscription.items)
-            _set(self, "_prices", prices)
-        return prices
+            _set_prices(self, prices)
+            return prices
 
     @property
     def product_ids(self) -> frozenset[str]:
-        products = self._products
-        if products is None:
+        try:
+            return self._products
+        except AttributeError:
             products = frozenset(i.product_id for i in self.subscription.items)
-            _set(self, "_products", products)
-        return products
+            _set_products(self, products)
+            return products
 
     @property
     def intervals(self) -> frozenset[tuple[str, int]]:
         """The ``(interval, interval_count)`` pairs of the recurring items."""
-        intervals = self._intervals
-        if intervals is None:
+        try:
+            return self._intervals
+        except AttributeError:
             intervals = frozenset(
                 (i.interval, i.interval_count)
                 for i in self.subscription.items
                 if i.interval is not None
             )
-            _set(self, "_intervals", intervals)
-        return intervals
+            _set_intervals(self, intervals)
+            return intervals
 
     @property
     def tenure_days(self) -> int | None:
