@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 
 from cancelflow import (
@@ -87,15 +86,3 @@ def test_missing_facts_are_none():
     assert c.country is None
     created_only = DecisionContext(sub(item(), created=NOW - 2 * DAY), now=NOW)
     assert created_only.tenure_days == 2
-
-
-def test_context_is_read_only():
-    """A custom predicate cannot change the context other rules will read."""
-    c = DecisionContext(sub(item()), now=NOW)
-    assert c.mrr == c.mrr  # lazily computed facts are cached without a public write
-    for name in ("subscription", "now", "customer", "history", "_mrr", "other"):
-        with pytest.raises(AttributeError, match="read-only"):
-            setattr(c, name, None)
-        with pytest.raises(AttributeError, match="read-only"):
-            delattr(c, name)
-    assert c.now == NOW
