@@ -81,6 +81,9 @@ def test_repr_and_schema_name(postgres_url):
     """The repr hides the connection string; a schema name must be an identifier."""
     with pytest.raises(InvalidParameterError):
         PostgresLedger(postgres_url, schema="x; DROP TABLE y")
+    with pytest.raises(InvalidParameterError) as info:
+        PostgresLedger(5)  # type: ignore[arg-type]
+    assert info.value.field == "conninfo"
     name = "cf_test_repr"
     try:
         ledger = PostgresLedger(postgres_url, schema=name)

@@ -172,6 +172,13 @@ class TestLabels:
         assert "pt-BR" in labels.locales
         assert labels.label("unused", "fr_CA") == "Je n’en ai plus besoin"
 
+    @pytest.mark.parametrize("locales", ["fr", 5, None, {"fr": "Autre"}, {5: {}}])
+    def test_bad_locales_are_refused_by_name(self, locales):
+        """FeedbackLabels(locales=…) needs {locale: {feedback: label}}."""
+        with pytest.raises(InvalidParameterError) as info:
+            FeedbackLabels(locales)
+        assert info.value.field == "locales"
+
     def test_with_locale_adds_and_overrides(self):
         """with_locale adds a locale, partially, without changing the original."""
         base = FeedbackLabels()

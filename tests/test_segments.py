@@ -212,6 +212,8 @@ class TestValidation:
             (lambda: Predicate("", lambda c: True), "predicate"),
             (lambda: Predicate("x", 3), "predicate"),
             (lambda: AllOf([3]), "[0]"),
+            (lambda: AllOf(3), "conditions"),
+            (lambda: AnyOf("ab"), "conditions"),
             (lambda: Not(3), "not"),
         ],
     )

@@ -57,6 +57,11 @@ class PostgresLedger(SQLLedger):
     def __init__(
         self, conninfo: str, *, schema: str | None = None, connect_timeout: int = 10
     ) -> None:
+        given: object = conninfo
+        if not isinstance(given, str):
+            raise InvalidParameterError(
+                "conninfo", "give a connection string (postgresql://… or key=value)"
+            )
         if schema is not None and not _IDENTIFIER.fullmatch(schema):
             raise InvalidParameterError(
                 "schema", "must be a plain identifier (letters, digits, underscore)"

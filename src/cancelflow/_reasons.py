@@ -171,6 +171,13 @@ _FR: Mapping[CancellationFeedback, str] = MappingProxyType(
 def _freeze(
     locales: Mapping[str, Mapping[CancellationFeedback, str]],
 ) -> Mapping[str, Mapping[CancellationFeedback, str]]:
+    given: object = locales
+    if not isinstance(given, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, Mapping) for k, v in given.items()
+    ):
+        raise InvalidParameterError(
+            "locales", "give a mapping of locale to {CancellationFeedback: label}"
+        )
     return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in locales.items()})
 
 

@@ -630,6 +630,11 @@ class Segment(Condition):
 
 
 def _conditions(value: Iterable[Condition]) -> tuple[Condition, ...]:
+    given: object = value
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise _fail(
+            f"expected a list of segments, got {type(given).__name__}", "conditions"
+        )
     conditions = tuple(value)
     for n, condition in enumerate(conditions):
         if not isinstance(condition, Condition):
