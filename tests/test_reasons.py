@@ -179,6 +179,21 @@ class TestLabels:
             FeedbackLabels(locales)
         assert info.value.field == "locales"
 
+    @pytest.mark.parametrize(
+        ("build", "field"),
+        [
+            (lambda: FeedbackLabels({"fr": {5: "x"}}), "locales[fr][5]"),
+            (lambda: FeedbackLabels({"fr": {"other": ""}}), "locales[fr][other]"),
+            (lambda: FeedbackLabels().with_locale("de", 5), "labels"),
+            (lambda: FeedbackLabels().with_locale("de", {"nope": "x"}), "labels[nope]"),
+        ],
+    )
+    def test_bad_labels_are_refused_by_name(self, build, field):
+        """Every label is a known feedback value with a non-empty text."""
+        with pytest.raises(InvalidParameterError) as info:
+            build()
+        assert info.value.field == field
+
     def test_with_locale_adds_and_overrides(self):
         """with_locale adds a locale, partially, without changing the original."""
         base = FeedbackLabels()

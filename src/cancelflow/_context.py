@@ -46,7 +46,7 @@ class DecisionContext:
 
     Custom predicates receive it. Treat it as read-only: one context serves
     every rule and guard of a decision. (Its slots are not guarded against
-    writes: a guard made building a context about 1.5 times slower.)
+    writes: a guard cost every decision more than it protects.)
 
     Attributes:
         subscription: the subscription the customer wants to cancel.

@@ -72,7 +72,6 @@ class EventKind(enum.StrEnum):
     NOT_ABOUT_CANCELLATION = "not_about_cancellation"
 
 
-# Minor-unit exponents that differ from 2 (Stripe's currency list).
 def _mrr_text(mrr: int | None, currency: str | None) -> str:
     if mrr is None or currency is None:
         return ""

@@ -178,7 +178,24 @@ def _freeze(
         raise InvalidParameterError(
             "locales", "give a mapping of locale to {CancellationFeedback: label}"
         )
-    return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in locales.items()})
+    return MappingProxyType(
+        {k: MappingProxyType(_labels(v, f"locales[{k}]")) for k, v in given.items()}
+    )
+
+
+def _labels(labels: object, where: str) -> dict[CancellationFeedback, str]:
+    """*labels* checked: feedback (member or wire string) → non-empty text."""
+    if not isinstance(labels, Mapping):
+        raise InvalidParameterError(where, "give a mapping of feedback to label")
+    out: dict[CancellationFeedback, str] = {}
+    for feedback, text in labels.items():
+        member = CancellationFeedback.parse(feedback, field=f"{where}[{feedback}]")
+        if not _is_text(text):
+            raise InvalidParameterError(
+                f"{where}[{member.value}]", "a label must be a non-empty string"
+            )
+        out[member] = text
+    return out
 
 
 @attrs.frozen
@@ -209,13 +226,7 @@ class FeedbackLabels:
         """
         key = _norm_locale(locale)
         merged: dict[CancellationFeedback, str] = dict(self.locales.get(key, {}))
-        for feedback, text in labels.items():
-            member = CancellationFeedback.parse(feedback, field=f"labels[{feedback}]")
-            if not _is_text(text):
-                raise InvalidParameterError(
-                    f"labels[{member.value}]", "a label must be a non-empty string"
-                )
-            merged[member] = text
+        merged.update(_labels(labels, "labels"))
         return FeedbackLabels({**self.locales, key: merged})
 
     def label(self, feedback: str | CancellationFeedback, locale: str = "en") -> str:

@@ -181,12 +181,12 @@ def _ids(
     if isinstance(value, bytes) or not isinstance(value, Iterable):
         msg = f"expected a string or a list of strings, got {type(value).__name__}"
         raise _fail(msg, key)
-    out = frozenset(value)
-    for item in out:
+    items = list(value)
+    for item in items:
         if not isinstance(item, str):
             msg = f"expected strings, got {type(item).__name__} {item!r}"
             raise _fail(msg, key)
-    return out if case is None else frozenset(case(v) for v in out)
+    return frozenset(items if case is None else (case(v) for v in items))
 
 
 def _prices(value: Iterable[str] | str | None) -> frozenset[str] | None:
@@ -240,11 +240,11 @@ def _meta(value: object, where: str) -> _MetaItems | None:
         elif isinstance(test, str):
             out.append((key, frozenset((test,))))
         elif isinstance(test, Iterable) and not isinstance(test, bytes):
-            values = frozenset(test)
-            if not values or not all(isinstance(v, str) for v in values):
+            listed = list(test)
+            if not listed or not all(isinstance(v, str) for v in listed):
                 msg = "expected true, false, a string or a non-empty list of strings"
                 raise _fail(msg, here)
-            out.append((key, values))
+            out.append((key, frozenset(listed)))
         else:
             msg = (
                 "expected true, false, a string or a list of strings, "

@@ -45,9 +45,12 @@ CURRENCIES: Final = frozenset(
     sdg sek sgd shp sle sll sos srd ssp std stn svc syp szl thb tjs tmt tnd top try
     ttd twd tzs uah ugx usd uyu uzs ved vef ves vnd vuv wst xaf xcd xcg xof xpf yer
     zar zmw zwg zwl
+    eek lvl ltl usdc
     """.split()  # noqa: SIM905 - a block of codes reads better than 170 strings
 )
-"""Lowercase ISO 4217 codes the fake accepts (UNCONFIRMED as Stripe's list)."""
+"""Lowercase ISO 4217 codes the fake accepts (UNCONFIRMED as Stripe's list),
+plus the retired ``eek``, ``lvl``, ``ltl`` and ``usdc``, which Stripe's own
+"Invalid currency" message lists."""
 
 CUSTOMER_LIMITS: Final[Mapping[str, int]] = {
     "business_name": 150,
