@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cancelflow import (
     CustomerSnapshot,
@@ -14,6 +16,13 @@ from cancelflow import (
     read_history,
 )
 from cancelflow._history import CustomerHistory
+from cancelflow._history_jsonl import (
+    _KNOWN,
+    _REQUIRED,
+    _check_optional,
+    _compact,
+    _Items,
+)
 from cancelflow.exceptions import HistoryFileError
 from recording import customer_json, subscription_json
 
@@ -213,3 +222,48 @@ def test_unreadable_files(tmp_path):
     path.write_bytes(b'{"id": "caf\xe9"}\n')
     with pytest.raises(HistoryFileError, match="not UTF-8"):
         list(read_history(path))
+
+
+_OPTIONAL_KEYS = [*sorted(_KNOWN - set(_REQUIRED)), "atempts"]
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.sampled_from(["", "x", "FR"]),
+    st.floats(allow_nan=False, width=16),
+    st.lists(st.sampled_from(["di_1", "", 3]), max_size=3),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["v", 1, None])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_OPTIONAL_KEYS), _VALUES, max_size=8))
+def test_optional_keys_are_checked_as_one_by_one(optional):
+    """Compact lines are read, or refused with the same error, as a key-by-key
+    check of every optional key says; what is read is the line's values."""
+    line = {**{k: COMPACT[k] for k in _REQUIRED}, **optional}
+    try:
+        _check_optional(line)
+    except ValueError as err:
+        expected: str | None = str(err)
+    else:
+        expected = None
+    if expected is not None:
+        with pytest.raises(ValueError) as info:
+            _compact(line, AT, _Items())
+        assert str(info.value) == expected
+        return
+    record = _compact(line, AT, _Items())
+    sub = record.subscription
+    assert (sub.trial_end, sub.cancel_at, sub.created, sub.start_date) == tuple(
+        line.get(k) for k in ("trial_end", "cancel_at", "created", "start_date")
+    )
+    assert sub.paused is (line.get("paused") is True)
+    assert sub.cancel_at_period_end is (line.get("cancel_at_period_end") is True)
+    assert [d.id for d in sub.discounts] == (line.get("discounts") or [])
+    assert dict(sub.metadata) == (line.get("metadata") or {})
+    customer_keys = {"country", "customer_metadata", "customer_created"}
+    assert (record.customer is not None) is bool(customer_keys & line.keys())
+    assert record.at == (AT if line.get("at") is None else line["at"])
+    assert record.offered == ((line["offered"] or "") if "offered" in line else None)
+    assert record.history.attempts == (line.get("attempts") or 0)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cancelflow._read import Obj, describe, plain
+from cancelflow._read import Obj, describe, frozen_map, plain
 from cancelflow.exceptions import StripeObjectError
 
 
@@ -162,3 +163,17 @@ def test_errors_name_the_path(call, message):
     with pytest.raises(StripeObjectError) as info:
         call(o)
     assert str(info.value) == message
+
+
+def test_frozen_map_copies_and_shares_the_empty_map():
+    """frozen_map gives a read-only copy; every empty map is one shared empty map."""
+    source = {"plan": "pro"}
+    frozen = frozen_map(source)
+    source["plan"] = "free"
+    assert dict(frozen) == {"plan": "pro"}
+    with pytest.raises(TypeError):
+        frozen["plan"] = "x"  # type: ignore[index]
+    assert frozen_map({}) is frozen_map(MappingProxyType({}))
+    assert dict(frozen_map({})) == {}
+    with pytest.raises(TypeError):
+        frozen_map({})["a"] = "b"  # type: ignore[index]

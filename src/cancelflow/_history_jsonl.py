@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
@@ -55,6 +56,11 @@ _NO_DETAILS: Final = CancellationDetails()
 _NO_METADATA: Final[Mapping[str, str]] = MappingProxyType({})
 _INTERVALS: Final = frozenset({"day", "week", "month", "year", None})
 _ITEM_CACHE_LIMIT: Final = 65_536
+
+_record: Final[Callable[[tuple[Any, ...]], BacktestRecord]] = partial(
+    tuple.__new__, BacktestRecord
+)
+"""``BacktestRecord`` from a tuple of its five fields, without a Python call."""
 
 
 @final
@@ -239,12 +245,13 @@ def _check_optional(d: Mapping[str, Any]) -> None:
             raise _bad(f"{key}: unknown key (known keys: {hint})")
 
 
-def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRecord:
-    sid = d.get("id")
-    customer_id = d.get("customer")
-    currency = d.get("currency")
-    raw_items = d.get("items")
-    raw_status = d.get("status")
+def _compact(d: dict[str, Any], now: int | None, items: _Items) -> BacktestRecord:
+    get = d.get
+    sid = get("id")
+    customer_id = get("customer")
+    currency = get("currency")
+    raw_items = get("items")
+    raw_status = get("status")
     status = _STATUS.get(raw_status) if type(raw_status) is str else None
     if (
         status is None
@@ -264,11 +271,47 @@ def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRe
         if type(raw_items) is not list:
             raise _bad("items: expected a list")
         raise _bad("id, customer and currency must be non-empty strings")
-    if len(d) > len(_REQUIRED):
-        _check_optional(d)
-    get = d.get
+    at = get("at")
+    start_date = get("start_date")
+    created = get("created")
+    trial_end = get("trial_end")
+    cancel_at = get("cancel_at")
+    customer_created = get("customer_created")
+    attempts = get("attempts")
+    offered_at = get("last_offered_at")
+    redeemed_at = get("last_redeemed_at")
+    country = get("country")
+    schedule = get("schedule")
+    period_end = get("cancel_at_period_end")
+    paused = get("paused")
     discounts = get("discounts")
     metadata = get("metadata")
+    customer_metadata = get("customer_metadata")
+    offered = get("offered")
+    # The optional keys' types, checked inline on the values read above (a
+    # line has a dozen keys; looping over them costs a tenth of reading it).
+    # Any doubt goes to _check_optional, which raises the precise error.
+    if len(d) > 5 and not (
+        d.keys() <= _KNOWN
+        and (at is None or type(at) is int)
+        and (start_date is None or type(start_date) is int)
+        and (created is None or type(created) is int)
+        and (trial_end is None or type(trial_end) is int)
+        and (cancel_at is None or type(cancel_at) is int)
+        and (customer_created is None or type(customer_created) is int)
+        and (attempts is None or type(attempts) is int)
+        and (offered_at is None or type(offered_at) is int)
+        and (redeemed_at is None or type(redeemed_at) is int)
+        and (country is None or (type(country) is str and country != ""))
+        and (schedule is None or (type(schedule) is str and schedule != ""))
+        and (period_end is None or type(period_end) is bool)
+        and (paused is None or type(paused) is bool)
+        and (offered is None or (type(offered) is str and offered != ""))
+        and (discounts is None or _is_ids(discounts))
+        and (metadata is None or _is_strings(metadata))
+        and (customer_metadata is None or _is_strings(customer_metadata))
+    ):
+        _check_optional(d)
     subscription = SubscriptionSnapshot(
         id=sid,
         customer=customer_id,
@@ -276,23 +319,23 @@ def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRe
         currency=currency if currency.islower() else currency.lower(),
         items=tuple([items.get(raw, n) for n, raw in enumerate(raw_items)]),
         discounts=tuple([DiscountRef(x) for x in discounts]) if discounts else (),
-        cancel_at=get("cancel_at"),
-        cancel_at_period_end=get("cancel_at_period_end") is True,
+        cancel_at=cancel_at,
+        cancel_at_period_end=period_end is True,
         cancellation_details=_NO_DETAILS,
-        trial_end=get("trial_end"),
-        schedule=get("schedule"),
-        paused=get("paused") is True or status is SubscriptionStatus.PAUSED,
-        created=get("created"),
-        start_date=get("start_date"),
+        trial_end=trial_end,
+        schedule=schedule,
+        paused=paused is True or status is SubscriptionStatus.PAUSED,
+        created=created,
+        start_date=start_date,
         metadata=metadata or _NO_METADATA,
     )
-    country = get("country")
-    customer_metadata = get("customer_metadata")
-    customer_created = get("customer_created")
     customer = (
         None
         # the customer is known when the line has any of its keys, even empty
-        if "country" not in d
+        if country is None
+        and customer_metadata is None
+        and customer_created is None
+        and "country" not in d
         and "customer_metadata" not in d
         and "customer_created" not in d
         else LineCustomer(
@@ -302,9 +345,6 @@ def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRe
             customer_created,
         )
     )
-    attempts = get("attempts")
-    offered_at = get("last_offered_at")
-    redeemed_at = get("last_redeemed_at")
     history = (
         EMPTY_HISTORY
         if attempts is None and offered_at is None and redeemed_at is None
@@ -314,15 +354,21 @@ def _compact(d: Mapping[str, Any], now: int | None, items: _Items) -> BacktestRe
             last_redeemed_at=redeemed_at,
         )
     )
-    at = get("at")
     if at is None:
         if now is None:
             raise _bad("at: missing (the time of the attempt, unix seconds)")
         at = now
-    if "offered" in d:
-        offered = get("offered")
-        return BacktestRecord(subscription, customer, history, at, offered or "")
-    return BacktestRecord(subscription, customer, history, at)
+    if offered is not None or "offered" in d:
+        return _record((subscription, customer, history, at, offered or ""))
+    return _record((subscription, customer, history, at, None))
+
+
+def _is_ids(value: object) -> bool:
+    return type(value) is list and all(type(x) is str and x for x in value)
+
+
+def _is_strings(value: object) -> bool:
+    return type(value) is dict and all(type(v) is str for v in value.values())
 
 
 def _stripe_line(d: Mapping[str, Any], now: int | None) -> BacktestRecord:
@@ -410,7 +456,10 @@ def _records(
     start: int,
     end: int,
 ) -> Iterator[BacktestRecord]:
-    decode = json.JSONDecoder().raw_decode
+    # The decoder's scanner itself: JSONDecoder.raw_decode is a Python-level
+    # wrapper around it, one more call per line.
+    scan: Callable[[str, int], tuple[Any, int]]
+    scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
     items = _Items()
     position = start
     count = 0
@@ -430,7 +479,12 @@ def _records(
                 line = raw.decode()
                 if line[:1] != "{":
                     line = line.lstrip()  # leading blanks are valid JSON
-                d, stop = decode(line)
+                try:
+                    d, stop = scan(line, 0)
+                except StopIteration as err:
+                    raise json.JSONDecodeError(
+                        "Expecting value", line, err.value
+                    ) from None
                 if stop != len(line) and not line[stop:].isspace():
                     raise _bad("extra data after the JSON object")
                 if type(d) is not dict:

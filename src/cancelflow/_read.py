@@ -17,8 +17,17 @@ from cancelflow.exceptions import StripeObjectError
 _MISSING: Final = object()
 
 
+_EMPTY_MAP: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
 def frozen_map(mapping: Mapping[str, str]) -> Mapping[str, str]:
-    """A read-only copy of a string map (converter of frozen models' metadata)."""
+    """A read-only copy of a string map (converter of frozen models' metadata).
+
+    Empty maps share one read-only empty map: most objects have no metadata,
+    and a backtest builds a million snapshots.
+    """
+    if not mapping:
+        return _EMPTY_MAP
     return MappingProxyType(dict(mapping))
 
 
