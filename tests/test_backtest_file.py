@@ -175,3 +175,20 @@ def read_history_lines(numbers):
         path = Path(tmp) / "h.jsonl"
         path.write_text("".join(line(n) + "\n" for n in numbers), encoding="utf-8")
         yield from read_history(path)
+
+
+def test_a_worker_keeps_its_policy_for_every_range(history, monkeypatch):
+    """A worker gets the policy and coupons once and backtests each range with them."""
+    monkeypatch.setattr(module, "_worker", {})
+    policy = example_policy()
+    coupons = {name: module._coupon_state(c) for name, c in COUPONS.items()}
+    module._start_worker(policy, coupons, {"now": None, "forever_months": 12})
+    kept = module._worker["policy"]
+    size = history.stat().st_size
+    parts = [module._run_range(str(history), (0, size // 2))]
+    parts.append(module._run_range(str(history), (size // 2, size)))
+    assert module._worker["policy"] is kept
+    assert module._worker["coupons"] == COUPONS
+    assert BacktestReport.merge(parts) == backtest(
+        policy, read_history(history), coupons=COUPONS
+    )

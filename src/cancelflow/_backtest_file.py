@@ -30,7 +30,7 @@ __all__ = ["backtest_file"]
 MIN_PARALLEL_BYTES: Final = 4 << 20
 """Below this size a file is read in this process: starting workers costs more."""
 
-CHUNKS_PER_WORKER: Final = 4
+CHUNKS_PER_WORKER: Final = 16
 """Ranges per worker: more ranges balance the load and move the progress bar."""
 
 
@@ -44,19 +44,37 @@ def _coupon_state(coupon: Coupon) -> dict[str, Any]:
     }
 
 
-def _run_range(
+_worker: dict[str, Any] = {}
+"""A worker's policy, coupons and options, set once by :func:`_start_worker`."""
+
+
+def _start_worker(
     policy: RetentionPolicy,
-    path: str,
-    bounds: tuple[int, int],
     coupons: dict[str, dict[str, Any]],
     options: dict[str, Any],
-) -> BacktestReport:
+) -> None:
+    """Receive what every range needs, once per worker (runs in a worker).
+
+    Sent with each range instead, the policy would be unpickled again for
+    each, losing the rule index it builds as it decides.
+    """
+    _worker["policy"] = policy
+    _worker["coupons"] = {
+        coupon_id: Coupon(**state) for coupon_id, state in coupons.items()
+    }
+    _worker["options"] = options
+
+
+def _run_range(path: str, bounds: tuple[int, int]) -> BacktestReport:
     """One worker's part: the lines starting in *bounds* (runs in a worker)."""
     start, end = bounds
-    facts = {coupon_id: Coupon(**state) for coupon_id, state in coupons.items()}
+    options = _worker["options"]
     records = read_history_range(path, now=options["now"], start=start, end=end)
     return backtest(
-        policy, records, coupons=facts, forever_months=options["forever_months"]
+        _worker["policy"],
+        records,
+        coupons=_worker["coupons"],
+        forever_months=options["forever_months"],
     )
 
 
@@ -123,11 +141,14 @@ def backtest_file(
     done = 0
     sizes = {n: bounds[n + 1] - bounds[n] for n in range(chunks)}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(policy, facts, options),
+    ) as pool:
         futures = {
-            pool.submit(
-                _run_range, policy, source, (bounds[n], bounds[n + 1]), facts, options
-            ): n
+            pool.submit(_run_range, source, (bounds[n], bounds[n + 1])): n
             for n in range(chunks)
         }
         failures: list[tuple[int, BaseException]] = []
