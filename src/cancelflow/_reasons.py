@@ -172,14 +172,19 @@ def _freeze(
     locales: Mapping[str, Mapping[CancellationFeedback, str]],
 ) -> Mapping[str, Mapping[CancellationFeedback, str]]:
     given: object = locales
-    if not isinstance(given, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, Mapping) for k, v in given.items()
-    ):
-        raise InvalidParameterError(
-            "locales", "give a mapping of locale to {CancellationFeedback: label}"
-        )
-    return MappingProxyType(
-        {k: MappingProxyType(_labels(v, f"locales[{k}]")) for k, v in given.items()}
+    if not isinstance(given, Mapping):
+        raise _bad_locales()
+    frozen: dict[str, Mapping[CancellationFeedback, str]] = {}
+    for locale, labels in given.items():
+        if not isinstance(locale, str) or not isinstance(labels, Mapping):
+            raise _bad_locales()
+        frozen[locale] = MappingProxyType(_labels(labels, f"locales[{locale}]"))
+    return MappingProxyType(frozen)
+
+
+def _bad_locales() -> InvalidParameterError:
+    return InvalidParameterError(
+        "locales", "give a mapping of locale to {CancellationFeedback: label}"
     )
 
 
@@ -213,7 +218,7 @@ class FeedbackLabels:
     """
 
     locales: Mapping[str, Mapping[CancellationFeedback, str]] = attrs.field(
-        factory=lambda: _freeze({"en": _EN, "fr": _FR}), converter=_freeze
+        factory=lambda: {"en": _EN, "fr": _FR}, converter=_freeze
     )
 
     def with_locale(

@@ -78,10 +78,15 @@ class Coupons(Store[CouponRecord]):
     @operation
     def create(self, params: JSON) -> CouponRecord:
         b = self.b
-        if "currency" in params:
+        currency = (
             check_currency(params["currency"], "currency")
-        for option in params.get("currency_options", {}):
-            check_currency(option, f"currency_options[{option}]")
+            if "currency" in params
+            else None
+        )
+        options = {
+            check_currency(code, f"currency_options[{code}]"): option
+            for code, option in params.get("currency_options", {}).items()
+        }
         coupon_id = params.get("id") or b.token(8)
         if coupon_id in self.store:
             raise ApiError.state(
@@ -95,7 +100,6 @@ class Coupons(Store[CouponRecord]):
             raise ApiError.invalid(
                 "You must pass either amount_off or percent_off.", param="amount_off"
             )  # UNCONFIRMED wording
-        currency = params.get("currency")
         if amount_off is not None:
             if currency is None:
                 raise ApiError.missing_parameter("currency")
@@ -142,15 +146,15 @@ class Coupons(Store[CouponRecord]):
                     param="currency_options",
                 )  # UNCONFIRMED wording
             currency_options = {
-                cur.lower(): {"amount_off": option["amount_off"]}
-                for cur, option in params["currency_options"].items()
+                code: {"amount_off": option["amount_off"]}
+                for code, option in options.items()
             }
         obj: JSON = {
             "id": coupon_id,
             "object": "coupon",
             "amount_off": amount_off,
             "created": b.now(),
-            "currency": None if currency is None else currency.lower(),
+            "currency": currency,
             "duration": duration,
             "duration_in_months": months,
             "livemode": False,
