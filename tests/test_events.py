@@ -22,13 +22,16 @@ from cancelflow import (
     NotAboutCancellation,
     OfferRedeemed,
     SubscriptionEnded,
+    SubscriptionSnapshot,
+    SubscriptionStatus,
     parse_event,
     sign_webhook,
 )
 from cancelflow._events import event_from_json
 from cancelflow._format import format_amount, format_time
-from cancelflow.exceptions import EventPayloadError
+from cancelflow.exceptions import CancelflowError, EventPayloadError, FrozenEventError
 from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
+from test_subscription import mutated_subscriptions
 
 
 def kinds(events):
@@ -403,3 +406,148 @@ def test_mutated_real_events(data, index):
         parent[path[-1]] = data.draw(json_values)
     result = outcome(event)
     assert result is None or all(isinstance(e, CancellationEvent) for e in result)
+
+
+# -- events are frozen values (plain slotted classes, not attrs) ------------------------
+
+ALL_EVENT_CLASSES = [
+    CancellationScheduled,
+    FeedbackReceived,
+    CancellationWithdrawn,
+    SubscriptionEnded,
+    OfferRedeemed,
+    NotAboutCancellation,
+]
+
+
+def one_of_each() -> list[CancellationEvent]:
+    """One parsed event of every class, from the realistic scenarios."""
+    found: dict[type, CancellationEvent] = {}
+    for event in REAL:
+        for typed in parse_event(event):
+            found.setdefault(type(typed), typed)
+    assert set(found) == set(ALL_EVENT_CLASSES)
+    return list(found.values())
+
+
+@pytest.mark.parametrize("cls", ALL_EVENT_CLASSES, ids=lambda c: c.__name__)
+def test_fields_are_the_constructor_and_the_slots(cls):
+    """`fields` lists every constructor parameter in order, and exactly the slots
+    of the class and its bases (so no field is left out of ==, hash or repr)."""
+    import inspect
+
+    params = list(inspect.signature(cls).parameters)
+    assert list(cls.fields) == params
+    slots = {s for c in cls.__mro__ for s in getattr(c, "__slots__", ())}
+    assert slots == set(cls.fields)
+    assert not hasattr(cls(**dict.fromkeys(cls.fields)), "__dict__")
+
+
+@pytest.mark.parametrize("event", one_of_each(), ids=lambda e: type(e).__name__)
+def test_events_are_frozen_values(event):
+    """Equal by class and fields, hashable, repr shows every field, frozen,
+    picklable; replace() and copy.replace() give changed copies."""
+    import pickle
+
+    same = type(event)(**event.as_kwargs())
+    assert same == event and hash(same) == hash(event) and same is not event
+    assert len({event, same}) == 1
+    assert all(
+        f"{name}={getattr(event, name)!r}" in repr(event) for name in event.fields
+    )
+    assert repr(event).startswith(type(event).__name__ + "(")
+
+    with pytest.raises(FrozenEventError, match="frozen") as raised:
+        event.event_id = "evt_other"  # type: ignore[misc]
+    assert isinstance(raised.value, AttributeError | CancelflowError)
+    with pytest.raises(FrozenEventError):
+        del event.created  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        event.not_a_field = 1  # type: ignore[attr-defined]
+    assert event.event_id != "evt_other"
+
+    assert pickle.loads(pickle.dumps(event)) == event
+    assert copy.copy(event) == event and copy.deepcopy(event) == event
+
+    changed = event.replace(created=event.created + 1)
+    assert type(changed) is type(event)
+    assert changed != event and changed.created == event.created + 1
+    assert changed.replace(created=event.created) == event
+    assert (
+        copy.replace(event, created=0).created == 0
+        if hasattr(copy, "replace")
+        else (event.__replace__(created=0).created == 0)
+    )
+    with pytest.raises(TypeError):
+        event.replace(no_such_field=1)
+
+
+def test_events_of_different_classes_are_never_equal():
+    """Two events with the same envelope but different classes differ."""
+    env = {"event_id": "evt_1", "event_type": "x", "created": 1}
+    assert NotAboutCancellation(**env) != CancellationWithdrawn(
+        **env, subscription_id="sub_1", customer_id=None
+    )
+    assert NotAboutCancellation(**env) == NotAboutCancellation(**env)
+    assert NotAboutCancellation(**env) != object()
+
+
+def test_verify_and_parse_import_neither_attrs_nor_typing():
+    """The cold-start path (import, verify, parse) loads no attrs, typing or stripe."""
+    import subprocess
+    import sys
+
+    secret = "whsec_cold"
+    body = json.dumps(REAL[1]).encode()
+    code = (
+        "import sys, cancelflow\n"
+        f"events = cancelflow.WebhookHandler({secret!r}).verify_and_parse("
+        f"{body!r}, {sign_webhook(body, secret)!r})\n"
+        "assert events\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'attr', 'attrs', 'typing', 'stripe'}\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=200)
+@given(data=st.data())
+def test_events_read_the_subscription_as_the_snapshot_does(data):
+    """The parser and SubscriptionSnapshot read a subscription with the same
+    functions: one raises exactly when the other does, and the facts agree."""
+    sub = data.draw(mutated_subscriptions())
+    previous = {
+        "status": "incomplete",
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+    }
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "customer.subscription.updated",
+        "created": 1_800_000_000,
+        "livemode": False,
+        "data": {"object": sub, "previous_attributes": previous},
+    }
+    try:
+        snap = SubscriptionSnapshot.from_stripe(sub)
+    except CancelflowError:
+        with pytest.raises(EventPayloadError):
+            parse_event(event)
+        return
+    events = parse_event(event)
+    about = [e for e in events if not isinstance(e, NotAboutCancellation)]
+    for e in about:
+        assert (e.subscription_id, e.customer_id, e.mrr, e.currency) == (
+            snap.id,
+            snap.customer,
+            snap.mrr,
+            snap.currency,
+        )
+    scheduled = [e for e in events if isinstance(e, CancellationScheduled)]
+    assert bool(scheduled) == snap.scheduled_to_cancel
+    for e in scheduled:
+        assert e.effective_at == snap.cancel_effective_at
+        assert e.billing_mode is snap.billing_mode
+    ended = [e for e in events if isinstance(e, SubscriptionEnded)]
+    assert bool(ended) == (snap.status is SubscriptionStatus.CANCELED)

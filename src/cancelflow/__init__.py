@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         build_cancel_session_params,
         build_portal_session_params,
     )
+    from cancelflow._details import CancellationDetails, FeedbackOptionRef
     from cancelflow._events import (
         CancellationEvent,
         CancellationScheduled,
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from cancelflow._history import CustomerHistory, OfferHistory
     from cancelflow._history_jsonl import read_history
     from cancelflow._history_sources import records_from_ledger, records_from_stripe
+    from cancelflow._labels import FeedbackLabels
     from cancelflow._ledger import (
         Case,
         CaseState,
@@ -98,13 +100,7 @@ if TYPE_CHECKING:
         ProrationBehavior,
         SubscriptionCancelFeature,
     )
-    from cancelflow._reasons import (
-        CancellationDetails,
-        CancellationFeedback,
-        CancellationReason,
-        FeedbackLabels,
-        FeedbackOptionRef,
-    )
+    from cancelflow._reasons import CancellationFeedback, CancellationReason
     from cancelflow._segments import (
         AllOf,
         AnyOf,
@@ -116,12 +112,11 @@ if TYPE_CHECKING:
     )
     from cancelflow._signature import SignatureVerifier, sign_webhook
     from cancelflow._subscription import (
-        BillingMode,
         DiscountRef,
         SubscriptionItemSnapshot,
         SubscriptionSnapshot,
-        SubscriptionStatus,
     )
+    from cancelflow._subscription_data import BillingMode, SubscriptionStatus
     from cancelflow._urls import AllowedHosts
     from cancelflow._webhooks import WebhookHandler, handle_webhook
 #: Where each lazily loaded public name lives.
@@ -133,11 +128,11 @@ _LAZY: dict[str, str] = {
     "Arm": "cancelflow._experiments",
     "BacktestRecord": "cancelflow._backtest",
     "BacktestReport": "cancelflow._backtest",
-    "BillingMode": "cancelflow._subscription",
+    "BillingMode": "cancelflow._subscription_data",
     "CancelLink": "cancelflow._cancelflow",
     "CancelMode": "cancelflow._portal",
     "Cancelflow": "cancelflow._cancelflow",
-    "CancellationDetails": "cancelflow._reasons",
+    "CancellationDetails": "cancelflow._details",
     "CancellationEvent": "cancelflow._events",
     "CancellationFeedback": "cancelflow._reasons",
     "CancellationReason": "cancelflow._reasons",
@@ -160,8 +155,8 @@ _LAZY: dict[str, str] = {
     "DiscountRef": "cancelflow._subscription",
     "EventKind": "cancelflow._events",
     "Experiment": "cancelflow._experiments",
-    "FeedbackLabels": "cancelflow._reasons",
-    "FeedbackOptionRef": "cancelflow._reasons",
+    "FeedbackLabels": "cancelflow._labels",
+    "FeedbackOptionRef": "cancelflow._details",
     "FeedbackReceived": "cancelflow._events",
     "Guard": "cancelflow._guards",
     "GuardBlock": "cancelflow._guards",
@@ -197,7 +192,7 @@ _LAZY: dict[str, str] = {
     "SubscriptionEnded": "cancelflow._events",
     "SubscriptionItemSnapshot": "cancelflow._subscription",
     "SubscriptionSnapshot": "cancelflow._subscription",
-    "SubscriptionStatus": "cancelflow._subscription",
+    "SubscriptionStatus": "cancelflow._subscription_data",
     "WebhookHandler": "cancelflow._webhooks",
     "backtest": "cancelflow._backtest",
     "backtest_file": "cancelflow._backtest_file",

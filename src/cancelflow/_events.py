@@ -27,25 +27,38 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final
-
-import attrs
 
 from cancelflow._format import format_amount, format_time
 from cancelflow._read import Obj
 from cancelflow._reasons import (
-    CancellationDetails,
     CancellationFeedback,
     CancellationReason,
+    answered,
+    read_details,
 )
-from cancelflow._subscription import (
+from cancelflow._subscription_data import (
+    ENDED_STATUSES,
     BillingMode,
-    DiscountRef,
-    SubscriptionSnapshot,
     SubscriptionStatus,
+    cancel_effective_at,
+    item_ratio,
+    latest,
+    read_discount,
+    read_subscription,
+    round_half_even,
+    scheduled_to_cancel,
+    sum_ratios,
 )
-from cancelflow.exceptions import EventPayloadError, StripeObjectError
+from cancelflow.exceptions import EventPayloadError, FrozenEventError, StripeObjectError
+
+# Not ``typing.TYPE_CHECKING``: verifying and parsing a webhook imports neither
+# typing nor attrs (a serverless handler pays every import on each cold start).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, ClassVar, Final, Self, TypeAlias
+
+    from cancelflow._reasons import DetailsData
 
 __all__ = [
     "CancellationEvent",
@@ -78,19 +91,37 @@ def _mrr_text(mrr: int | None, currency: str | None) -> str:
     return f", MRR {format_amount(mrr, currency)}"
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_set = object.__setattr__
+
+if TYPE_CHECKING:
+    from typing import dataclass_transform
+
+    # Tells type checkers what the classes below do by hand: keyword-only
+    # fields that cannot be assigned (the explicit ``__init__`` is kept).
+    @dataclass_transform(kw_only_default=True, frozen_default=True)
+    class _Frozen:
+        __slots__ = ()
+
+else:
+
+    class _Frozen:
+        __slots__ = ()
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
-    return names
+def _rebuild(cls: type[CancellationEvent], fields: dict[str, Any]) -> Any:
+    """Unpickle an event: call its class with its fields."""
+    return cls(**fields)
 
 
-@attrs.frozen(kw_only=True)
-class CancellationEvent:
+class CancellationEvent(_Frozen):
     """What every typed event knows about the Stripe event it came from.
+
+    Events are frozen values: equal when their class and fields are equal,
+    hashable, printable (``repr`` lists the fields, ``str`` is
+    :meth:`describe`), picklable; :meth:`replace` gives a changed copy. They are
+    plain slotted classes rather than ``attrs`` classes, so that verifying and
+    parsing a webhook imports neither ``attrs`` nor ``typing`` (a serverless
+    handler pays every import on each cold start).
 
     Attributes:
         event_id: the Stripe event's ``evt_…`` id.
@@ -100,12 +131,75 @@ class CancellationEvent:
         livemode: whether it is a live-mode event.
     """
 
+    __slots__ = ("created", "event_id", "event_type", "livemode")
+
     kind: ClassVar[EventKind]
+    #: The field names, in constructor order (the base class's first).
+    fields: ClassVar[tuple[str, ...]] = (
+        "event_id",
+        "event_type",
+        "created",
+        "livemode",
+    )
 
     event_id: str
     event_type: str
     created: int
-    livemode: bool = False
+    livemode: bool
+
+    def __init__(
+        self, *, event_id: str, event_type: str, created: int, livemode: bool = False
+    ) -> None:
+        _set(self, "event_id", event_id)
+        _set(self, "event_type", event_type)
+        _set(self, "created", created)
+        _set(self, "livemode", livemode)
+
+    # -- value behaviour ----------------------------------------------------------
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple([getattr(self, name) for name in self.fields])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.fields)
+        return f"{self.__class__.__qualname__}({args})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenEventError(
+            f"{self.__class__.__qualname__} is frozen: cannot set {name!r}"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenEventError(
+            f"{self.__class__.__qualname__} is frozen: cannot delete {name!r}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (self.__class__, self.as_kwargs())
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The fields as constructor arguments (enum members kept)."""
+        return {name: getattr(self, name) for name in self.fields}
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with *changes* applied (also ``copy.replace`` on Python 3.13+).
+
+        Raises:
+            TypeError: a name in *changes* is not a field of this event.
+        """
+        return self.__class__(**{**self.as_kwargs(), **changes})
+
+    __replace__ = replace
+
+    # -- reading --------------------------------------------------------------------
 
     def describe(self) -> str:
         """One readable line saying what happened."""
@@ -120,21 +214,48 @@ class CancellationEvent:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (enum members as their wire strings), with ``kind``."""
         data: dict[str, Any] = {"kind": self.kind.value}
-        for name in _field_names(type(self)):
+        for name in self.fields:
             value = getattr(self, name)
             data[name] = value.value if isinstance(value, enum.Enum) else value
         return data
 
 
-@attrs.frozen(kw_only=True)
 class _AboutSubscription(CancellationEvent):
+    __slots__ = ("currency", "customer_id", "mrr", "subscription_id")
+    fields = (
+        *CancellationEvent.fields,
+        "subscription_id",
+        "customer_id",
+        "mrr",
+        "currency",
+    )
+
     subscription_id: str
     customer_id: str | None
-    mrr: int | None = None
-    currency: str | None = None
+    mrr: int | None
+    currency: str | None
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        created: int,
+        livemode: bool = False,
+        subscription_id: str,
+        customer_id: str | None,
+        mrr: int | None = None,
+        currency: str | None = None,
+    ) -> None:
+        super().__init__(
+            event_id=event_id, event_type=event_type, created=created, livemode=livemode
+        )
+        _set(self, "subscription_id", subscription_id)
+        _set(self, "customer_id", customer_id)
+        _set(self, "mrr", mrr)
+        _set(self, "currency", currency)
 
 
-@attrs.frozen(kw_only=True)
 class CancellationScheduled(_AboutSubscription):
     """The subscription is now scheduled to cancel (or its date moved).
 
@@ -149,12 +270,52 @@ class CancellationScheduled(_AboutSubscription):
         mrr, currency: the subscription's MRR (minor units) and currency.
     """
 
+    __slots__ = ("billing_mode", "cancel_at_period_end", "effective_at", "requested_at")
+    fields = (
+        *_AboutSubscription.fields,
+        "effective_at",
+        "billing_mode",
+        "cancel_at_period_end",
+        "requested_at",
+    )
+
     kind: ClassVar[EventKind] = EventKind.CANCELLATION_SCHEDULED
 
-    effective_at: int | None = None
-    billing_mode: BillingMode = BillingMode.CLASSIC
-    cancel_at_period_end: bool = False
-    requested_at: int | None = None
+    effective_at: int | None
+    billing_mode: BillingMode
+    cancel_at_period_end: bool
+    requested_at: int | None
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        created: int,
+        livemode: bool = False,
+        subscription_id: str,
+        customer_id: str | None,
+        mrr: int | None = None,
+        currency: str | None = None,
+        effective_at: int | None = None,
+        billing_mode: BillingMode = BillingMode.CLASSIC,
+        cancel_at_period_end: bool = False,
+        requested_at: int | None = None,
+    ) -> None:
+        super().__init__(
+            event_id=event_id,
+            event_type=event_type,
+            created=created,
+            livemode=livemode,
+            subscription_id=subscription_id,
+            customer_id=customer_id,
+            mrr=mrr,
+            currency=currency,
+        )
+        _set(self, "effective_at", effective_at)
+        _set(self, "billing_mode", billing_mode)
+        _set(self, "cancel_at_period_end", cancel_at_period_end)
+        _set(self, "requested_at", requested_at)
 
     def _what(self) -> str:
         return (
@@ -177,7 +338,6 @@ def _feedback_text(
     return ", ".join(parts) if parts else "no feedback"
 
 
-@attrs.frozen(kw_only=True)
 class FeedbackReceived(_AboutSubscription):
     """The customer said why they cancel.
 
@@ -188,18 +348,49 @@ class FeedbackReceived(_AboutSubscription):
             (``billing.FeedbackOption``), if one was chosen.
     """
 
+    __slots__ = ("comment", "feedback", "feedback_option")
+    fields = (*_AboutSubscription.fields, "feedback", "comment", "feedback_option")
+
     kind: ClassVar[EventKind] = EventKind.FEEDBACK_RECEIVED
 
-    feedback: CancellationFeedback | None = None
-    comment: str | None = None
-    feedback_option: str | None = None
+    feedback: CancellationFeedback | None
+    comment: str | None
+    feedback_option: str | None
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        created: int,
+        livemode: bool = False,
+        subscription_id: str,
+        customer_id: str | None,
+        mrr: int | None = None,
+        currency: str | None = None,
+        feedback: CancellationFeedback | None = None,
+        comment: str | None = None,
+        feedback_option: str | None = None,
+    ) -> None:
+        super().__init__(
+            event_id=event_id,
+            event_type=event_type,
+            created=created,
+            livemode=livemode,
+            subscription_id=subscription_id,
+            customer_id=customer_id,
+            mrr=mrr,
+            currency=currency,
+        )
+        _set(self, "feedback", feedback)
+        _set(self, "comment", comment)
+        _set(self, "feedback_option", feedback_option)
 
     def _what(self) -> str:
         text = _feedback_text(self.feedback, self.comment, self.feedback_option)
         return f"{self.subscription_id} feedback: {text}"
 
 
-@attrs.frozen(kw_only=True)
 class CancellationWithdrawn(_AboutSubscription):
     """A pending cancellation was removed: the customer renewed before the end.
 
@@ -208,9 +399,37 @@ class CancellationWithdrawn(_AboutSubscription):
             effect, if Stripe sent it.
     """
 
+    __slots__ = ("previous_effective_at",)
+    fields = (*_AboutSubscription.fields, "previous_effective_at")
+
     kind: ClassVar[EventKind] = EventKind.CANCELLATION_WITHDRAWN
 
-    previous_effective_at: int | None = None
+    previous_effective_at: int | None
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        created: int,
+        livemode: bool = False,
+        subscription_id: str,
+        customer_id: str | None,
+        mrr: int | None = None,
+        currency: str | None = None,
+        previous_effective_at: int | None = None,
+    ) -> None:
+        super().__init__(
+            event_id=event_id,
+            event_type=event_type,
+            created=created,
+            livemode=livemode,
+            subscription_id=subscription_id,
+            customer_id=customer_id,
+            mrr=mrr,
+            currency=currency,
+        )
+        _set(self, "previous_effective_at", previous_effective_at)
 
     def _what(self) -> str:
         return (
@@ -220,7 +439,6 @@ class CancellationWithdrawn(_AboutSubscription):
         )
 
 
-@attrs.frozen(kw_only=True)
 class SubscriptionEnded(_AboutSubscription):
     """The subscription is canceled.
 
@@ -230,13 +448,56 @@ class SubscriptionEnded(_AboutSubscription):
         feedback, comment, feedback_option: the customer's answer, if any.
     """
 
+    __slots__ = ("comment", "ended_at", "feedback", "feedback_option", "reason")
+    fields = (
+        *_AboutSubscription.fields,
+        "ended_at",
+        "reason",
+        "feedback",
+        "comment",
+        "feedback_option",
+    )
+
     kind: ClassVar[EventKind] = EventKind.SUBSCRIPTION_ENDED
 
-    ended_at: int | None = None
-    reason: CancellationReason | None = None
-    feedback: CancellationFeedback | None = None
-    comment: str | None = None
-    feedback_option: str | None = None
+    ended_at: int | None
+    reason: CancellationReason | None
+    feedback: CancellationFeedback | None
+    comment: str | None
+    feedback_option: str | None
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        created: int,
+        livemode: bool = False,
+        subscription_id: str,
+        customer_id: str | None,
+        mrr: int | None = None,
+        currency: str | None = None,
+        ended_at: int | None = None,
+        reason: CancellationReason | None = None,
+        feedback: CancellationFeedback | None = None,
+        comment: str | None = None,
+        feedback_option: str | None = None,
+    ) -> None:
+        super().__init__(
+            event_id=event_id,
+            event_type=event_type,
+            created=created,
+            livemode=livemode,
+            subscription_id=subscription_id,
+            customer_id=customer_id,
+            mrr=mrr,
+            currency=currency,
+        )
+        _set(self, "ended_at", ended_at)
+        _set(self, "reason", reason)
+        _set(self, "feedback", feedback)
+        _set(self, "comment", comment)
+        _set(self, "feedback_option", feedback_option)
 
     def _what(self) -> str:
         reason = self.reason.value if self.reason else "no reason given"
@@ -247,7 +508,6 @@ class SubscriptionEnded(_AboutSubscription):
         )
 
 
-@attrs.frozen(kw_only=True)
 class OfferRedeemed(_AboutSubscription):
     """A discount was added to the subscription.
 
@@ -263,21 +523,59 @@ class OfferRedeemed(_AboutSubscription):
             list carries ids only).
     """
 
+    __slots__ = ("coupon_id", "discount_id")
+    fields = (*_AboutSubscription.fields, "discount_id", "coupon_id")
+
     kind: ClassVar[EventKind] = EventKind.OFFER_REDEEMED
 
     discount_id: str
-    coupon_id: str | None = None
+    coupon_id: str | None
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        created: int,
+        livemode: bool = False,
+        subscription_id: str,
+        customer_id: str | None,
+        mrr: int | None = None,
+        currency: str | None = None,
+        discount_id: str,
+        coupon_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            event_id=event_id,
+            event_type=event_type,
+            created=created,
+            livemode=livemode,
+            subscription_id=subscription_id,
+            customer_id=customer_id,
+            mrr=mrr,
+            currency=currency,
+        )
+        _set(self, "discount_id", discount_id)
+        _set(self, "coupon_id", coupon_id)
 
     def _what(self) -> str:
         coupon = f"coupon {self.coupon_id}" if self.coupon_id else "unknown coupon"
         return f"{self.subscription_id} got discount {self.discount_id} ({coupon})"
 
 
-@attrs.frozen(kw_only=True)
 class NotAboutCancellation(CancellationEvent):
     """A Stripe event that says nothing about a cancellation."""
 
+    __slots__ = ()
+
     kind: ClassVar[EventKind] = EventKind.NOT_ABOUT_CANCELLATION
+
+    def __init__(
+        self, *, event_id: str, event_type: str, created: int, livemode: bool = False
+    ) -> None:
+        super().__init__(
+            event_id=event_id, event_type=event_type, created=created, livemode=livemode
+        )
 
 
 _CLASSES: Final[Mapping[str, type[CancellationEvent]]] = {
@@ -310,12 +608,12 @@ def event_from_json(data: Mapping[str, Any]) -> CancellationEvent:
         raise EventPayloadError(f"not a stored cancelflow event (kind={kind!r})")
     kwargs: dict[str, Any] = {}
     try:
-        for field in attrs.fields(cls):
-            if field.name not in data:
+        for name in cls.fields:
+            if name not in data:
                 continue
-            value = data[field.name]
-            converter = _ENUM_FIELDS.get(field.name)
-            kwargs[field.name] = (
+            value = data[name]
+            converter = _ENUM_FIELDS.get(name)
+            kwargs[name] = (
                 converter(value) if converter and value is not None else value
             )
         return cls(**kwargs)
@@ -326,9 +624,12 @@ def event_from_json(data: Mapping[str, Any]) -> CancellationEvent:
 # -- parsing ----------------------------------------------------------------------
 
 
-# What every typed event of one Stripe event shares: ``event_id``,
-# ``event_type``, ``created`` and ``livemode``, as constructor arguments.
-_Envelope = dict[str, Any]
+if TYPE_CHECKING:
+    # What every typed event of one Stripe event shares: ``event_id``,
+    # ``event_type``, ``created`` and ``livemode``, as constructor arguments.
+    _Envelope: TypeAlias = dict[str, Any]
+    # A subscription read by ``read_subscription``, with ``_derive``'s facts.
+    _Sub: TypeAlias = dict[str, Any]
 
 
 def _load(payload: object) -> object:
@@ -381,64 +682,73 @@ def parse_event(payload: object) -> list[CancellationEvent]:
     return found or [NotAboutCancellation(**env)]
 
 
-def _about(env: _Envelope, snap: SubscriptionSnapshot) -> dict[str, Any]:
+def _about(env: _Envelope, sub: _Sub) -> dict[str, Any]:
     return {
         **env,
-        "subscription_id": snap.id,
-        "customer_id": snap.customer,
-        "mrr": snap.mrr,
-        "currency": snap.currency,
+        "subscription_id": sub["id"],
+        "customer_id": sub["customer"],
+        "mrr": sub["mrr"],
+        "currency": sub["currency"],
     }
 
 
-def _detail_key(
-    d: CancellationDetails,
-) -> tuple[str | None, str | None, str | None]:
-    return (
-        d.feedback.value if d.feedback else None,
-        d.comment or None,
-        d.feedback_option.id if d.feedback_option else None,
-    )
+def _detail_key(d: DetailsData) -> tuple[object, ...]:
+    feedback, comment, option, _ = d
+    return (feedback, comment or None, option)
 
 
-def _feedback(env: _Envelope, snap: SubscriptionSnapshot) -> FeedbackReceived:
-    d = snap.cancellation_details
+def _feedback(env: _Envelope, sub: _Sub) -> FeedbackReceived:
+    feedback, comment, option, _ = sub["cancellation_details"]
     return FeedbackReceived(
-        **_about(env, snap),
-        feedback=d.feedback,
-        comment=d.comment or None,
-        feedback_option=d.feedback_option.id if d.feedback_option else None,
+        **_about(env, sub),
+        feedback=feedback,
+        comment=comment or None,
+        feedback_option=option,
     )
 
 
-def _ended(env: _Envelope, snap: SubscriptionSnapshot) -> SubscriptionEnded:
-    d = snap.cancellation_details
+def _ended(env: _Envelope, sub: _Sub) -> SubscriptionEnded:
+    feedback, comment, option, reason = sub["cancellation_details"]
     return SubscriptionEnded(
-        **_about(env, snap),
-        ended_at=snap.ended_at if snap.ended_at is not None else env["created"],
-        reason=d.reason,
-        feedback=d.feedback,
-        comment=d.comment or None,
-        feedback_option=d.feedback_option.id if d.feedback_option else None,
+        **_about(env, sub),
+        ended_at=sub["ended_at"] if sub["ended_at"] is not None else env["created"],
+        reason=reason,
+        feedback=feedback,
+        comment=comment or None,
+        feedback_option=option,
     )
 
 
-def _snapshot(data: Obj) -> SubscriptionSnapshot:
+def _subscription(data: Obj) -> _Sub:
+    """``data.object`` read as a subscription, with the facts derived from it
+    (the same functions :class:`~cancelflow.SubscriptionSnapshot` uses)."""
     value = data.data.get("object")
     if value is None:
         raise StripeObjectError(data.where("object"), "missing")
-    return SubscriptionSnapshot.from_stripe(value)
+    sub = read_subscription(value)
+    items = sub["items"]
+    scheduled = scheduled_to_cancel(
+        sub["status"], sub["cancel_at_period_end"], sub["cancel_at"]
+    )
+    sub["ended"] = sub["status"] in ENDED_STATUSES
+    sub["scheduled"] = scheduled
+    sub["effective_at"] = cancel_effective_at(
+        scheduled, sub["cancel_at"], latest(i["current_period_end"] for i in items)
+    )
+    sub["mrr"] = round_half_even(*sum_ratios(item_ratio(i) for i in items))
+    return sub
 
 
 def _subscription_updated(env: _Envelope, data: Obj) -> list[CancellationEvent]:
-    snap = _snapshot(data)
+    sub = _subscription(data)
     prev = data.opt_obj("previous_attributes") or Obj(
         {}, data.where("previous_attributes")
     )
     changed = prev.data.keys()
     found: list[CancellationEvent] = []
 
-    status_before = snap.status
+    status, cancel_at = sub["status"], sub["cancel_at"]
+    status_before = status
     if "status" in changed:
         raw = prev.opt_string("status")
         if raw is not None:
@@ -449,88 +759,85 @@ def _subscription_updated(env: _Envelope, data: Obj) -> list[CancellationEvent]:
                     prev.where("status"), f"unknown value {raw!r}"
                 ) from None
     cancel_at_before = (
-        prev.opt_integer("cancel_at") if "cancel_at" in changed else snap.cancel_at
+        prev.opt_integer("cancel_at") if "cancel_at" in changed else cancel_at
     )
     period_end_flag_before = (
         prev.boolean("cancel_at_period_end", default=False)
         if "cancel_at_period_end" in changed
-        else snap.cancel_at_period_end
+        else sub["cancel_at_period_end"]
     )
-    ended_before = status_before in (
-        SubscriptionStatus.CANCELED,
-        SubscriptionStatus.INCOMPLETE_EXPIRED,
-    )
-    scheduled_before = not ended_before and (
-        period_end_flag_before or cancel_at_before is not None
+    scheduled_before = scheduled_to_cancel(
+        status_before, period_end_flag_before, cancel_at_before
     )
     schedule_changed = bool({"cancel_at", "cancel_at_period_end", "status"} & changed)
 
     if (
         schedule_changed
-        and snap.scheduled_to_cancel
-        and (not scheduled_before or cancel_at_before != snap.cancel_at)
+        and sub["scheduled"]
+        and (not scheduled_before or cancel_at_before != cancel_at)
     ):
         found.append(
             CancellationScheduled(
-                **_about(env, snap),
-                effective_at=snap.cancel_effective_at,
-                billing_mode=snap.billing_mode,
-                cancel_at_period_end=snap.cancel_at_period_end,
-                requested_at=snap.canceled_at,
+                **_about(env, sub),
+                effective_at=sub["effective_at"],
+                billing_mode=sub["billing_mode"],
+                cancel_at_period_end=sub["cancel_at_period_end"],
+                requested_at=sub["canceled_at"],
             )
         )
 
-    if "discounts" in changed and not snap.ended:
+    if "discounts" in changed and not sub["ended"]:
         where = prev.where("discounts")
         before = {
-            DiscountRef.from_value(v, f"{where}[{n}]").id
+            read_discount(v, f"{where}[{n}]")[0]
             for n, v in enumerate(prev.array("discounts"))
         }
         found.extend(
-            OfferRedeemed(
-                **_about(env, snap), discount_id=ref.id, coupon_id=ref.coupon_id
-            )
-            for ref in snap.discounts
-            if ref.id not in before
+            OfferRedeemed(**_about(env, sub), discount_id=id_, coupon_id=coupon)
+            for id_, coupon in sub["discounts"]
+            if id_ not in before
         )
 
-    if "cancellation_details" in changed and snap.cancellation_details.answered:
-        details_before = CancellationDetails.from_stripe(
-            prev.data.get("cancellation_details"),
-            path=prev.where("cancellation_details"),
+    details = sub["cancellation_details"]
+    if "cancellation_details" in changed and answered(*details[:3]):
+        raw_before = prev.data.get("cancellation_details")
+        details_before: DetailsData = (
+            read_details(Obj.of(raw_before, prev.where("cancellation_details")))
+            if raw_before is not None
+            else (None, None, None, None)
         )
-        if _detail_key(details_before) != _detail_key(snap.cancellation_details):
-            found.append(_feedback(env, snap))
+        if _detail_key(details_before) != _detail_key(details):
+            found.append(_feedback(env, sub))
 
     if (
         schedule_changed
         and scheduled_before
-        and not snap.scheduled_to_cancel
-        and not snap.ended
+        and not sub["scheduled"]
+        and not sub["ended"]
     ):
         found.append(
             CancellationWithdrawn(
-                **_about(env, snap), previous_effective_at=cancel_at_before
+                **_about(env, sub), previous_effective_at=cancel_at_before
             )
         )
 
     if (
         "status" in changed
-        and snap.status is SubscriptionStatus.CANCELED
+        and status is SubscriptionStatus.CANCELED
         and status_before is not SubscriptionStatus.CANCELED
     ):
-        found.append(_ended(env, snap))
+        found.append(_ended(env, sub))
     return found
 
 
 def _subscription_deleted(env: _Envelope, data: Obj) -> list[CancellationEvent]:
-    snap = _snapshot(data)
-    if snap.status is not SubscriptionStatus.CANCELED:
+    sub = _subscription(data)
+    if sub["status"] is not SubscriptionStatus.CANCELED:
         return []  # incomplete_expired: it never started, nothing was canceled
     # The feedback rides on SubscriptionEnded only: an earlier update usually
     # reported it already, and a host acting on every FeedbackReceived (a survey
     # e-mail, say) must not act twice for one cancellation.
-    return [_ended(env, snap)]
+    return [_ended(env, sub)]
 
 
 def _discount_created(env: _Envelope, data: Obj) -> list[CancellationEvent]:
@@ -543,14 +850,14 @@ def _discount_created(env: _Envelope, data: Obj) -> list[CancellationEvent]:
     subscription = discount.opt_id_of("subscription")
     if subscription is None:
         return []  # a customer-wide discount: not an answer to a cancel flow
-    ref = DiscountRef.from_value(discount.data, discount.path)
+    discount_id, coupon_id = read_discount(discount.data, discount.path)
     return [
         OfferRedeemed(
             **env,
             subscription_id=subscription,
             customer_id=discount.opt_id_of("customer"),
-            discount_id=ref.id,
-            coupon_id=ref.coupon_id,
+            discount_id=discount_id,
+            coupon_id=coupon_id,
         )
     ]
 

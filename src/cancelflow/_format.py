@@ -6,7 +6,10 @@ must stay cheap to start.
 
 from __future__ import annotations
 
-from typing import Final
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["format_amount", "format_time"]
 

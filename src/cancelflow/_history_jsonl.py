@@ -36,8 +36,8 @@ from typing import Any, BinaryIO, Final, final
 
 from cancelflow._backtest import BacktestRecord
 from cancelflow._customer import CustomerSnapshot
+from cancelflow._details import CancellationDetails
 from cancelflow._history import EMPTY_HISTORY, CustomerHistory
-from cancelflow._reasons import CancellationDetails
 from cancelflow._subscription import (
     DiscountRef,
     SubscriptionItemSnapshot,

@@ -38,7 +38,7 @@ from cancelflow._events import (
 )
 from cancelflow._history import CustomerHistory
 from cancelflow._reasons import CancellationFeedback, CancellationReason
-from cancelflow._subscription import BillingMode
+from cancelflow._subscription_data import BillingMode
 from cancelflow.exceptions import InvalidParameterError
 
 _encode_string: Final = encode_basestring  # the encoder's, for ensure_ascii=False

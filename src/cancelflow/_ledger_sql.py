@@ -23,7 +23,6 @@ import attrs
 from cancelflow._events import (
     CancellationEvent,
     _AboutSubscription,
-    _field_names,
     event_from_json,
 )
 from cancelflow._history import CustomerHistory
@@ -40,7 +39,7 @@ from cancelflow._ledger import (
     fold_cases,
 )
 from cancelflow._reasons import CancellationFeedback, CancellationReason
-from cancelflow._subscription import BillingMode
+from cancelflow._subscription_data import BillingMode
 from cancelflow.exceptions import EventPayloadError, LedgerError
 
 SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
@@ -180,7 +179,7 @@ def payload_json(event: CancellationEvent) -> str:
     cls = type(event)
     spec = _PAYLOAD_FIELDS.get(cls)
     if spec is None:
-        names = tuple(sorted({"kind", *_field_names(cls)}))
+        names = tuple(sorted({"kind", *cls.fields}))
         spec = _PAYLOAD_FIELDS[cls] = (names, attrgetter(*names))
     names, values = spec
     return _COMPACT.encode(dict(zip(names, values(event), strict=True)))

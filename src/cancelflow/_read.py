@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final, final
 
+from cancelflow._typing import final
 from cancelflow.exceptions import StripeObjectError
+
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 _MISSING: Final = object()
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Iterable
-from typing import Final, final
 
+from cancelflow._typing import final
 from cancelflow.exceptions import (
     InvalidParameterError,
     MalformedSignatureHeaderError,
@@ -26,6 +26,11 @@ from cancelflow.exceptions import (
     SignatureMismatchError,
     TimestampOutsideToleranceError,
 )
+
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["DEFAULT_TOLERANCE", "SignatureVerifier", "sign_webhook"]
 

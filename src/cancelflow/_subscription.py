@@ -6,17 +6,26 @@ webhook (``event["data"]["object"]``). Timestamps stay Stripe's unix seconds.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from math import lcm
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import attrs
 
+from cancelflow import _subscription_data as _data
+from cancelflow._details import CancellationDetails, FeedbackOptionRef
 from cancelflow._read import Obj, frozen_map
-from cancelflow._reasons import CancellationDetails
-from cancelflow.exceptions import StripeObjectError
+from cancelflow._subscription_data import (
+    ENDED_STATUSES,
+    BillingMode,
+    SubscriptionStatus,
+    latest,
+    monthly_ratio,
+    read_discount,
+    read_item,
+    read_subscription,
+    round_half_even,
+    sum_ratios,
+)
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -28,41 +37,6 @@ __all__ = [
     "SubscriptionSnapshot",
     "SubscriptionStatus",
 ]
-
-
-class SubscriptionStatus(enum.StrEnum):
-    """``subscription.status``, Stripe's wire values."""
-
-    ACTIVE = "active"
-    CANCELED = "canceled"
-    INCOMPLETE = "incomplete"
-    INCOMPLETE_EXPIRED = "incomplete_expired"
-    PAST_DUE = "past_due"
-    PAUSED = "paused"
-    TRIALING = "trialing"
-    UNPAID = "unpaid"
-
-
-class BillingMode(enum.StrEnum):
-    """``subscription.billing_mode.type``.
-
-    It changes how the portal schedules a cancel: ``classic`` sets
-    ``cancel_at_period_end``, ``flexible`` sets only ``cancel_at``.
-    """
-
-    CLASSIC = "classic"
-    FLEXIBLE = "flexible"
-
-
-ENDED_STATUSES: Final = frozenset(
-    {SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED}
-)
-
-# An item billed every interval costs ``amount × factor / 12`` a month: the
-# factor is 1 for a year, 12 for a month, 52 for a week and 365 for a day.
-_MONTH_TWELFTHS: Final[Mapping[str, int]] = MappingProxyType(
-    {"day": 365, "week": 52, "month": 12, "year": 1}
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -97,40 +71,18 @@ class SubscriptionItemSnapshot:
 
     @classmethod
     def from_obj(cls, o: Obj) -> SubscriptionItemSnapshot:
-        price = o.obj("price")
-        recurring = price.opt_obj("recurring")
-        quantity = o.opt_integer("quantity")
-        return cls(
-            id=o.string("id"),
-            price_id=price.string("id"),
-            product_id=price.id_of("product"),
-            interval=recurring.string("interval") if recurring else None,
-            interval_count=(recurring.opt_integer("interval_count") or 1)
-            if recurring
-            else 1,
-            quantity=1 if quantity is None else quantity,
-            unit_amount=price.opt_integer("unit_amount"),
-            usage_type=(recurring.opt_string("usage_type") or "licensed")
-            if recurring
-            else "licensed",
-            current_period_start=o.opt_integer("current_period_start"),
-            current_period_end=o.opt_integer("current_period_end"),
-        )
+        return cls(**read_item(o))
 
     def monthly_ratio(self) -> tuple[int, int]:
         """This item's amount per month as ``(numerator, denominator)`` in minor
         units, exactly; ``(0, 1)`` for items that do not count."""
-        if (
-            self.unit_amount is None
-            or self.interval is None
-            or self.usage_type == "metered"
-            or self.interval_count <= 0
-        ):
-            return (0, 1)
-        twelfths = _MONTH_TWELFTHS.get(self.interval)
-        if twelfths is None:
-            return (0, 1)
-        return (self.unit_amount * self.quantity * twelfths, 12 * self.interval_count)
+        return monthly_ratio(
+            self.unit_amount,
+            self.quantity,
+            self.interval,
+            self.interval_count,
+            self.usage_type,
+        )
 
     @property
     def monthly_amount(self) -> Fraction:
@@ -150,14 +102,7 @@ class DiscountRef:
 
     @classmethod
     def from_value(cls, value: object, path: str) -> DiscountRef:
-        if isinstance(value, str):
-            return cls(value)
-        o = Obj.of(value, path)
-        source = o.opt_obj("source")
-        coupon = source.opt_id_of("coupon") if source else None
-        if coupon is None:
-            coupon = o.opt_id_of("coupon")  # API versions before 2025-09-30.clover
-        return cls(o.string("id"), coupon)
+        return cls(*read_discount(value, path))
 
 
 @attrs.frozen(kw_only=True)
@@ -196,76 +141,22 @@ class SubscriptionSnapshot:
             StripeObjectError: the object is not a subscription or a field has
                 the wrong type; the message names the field's path.
         """
-        o = Obj.of(subscription, "subscription")
-        kind = o.opt_string("object")
-        if kind not in (None, "subscription"):
-            raise StripeObjectError(
-                "subscription.object", f"expected 'subscription', got {kind!r}"
-            )
-        status = o.string("status")
-        try:
-            status_value = SubscriptionStatus(status)
-        except ValueError:
-            raise StripeObjectError(
-                o.where("status"), f"unknown value {status!r}"
-            ) from None
-        mode = o.opt_obj("billing_mode")
-        mode_type = mode.opt_string("type") if mode else None
-        try:
-            billing_mode = BillingMode(mode_type or "classic")
-        except ValueError:
-            raise StripeObjectError(
-                "subscription.billing_mode.type", f"unknown value {mode_type!r}"
-            ) from None
-        items_obj = o.opt_obj("items")
-        items = (
-            tuple(SubscriptionItemSnapshot.from_obj(i) for i in items_obj.objs("data"))
-            if items_obj
-            else ()
-        )
-        # Before API version 2025-03-31.basil the period was the subscription's,
-        # not the items': carry it down to items that have none of their own.
-        period_end = o.opt_integer("current_period_end")
-        if period_end is not None:
-            period_start = o.opt_integer("current_period_start")
-            items = tuple(
-                i
-                if i.current_period_end is not None
-                else attrs.evolve(
-                    i,
-                    current_period_start=period_start,
-                    current_period_end=period_end,
-                )
-                for i in items
-            )
-        discounts_where = o.where("discounts")
-        details = o.opt_obj("cancellation_details")
+        fields = read_subscription(subscription)
+        feedback, comment, option, reason = fields["cancellation_details"]
         return cls(
-            id=o.string("id"),
-            customer=o.id_of("customer"),
-            status=status_value,
-            currency=o.string("currency").lower(),
-            items=items,
-            discounts=tuple(
-                DiscountRef.from_value(d, f"{discounts_where}[{n}]")
-                for n, d in enumerate(o.array("discounts"))
-            ),
-            billing_mode=billing_mode,
-            cancel_at=o.opt_integer("cancel_at"),
-            cancel_at_period_end=o.boolean("cancel_at_period_end", default=False),
-            canceled_at=o.opt_integer("canceled_at"),
-            ended_at=o.opt_integer("ended_at"),
-            cancellation_details=CancellationDetails.from_obj(details)
-            if details
-            else CancellationDetails(),
-            trial_start=o.opt_integer("trial_start"),
-            trial_end=o.opt_integer("trial_end"),
-            schedule=o.opt_id_of("schedule"),
-            paused=status_value is SubscriptionStatus.PAUSED
-            or o.opt_obj("pause_collection") is not None,
-            created=o.opt_integer("created"),
-            start_date=o.opt_integer("start_date"),
-            metadata=o.str_map("metadata"),
+            **{
+                **fields,
+                "items": tuple(
+                    SubscriptionItemSnapshot(**item) for item in fields["items"]
+                ),
+                "discounts": tuple(DiscountRef(*d) for d in fields["discounts"]),
+                "cancellation_details": CancellationDetails(
+                    feedback=feedback,
+                    comment=comment,
+                    feedback_option=FeedbackOptionRef(option) if option else None,
+                    reason=reason,
+                ),
+            }
         )
 
     # -- derived facts ---------------------------------------------------------
@@ -282,8 +173,8 @@ class SubscriptionSnapshot:
         True in classic billing mode (``cancel_at_period_end``) **and** in
         flexible billing mode (``cancel_at`` set, ``cancel_at_period_end`` false).
         """
-        return not self.ended and (
-            self.cancel_at_period_end or self.cancel_at is not None
+        return _data.scheduled_to_cancel(
+            self.status, self.cancel_at_period_end, self.cancel_at
         )
 
     @property
@@ -294,19 +185,14 @@ class SubscriptionSnapshot:
     @property
     def cancel_effective_at(self) -> int | None:
         """When a pending cancellation takes effect (unix seconds), if known."""
-        if not self.scheduled_to_cancel:
-            return None
-        if self.cancel_at is not None:
-            return self.cancel_at
-        return self.current_period_end
+        return _data.cancel_effective_at(
+            self.scheduled_to_cancel, self.cancel_at, self.current_period_end
+        )
 
     @property
     def current_period_end(self) -> int | None:
         """The latest item period end (flexible billing mode can differ per item)."""
-        ends = [
-            i.current_period_end for i in self.items if i.current_period_end is not None
-        ]
-        return max(ends) if ends else None
+        return latest(i.current_period_end for i in self.items)
 
     @property
     def trialing(self) -> bool:
@@ -327,20 +213,7 @@ class SubscriptionSnapshot:
 
     def mrr_ratio(self) -> tuple[int, int]:
         """Monthly recurring revenue as ``(numerator, denominator)``, exactly."""
-        numerator, denominator = 0, 1
-        for item in self.items:
-            n, d = item.monthly_ratio()
-            if not n:
-                continue
-            if d == denominator:
-                numerator += n
-            elif not numerator:
-                numerator, denominator = n, d
-            else:
-                common = lcm(denominator, d)
-                numerator = numerator * (common // denominator) + n * (common // d)
-                denominator = common
-        return numerator, denominator
+        return sum_ratios(item.monthly_ratio() for item in self.items)
 
     @property
     def mrr_exact(self) -> Fraction:
@@ -358,9 +231,4 @@ class SubscriptionSnapshot:
         ``interval_count``. Metered, tiered and one-time items count 0; discounts
         are not subtracted. Computed in integers (no floating point).
         """
-        numerator, denominator = self.mrr_ratio()
-        quotient, remainder = divmod(numerator, denominator)
-        twice = 2 * remainder
-        if twice > denominator or (twice == denominator and quotient % 2):
-            quotient += 1
-        return quotient
+        return round_half_even(*self.mrr_ratio())

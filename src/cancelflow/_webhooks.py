@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, final
 
 from cancelflow._events import CancellationEvent, parse_event
 from cancelflow._signature import DEFAULT_TOLERANCE, SignatureVerifier
+from cancelflow._typing import final
 from cancelflow.exceptions import InvalidParameterError
 
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the ledger's module is not needed to verify and parse
     from cancelflow._ledger import Ledger
 

@@ -36,6 +36,7 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     │   │   ├── SignatureMismatchError
     │   │   └── TimestampOutsideToleranceError
     │   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
+    ├── FrozenEventError (AttributeError)       a typed event's fields cannot change
     ├── LedgerError                             the ledger store failed or is incompatible
     │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
     ├── PolicyError                             a retention policy is invalid
@@ -74,6 +75,7 @@ __all__ = [
     "DisallowedURLError",
     "EventPayloadError",
     "FakeStripeError",
+    "FrozenEventError",
     "HistoryFileError",
     "InvalidInputError",
     "InvalidParameterError",
@@ -388,6 +390,14 @@ class TimestampOutsideToleranceError(SignatureVerificationError):
 
 class EventPayloadError(WebhookError, ValueError):
     """The (verified) body is not a Stripe event cancelflow can read."""
+
+
+class FrozenEventError(CancelflowError, AttributeError):
+    """A typed cancellation event is frozen: its fields cannot be set or deleted.
+
+    Build a changed copy instead: ``event.replace(comment=None)`` (or
+    ``copy.replace(event, comment=None)`` on Python 3.13 and later).
+    """
 
 
 # -- ledger, policy, testing ------------------------------------------------------

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 
 import stripe
@@ -230,6 +231,21 @@ def webhooks(body: bytes, header: str | None, tmp: str) -> list[str]:
                 lines.append(f"{event.discount_id} {event.coupon_id}")
             case cancelflow.NotAboutCancellation():
                 lines.append(event.event_type)
+    built = cancelflow.CancellationScheduled(
+        event_id="evt_1",
+        event_type="customer.subscription.updated",
+        created=1,
+        subscription_id="sub_1",
+        customer_id=None,
+        billing_mode=cancelflow.BillingMode.FLEXIBLE,
+    )
+    moved: cancelflow.CancellationScheduled = built.replace(effective_at=2)
+    names: tuple[str, ...] = moved.fields
+    kwargs: dict[str, object] = moved.as_kwargs()
+    lines.append(f"{names} {kwargs}")
+    frozen: type[AttributeError] = exceptions.FrozenEventError
+    with contextlib.suppress(frozen):
+        built.effective_at = 3  # type: ignore[misc]
     recorded: bool = ledger.record_events(events)
     ledger.record_link(
         cancelflow.LinkRecord(

@@ -1,0 +1,68 @@
+"""``subscription.cancellation_details`` as a frozen value."""
+
+from __future__ import annotations
+
+import attrs
+
+from cancelflow._read import Obj
+from cancelflow._reasons import (
+    CancellationFeedback,
+    CancellationReason,
+    answered,
+    read_details,
+)
+
+__all__ = ["CancellationDetails", "FeedbackOptionRef"]
+
+
+@attrs.frozen
+class FeedbackOptionRef:
+    """A custom feedback option (``billing.FeedbackOption``) by its id."""
+
+    id: str
+
+
+@attrs.frozen(kw_only=True)
+class CancellationDetails:
+    """``subscription.cancellation_details`` as a value.
+
+    Attributes:
+        feedback: what the customer chose, if they answered.
+        comment: the free text the customer wrote (usually with ``other``).
+        feedback_option: the custom feedback option chosen, if any.
+        reason: why Stripe canceled (or will cancel) the subscription.
+    """
+
+    feedback: CancellationFeedback | None = None
+    comment: str | None = None
+    feedback_option: FeedbackOptionRef | None = None
+    reason: CancellationReason | None = None
+
+    @classmethod
+    def from_stripe(
+        cls, value: object, *, path: str = "cancellation_details"
+    ) -> CancellationDetails:
+        """Parse Stripe's ``cancellation_details`` (a dict or ``StripeObject``).
+
+        ``None`` gives empty details. Unknown enum values raise
+        :class:`~cancelflow.exceptions.StripeObjectError`.
+        """
+        if value is None:
+            return cls()
+        return cls.from_obj(Obj.of(value, path))
+
+    @classmethod
+    def from_obj(cls, o: Obj) -> CancellationDetails:
+        feedback, comment, option, reason = read_details(o)
+        return cls(
+            feedback=feedback,
+            comment=comment,
+            feedback_option=FeedbackOptionRef(option) if option else None,
+            reason=reason,
+        )
+
+    @property
+    def answered(self) -> bool:
+        """Whether the customer gave any feedback (a reason, option or comment)."""
+        option = self.feedback_option.id if self.feedback_option else None
+        return answered(self.feedback, self.comment, option)
