@@ -13,15 +13,13 @@ import attrs
 
 from cancelflow import _subscription_data as _data
 from cancelflow._details import CancellationDetails, FeedbackOptionRef
-from cancelflow._read import Obj, frozen_map
+from cancelflow._read import frozen_map
 from cancelflow._subscription_data import (
     ENDED_STATUSES,
     BillingMode,
     SubscriptionStatus,
     latest,
     monthly_ratio,
-    read_discount,
-    read_item,
     read_subscription,
     round_half_even,
     sum_ratios,
@@ -69,10 +67,6 @@ class SubscriptionItemSnapshot:
     current_period_start: int | None = None
     current_period_end: int | None = None
 
-    @classmethod
-    def from_obj(cls, o: Obj) -> SubscriptionItemSnapshot:
-        return cls(**read_item(o))
-
     def monthly_ratio(self) -> tuple[int, int]:
         """This item's amount per month as ``(numerator, denominator)`` in minor
         units, exactly; ``(0, 1)`` for items that do not count."""
@@ -99,10 +93,6 @@ class DiscountRef:
 
     id: str
     coupon_id: str | None = None
-
-    @classmethod
-    def from_value(cls, value: object, path: str) -> DiscountRef:
-        return cls(*read_discount(value, path))
 
 
 @attrs.frozen(kw_only=True)
