@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import weakref
 
 import pytest
 import stripe
@@ -31,7 +32,7 @@ from cancelflow._events import event_from_json
 from cancelflow._format import format_amount, format_time
 from cancelflow.exceptions import CancelflowError, EventPayloadError, FrozenEventError
 from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
-from test_subscription import mutated_subscriptions
+from test_subscription import mutated_subscriptions, sub_json
 
 
 def kinds(events):
@@ -439,8 +440,10 @@ def test_fields_are_the_constructor_and_the_slots(cls):
     params = list(inspect.signature(cls).parameters)
     assert list(cls.fields) == params
     slots = {s for c in cls.__mro__ for s in getattr(c, "__slots__", ())}
-    assert slots == set(cls.fields)
-    assert not hasattr(cls(**dict.fromkeys(cls.fields)), "__dict__")
+    assert slots == {*cls.fields, "__weakref__"}
+    event = cls(**dict.fromkeys(cls.fields))
+    assert not hasattr(event, "__dict__")
+    assert weakref.ref(event)() is event
 
 
 @pytest.mark.parametrize("event", one_of_each(), ids=lambda e: type(e).__name__)
@@ -520,6 +523,7 @@ def test_events_read_the_subscription_as_the_snapshot_does(data):
         "status": "incomplete",
         "cancel_at": None,
         "cancel_at_period_end": False,
+        "cancellation_details": {"feedback": None, "comment": None, "reason": None},
     }
     event = {
         "id": "evt_1",
@@ -549,5 +553,47 @@ def test_events_read_the_subscription_as_the_snapshot_does(data):
     for e in scheduled:
         assert e.effective_at == snap.cancel_effective_at
         assert e.billing_mode is snap.billing_mode
+    details = snap.cancellation_details
+    answer = (
+        details.feedback,
+        details.comment or None,
+        details.feedback_option.id if details.feedback_option else None,
+    )
+    feedback = [e for e in events if isinstance(e, FeedbackReceived)]
+    assert bool(feedback) == details.answered
+    for e in feedback:
+        assert (e.feedback, e.comment, e.feedback_option) == answer
     ended = [e for e in events if isinstance(e, SubscriptionEnded)]
     assert bool(ended) == (snap.status is SubscriptionStatus.CANCELED)
+    for e in ended:
+        assert (e.feedback, e.comment, e.feedback_option) == answer
+        assert e.reason is details.reason
+
+
+@pytest.mark.parametrize("option", ["", {"id": ""}])
+def test_an_empty_feedback_option_is_no_answer(option):
+    """An empty feedback_option id counts as no option, as in SubscriptionSnapshot."""
+    sub = sub_json(status="canceled")
+    sub["cancellation_details"] = {
+        "feedback": None,
+        "comment": None,
+        "feedback_option": option,
+    }
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "customer.subscription.updated",
+        "created": 1_800_000_000,
+        "livemode": False,
+        "data": {
+            "object": sub,
+            "previous_attributes": {"status": "active", "cancellation_details": None},
+        },
+    }
+    (ended,) = parse_event(event)
+    assert isinstance(ended, SubscriptionEnded)
+    assert ended.feedback_option is None
+    assert (
+        SubscriptionSnapshot.from_stripe(sub).cancellation_details.feedback_option
+        is None
+    )

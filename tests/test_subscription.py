@@ -200,7 +200,20 @@ _JSON_LEAF = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8),
     st.sampled_from(
-        ["active", "canceled", "flexible", "month", "year", "metered", "eur"]
+        [
+            "active",
+            "canceled",
+            "flexible",
+            "month",
+            "year",
+            "metered",
+            "eur",
+            "",
+            "too_expensive",
+            "other",
+            "fo_1",
+            "cancellation_requested",
+        ]
     ),
 )
 _JSON = st.recursive(

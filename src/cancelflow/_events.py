@@ -131,7 +131,8 @@ class CancellationEvent(_Frozen):
         livemode: whether it is a live-mode event.
     """
 
-    __slots__ = ("created", "event_id", "event_type", "livemode")
+    # ``__weakref__``: events can be weakly referenced, as attrs classes can.
+    __slots__ = ("__weakref__", "created", "event_id", "event_type", "livemode")
 
     kind: ClassVar[EventKind]
     #: The field names, in constructor order (the base class's first).
@@ -161,7 +162,10 @@ class CancellationEvent(_Frozen):
         return tuple([getattr(self, name) for name in self.fields])
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if (
+            not isinstance(other, CancellationEvent)
+            or other.__class__ is not self.__class__
+        ):
             return NotImplemented
         return self._values() == other._values()
 

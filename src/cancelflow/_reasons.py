@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CancellationFeedback",
     "CancellationReason",
+    "answered",
     "read_details",
 ]
 
@@ -88,11 +89,14 @@ def read_details(o: Obj) -> DetailsData:
     """Read ``cancellation_details`` into ``(feedback, comment, feedback_option
     id, reason)``; unknown enum values raise
     :class:`~cancelflow.exceptions.StripeObjectError`."""
+    feedback = o.opt_string("feedback")
+    reason = o.opt_string("reason")
+    option = o.opt_id_of("feedback_option") or None  # "" is no option
     return (
-        _enum(CancellationFeedback, o.opt_string("feedback"), o.where("feedback")),
+        _enum(CancellationFeedback, feedback, o.where("feedback")),
         o.opt_string("comment"),
-        o.opt_id_of("feedback_option"),
-        _enum(CancellationReason, o.opt_string("reason"), o.where("reason")),
+        option,
+        _enum(CancellationReason, reason, o.where("reason")),
     )
 
 

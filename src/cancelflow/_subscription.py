@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from cancelflow import _subscription_data as _data
 from cancelflow._details import CancellationDetails, FeedbackOptionRef
 from cancelflow._read import frozen_map
 from cancelflow._subscription_data import (
     ENDED_STATUSES,
     BillingMode,
     SubscriptionStatus,
+    cancel_effective_at,
     latest,
     monthly_ratio,
     read_subscription,
     round_half_even,
+    scheduled_to_cancel,
     sum_ratios,
 )
 
@@ -163,7 +164,7 @@ class SubscriptionSnapshot:
         True in classic billing mode (``cancel_at_period_end``) **and** in
         flexible billing mode (``cancel_at`` set, ``cancel_at_period_end`` false).
         """
-        return _data.scheduled_to_cancel(
+        return scheduled_to_cancel(
             self.status, self.cancel_at_period_end, self.cancel_at
         )
 
@@ -175,7 +176,7 @@ class SubscriptionSnapshot:
     @property
     def cancel_effective_at(self) -> int | None:
         """When a pending cancellation takes effect (unix seconds), if known."""
-        return _data.cancel_effective_at(
+        return cancel_effective_at(
             self.scheduled_to_cancel, self.cancel_at, self.current_period_end
         )
 

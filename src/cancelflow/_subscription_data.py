@@ -31,7 +31,16 @@ __all__ = [
     "ENDED_STATUSES",
     "BillingMode",
     "SubscriptionStatus",
+    "cancel_effective_at",
+    "item_ratio",
+    "latest",
+    "monthly_ratio",
+    "read_discount",
+    "read_item",
     "read_subscription",
+    "round_half_even",
+    "scheduled_to_cancel",
+    "sum_ratios",
 ]
 
 
@@ -156,21 +165,19 @@ def read_item(o: Obj) -> dict[str, Any]:
     price = o.obj("price")
     recurring = price.opt_obj("recurring")
     quantity = o.opt_integer("quantity")
-    if recurring:
-        interval: str | None = recurring.string("interval")
-        interval_count = recurring.opt_integer("interval_count") or 1
-        usage_type = recurring.opt_string("usage_type") or "licensed"
-    else:
-        interval, interval_count, usage_type = None, 1, "licensed"
     return {
         "id": o.string("id"),
         "price_id": price.string("id"),
         "product_id": price.id_of("product"),
-        "interval": interval,
-        "interval_count": interval_count,
+        "interval": recurring.string("interval") if recurring else None,
+        "interval_count": (recurring.opt_integer("interval_count") or 1)
+        if recurring
+        else 1,
         "quantity": 1 if quantity is None else quantity,
         "unit_amount": price.opt_integer("unit_amount"),
-        "usage_type": usage_type,
+        "usage_type": (recurring.opt_string("usage_type") or "licensed")
+        if recurring
+        else "licensed",
         "current_period_start": o.opt_integer("current_period_start"),
         "current_period_end": o.opt_integer("current_period_end"),
     }
@@ -206,7 +213,7 @@ def read_discount(value: object, path: str) -> tuple[str, str | None]:
 def read_subscription(value: object) -> dict[str, Any]:
     """A subscription's fields as plain values (items as :func:`read_item`
     dicts, discounts as :func:`read_discount` pairs, ``cancellation_details``
-    as :data:`~cancelflow._reasons.DetailsData`).
+    as :func:`~cancelflow._reasons.read_details` gives it).
 
     Raises:
         StripeObjectError: not a subscription, or a field has the wrong type;
