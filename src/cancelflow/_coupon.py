@@ -88,13 +88,7 @@ class Coupon:
     def from_stripe(cls, coupon: object) -> Coupon:
         """Build from a ``stripe.Coupon`` or its JSON dict."""
         o = Obj.of(coupon, "coupon")
-        duration = o.string("duration")
-        try:
-            duration_value = CouponDuration(duration)
-        except ValueError:
-            raise StripeObjectError(
-                o.where("duration"), f"unknown value {duration!r}"
-            ) from None
+        duration_value = o.member("duration", CouponDuration)
         applies = o.opt_obj("applies_to")
         options = o.opt_obj("currency_options")
         currency_options: dict[str, int] = {}

@@ -12,7 +12,12 @@ from cancelflow._reasons import (
     read_details,
 )
 
-__all__ = ["CancellationDetails", "FeedbackOptionRef"]
+# Not ``typing.TYPE_CHECKING``, as in the modules this one builds on.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cancelflow._reasons import DetailsData
+
+__all__ = ["CancellationDetails", "FeedbackOptionRef", "details_from"]
 
 
 @attrs.frozen
@@ -53,16 +58,22 @@ class CancellationDetails:
 
     @classmethod
     def from_obj(cls, o: Obj) -> CancellationDetails:
-        feedback, comment, option, reason = read_details(o)
-        return cls(
-            feedback=feedback,
-            comment=comment,
-            feedback_option=FeedbackOptionRef(option) if option else None,
-            reason=reason,
-        )
+        return details_from(read_details(o))
 
     @property
     def answered(self) -> bool:
         """Whether the customer gave any feedback (a reason, option or comment)."""
         option = self.feedback_option.id if self.feedback_option else None
         return answered(self.feedback, self.comment, option)
+
+
+def details_from(data: DetailsData) -> CancellationDetails:
+    """The model of ``cancellation_details`` read by
+    :func:`~cancelflow._reasons.read_details`."""
+    feedback, comment, option, reason = data
+    return CancellationDetails(
+        feedback=feedback,
+        comment=comment,
+        feedback_option=FeedbackOptionRef(option) if option else None,
+        reason=reason,
+    )

@@ -29,7 +29,7 @@ import enum
 import json
 
 from cancelflow._format import format_amount, format_time
-from cancelflow._read import Obj
+from cancelflow._read import Obj, to_member
 from cancelflow._reasons import (
     CancellationFeedback,
     CancellationReason,
@@ -108,6 +108,12 @@ else:
         __slots__ = ()
 
 
+def _fill(event: CancellationEvent, args: dict[str, Any]) -> None:
+    """Set every field of *event* from its ``__init__``'s arguments (``locals()``)."""
+    for name in event.fields:
+        _set(event, name, args[name])
+
+
 def _rebuild(cls: type[CancellationEvent], fields: dict[str, Any]) -> Any:
     """Unpickle an event: call its class with its fields."""
     return cls(**fields)
@@ -151,10 +157,7 @@ class CancellationEvent(_Frozen):
     def __init__(
         self, *, event_id: str, event_type: str, created: int, livemode: bool = False
     ) -> None:
-        _set(self, "event_id", event_id)
-        _set(self, "event_type", event_type)
-        _set(self, "created", created)
-        _set(self, "livemode", livemode)
+        _fill(self, locals())
 
     # -- value behaviour ----------------------------------------------------------
 
@@ -251,13 +254,7 @@ class _AboutSubscription(CancellationEvent):
         mrr: int | None = None,
         currency: str | None = None,
     ) -> None:
-        super().__init__(
-            event_id=event_id, event_type=event_type, created=created, livemode=livemode
-        )
-        _set(self, "subscription_id", subscription_id)
-        _set(self, "customer_id", customer_id)
-        _set(self, "mrr", mrr)
-        _set(self, "currency", currency)
+        _fill(self, locals())
 
 
 class CancellationScheduled(_AboutSubscription):
@@ -306,20 +303,7 @@ class CancellationScheduled(_AboutSubscription):
         cancel_at_period_end: bool = False,
         requested_at: int | None = None,
     ) -> None:
-        super().__init__(
-            event_id=event_id,
-            event_type=event_type,
-            created=created,
-            livemode=livemode,
-            subscription_id=subscription_id,
-            customer_id=customer_id,
-            mrr=mrr,
-            currency=currency,
-        )
-        _set(self, "effective_at", effective_at)
-        _set(self, "billing_mode", billing_mode)
-        _set(self, "cancel_at_period_end", cancel_at_period_end)
-        _set(self, "requested_at", requested_at)
+        _fill(self, locals())
 
     def _what(self) -> str:
         return (
@@ -376,19 +360,7 @@ class FeedbackReceived(_AboutSubscription):
         comment: str | None = None,
         feedback_option: str | None = None,
     ) -> None:
-        super().__init__(
-            event_id=event_id,
-            event_type=event_type,
-            created=created,
-            livemode=livemode,
-            subscription_id=subscription_id,
-            customer_id=customer_id,
-            mrr=mrr,
-            currency=currency,
-        )
-        _set(self, "feedback", feedback)
-        _set(self, "comment", comment)
-        _set(self, "feedback_option", feedback_option)
+        _fill(self, locals())
 
     def _what(self) -> str:
         text = _feedback_text(self.feedback, self.comment, self.feedback_option)
@@ -423,17 +395,7 @@ class CancellationWithdrawn(_AboutSubscription):
         currency: str | None = None,
         previous_effective_at: int | None = None,
     ) -> None:
-        super().__init__(
-            event_id=event_id,
-            event_type=event_type,
-            created=created,
-            livemode=livemode,
-            subscription_id=subscription_id,
-            customer_id=customer_id,
-            mrr=mrr,
-            currency=currency,
-        )
-        _set(self, "previous_effective_at", previous_effective_at)
+        _fill(self, locals())
 
     def _what(self) -> str:
         return (
@@ -487,21 +449,7 @@ class SubscriptionEnded(_AboutSubscription):
         comment: str | None = None,
         feedback_option: str | None = None,
     ) -> None:
-        super().__init__(
-            event_id=event_id,
-            event_type=event_type,
-            created=created,
-            livemode=livemode,
-            subscription_id=subscription_id,
-            customer_id=customer_id,
-            mrr=mrr,
-            currency=currency,
-        )
-        _set(self, "ended_at", ended_at)
-        _set(self, "reason", reason)
-        _set(self, "feedback", feedback)
-        _set(self, "comment", comment)
-        _set(self, "feedback_option", feedback_option)
+        _fill(self, locals())
 
     def _what(self) -> str:
         reason = self.reason.value if self.reason else "no reason given"
@@ -549,18 +497,7 @@ class OfferRedeemed(_AboutSubscription):
         discount_id: str,
         coupon_id: str | None = None,
     ) -> None:
-        super().__init__(
-            event_id=event_id,
-            event_type=event_type,
-            created=created,
-            livemode=livemode,
-            subscription_id=subscription_id,
-            customer_id=customer_id,
-            mrr=mrr,
-            currency=currency,
-        )
-        _set(self, "discount_id", discount_id)
-        _set(self, "coupon_id", coupon_id)
+        _fill(self, locals())
 
     def _what(self) -> str:
         coupon = f"coupon {self.coupon_id}" if self.coupon_id else "unknown coupon"
@@ -577,9 +514,7 @@ class NotAboutCancellation(CancellationEvent):
     def __init__(
         self, *, event_id: str, event_type: str, created: int, livemode: bool = False
     ) -> None:
-        super().__init__(
-            event_id=event_id, event_type=event_type, created=created, livemode=livemode
-        )
+        _fill(self, locals())
 
 
 _CLASSES: Final[Mapping[str, type[CancellationEvent]]] = {
@@ -756,12 +691,7 @@ def _subscription_updated(env: _Envelope, data: Obj) -> list[CancellationEvent]:
     if "status" in changed:
         raw = prev.opt_string("status")
         if raw is not None:
-            try:
-                status_before = SubscriptionStatus(raw)
-            except ValueError:
-                raise StripeObjectError(
-                    prev.where("status"), f"unknown value {raw!r}"
-                ) from None
+            status_before = to_member(SubscriptionStatus, raw, prev.where("status"))
     cancel_at_before = (
         prev.opt_integer("cancel_at") if "cancel_at" in changed else cancel_at
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from cancelflow._read import Obj, plain
+from cancelflow._read import Obj, plain, to_member
 from cancelflow._reasons import CancellationFeedback
 from cancelflow.exceptions import StripeObjectError
 
@@ -41,14 +41,6 @@ class ProrationBehavior(enum.StrEnum):
     NONE = "none"
     CREATE_PRORATIONS = "create_prorations"
     ALWAYS_INVOICE = "always_invoice"
-
-
-def _member(kind: type[enum.StrEnum], o: Obj, key: str) -> Any:
-    value = o.string(key)
-    try:
-        return kind(value)
-    except ValueError:
-        raise StripeObjectError(o.where(key), f"unknown value {value!r}") from None
 
 
 @attrs.frozen(kw_only=True)
@@ -136,12 +128,7 @@ class CancellationReasonFeature:
         where = o.where("options")
         options: list[CancellationFeedback] = []
         for n, value in enumerate(o.array("options")):
-            try:
-                options.append(CancellationFeedback(value))
-            except ValueError:
-                raise StripeObjectError(
-                    f"{where}[{n}]", f"unknown value {value!r}"
-                ) from None
+            options.append(to_member(CancellationFeedback, value, f"{where}[{n}]"))
         feedback_where = o.where("feedback_options")
         feedback: list[str] = []
         for n, value in enumerate(o.array("feedback_options")):
@@ -172,8 +159,8 @@ class SubscriptionCancelFeature:
         reason = o.opt_obj("cancellation_reason")
         return cls(
             enabled=o.boolean("enabled"),
-            mode=_member(CancelMode, o, "mode"),
-            proration_behavior=_member(ProrationBehavior, o, "proration_behavior"),
+            mode=o.member("mode", CancelMode),
+            proration_behavior=o.member("proration_behavior", ProrationBehavior),
             cancellation_reason=CancellationReasonFeature.from_obj(reason)
             if reason
             else CancellationReasonFeature(),

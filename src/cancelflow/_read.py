@@ -17,7 +17,10 @@ from cancelflow.exceptions import StripeObjectError
 # Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Final
+    import enum
+    from typing import Any, Final, TypeVar
+
+    _E = TypeVar("_E", bound=enum.StrEnum)
 
 _MISSING: Final = object()
 
@@ -39,6 +42,15 @@ def frozen_map(mapping: Mapping[str, str]) -> Mapping[str, str]:
 def frozen_int_map(mapping: Mapping[str, int]) -> Mapping[str, int]:
     """A read-only copy of a map of integers."""
     return MappingProxyType(dict(mapping))
+
+
+def to_member(kind: type[_E], value: str, path: str) -> _E:
+    """*value* as a member of the string enum *kind*; an unknown value raises
+    :class:`~cancelflow.exceptions.StripeObjectError` naming *path*."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise StripeObjectError(path, f"unknown value {value!r}") from None
 
 
 def plain(value: object) -> object:
@@ -133,6 +145,10 @@ class Obj:
             return value
         result: str = self._typed(key, str, "a string", required=True)
         return result
+
+    def member(self, key: str, kind: type[_E]) -> _E:
+        """A required string that must be a member of the enum *kind*."""
+        return to_member(kind, self.string(key), self.where(key))
 
     def opt_string(self, key: str) -> str | None:
         value = self.data.get(key)

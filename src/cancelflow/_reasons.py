@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import enum
 
-from cancelflow.exceptions import InvalidParameterError, StripeObjectError
+from cancelflow._read import to_member
+from cancelflow.exceptions import InvalidParameterError
 
 # Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TypeAlias, TypeVar
+    from typing import TypeAlias
 
     from cancelflow._read import Obj
-
-    _E = TypeVar("_E", bound=enum.StrEnum)
 
 __all__ = [
     "CancellationFeedback",
@@ -93,10 +92,14 @@ def read_details(o: Obj) -> DetailsData:
     reason = o.opt_string("reason")
     option = o.opt_id_of("feedback_option") or None  # "" is no option
     return (
-        _enum(CancellationFeedback, feedback, o.where("feedback")),
+        None
+        if feedback is None
+        else to_member(CancellationFeedback, feedback, o.where("feedback")),
         o.opt_string("comment"),
         option,
-        _enum(CancellationReason, reason, o.where("reason")),
+        None
+        if reason is None
+        else to_member(CancellationReason, reason, o.where("reason")),
     )
 
 
@@ -105,12 +108,3 @@ def answered(
 ) -> bool:
     """Whether the customer gave any feedback (a reason, an option or a comment)."""
     return feedback is not None or option is not None or bool(comment)
-
-
-def _enum(kind: type[_E], value: str | None, path: str) -> _E | None:
-    if value is None:
-        return None
-    try:
-        return kind(value)
-    except ValueError:
-        raise StripeObjectError(path, f"unknown value {value!r}") from None

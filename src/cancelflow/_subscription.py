@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from cancelflow._details import CancellationDetails, FeedbackOptionRef
+from cancelflow._details import CancellationDetails, details_from
 from cancelflow._read import frozen_map
 from cancelflow._subscription_data import (
     ENDED_STATUSES,
@@ -133,7 +133,6 @@ class SubscriptionSnapshot:
                 the wrong type; the message names the field's path.
         """
         fields = read_subscription(subscription)
-        feedback, comment, option, reason = fields["cancellation_details"]
         return cls(
             **{
                 **fields,
@@ -141,12 +140,7 @@ class SubscriptionSnapshot:
                     SubscriptionItemSnapshot(**item) for item in fields["items"]
                 ),
                 "discounts": tuple(DiscountRef(*d) for d in fields["discounts"]),
-                "cancellation_details": CancellationDetails(
-                    feedback=feedback,
-                    comment=comment,
-                    feedback_option=FeedbackOptionRef(option) if option else None,
-                    reason=reason,
-                ),
+                "cancellation_details": details_from(fields["cancellation_details"]),
             }
         )
 

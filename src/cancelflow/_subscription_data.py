@@ -15,7 +15,7 @@ import enum
 from math import lcm
 from types import MappingProxyType
 
-from cancelflow._read import Obj
+from cancelflow._read import Obj, to_member
 from cancelflow._reasons import read_details
 from cancelflow.exceptions import StripeObjectError
 
@@ -225,21 +225,12 @@ def read_subscription(value: object) -> dict[str, Any]:
         raise StripeObjectError(
             "subscription.object", f"expected 'subscription', got {kind!r}"
         )
-    status = o.string("status")
-    try:
-        status_value = SubscriptionStatus(status)
-    except ValueError:
-        raise StripeObjectError(
-            o.where("status"), f"unknown value {status!r}"
-        ) from None
+    status_value = o.member("status", SubscriptionStatus)
     mode = o.opt_obj("billing_mode")
     mode_type = mode.opt_string("type") if mode else None
-    try:
-        billing_mode = BillingMode(mode_type or "classic")
-    except ValueError:
-        raise StripeObjectError(
-            "subscription.billing_mode.type", f"unknown value {mode_type!r}"
-        ) from None
+    billing_mode = to_member(
+        BillingMode, mode_type or "classic", "subscription.billing_mode.type"
+    )
     items_obj = o.opt_obj("items")
     items = [read_item(i) for i in items_obj.objs("data")] if items_obj else []
     # Before API version 2025-03-31.basil the period was the subscription's,
