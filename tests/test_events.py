@@ -34,6 +34,15 @@ from cancelflow.exceptions import CancelflowError, EventPayloadError, FrozenEven
 from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
 from test_subscription import mutated_subscriptions, sub_json
 
+ALL_EVENT_CLASSES = [
+    CancellationScheduled,
+    FeedbackReceived,
+    CancellationWithdrawn,
+    SubscriptionEnded,
+    OfferRedeemed,
+    NotAboutCancellation,
+]
+
 
 def kinds(events):
     return [type(e) for e in events]
@@ -276,14 +285,7 @@ class TestInputs:
         events = [
             e for k in SCENARIOS for raw in scenario(k, 1) for e in parse_event(raw)
         ]
-        assert {type(e) for e in events} >= {
-            CancellationScheduled,
-            FeedbackReceived,
-            CancellationWithdrawn,
-            SubscriptionEnded,
-            OfferRedeemed,
-            NotAboutCancellation,
-        }
+        assert {type(e) for e in events} >= set(ALL_EVENT_CLASSES)
         for e in events:
             assert event_from_json(json.loads(json.dumps(e.to_json()))) == e
             assert str(e).startswith(f"{e.event_id} ({e.event_type}): ")
@@ -411,15 +413,6 @@ def test_mutated_real_events(data, index):
 
 # -- events are frozen values (plain slotted classes, not attrs) ------------------------
 
-ALL_EVENT_CLASSES = [
-    CancellationScheduled,
-    FeedbackReceived,
-    CancellationWithdrawn,
-    SubscriptionEnded,
-    OfferRedeemed,
-    NotAboutCancellation,
-]
-
 
 def one_of_each() -> list[CancellationEvent]:
     """One parsed event of every class, from the realistic scenarios."""
@@ -523,14 +516,13 @@ def test_events_read_the_subscription_as_the_snapshot_does(data):
         "cancel_at_period_end": False,
         "cancellation_details": {"feedback": None, "comment": None, "reason": None},
     }
-    event = {
-        "id": "evt_1",
-        "object": "event",
-        "type": "customer.subscription.updated",
-        "created": 1_800_000_000,
-        "livemode": False,
-        "data": {"object": sub, "previous_attributes": previous},
-    }
+    event = event_json(
+        "customer.subscription.updated",
+        sub,
+        created=1_800_000_000,
+        event_id="evt_1",
+        previous_attributes=previous,
+    )
     try:
         snap = SubscriptionSnapshot.from_stripe(sub)
     except CancelflowError:
@@ -577,17 +569,13 @@ def test_an_empty_feedback_option_is_no_answer(option):
         "comment": None,
         "feedback_option": option,
     }
-    event = {
-        "id": "evt_1",
-        "object": "event",
-        "type": "customer.subscription.updated",
-        "created": 1_800_000_000,
-        "livemode": False,
-        "data": {
-            "object": sub,
-            "previous_attributes": {"status": "active", "cancellation_details": None},
-        },
-    }
+    event = event_json(
+        "customer.subscription.updated",
+        sub,
+        created=1_800_000_000,
+        event_id="evt_1",
+        previous_attributes={"status": "active", "cancellation_details": None},
+    )
     (ended,) = parse_event(event)
     assert isinstance(ended, SubscriptionEnded)
     assert ended.feedback_option is None

@@ -30,16 +30,20 @@ LINKS = links_for(RAW)
 EXPECTED = fold_cases(LINKS, [e for raw in RAW for e in parse_event(raw)])
 
 
+def open_ledger(request, tmp_path):
+    """A fresh, empty ledger of the kind ``request.param`` names."""
+    if request.param == "memory":
+        return MemoryLedger()
+    if request.param == "sqlite":
+        return SQLiteLedger(tmp_path / "ledger.db")
+    url = request.getfixturevalue("postgres_url")
+    return PostgresLedger(url, schema=request.getfixturevalue("pg_schema"))
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def ledger(request, tmp_path):
     """A fresh, empty ledger of each kind."""
-    if request.param == "memory":
-        store = MemoryLedger()
-    elif request.param == "sqlite":
-        store = SQLiteLedger(tmp_path / "ledger.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        store = PostgresLedger(url, schema=request.getfixturevalue("pg_schema"))
+    store = open_ledger(request, tmp_path)
     yield store
     store.close()
 
@@ -177,11 +181,7 @@ def test_concurrent_writers(ledger):
 @pytest.fixture(params=["sqlite", "postgres"])
 def sql_ledger(request, tmp_path):
     """A fresh, empty ledger of each SQL kind."""
-    if request.param == "sqlite":
-        store = SQLiteLedger(tmp_path / "ledger.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        store = PostgresLedger(url, schema=request.getfixturevalue("pg_schema"))
+    store = open_ledger(request, tmp_path)
     yield store
     store.close()
 
