@@ -62,8 +62,8 @@ from cancelflow import (
     backtest_file,
     read_history,
 )
-from cancelflow._history import CustomerHistory
-from cancelflow._subscription import DiscountRef, SubscriptionItemSnapshot
+from cancelflow._policy.history import CustomerHistory
+from cancelflow._stripe.subscription import DiscountRef, SubscriptionItemSnapshot
 
 NOW = 1_760_000_000
 DAY = 86_400

@@ -31,7 +31,7 @@ from cancelflow import (
     SubscriptionSnapshot,
     SubscriptionStatus,
 )
-from cancelflow._history import CustomerHistory
+from cancelflow._policy.history import CustomerHistory
 
 NOW = 1_760_000_000
 DAY = 86_400

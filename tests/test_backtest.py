@@ -30,7 +30,7 @@ from cancelflow import (
     records_from_ledger,
     records_from_stripe,
 )
-from cancelflow._history import CustomerHistory
+from cancelflow._policy.history import CustomerHistory
 from policy_strategies import (
     NOW,
     coupon_maps,

@@ -23,9 +23,9 @@ from cancelflow import (
     backtest_file,
     read_history,
 )
-from cancelflow import _backtest_file as module
-from cancelflow._history_jsonl import read_history_range
-from cancelflow._policy import example_policy
+from cancelflow._backtest import parallel as module
+from cancelflow._backtest.jsonl import read_history_range
+from cancelflow._policy.policy import example_policy
 from cancelflow.exceptions import HistoryFileError
 from policy_strategies import PREDICATES
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cancelflow import _cli
+from cancelflow._cli import main as _cli
 from recording import API_KEY, NOW, RecordingHTTPClient, coupon_json, subscription_json
 
 DRY = ["link", "--customer", "cus_1", "--subscription", "sub_1", "--dry-run"]

@@ -10,11 +10,11 @@ import pytest
 from cancelflow import (
     LinkRecord,
     SQLiteLedger,
-    _cli,
     dump_policy,
 )
-from cancelflow._cli_policy import Progress
-from cancelflow._policy import example_policy
+from cancelflow._cli import main as _cli
+from cancelflow._cli.policy import Progress
+from cancelflow._policy.policy import example_policy
 from recording import (
     API_KEY,
     RecordingHTTPClient,

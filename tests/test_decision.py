@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from cancelflow import Decision, Guard, GuardBlock, Offer
-from cancelflow._decision import FORMAT_VERSION
+from cancelflow._policy.decision import FORMAT_VERSION
 from cancelflow.exceptions import InvalidInputError
 from policy_strategies import (
     NOW,

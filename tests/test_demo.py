@@ -7,7 +7,7 @@ import io
 import pytest
 
 from cancelflow import CaseState, SQLiteLedger
-from cancelflow._cli import main
+from cancelflow._cli.main import main
 
 
 def run(*argv: str) -> str:

@@ -28,8 +28,8 @@ from cancelflow import (
     parse_event,
     sign_webhook,
 )
-from cancelflow._events import event_from_json
 from cancelflow._format import format_amount, format_time
+from cancelflow._outcomes.events import event_from_json
 from cancelflow.exceptions import CancelflowError, EventPayloadError, FrozenEventError
 from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
 from test_subscription import mutated_subscriptions, sub_json
@@ -500,7 +500,7 @@ def test_verify_and_parse_import_neither_attrs_nor_typing():
         f"{body!r}, {sign_webhook(body, secret)!r})\n"
         "assert events\n"
     )
-    assert "cancelflow._events" in loaded
+    assert "cancelflow._outcomes.events" in loaded
     assert not {m.split(".")[0] for m in loaded} & {"attr", "attrs", "typing", "stripe"}
 
 

@@ -18,7 +18,7 @@ from cancelflow import (
     SubscriptionSnapshot,
     SubscriptionStatus,
 )
-from cancelflow._history import CustomerHistory
+from cancelflow._policy.history import CustomerHistory
 from policy_strategies import (
     NOW,
     coupon_maps,

@@ -15,14 +15,14 @@ from cancelflow import (
     SubscriptionStatus,
     read_history,
 )
-from cancelflow._history import CustomerHistory
-from cancelflow._history_jsonl import (
+from cancelflow._backtest.jsonl import (
     _KNOWN,
     _REQUIRED,
     _check_optional,
     _compact,
     _Items,
 )
+from cancelflow._policy.history import CustomerHistory
 from cancelflow.exceptions import HistoryFileError
 from recording import customer_json, subscription_json
 

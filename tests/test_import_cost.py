@@ -44,14 +44,14 @@ def test_every_public_name_loads_without_stripe():
     """Loading every public name (star import) still does not import stripe."""
     loaded = modules_after("from cancelflow import *")
     assert "stripe" not in loaded
-    assert "cancelflow._gateway" in loaded
+    assert "cancelflow._stripe.gateway" in loaded
 
 
 def test_building_params_and_the_dry_run_do_not_import_stripe():
     """The pure builder and `cancelflow link --dry-run` never import stripe."""
     loaded = modules_after(
         "import contextlib, io\n"
-        "from cancelflow._cli import main\n"
+        "from cancelflow._cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(['link', '--customer', 'cus_1', '--subscription', 'sub_1',"
         " '--return-url', 'https://example.com/a', '--dry-run'], environ={}) == 0"

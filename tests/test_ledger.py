@@ -18,8 +18,7 @@ from cancelflow import (
     fold_cases,
     parse_event,
 )
-from cancelflow._history import CustomerHistory
-from cancelflow._ledger import (
+from cancelflow._outcomes.ledger import (
     REDEMPTION_WINDOW,
     canonical_json,
     canonical_json_strings,
@@ -27,6 +26,7 @@ from cancelflow._ledger import (
     cutoff,
     history_from,
 )
+from cancelflow._policy.history import CustomerHistory
 from cancelflow.exceptions import InvalidParameterError
 from stripe_events import DAY, SCENARIOS, SubSim, links_for, scenario
 

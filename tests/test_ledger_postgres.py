@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from cancelflow import PostgresLedger, parse_event
-from cancelflow._ledger_sql import LATEST_VERSION
+from cancelflow._outcomes.ledger_sql import LATEST_VERSION
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 from sigkill import clean_run, ingest, ingest_and_kill
 from stripe_events import SubSim

@@ -9,8 +9,8 @@ from contextlib import closing
 import pytest
 
 from cancelflow import EventKind, SQLiteLedger, fold_cases, parse_event
-from cancelflow._ledger import canonical_json
-from cancelflow._ledger_sql import LATEST_VERSION, payload_json
+from cancelflow._outcomes.ledger import canonical_json
+from cancelflow._outcomes.ledger_sql import LATEST_VERSION, payload_json
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 from sigkill import clean_run, ingest, ingest_and_kill
 from stripe_events import SCENARIOS, SubSim, scenario

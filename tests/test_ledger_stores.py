@@ -18,8 +18,8 @@ from cancelflow import (
     fold_cases,
     parse_event,
 )
-from cancelflow._ledger import history_from
-from cancelflow._ledger_sql import _INSERT_CASE
+from cancelflow._outcomes.ledger import history_from
+from cancelflow._outcomes.ledger_sql import _INSERT_CASE
 from cancelflow.exceptions import InvalidParameterError
 from stripe_events import DAY, SCENARIOS, SubSim, links_for, scenario
 

@@ -40,9 +40,9 @@ def test_py_typed_is_shipped():
 
 
 def test_console_script_points_at_main():
-    """The `cancelflow` console script is cancelflow._cli:main."""
+    """The `cancelflow` console script is cancelflow._cli.main:main."""
     (script,) = entry_points(group="console_scripts", name="cancelflow")
-    assert script.value == "cancelflow._cli:main"
-    from cancelflow._cli import main
+    assert script.value == "cancelflow._cli.main:main"
+    from cancelflow._cli.main import main
 
     assert script.load() is main

@@ -25,7 +25,7 @@ from cancelflow import (
     SubscriptionSnapshot,
     SubscriptionStatus,
 )
-from cancelflow._policy import example_policy, lookup_for
+from cancelflow._policy.policy import example_policy, lookup_for
 from cancelflow.exceptions import InvalidParameterError, PolicyError
 from policy_strategies import (
     NOW,
@@ -124,7 +124,7 @@ class TestRules:
 
     def test_history_feeds_attempt_segments(self):
         """Rules on earlier attempts read the ledger history passed in."""
-        from cancelflow._history import CustomerHistory
+        from cancelflow._policy.history import CustomerHistory
 
         p = policy(
             Rule("repeat", Segment(attempts=Range(min=2)), NoOffer()),

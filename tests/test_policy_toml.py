@@ -25,7 +25,7 @@ from cancelflow import (
     load_policy,
     parse_policy,
 )
-from cancelflow._policy import example_policy
+from cancelflow._policy.policy import example_policy
 from cancelflow.exceptions import PolicyError
 from policy_strategies import PREDICATES, policies
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cancelflow._read import Obj, describe, frozen_map, plain
+from cancelflow._stripe.read import Obj, describe, frozen_map, plain
 from cancelflow.exceptions import StripeObjectError
 
 

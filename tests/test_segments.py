@@ -18,8 +18,8 @@ from cancelflow import (
     SubscriptionSnapshot,
     SubscriptionStatus,
 )
-from cancelflow._history import CustomerHistory
-from cancelflow._segments import shape_key
+from cancelflow._policy.history import CustomerHistory
+from cancelflow._policy.segments import shape_key
 from cancelflow.exceptions import PolicyError
 from policy_strategies import (
     NOW,

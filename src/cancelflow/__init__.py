@@ -26,15 +26,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from cancelflow._backtest import BacktestRecord, BacktestReport, backtest
-    from cancelflow._backtest_file import backtest_file
-    from cancelflow._cancelflow import Cancelflow, CancelLink, PortalLink
-    from cancelflow._context import CustomerFacts, DecisionContext
-    from cancelflow._coupon import Coupon, CouponDuration, CouponProblem
-    from cancelflow._coupon_cache import CouponCache
-    from cancelflow._customer import CustomerSnapshot
-    from cancelflow._decision import Decision
-    from cancelflow._deeplink import (
+    from cancelflow._backtest.backtest import BacktestRecord, BacktestReport, backtest
+    from cancelflow._backtest.jsonl import read_history
+    from cancelflow._backtest.parallel import backtest_file
+    from cancelflow._backtest.sources import records_from_ledger, records_from_stripe
+    from cancelflow._links.cancelflow import Cancelflow, CancelLink, PortalLink
+    from cancelflow._links.coupon_cache import CouponCache
+    from cancelflow._links.deeplink import (
         LOCALES,
         AfterCompletion,
         HostedConfirmation,
@@ -43,8 +41,8 @@ if TYPE_CHECKING:
         build_cancel_session_params,
         build_portal_session_params,
     )
-    from cancelflow._details import CancellationDetails, FeedbackOptionRef
-    from cancelflow._events import (
+    from cancelflow._links.urls import AllowedHosts
+    from cancelflow._outcomes.events import (
         CancellationEvent,
         CancellationScheduled,
         CancellationWithdrawn,
@@ -55,53 +53,39 @@ if TYPE_CHECKING:
         SubscriptionEnded,
         parse_event,
     )
-    from cancelflow._experiments import (
-        Arm,
-        Experiment,
-        experiment_bucket,
-    )
-    from cancelflow._gateway import StripeGateway
-    from cancelflow._guards import (
-        CouponSource,
-        Guard,
-        GuardBlock,
-        Guards,
-    )
-    from cancelflow._history import CustomerHistory, OfferHistory
-    from cancelflow._history_jsonl import read_history
-    from cancelflow._history_sources import records_from_ledger, records_from_stripe
-    from cancelflow._labels import FeedbackLabels
-    from cancelflow._ledger import (
+    from cancelflow._outcomes.ledger import (
         Case,
         CaseState,
         Ledger,
         LinkRecord,
         fold_cases,
     )
-    from cancelflow._ledger_memory import MemoryLedger
-    from cancelflow._ledger_postgres import PostgresLedger
-    from cancelflow._ledger_sqlite import SQLiteLedger
-    from cancelflow._offers import NoOffer, Offer
-    from cancelflow._policy import (
+    from cancelflow._outcomes.ledger_memory import MemoryLedger
+    from cancelflow._outcomes.ledger_postgres import PostgresLedger
+    from cancelflow._outcomes.ledger_sqlite import SQLiteLedger
+    from cancelflow._outcomes.signature import SignatureVerifier, sign_webhook
+    from cancelflow._outcomes.webhooks import WebhookHandler, handle_webhook
+    from cancelflow._policy.context import CustomerFacts, DecisionContext
+    from cancelflow._policy.decision import Decision
+    from cancelflow._policy.experiments import (
+        Arm,
+        Experiment,
+        experiment_bucket,
+    )
+    from cancelflow._policy.guards import (
+        CouponSource,
+        Guard,
+        GuardBlock,
+        Guards,
+    )
+    from cancelflow._policy.history import CustomerHistory, OfferHistory
+    from cancelflow._policy.offers import NoOffer, Offer
+    from cancelflow._policy.policy import (
         Outcome,
         RetentionPolicy,
         Rule,
     )
-    from cancelflow._policy_toml import (
-        dump_policy,
-        load_policy,
-        parse_policy,
-    )
-    from cancelflow._portal import (
-        CancellationReasonFeature,
-        CancelMode,
-        PortalConfiguration,
-        PortalSession,
-        ProrationBehavior,
-        SubscriptionCancelFeature,
-    )
-    from cancelflow._reasons import CancellationFeedback, CancellationReason
-    from cancelflow._segments import (
+    from cancelflow._policy.segments import (
         AllOf,
         AnyOf,
         Condition,
@@ -110,105 +94,121 @@ if TYPE_CHECKING:
         Range,
         Segment,
     )
-    from cancelflow._signature import SignatureVerifier, sign_webhook
-    from cancelflow._subscription import (
+    from cancelflow._policy.toml import (
+        dump_policy,
+        load_policy,
+        parse_policy,
+    )
+    from cancelflow._stripe.coupon import Coupon, CouponDuration, CouponProblem
+    from cancelflow._stripe.customer import CustomerSnapshot
+    from cancelflow._stripe.details import CancellationDetails, FeedbackOptionRef
+    from cancelflow._stripe.gateway import StripeGateway
+    from cancelflow._stripe.labels import FeedbackLabels
+    from cancelflow._stripe.portal import (
+        CancellationReasonFeature,
+        CancelMode,
+        PortalConfiguration,
+        PortalSession,
+        ProrationBehavior,
+        SubscriptionCancelFeature,
+    )
+    from cancelflow._stripe.reasons import CancellationFeedback, CancellationReason
+    from cancelflow._stripe.subscription import (
         DiscountRef,
         SubscriptionItemSnapshot,
         SubscriptionSnapshot,
     )
-    from cancelflow._subscription_data import BillingMode, SubscriptionStatus
-    from cancelflow._urls import AllowedHosts
-    from cancelflow._webhooks import WebhookHandler, handle_webhook
+    from cancelflow._stripe.subscription_data import BillingMode, SubscriptionStatus
 #: Where each lazily loaded public name lives.
 _LAZY: dict[str, str] = {
-    "AfterCompletion": "cancelflow._deeplink",
-    "AllOf": "cancelflow._segments",
-    "AllowedHosts": "cancelflow._urls",
-    "AnyOf": "cancelflow._segments",
-    "Arm": "cancelflow._experiments",
-    "BacktestRecord": "cancelflow._backtest",
-    "BacktestReport": "cancelflow._backtest",
-    "BillingMode": "cancelflow._subscription_data",
-    "CancelLink": "cancelflow._cancelflow",
-    "CancelMode": "cancelflow._portal",
-    "Cancelflow": "cancelflow._cancelflow",
-    "CancellationDetails": "cancelflow._details",
-    "CancellationEvent": "cancelflow._events",
-    "CancellationFeedback": "cancelflow._reasons",
-    "CancellationReason": "cancelflow._reasons",
-    "CancellationReasonFeature": "cancelflow._portal",
-    "CancellationScheduled": "cancelflow._events",
-    "CancellationWithdrawn": "cancelflow._events",
-    "Case": "cancelflow._ledger",
-    "CaseState": "cancelflow._ledger",
-    "Condition": "cancelflow._segments",
-    "Coupon": "cancelflow._coupon",
-    "CouponCache": "cancelflow._coupon_cache",
-    "CouponDuration": "cancelflow._coupon",
-    "CouponProblem": "cancelflow._coupon",
-    "CouponSource": "cancelflow._guards",
-    "CustomerFacts": "cancelflow._context",
-    "CustomerHistory": "cancelflow._history",
-    "CustomerSnapshot": "cancelflow._customer",
-    "Decision": "cancelflow._decision",
-    "DecisionContext": "cancelflow._context",
-    "DiscountRef": "cancelflow._subscription",
-    "EventKind": "cancelflow._events",
-    "Experiment": "cancelflow._experiments",
-    "FeedbackLabels": "cancelflow._labels",
-    "FeedbackOptionRef": "cancelflow._details",
-    "FeedbackReceived": "cancelflow._events",
-    "Guard": "cancelflow._guards",
-    "GuardBlock": "cancelflow._guards",
-    "Guards": "cancelflow._guards",
-    "HostedConfirmation": "cancelflow._deeplink",
-    "LOCALES": "cancelflow._deeplink",
-    "Ledger": "cancelflow._ledger",
-    "LinkRecord": "cancelflow._ledger",
-    "MemoryLedger": "cancelflow._ledger_memory",
-    "NoOffer": "cancelflow._offers",
-    "Not": "cancelflow._segments",
-    "NotAboutCancellation": "cancelflow._events",
-    "Offer": "cancelflow._offers",
-    "OfferHistory": "cancelflow._history",
-    "OfferRedeemed": "cancelflow._events",
-    "Outcome": "cancelflow._policy",
-    "PortalConfiguration": "cancelflow._portal",
-    "PortalHomepage": "cancelflow._deeplink",
-    "PortalLink": "cancelflow._cancelflow",
-    "PortalSession": "cancelflow._portal",
-    "PostgresLedger": "cancelflow._ledger_postgres",
-    "Predicate": "cancelflow._segments",
-    "ProrationBehavior": "cancelflow._portal",
-    "Range": "cancelflow._segments",
-    "Redirect": "cancelflow._deeplink",
-    "RetentionPolicy": "cancelflow._policy",
-    "Rule": "cancelflow._policy",
-    "SQLiteLedger": "cancelflow._ledger_sqlite",
-    "Segment": "cancelflow._segments",
-    "SignatureVerifier": "cancelflow._signature",
-    "StripeGateway": "cancelflow._gateway",
-    "SubscriptionCancelFeature": "cancelflow._portal",
-    "SubscriptionEnded": "cancelflow._events",
-    "SubscriptionItemSnapshot": "cancelflow._subscription",
-    "SubscriptionSnapshot": "cancelflow._subscription",
-    "SubscriptionStatus": "cancelflow._subscription_data",
-    "WebhookHandler": "cancelflow._webhooks",
-    "backtest": "cancelflow._backtest",
-    "backtest_file": "cancelflow._backtest_file",
-    "build_cancel_session_params": "cancelflow._deeplink",
-    "build_portal_session_params": "cancelflow._deeplink",
-    "dump_policy": "cancelflow._policy_toml",
-    "experiment_bucket": "cancelflow._experiments",
-    "fold_cases": "cancelflow._ledger",
-    "handle_webhook": "cancelflow._webhooks",
-    "load_policy": "cancelflow._policy_toml",
-    "parse_event": "cancelflow._events",
-    "parse_policy": "cancelflow._policy_toml",
-    "read_history": "cancelflow._history_jsonl",
-    "records_from_ledger": "cancelflow._history_sources",
-    "records_from_stripe": "cancelflow._history_sources",
-    "sign_webhook": "cancelflow._signature",
+    "AfterCompletion": "cancelflow._links.deeplink",
+    "AllOf": "cancelflow._policy.segments",
+    "AllowedHosts": "cancelflow._links.urls",
+    "AnyOf": "cancelflow._policy.segments",
+    "Arm": "cancelflow._policy.experiments",
+    "BacktestRecord": "cancelflow._backtest.backtest",
+    "BacktestReport": "cancelflow._backtest.backtest",
+    "BillingMode": "cancelflow._stripe.subscription_data",
+    "CancelLink": "cancelflow._links.cancelflow",
+    "CancelMode": "cancelflow._stripe.portal",
+    "Cancelflow": "cancelflow._links.cancelflow",
+    "CancellationDetails": "cancelflow._stripe.details",
+    "CancellationEvent": "cancelflow._outcomes.events",
+    "CancellationFeedback": "cancelflow._stripe.reasons",
+    "CancellationReason": "cancelflow._stripe.reasons",
+    "CancellationReasonFeature": "cancelflow._stripe.portal",
+    "CancellationScheduled": "cancelflow._outcomes.events",
+    "CancellationWithdrawn": "cancelflow._outcomes.events",
+    "Case": "cancelflow._outcomes.ledger",
+    "CaseState": "cancelflow._outcomes.ledger",
+    "Condition": "cancelflow._policy.segments",
+    "Coupon": "cancelflow._stripe.coupon",
+    "CouponCache": "cancelflow._links.coupon_cache",
+    "CouponDuration": "cancelflow._stripe.coupon",
+    "CouponProblem": "cancelflow._stripe.coupon",
+    "CouponSource": "cancelflow._policy.guards",
+    "CustomerFacts": "cancelflow._policy.context",
+    "CustomerHistory": "cancelflow._policy.history",
+    "CustomerSnapshot": "cancelflow._stripe.customer",
+    "Decision": "cancelflow._policy.decision",
+    "DecisionContext": "cancelflow._policy.context",
+    "DiscountRef": "cancelflow._stripe.subscription",
+    "EventKind": "cancelflow._outcomes.events",
+    "Experiment": "cancelflow._policy.experiments",
+    "FeedbackLabels": "cancelflow._stripe.labels",
+    "FeedbackOptionRef": "cancelflow._stripe.details",
+    "FeedbackReceived": "cancelflow._outcomes.events",
+    "Guard": "cancelflow._policy.guards",
+    "GuardBlock": "cancelflow._policy.guards",
+    "Guards": "cancelflow._policy.guards",
+    "HostedConfirmation": "cancelflow._links.deeplink",
+    "LOCALES": "cancelflow._links.deeplink",
+    "Ledger": "cancelflow._outcomes.ledger",
+    "LinkRecord": "cancelflow._outcomes.ledger",
+    "MemoryLedger": "cancelflow._outcomes.ledger_memory",
+    "NoOffer": "cancelflow._policy.offers",
+    "Not": "cancelflow._policy.segments",
+    "NotAboutCancellation": "cancelflow._outcomes.events",
+    "Offer": "cancelflow._policy.offers",
+    "OfferHistory": "cancelflow._policy.history",
+    "OfferRedeemed": "cancelflow._outcomes.events",
+    "Outcome": "cancelflow._policy.policy",
+    "PortalConfiguration": "cancelflow._stripe.portal",
+    "PortalHomepage": "cancelflow._links.deeplink",
+    "PortalLink": "cancelflow._links.cancelflow",
+    "PortalSession": "cancelflow._stripe.portal",
+    "PostgresLedger": "cancelflow._outcomes.ledger_postgres",
+    "Predicate": "cancelflow._policy.segments",
+    "ProrationBehavior": "cancelflow._stripe.portal",
+    "Range": "cancelflow._policy.segments",
+    "Redirect": "cancelflow._links.deeplink",
+    "RetentionPolicy": "cancelflow._policy.policy",
+    "Rule": "cancelflow._policy.policy",
+    "SQLiteLedger": "cancelflow._outcomes.ledger_sqlite",
+    "Segment": "cancelflow._policy.segments",
+    "SignatureVerifier": "cancelflow._outcomes.signature",
+    "StripeGateway": "cancelflow._stripe.gateway",
+    "SubscriptionCancelFeature": "cancelflow._stripe.portal",
+    "SubscriptionEnded": "cancelflow._outcomes.events",
+    "SubscriptionItemSnapshot": "cancelflow._stripe.subscription",
+    "SubscriptionSnapshot": "cancelflow._stripe.subscription",
+    "SubscriptionStatus": "cancelflow._stripe.subscription_data",
+    "WebhookHandler": "cancelflow._outcomes.webhooks",
+    "backtest": "cancelflow._backtest.backtest",
+    "backtest_file": "cancelflow._backtest.parallel",
+    "build_cancel_session_params": "cancelflow._links.deeplink",
+    "build_portal_session_params": "cancelflow._links.deeplink",
+    "dump_policy": "cancelflow._policy.toml",
+    "experiment_bucket": "cancelflow._policy.experiments",
+    "fold_cases": "cancelflow._outcomes.ledger",
+    "handle_webhook": "cancelflow._outcomes.webhooks",
+    "load_policy": "cancelflow._policy.toml",
+    "parse_event": "cancelflow._outcomes.events",
+    "parse_policy": "cancelflow._policy.toml",
+    "read_history": "cancelflow._backtest.jsonl",
+    "records_from_ledger": "cancelflow._backtest.sources",
+    "records_from_stripe": "cancelflow._backtest.sources",
+    "sign_webhook": "cancelflow._outcomes.signature",
 }
 
 __all__ = [

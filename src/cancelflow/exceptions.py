@@ -60,8 +60,8 @@ from __future__ import annotations
 # (see ``cancelflow/__init__.py``); type checkers treat this name as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from cancelflow._cancelflow import CancelLink
-    from cancelflow._ledger import LinkRecord
+    from cancelflow._links.cancelflow import CancelLink
+    from cancelflow._outcomes.ledger import LinkRecord
 
 __all__ = [
     "CancelLinkRefusedError",

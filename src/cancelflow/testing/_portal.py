@@ -286,7 +286,7 @@ class PortalVisit:
     @property
     def reason_labels(self) -> dict[str, str]:
         """Each offered reason's label in the session's locale (English fallback)."""
-        from cancelflow._labels import FeedbackLabels
+        from cancelflow._stripe.labels import FeedbackLabels
 
         labels = FeedbackLabels()
         locale = self._record.locale

@@ -1,0 +1,4 @@
+"""The ``cancelflow`` command line (stdlib argparse).
+
+May import: everything.
+"""

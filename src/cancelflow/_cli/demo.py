@@ -1,0 +1,308 @@
+"""``cancelflow demo``: the whole cancellation path, offline, in a few seconds.
+
+Everything goes through the public API a host application uses, against
+``cancelflow.testing.FakeStripe`` instead of Stripe: a product, a price,
+customers and subscriptions; a portal configuration that asks for reasons; a
+retention policy deciding who is offered a coupon (with its explanation);
+cancel links from :class:`~cancelflow.Cancelflow`; customers acting on the
+portal (one redeems the offer, one cancels with "other" and a comment, one
+cancels then renews); time passing the period end; and every signed webhook
+verified by :class:`~cancelflow.WebhookHandler` into a ledger, printed as
+typed events, then a summary.
+
+The output is deterministic: the fake's clock starts at a fixed instant and
+its ids and tokens are seeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import textwrap
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+
+from cancelflow._format import format_amount, format_time
+
+if TYPE_CHECKING:
+    from stripe.params import SubscriptionCreateParams
+
+    from cancelflow._cli.main import Context
+    from cancelflow._outcomes.events import CancellationEvent
+    from cancelflow._outcomes.ledger import Ledger
+
+__all__ = ["register", "run_demo"]
+
+START: Final = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+_WIDTH: Final = 88
+
+
+def register(subparsers: Any, name: str) -> None:
+    """Add ``cancelflow demo`` to the command line."""
+    parser = subparsers.add_parser(
+        name,
+        help="run the whole cancellation path offline, on a fake Stripe",
+        description=(
+            "Run cancel links, a retention policy, the customer portal, time passing "
+            "and verified webhooks into a ledger, against cancelflow's in-memory "
+            "FakeStripe: no Stripe key, no network. Prints what happens and a summary."
+        ),
+    )
+    parser.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="record into a SQLite ledger at PATH (default: in memory)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace, ctx: Context) -> int:
+    from cancelflow import MemoryLedger, SQLiteLedger
+
+    ledger: Ledger = (
+        MemoryLedger() if args.ledger is None else SQLiteLedger(args.ledger)
+    )
+    try:
+        run_demo(ctx.stdout, ledger=ledger)
+    finally:
+        ledger.close()
+    return 0
+
+
+def run_demo(out: TextIO, *, ledger: Ledger) -> None:
+    """Play the demo, printing to *out* and recording outcomes into *ledger*."""
+    import cancelflow
+    from cancelflow import (
+        Cancelflow,
+        NoOffer,
+        Offer,
+        Redirect,
+        RetentionPolicy,
+        Rule,
+        Segment,
+        WebhookHandler,
+    )
+    from cancelflow.testing import FakeStripe
+
+    def say(text: str = "", indent: int = 0) -> None:
+        pad = " " * indent
+        if not text:
+            print(file=out)
+            return
+        for line in textwrap.wrap(
+            text, _WIDTH, initial_indent=pad, subsequent_indent=pad + "  "
+        ):
+            print(line, file=out)
+
+    received: list[CancellationEvent] = []
+    others: Counter[str] = Counter()
+
+    def endpoint(body: bytes, headers: Any) -> int:
+        for event in webhooks.handle_webhook(body, headers["Stripe-Signature"]):
+            if isinstance(event, cancelflow.NotAboutCancellation):
+                others[event.event_type] += 1
+            else:
+                received.append(event)
+        return 200
+
+    def show_events() -> None:
+        for event in received:
+            say(f"{type(event).__name__}: {event.describe()}", 6)
+        if others:
+            counted = ", ".join(
+                f"{kind} ×{n}" if n > 1 else kind for kind, n in sorted(others.items())
+            )
+            say(f"(and, not about cancelling: {counted})", 6)
+        received.clear()
+        others.clear()
+
+    # -- the account ---------------------------------------------------------------
+    fake = FakeStripe(start=START, seed=2026)
+    client = fake.client()
+    secret = fake.add_webhook_endpoint(
+        endpoint, events=["customer.subscription.*", "customer.discount.*"]
+    )
+    webhooks = WebhookHandler(secret, ledger=ledger)
+
+    say(
+        "cancelflow demo: the cancellation path, offline, on cancelflow.testing.FakeStripe"
+    )
+    start = format_time(fake.clock.now(), seconds=False)
+    say(f"(no Stripe key, no network; the fake clock starts at {start})")
+    say()
+    price = client.v1.prices.create(
+        params={
+            "currency": "eur",
+            "unit_amount": 1500,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Pro"},
+        }
+    )
+    client.v1.coupons.create(
+        params={
+            "id": "STAY20",
+            "name": "20 % off",
+            "percent_off": 20,
+            "duration": "once",
+        }
+    )
+    reasons = [
+        "too_expensive",
+        "missing_features",
+        "switched_service",
+        "unused",
+        "other",
+    ]
+    config = client.v1.billing_portal.configurations.create(
+        params={
+            "features": {
+                "subscription_cancel": {
+                    "enabled": True,
+                    "mode": "at_period_end",
+                    "cancellation_reason": {"enabled": True, "options": reasons},
+                }
+            }
+        }
+    )
+    say("1. The Stripe account")
+    say(
+        f"product Pro at 15.00 EUR a month ({price.id}); coupon STAY20: 20 % off, once",
+        3,
+    )
+    say(
+        f"portal configuration {config.id}: cancel at period end, asking why "
+        f"({', '.join(reasons)})",
+        3,
+    )
+    people: list[tuple[str, str, Literal["classic", "flexible"], int | None]] = [
+        ("Ada", "ada@example.com", "classic", None),
+        ("Ben", "ben@example.com", "flexible", None),
+        ("Chloé", "chloe@example.com", "classic", 14),
+    ]
+    subs: dict[str, tuple[str, str]] = {}
+    for name, email, mode, trial_days in people:
+        customer = client.v1.customers.create(params={"name": name, "email": email})
+        params: SubscriptionCreateParams = {
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "billing_mode": {"type": mode},
+        }
+        if trial_days is not None:
+            params["trial_period_days"] = trial_days
+        sub = client.v1.subscriptions.create(params=params)
+        subs[name] = (customer.id, sub.id)
+        say(f"{name}: {customer.id}, {sub.id} ({mode} billing mode, {sub.status})", 3)
+    show_events()
+    say()
+
+    # -- the policy and the cancel links --------------------------------------------
+    policy = RetentionPolicy(
+        name="demo",
+        rules=[
+            Rule("no offer during trials", Segment(trialing=True), NoOffer()),
+            Rule("monthly plans", Segment(interval="month"), Offer("STAY20")),
+        ],
+    )
+    flow = Cancelflow(
+        client,
+        allowed_hosts=["example.com"],
+        return_url="https://example.com/account",
+        after_completion=Redirect("https://example.com/goodbye"),
+        policy=policy,
+        ledger=ledger,
+        clock=fake.clock.now,
+    )
+    say("2. Each customer clicks 'Cancel': Cancelflow asks the policy, then Stripe")
+    fake.clock.advance(dt.timedelta(days=9))
+    links = {}
+    for name, (customer_id, sub_id) in subs.items():
+        link = flow.create_cancel_link(customer=customer_id, subscription=sub_id)
+        links[name] = link
+        offer = f"offers {link.coupon_id}" if link.coupon_id else "offers nothing"
+        say(f"{name}: portal session {link.session_id} {offer}", 3)
+        assert link.decision is not None  # a policy always decides
+        say(link.decision.explain(), 6)
+    say()
+
+    # -- the customers on the portal ---------------------------------------------------
+    say("3. On Stripe's portal (driven by fake.portal)")
+    fake.clock.advance(dt.timedelta(minutes=2))
+    ada = fake.portal.visit(links["Ada"].url)
+    say(
+        f"Ada sees reasons {', '.join(ada.cancellation_reasons)} and the offer "
+        f"{ada.coupon_id}; she takes it",
+        3,
+    )
+    ada.accept_offer()
+    show_events()
+    ben = fake.portal.visit(links["Ben"].url)
+    outcome = ben.cancel(feedback="other", comment="Moving to a spreadsheet")
+    say(
+        f"Ben cancels: 'other', \"Moving to a spreadsheet\"; Stripe redirects him to "
+        f"{outcome.redirect_url}",
+        3,
+    )
+    show_events()
+    chloe = fake.portal.visit(links["Chloé"].url)
+    say("Chloé (trialing, so no offer) cancels: too_expensive", 3)
+    chloe.cancel(feedback="too_expensive")
+    show_events()
+    fake.clock.advance(dt.timedelta(hours=2))
+    home = flow.create_portal_link(customer=subs["Chloé"][0])
+    say("Two hours later she changes her mind and renews on the portal's homepage", 3)
+    fake.portal.visit(home.url).renew()
+    show_events()
+    say()
+
+    # -- time passes -----------------------------------------------------------------
+    fake.clock.advance(dt.timedelta(days=31))
+    say(
+        f"4. The fake clock advances 31 days, to {format_time(fake.clock.now(), seconds=False)}"
+    )
+    show_events()
+    say()
+
+    # -- the ledger ------------------------------------------------------------------
+    say("5. The ledger (one case per cancellation attempt)")
+    cases = ledger.cases()
+    names = {sub_id: name for name, (_, sub_id) in subs.items()}
+    for case in cases:
+        detail = ""
+        if case.feedback is not None:
+            detail = f", reason {case.feedback.value}"
+        if case.comment:
+            detail += f', comment "{case.comment}"'
+        if case.redeemed_coupon:
+            detail += f", redeemed {case.redeemed_coupon}"
+        say(
+            f"{names.get(case.subscription_id, case.subscription_id)}: "
+            f"{case.state.value}{detail}",
+            3,
+        )
+    states = Counter(case.state.value for case in cases)
+    saved_mrr = sum(case.mrr or 0 for case in cases if case.state.value == "saved")
+    feedback = Counter(
+        case.feedback.value for case in cases if case.feedback is not None
+    )
+    comments = [case.comment for case in cases if case.comment]
+    say()
+    say("Summary")
+    say(
+        f"cases: {len(cases)} · saved {states['saved']} · withdrawn "
+        f"{states['withdrawn']} · ended {states['ended']} · still scheduled "
+        f"{states['scheduled']} · no action {states['opened']}",
+        3,
+    )
+    say(f"MRR saved by the offer: {format_amount(saved_mrr, 'eur')}", 3)
+    say(
+        "reasons: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(feedback.items())) or "none"),
+        3,
+    )
+    say("comments: " + ("; ".join(f'"{c}"' for c in comments) or "none"), 3)
+    deliveries = fake.webhook_endpoints[0].deliveries
+    say(
+        f"webhooks: {len(deliveries)} signed deliveries, "
+        f"{sum(d.ok for d in deliveries)} verified and recorded",
+        3,
+    )

@@ -1,0 +1,646 @@
+"""The ledger's model: cancellation cases, the links that start them, and the fold.
+
+A :class:`Case` is one cancellation attempt of one subscription: the deep link
+that started it (if any), the offer decision, the schedule, the customer's
+feedback, and how it closed (withdrawn, ended, saved by an offer), with the MRR
+involved. Cases are never updated in place: every store keeps the *set* of
+typed events and links and recomputes a subscription's cases with
+:func:`fold_cases`, a pure function of that set. So the same events, in any
+arrival order and with any duplicates, give the same ledger.
+
+Order inside the set comes from Stripe's clock: items are sorted by
+``(created, kind precedence, id)``; links (stamped with the portal session's
+``created``) come first within a second, then schedule, offer, feedback,
+withdrawal and end. Two attempts of one subscription inside the same second
+cannot be told apart; that does not happen with a person in the portal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from json.encoder import encode_basestring
+from typing import Any, Final, Protocol, Self
+
+import attrs
+
+from cancelflow._outcomes.events import (
+    CancellationEvent,
+    CancellationScheduled,
+    CancellationWithdrawn,
+    EventKind,
+    FeedbackReceived,
+    OfferRedeemed,
+    SubscriptionEnded,
+    _AboutSubscription,
+)
+from cancelflow._policy.history import CustomerHistory
+from cancelflow._stripe.reasons import CancellationFeedback, CancellationReason
+from cancelflow._stripe.subscription_data import BillingMode
+from cancelflow.exceptions import InvalidParameterError
+
+_encode_string: Final = encode_basestring  # the encoder's, for ensure_ascii=False
+
+__all__ = [
+    "Case",
+    "CaseState",
+    "Ledger",
+    "LinkRecord",
+    "fold_cases",
+    "history_from",
+]
+
+
+class CaseState(enum.StrEnum):
+    """Where a cancellation attempt stands."""
+
+    OPENED = "opened"
+    """A cancel link was created; the customer has not acted (yet)."""
+    SCHEDULED = "scheduled"
+    """A cancellation is pending."""
+    SAVED = "saved"
+    """The customer redeemed the retention offer and stayed."""
+    WITHDRAWN = "withdrawn"
+    """The customer renewed before the end, without an offer."""
+    ENDED = "ended"
+    """The subscription ended."""
+
+
+OPEN_STATES: Final = frozenset({CaseState.OPENED, CaseState.SCHEDULED})
+
+REDEMPTION_WINDOW: Final = 24 * 3600
+"""Seconds after a cancel link is created within which a discount with its
+coupon counts as the offer redeemed. Portal sessions are short-lived (Stripe
+does not publish how long; a day is well beyond any visit), so a discount added
+later (by support, say) is not a save."""
+
+_INVOLUNTARY: Final = frozenset(
+    {
+        CancellationReason.PAYMENT_FAILED,
+        CancellationReason.PAYMENT_DISPUTED,
+        CancellationReason.CANCELED_BY_RETENTION_POLICY,
+    }
+)
+
+
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+)
+
+
+def canonical_json(value: object) -> str:
+    """JSON text with sorted keys and no spaces (what the stores keep)."""
+    return _CANONICAL.encode(value)
+
+
+def canonical_json_strings(values: Iterable[str]) -> str:
+    """:func:`canonical_json` of a list of strings, without building an encoder.
+
+    A fast path for a case's ``event_ids``: the same text, character for
+    character (``tests/test_ledger.py`` checks it against the plain path).
+    """
+    return f"[{','.join(map(_encode_string, values))}]"
+
+
+def _json_value(value: object) -> object:
+    """Check that *value* is JSON data and return a private copy of it."""
+    if value is None:
+        return None
+    try:
+        text = canonical_json(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            "decision", f"must be JSON data (dict, list, str, number, bool): {exc}"
+        ) from None
+    result: object = json.loads(text)
+    return result
+
+
+@attrs.frozen(kw_only=True)
+class LinkRecord:
+    """A cancel deep link, as the ledger remembers it.
+
+    Recorded by ``Cancelflow`` when it creates a link (or by the host). Stamp it
+    with the portal session's ``created`` so that it sorts on Stripe's clock,
+    like the events that follow.
+
+    Attributes:
+        session_id: the portal session's ``bps_…`` id.
+        subscription_id, customer_id: whose subscription the link cancels.
+        created: the session's ``created`` (unix seconds).
+        livemode: the session's ``livemode``.
+        offered_coupon: the retention coupon offered in the flow, if any.
+        arm: the experiment arm the retention policy chose, if any.
+        decision: the policy's decision as opaque JSON data (its explanation).
+        mrr, currency: the subscription's MRR (minor units) and currency.
+    """
+
+    session_id: str
+    subscription_id: str
+    customer_id: str
+    created: int
+    livemode: bool = False
+    offered_coupon: str | None = None
+    arm: str | None = None
+    decision: Any = attrs.field(default=None, converter=_json_value, hash=False)
+    mrr: int | None = None
+    currency: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen(kw_only=True)
+class Case:
+    """One cancellation attempt of one subscription, as far as the ledger knows.
+
+    Attributes:
+        id: ``case_`` + the link's session id, or + the first event's id.
+        subscription_id, customer_id, livemode: whose attempt.
+        state: where it stands (:class:`CaseState`).
+        opened_at, updated_at: the first and last moment seen (unix seconds).
+        link_session_id, link_created_at: the deep link that started it.
+        offered_coupon, arm, decision: what the retention policy decided.
+        scheduled_at: when the cancellation was first scheduled.
+        effective_at: when the (last) scheduled cancellation takes effect.
+        billing_mode: the subscription's billing mode when scheduled.
+        feedback, comment, feedback_option, feedback_at: the customer's answer.
+        redeemed_coupon, redeemed_discount, redeemed_at: the offer redeemed.
+        withdrawn_at: when the customer renewed.
+        ended_at, ended_reason: when and why (Stripe's reason) it ended.
+        mrr, currency: the MRR involved (minor units, in the subscription's
+            currency), from the latest event (or the link).
+        event_ids: the Stripe events that shaped it, sorted.
+    """
+
+    id: str
+    subscription_id: str
+    customer_id: str | None
+    livemode: bool
+    state: CaseState
+    opened_at: int
+    updated_at: int
+    link_session_id: str | None = None
+    link_created_at: int | None = None
+    offered_coupon: str | None = None
+    arm: str | None = None
+    decision: Any = attrs.field(default=None, hash=False)
+    scheduled_at: int | None = None
+    effective_at: int | None = None
+    billing_mode: BillingMode | None = None
+    feedback: CancellationFeedback | None = None
+    comment: str | None = None
+    feedback_option: str | None = None
+    feedback_at: int | None = None
+    redeemed_coupon: str | None = None
+    redeemed_discount: str | None = None
+    redeemed_at: int | None = None
+    withdrawn_at: int | None = None
+    ended_at: int | None = None
+    ended_reason: CancellationReason | None = None
+    mrr: int | None = None
+    currency: str | None = None
+    event_ids: tuple[str, ...] = ()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the attempt is over (saved, withdrawn or ended)."""
+        return self.state not in OPEN_STATES
+
+    @property
+    def saved_by_offer(self) -> bool:
+        """Whether a redeemed retention offer kept the subscription."""
+        return self.state is CaseState.SAVED
+
+    @property
+    def customer_initiated(self) -> bool:
+        """False only for an end that no one asked for (payment failed,
+        disputed, Stripe's retention policy) without a link or a schedule."""
+        return not (
+            self.link_session_id is None
+            and self.scheduled_at is None
+            and self.ended_reason in _INVOLUNTARY
+        )
+
+    def describe(self) -> str:
+        """One readable line: state, subscription, feedback, offer."""
+        parts = [f"{self.id}: {self.subscription_id} {self.state.value}"]
+        if self.feedback or self.comment:
+            parts.append(
+                "feedback "
+                + ", ".join(
+                    p
+                    for p in (
+                        self.feedback.value if self.feedback else None,
+                        json.dumps(self.comment, ensure_ascii=False)
+                        if self.comment
+                        else None,
+                    )
+                    if p
+                )
+            )
+        if self.offered_coupon:
+            parts.append(f"offered {self.offered_coupon}")
+        if self.redeemed_discount:
+            parts.append(f"redeemed {self.redeemed_coupon or self.redeemed_discount}")
+        if self.ended_reason:
+            parts.append(f"reason {self.ended_reason.value}")
+        return "; ".join(parts)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+class Ledger(Protocol):
+    """What every ledger store does (in memory, SQLite, PostgreSQL).
+
+    Every ledger is also an :class:`~cancelflow.OfferHistory`.
+    """
+
+    def record_events(self, events: Sequence[CancellationEvent]) -> bool:
+        """Record the typed events of ONE Stripe event, in one transaction.
+
+        Returns ``False`` (and changes nothing) when that event id was already
+        processed.
+        """
+        ...
+
+    def record_link(self, link: LinkRecord) -> None:
+        """Remember a cancel link (idempotent by session id)."""
+        ...
+
+    def is_processed(self, event_id: str) -> bool:
+        """Whether the Stripe event *event_id* was recorded."""
+        ...
+
+    def processed_count(self) -> int:
+        """How many Stripe event ids are remembered."""
+        ...
+
+    def cases(
+        self, *, subscription_id: str | None = None, customer_id: str | None = None
+    ) -> list[Case]:
+        """The cases, oldest first, optionally of one subscription or customer."""
+        ...
+
+    def links(self, *, subscription_id: str | None = None) -> list[LinkRecord]:
+        """The recorded links, oldest first."""
+        ...
+
+    def customer_history(self, customer_id: str) -> CustomerHistory:
+        """Attempts, last offer and last redemption of *customer_id*."""
+        ...
+
+    def prune_processed_events(
+        self, *, older_than: dt.timedelta, now: float | None = None
+    ) -> int:
+        """Forget the ids of events that were not about cancellation and were
+        created more than *older_than* before *now*; return how many."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's connection (a no-op in memory)."""
+        ...
+
+
+class ClosesOnExit:
+    """Mixin: a ledger is a context manager that closes its store on exit."""
+
+    def close(self) -> None:
+        """Release the store's connection."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def check_link(link: object) -> LinkRecord:
+    """*link*, after checking that it is a :class:`LinkRecord`."""
+    if not isinstance(link, LinkRecord):
+        raise InvalidParameterError(
+            "link", f"expected a LinkRecord, got {type(link).__name__}"
+        )
+    return link
+
+
+def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:
+    """The first of *events*, after checking that they come from one Stripe event."""
+    if not events:
+        raise InvalidParameterError(
+            "events", "give the typed events of one Stripe event (parse_event's list)"
+        )
+    first = events[0]
+    for e in events:
+        if not isinstance(e, CancellationEvent):
+            raise InvalidParameterError(
+                "events", f"expected typed events, got {type(e).__name__}"
+            )
+        if e.event_id != first.event_id:
+            raise InvalidParameterError(
+                "events",
+                f"events from two Stripe events ({first.event_id}, {e.event_id}); "
+                "record one Stripe event at a time",
+            )
+    return first
+
+
+def cutoff(older_than: dt.timedelta, now: float | None) -> int:
+    """The ``created`` value below which processed ids may be pruned."""
+    import time
+
+    if older_than < dt.timedelta(days=3):
+        raise InvalidParameterError(
+            "older_than",
+            "keep processed ids for at least 3 days: Stripe retries a delivery "
+            "for up to three days",
+        )
+    current = time.time() if now is None else now
+    return int(current - older_than.total_seconds())
+
+
+# -- the fold -----------------------------------------------------------------------
+
+_PRECEDENCE: Final[Mapping[EventKind, int]] = {
+    EventKind.CANCELLATION_SCHEDULED: 1,
+    EventKind.OFFER_REDEEMED: 2,
+    EventKind.FEEDBACK_RECEIVED: 3,
+    EventKind.CANCELLATION_WITHDRAWN: 4,
+    EventKind.SUBSCRIPTION_ENDED: 5,
+}
+
+_Item = LinkRecord | _AboutSubscription
+
+
+def _identity(event: _AboutSubscription) -> tuple[str, str, str]:
+    """What tells two typed events apart: parsing is deterministic, so one
+    Stripe event gives at most one typed event per kind, except one
+    :class:`OfferRedeemed` per discount added."""
+    discount = event.discount_id if isinstance(event, OfferRedeemed) else ""
+    return (event.event_id, event.kind, discount)  # a StrEnum: equal to its value
+
+
+def _sort_key(item: _Item) -> tuple[int, int, str, str, str]:
+    if isinstance(item, LinkRecord):
+        return (item.created, 0, item.session_id, "", "")
+    return (item.created, _PRECEDENCE.get(item.kind, 9), *_identity(item))
+
+
+@attrs.define
+class _Draft:
+    id: str
+    subscription_id: str
+    state: CaseState
+    opened_at: int
+    updated_at: int
+    customer_id: str | None = None
+    livemode: bool = False
+    link: LinkRecord | None = None
+    scheduled_at: int | None = None
+    effective_at: int | None = None
+    billing_mode: BillingMode | None = None
+    feedback: CancellationFeedback | None = None
+    comment: str | None = None
+    feedback_option: str | None = None
+    feedback_at: int | None = None
+    redeemed: dict[str, str | None] = attrs.Factory(dict)
+    redeemed_at: int | None = None
+    withdrawn_at: int | None = None
+    ended_at: int | None = None
+    ended_reason: CancellationReason | None = None
+    mrr: int | None = None
+    currency: str | None = None
+    event_ids: set[str] = attrs.Factory(set)
+
+    def touch(self, item: _Item) -> None:
+        self.updated_at = max(self.updated_at, item.created)
+        if self.customer_id is None:
+            self.customer_id = item.customer_id
+        self.livemode = self.livemode or item.livemode
+        if isinstance(item, _AboutSubscription):
+            self.event_ids.add(item.event_id)
+        if item.mrr is not None and item.currency is not None:
+            self.mrr, self.currency = item.mrr, item.currency
+
+    def answer(
+        self,
+        feedback: CancellationFeedback | None,
+        comment: str | None,
+        option: str | None,
+        at: int,
+    ) -> None:
+        if feedback is None and comment is None and option is None:
+            return
+        if (feedback, comment, option) == (
+            self.feedback,
+            self.comment,
+            self.feedback_option,
+        ):
+            return  # the same answer repeated (the end event carries it again)
+        self.feedback, self.comment, self.feedback_option = feedback, comment, option
+        self.feedback_at = at
+
+    def build(self) -> Case:
+        link = self.link
+        first_discount = min(self.redeemed) if self.redeemed else None
+        return Case(
+            id=self.id,
+            subscription_id=self.subscription_id,
+            customer_id=self.customer_id,
+            livemode=self.livemode,
+            state=self.state,
+            opened_at=self.opened_at,
+            updated_at=self.updated_at,
+            link_session_id=link.session_id if link else None,
+            link_created_at=link.created if link else None,
+            offered_coupon=link.offered_coupon if link else None,
+            arm=link.arm if link else None,
+            decision=link.decision if link else None,
+            scheduled_at=self.scheduled_at,
+            effective_at=self.effective_at,
+            billing_mode=self.billing_mode,
+            feedback=self.feedback,
+            comment=self.comment,
+            feedback_option=self.feedback_option,
+            feedback_at=self.feedback_at,
+            redeemed_coupon=self.redeemed[first_discount] if first_discount else None,
+            redeemed_discount=first_discount,
+            redeemed_at=self.redeemed_at,
+            withdrawn_at=self.withdrawn_at,
+            ended_at=self.ended_at,
+            ended_reason=self.ended_reason,
+            mrr=self.mrr,
+            currency=self.currency,
+            event_ids=tuple(sorted(self.event_ids)),
+        )
+
+
+def _new(item: _Item, state: CaseState) -> _Draft:
+    source = item.session_id if isinstance(item, LinkRecord) else item.event_id
+    return _Draft(
+        id=f"case_{source}",
+        subscription_id=item.subscription_id,
+        state=state,
+        opened_at=item.created,
+        updated_at=item.created,
+    )
+
+
+def _last_in(drafts: list[_Draft], states: Iterable[CaseState]) -> _Draft | None:
+    wanted = frozenset(states)
+    for draft in reversed(drafts):
+        if draft.state in wanted:
+            return draft
+    return None
+
+
+def _fold_subscription(items: list[_Item]) -> list[Case]:
+    drafts: list[_Draft] = []
+
+    def open_new(item: _Item, state: CaseState) -> _Draft:
+        draft = _new(item, state)
+        drafts.append(draft)
+        return draft
+
+    # A discount's coupon may be named by only one of its two events
+    # (customer.discount.created); learn it from the whole set first.
+    coupons = {
+        i.discount_id: i.coupon_id
+        for i in items
+        if isinstance(i, OfferRedeemed) and i.coupon_id is not None
+    }
+    for item in sorted(items, key=_sort_key):
+        last = drafts[-1] if drafts else None
+        target: _Draft | None
+        if isinstance(item, LinkRecord):
+            target = open_new(item, CaseState.OPENED)
+            target.link = item
+        elif isinstance(item, CancellationScheduled):
+            if last is not None and last.state in OPEN_STATES:
+                target = last
+            else:
+                target = open_new(item, CaseState.SCHEDULED)
+            target.state = CaseState.SCHEDULED
+            if target.scheduled_at is None:
+                target.scheduled_at = item.created
+            target.effective_at = item.effective_at
+            target.billing_mode = item.billing_mode
+        elif isinstance(item, FeedbackReceived):
+            target = last if last is not None else open_new(item, CaseState.SCHEDULED)
+            target.answer(
+                item.feedback, item.comment, item.feedback_option, item.created
+            )
+        elif isinstance(item, OfferRedeemed):
+            target = last
+            offered = target.link if target is not None else None
+            if (
+                target is None
+                or offered is None
+                or offered.offered_coupon is None
+                or target.state not in (*OPEN_STATES, CaseState.SAVED)
+                or not 0 <= item.created - offered.created <= REDEMPTION_WINDOW
+            ):
+                # a discount outside a cancel link that offered one, or long
+                # after it (one added by support, say): not a save
+                continue
+            coupon = coupons.get(item.discount_id)
+            if coupon and coupon != offered.offered_coupon:
+                continue  # some other discount, not the offer made in this flow
+            target.redeemed[item.discount_id] = coupon
+            if target.redeemed_at is None:
+                target.redeemed_at = item.created
+            if target.state is CaseState.OPENED:
+                target.state = CaseState.SAVED
+        elif isinstance(item, CancellationWithdrawn):
+            target = _last_in(drafts, (CaseState.SCHEDULED,))
+            if target is None:
+                target = (
+                    last
+                    if last is not None and last.state is CaseState.OPENED
+                    else open_new(item, CaseState.WITHDRAWN)
+                )
+            target.state = CaseState.SAVED if target.redeemed else CaseState.WITHDRAWN
+            target.withdrawn_at = item.created
+        elif isinstance(item, SubscriptionEnded):
+            target = _last_in(drafts, (CaseState.ENDED,))  # a subscription ends once
+            if target is None:
+                voluntary = item.reason not in _INVOLUNTARY
+                if last is not None and (
+                    last.state is CaseState.SCHEDULED
+                    or (last.state is CaseState.OPENED and voluntary)
+                ):
+                    target = last
+                else:
+                    target = open_new(item, CaseState.ENDED)
+            target.state = CaseState.ENDED
+            if target.ended_at is None:
+                target.ended_at = item.ended_at
+            if item.reason is not None:
+                target.ended_reason = item.reason
+            target.answer(
+                item.feedback, item.comment, item.feedback_option, item.created
+            )
+        else:  # pragma: no cover - every _AboutSubscription kind is handled above
+            continue
+        target.touch(item)
+    return [d.build() for d in drafts]
+
+
+def fold_cases(
+    links: Iterable[LinkRecord], events: Iterable[CancellationEvent]
+) -> list[Case]:
+    """Compute every case from a set of links and typed events.
+
+    A pure function of the *set*: order and duplicates in the inputs do not
+    matter. Events that are not about a subscription are ignored. Cases come
+    out sorted by ``(opened_at, id)``.
+    """
+    by_sub: dict[str, dict[tuple[str, str, str], _Item]] = {}
+    for link in links:
+        key = ("link", link.session_id, "")
+        by_sub.setdefault(link.subscription_id, {})[key] = link
+    for event in events:
+        if isinstance(event, _AboutSubscription):
+            by_sub.setdefault(event.subscription_id, {})[_identity(event)] = event
+    cases: list[Case] = []
+    for items in by_sub.values():
+        cases.extend(_fold_subscription(list(items.values())))
+    cases.sort(key=lambda c: (c.opened_at, c.id))
+    return cases
+
+
+_NO_END: Final = float("inf")
+
+
+def history_from(
+    customer_id: str,
+    cases: Iterable[Case],
+    links: Iterable[LinkRecord],
+    *,
+    before: int | None = None,
+) -> CustomerHistory:
+    """A customer's :class:`~cancelflow.CustomerHistory` from cases and links.
+
+    With *before* (a Unix time), only what happened strictly earlier counts:
+    the history as it stood at that instant (a backtest's view of the past).
+    """
+    end = before if before is not None else _NO_END
+    mine = [c for c in cases if c.customer_id == customer_id and c.opened_at < end]
+    offered = [
+        link.created
+        for link in links
+        if link.customer_id == customer_id
+        and link.offered_coupon is not None
+        and link.created < end
+    ]
+    redeemed = [
+        c.redeemed_at for c in mine if c.redeemed_at is not None and c.redeemed_at < end
+    ]
+    return CustomerHistory(
+        attempts=sum(1 for c in mine if c.customer_initiated),
+        last_offered_at=max(offered, default=None),
+        last_redeemed_at=max(redeemed, default=None),
+    )

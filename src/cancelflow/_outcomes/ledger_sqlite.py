@@ -1,0 +1,123 @@
+"""The embedded ledger: one SQLite file (stdlib ``sqlite3``), WAL journal.
+
+Durability: ``synchronous=FULL`` by default. The host answers Stripe 2xx only
+after the ledger commits, and Stripe never re-sends an acknowledged event, so a
+commit must survive a power loss, not only a crash of the process (which WAL
+with ``NORMAL`` already survives). ``FULL`` costs one more fsync per commit and
+still allows thousands of webhooks a second; pass ``synchronous="NORMAL"`` if
+the file sits on storage where that loss is acceptable.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final, Literal, final
+
+from cancelflow._outcomes.ledger_sql import Cursor, SQLLedger
+from cancelflow.exceptions import InvalidParameterError, LedgerError
+
+__all__ = ["SQLiteLedger"]
+
+_SYNC: Final = ("FULL", "NORMAL", "EXTRA")
+
+
+@final
+class SQLiteLedger(SQLLedger):
+    """A :class:`~cancelflow.Ledger` in a SQLite file.
+
+    Safe to share between threads; several processes may use the same file
+    (writers take SQLite's write lock with ``BEGIN IMMEDIATE`` and wait up to
+    *busy_timeout* seconds for it). Opening applies pending schema migrations
+    and refuses a schema newer than this cancelflow.
+
+    Args:
+        path: the database file (created if missing), or ``":memory:"``.
+        synchronous: SQLite's ``synchronous`` setting: ``"FULL"`` (default),
+            ``"NORMAL"`` or ``"EXTRA"``.
+        busy_timeout: seconds to wait for another writer.
+
+    Raises:
+        LedgerError: the file cannot be opened, or its schema is newer.
+    """
+
+    clustered = " WITHOUT ROWID"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL",
+        busy_timeout: float = 5.0,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise InvalidParameterError(
+                "path", f"expected a file path, got {type(path).__name__}"
+            )
+        if synchronous not in _SYNC:
+            raise InvalidParameterError(
+                "synchronous", f"must be one of {', '.join(_SYNC)}"
+            )
+        super().__init__()
+        self.path = str(path)
+        self._lock = threading.RLock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            with self._transaction(write=True) as cur:
+                self._migrate(cur)
+        except sqlite3.Error as exc:
+            self._close_quietly()
+            raise LedgerError(f"cannot open the SQLite ledger: {exc}") from exc
+        except LedgerError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteLedger({self.path!r})"
+
+    @contextmanager
+    def _transaction(
+        self, *, write: bool, lock_keys: Sequence[str] = ()
+    ) -> Iterator[Cursor]:
+        del lock_keys  # SQLite has one write lock for the whole file
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield cur
+                cur.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise LedgerError(f"the SQLite ledger failed: {exc}") from exc
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                cur.close()
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,130 @@
+"""The one call for hosts: verify a webhook, read it, record it.
+
+Framework agnostic: give it the raw body and the ``Stripe-Signature`` header,
+answer Stripe 2xx when it returns, 400 on a ``WebhookError``, 500 (so Stripe
+retries) on a ``LedgerError``. Importing or using it does not import ``stripe``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from cancelflow._outcomes.events import CancellationEvent, parse_event
+from cancelflow._outcomes.signature import DEFAULT_TOLERANCE, SignatureVerifier
+from cancelflow._typing import final
+from cancelflow.exceptions import InvalidParameterError
+
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the ledger's module is not needed to verify and parse
+    from cancelflow._outcomes.ledger import Ledger
+
+__all__ = ["WebhookHandler", "handle_webhook"]
+
+
+@final
+class WebhookHandler:
+    """Verifies, parses and records Stripe webhook deliveries.
+
+    Build it once at start-up and share it (it is thread-safe when its ledger
+    is). Without a ledger it only verifies and parses.
+
+    Args:
+        secrets: the endpoint's signing secret(s) (``whsec_…``); give two while
+            rolling a secret.
+        ledger: where to record outcomes (a ``MemoryLedger``, ``SQLiteLedger``
+            or ``PostgresLedger``), or ``None``.
+        tolerance: the oldest signature accepted, in seconds (default 300).
+        future_tolerance: how far ahead of this machine's clock a signature's
+            timestamp may be (default 300).
+        clock: the current unix time (for tests).
+
+    Raises:
+        InvalidParameterError: no secret, a blank one, or a bad tolerance.
+    """
+
+    __slots__ = ("_verifier", "ledger")
+
+    def __init__(
+        self,
+        secrets: str | Iterable[str],
+        *,
+        ledger: Ledger | None = None,
+        tolerance: int = DEFAULT_TOLERANCE,
+        future_tolerance: int = DEFAULT_TOLERANCE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verifier = SignatureVerifier(
+            secrets, tolerance=tolerance, future_tolerance=future_tolerance, clock=clock
+        )
+        if ledger is not None and not callable(getattr(ledger, "record_events", None)):
+            raise InvalidParameterError(
+                "ledger",
+                "expected a ledger (MemoryLedger, SQLiteLedger, PostgresLedger), "
+                f"got {type(ledger).__name__}",
+            )
+        self.ledger = ledger
+
+    def __repr__(self) -> str:
+        return f"WebhookHandler({self._verifier!r}, ledger={self.ledger!r})"
+
+    def verify_and_parse(
+        self, body: bytes | str, signature_header: str | None
+    ) -> list[CancellationEvent]:
+        """Check the signature and read the event, without recording it."""
+        self._verifier.verify(body, signature_header)
+        return parse_event(body)
+
+    def handle_webhook(
+        self, body: bytes | str, signature_header: str | None
+    ) -> list[CancellationEvent]:
+        """Verify *body*, read it into typed events and record them.
+
+        *body* is the raw request body, unchanged; *signature_header* the
+        ``Stripe-Signature`` header. The event is recorded in one ledger
+        transaction. Returns the typed events (a :class:`NotAboutCancellation`
+        for other event types), or an empty list when the ledger had already
+        processed this event id, so that side effects run once per event.
+
+        Raises:
+            SignatureVerificationError: the delivery is not from Stripe (a
+                subclass says why); answer 400.
+            EventPayloadError: the verified body is not a readable event;
+                answer 400.
+            LedgerError: the ledger failed; answer 500 so that Stripe retries.
+        """
+        events = self.verify_and_parse(body, signature_header)
+        if self.ledger is not None and not self.ledger.record_events(events):
+            return []
+        return events
+
+    async def handle_webhook_async(
+        self, body: bytes | str, signature_header: str | None
+    ) -> list[CancellationEvent]:
+        """:meth:`handle_webhook` for async frameworks: verifying and parsing
+        run inline (microseconds), the ledger write in a worker thread."""
+        import asyncio  # not at module level: it costs a serverless cold start
+
+        events = self.verify_and_parse(body, signature_header)
+        if self.ledger is not None and not await asyncio.to_thread(
+            self.ledger.record_events, events
+        ):
+            return []
+        return events
+
+
+def handle_webhook(
+    body: bytes | str,
+    signature_header: str | None,
+    *,
+    secrets: str | Iterable[str],
+    ledger: Ledger | None = None,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> list[CancellationEvent]:
+    """One-off :meth:`WebhookHandler.handle_webhook` (builds a handler per call).
+
+    Prefer a module-level :class:`WebhookHandler` in a web app.
+    """
+    handler = WebhookHandler(secrets, ledger=ledger, tolerance=tolerance)
+    return handler.handle_webhook(body, signature_header)

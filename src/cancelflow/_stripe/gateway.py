@@ -1,0 +1,432 @@
+"""The only place cancelflow talks to Stripe.
+
+:class:`StripeGateway` wraps a ``stripe.StripeClient`` the host built (never the
+global ``stripe.api_key``), calls only ``client.v1.*``, turns Stripe's objects
+into cancelflow's frozen models and every ``stripe.StripeError`` into a
+:class:`~cancelflow.exceptions.StripeAPIError` subclass. ``stripe`` itself is
+imported only when an error has to be mapped, so importing this module costs
+nothing more than cancelflow's models.
+
+Every call has a sync form and an ``_async`` twin; the twins share their
+parameters, parsing and error mapping, and differ only in the awaited call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from cancelflow._ids import check_id
+from cancelflow._redact import redact
+from cancelflow._stripe.coupon import Coupon
+from cancelflow._stripe.customer import CustomerSnapshot
+from cancelflow._stripe.portal import PortalConfiguration, PortalSession
+from cancelflow._stripe.subscription import SubscriptionSnapshot
+from cancelflow.exceptions import (
+    InvalidParameterError,
+    StripeAPIError,
+    StripeAuthenticationError,
+    StripeConnectionError,
+    StripeIdempotencyError,
+    StripeInvalidRequestError,
+    StripePermissionError,
+    StripeRateLimitError,
+    StripeResourceMissingError,
+    StripeServerError,
+)
+
+if TYPE_CHECKING:
+    import stripe
+    from stripe import RequestOptions
+    from stripe.params import CouponRetrieveParams, SubscriptionListParams
+    from stripe.params.billing_portal import (
+        ConfigurationCreateParams,
+        ConfigurationListParams,
+        ConfigurationUpdateParams,
+        SessionCreateParams,
+    )
+
+__all__ = ["StripeGateway", "map_stripe_error", "redact"]
+
+#: Keys of stripe-python's ``RequestOptions``. The params TypedDicts inherit
+#: them, but ``StripeClient`` would send them as *form fields* if they were put
+#: in ``params``; the gateway refuses them there.
+REQUEST_OPTION_KEYS: Final = frozenset(
+    {
+        "api_key",
+        "stripe_version",
+        "stripe_account",
+        "stripe_context",
+        "max_network_retries",
+        "idempotency_key",
+        "content_type",
+        "headers",
+    }
+)
+
+#: ``status`` values ``GET /v1/subscriptions`` accepts.
+SUBSCRIPTION_LIST_STATUSES: Final = frozenset(
+    {
+        "active",
+        "all",
+        "canceled",
+        "ended",
+        "incomplete",
+        "incomplete_expired",
+        "past_due",
+        "paused",
+        "trialing",
+        "unpaid",
+    }
+)
+
+
+def _coupon_params() -> CouponRetrieveParams:
+    # ``applies_to`` and ``currency_options`` are "expandable" coupon fields:
+    # without them a product-restricted or multi-currency coupon looks universal.
+    return {"expand": ["applies_to", "currency_options"]}
+
+
+def new_idempotency_key() -> str:
+    """A fresh ``Idempotency-Key`` (a random UUID with a cancelflow prefix)."""
+    return f"cancelflow-{uuid.uuid4()}"
+
+
+def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
+    """The :class:`~cancelflow.exceptions.StripeAPIError` for a stripe-python error.
+
+    *action* says what cancelflow was doing ("retrieve subscription sub_1").
+    The message, code, param, HTTP status, request id and Stripe's error type
+    are kept; anything shaped like an API key is redacted from the message.
+    """
+    import stripe
+
+    error = err.error
+    code = err.code or (error.code if error is not None else None)
+    param = getattr(err, "param", None) or (error.param if error is not None else None)
+    stripe_type = error.type if error is not None else None
+    status = err.http_status
+    kind: type[StripeAPIError]
+    hint = ""
+    if isinstance(err, stripe.IdempotencyError):
+        kind = StripeIdempotencyError
+    elif isinstance(err, stripe.RateLimitError):
+        kind, hint = StripeRateLimitError, " Retry later, with backoff."
+    elif isinstance(err, stripe.InvalidRequestError):
+        kind = (
+            StripeResourceMissingError
+            if code == "resource_missing"
+            else StripeInvalidRequestError
+        )
+    elif isinstance(err, stripe.AuthenticationError):
+        kind = StripeAuthenticationError
+        hint = " Check the API key given to stripe.StripeClient."
+    elif isinstance(err, stripe.PermissionError):
+        kind = StripePermissionError
+        hint = " A restricted key needs write access to billing portal sessions."
+    elif isinstance(err, stripe.APIConnectionError):
+        kind, hint = StripeConnectionError, " The request may or may not have happened."
+    elif isinstance(err, stripe.APIError):
+        kind, hint = StripeServerError, " Retrying is safe."
+    else:
+        kind = StripeAPIError
+    message = (err.user_message or type(err).__name__).rstrip(". ")
+    where = f" (param {param})" if param else ""
+    return kind(
+        redact(f"Stripe refused to {action}{where}: {message}.{hint}"),
+        code=code,
+        param=param,
+        http_status=status,
+        request_id=err.request_id,
+        stripe_type=stripe_type,
+    )
+
+
+@contextmanager
+def _stripe_errors(action: str) -> Iterator[None]:
+    """Turn a ``stripe.StripeError`` raised inside the block into ours."""
+    try:
+        yield
+    except Exception as err:
+        import stripe
+
+        if isinstance(err, stripe.StripeError):
+            raise map_stripe_error(err, action) from err
+        raise
+
+
+def _no_request_options(params: Mapping[str, Any], field: str) -> None:
+    if not isinstance(params, Mapping):
+        raise InvalidParameterError(field, "must be a dict of Stripe parameters")
+    found = sorted(REQUEST_OPTION_KEYS & params.keys())
+    if found:
+        raise InvalidParameterError(
+            f"{field}[{found[0]}]",
+            "is a request option, not a parameter; stripe-python would send it as "
+            "a form field (cancelflow sets the idempotency key itself)",
+        )
+
+
+def _subscription_list_params(
+    customer: str | None, status: str | None, price: str | None, page_size: int
+) -> SubscriptionListParams:
+    params: SubscriptionListParams = {"limit": page_size, "expand": ["data.discounts"]}
+    if not 1 <= page_size <= 100:
+        raise InvalidParameterError("limit", "page_size must be between 1 and 100")
+    if customer is not None:
+        params["customer"] = check_id(customer, "customer", prefix="cus_")
+    if price is not None:
+        params["price"] = check_id(price, "price")
+    if status is not None:
+        if status not in SUBSCRIPTION_LIST_STATUSES:
+            allowed = ", ".join(sorted(SUBSCRIPTION_LIST_STATUSES))
+            raise InvalidParameterError("status", f"{status!r} is not one of {allowed}")
+        params["status"] = status
+    return params
+
+
+def _check_client(_: object, __: object, client: Any) -> None:
+    if not hasattr(client, "v1"):
+        # Never echo the value: it might be an API key passed by mistake.
+        raise InvalidParameterError(
+            "client",
+            f"expected a stripe.StripeClient, got a {type(client).__name__}; build "
+            "one with stripe.StripeClient(api_key)",
+        )
+
+
+@attrs.frozen(repr=False)
+class StripeGateway:
+    """Stripe's API as cancelflow uses it, over a ``stripe.StripeClient``.
+
+    Args:
+        client: the host's ``stripe.StripeClient``; cancelflow never reads the
+            global ``stripe.api_key``.
+        idempotency_key: makes the ``Idempotency-Key`` of each POST; called
+            once per call (per attempt), so a new attempt never replays an
+            earlier, possibly expired, session.
+
+    Every method raises a :class:`~cancelflow.exceptions.StripeAPIError`
+    subclass when Stripe answers with an error, and
+    :class:`~cancelflow.exceptions.StripeObjectError` when its answer does not
+    have the expected shape.
+    """
+
+    client: stripe.StripeClient = attrs.field(validator=_check_client)
+    idempotency_key: Callable[[], str] = new_idempotency_key
+
+    def __repr__(self) -> str:
+        return f"StripeGateway(client=<{type(self.client).__name__}>)"
+
+    def _post_options(self) -> RequestOptions:
+        return {"idempotency_key": self.idempotency_key()}
+
+    # -- subscriptions -----------------------------------------------------------
+
+    def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
+        """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
+        check_id(subscription, "subscription", prefix="sub_")
+        with _stripe_errors(f"retrieve subscription {subscription}"):
+            obj = self.client.v1.subscriptions.retrieve(
+                subscription, params={"expand": ["discounts"]}
+            )
+        return SubscriptionSnapshot.from_stripe(obj)
+
+    async def retrieve_subscription_async(
+        self, subscription: str
+    ) -> SubscriptionSnapshot:
+        """Async twin of :meth:`retrieve_subscription`."""
+        check_id(subscription, "subscription", prefix="sub_")
+        with _stripe_errors(f"retrieve subscription {subscription}"):
+            obj = await self.client.v1.subscriptions.retrieve_async(
+                subscription, params={"expand": ["discounts"]}
+            )
+        return SubscriptionSnapshot.from_stripe(obj)
+
+    def iter_subscriptions(
+        self,
+        *,
+        customer: str | None = None,
+        status: str | None = None,
+        price: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[SubscriptionSnapshot]:
+        """Every subscription matching the filters, page after page.
+
+        Stripe's default (``status=None``) lists the subscriptions that are
+        not canceled; ``status="all"`` lists every one.
+        """
+        params = _subscription_list_params(customer, status, price, page_size)
+        with _stripe_errors("list subscriptions"):
+            page = self.client.v1.subscriptions.list(params=params)
+        items = iter(page.auto_paging_iter())
+        while True:
+            with _stripe_errors("list subscriptions"):
+                obj = next(items, None)
+            if obj is None:
+                return
+            yield SubscriptionSnapshot.from_stripe(obj)
+
+    async def iter_subscriptions_async(
+        self,
+        *,
+        customer: str | None = None,
+        status: str | None = None,
+        price: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[SubscriptionSnapshot]:
+        """Async twin of :meth:`iter_subscriptions` (use ``async for``)."""
+        params = _subscription_list_params(customer, status, price, page_size)
+        with _stripe_errors("list subscriptions"):
+            page = await self.client.v1.subscriptions.list_async(params=params)
+        items = page.auto_paging_iter()
+        while True:
+            with _stripe_errors("list subscriptions"):
+                try:
+                    obj = await items.__anext__()
+                except StopAsyncIteration:
+                    return
+            yield SubscriptionSnapshot.from_stripe(obj)
+
+    # -- customers and coupons ---------------------------------------------------
+
+    def retrieve_customer(self, customer: str) -> CustomerSnapshot:
+        """``GET /v1/customers/{id}``."""
+        check_id(customer, "customer", prefix="cus_")
+        with _stripe_errors(f"retrieve customer {customer}"):
+            obj = self.client.v1.customers.retrieve(customer)
+        return CustomerSnapshot.from_stripe(obj)
+
+    async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
+        """Async twin of :meth:`retrieve_customer`."""
+        check_id(customer, "customer", prefix="cus_")
+        with _stripe_errors(f"retrieve customer {customer}"):
+            obj = await self.client.v1.customers.retrieve_async(customer)
+        return CustomerSnapshot.from_stripe(obj)
+
+    def retrieve_coupon(self, coupon: str) -> Coupon:
+        """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
+        expanded (Stripe leaves both out otherwise)."""
+        check_id(coupon, "coupon")
+        with _stripe_errors(f"retrieve coupon {coupon}"):
+            obj = self.client.v1.coupons.retrieve(coupon, params=_coupon_params())
+        return Coupon.from_stripe(obj)
+
+    async def retrieve_coupon_async(self, coupon: str) -> Coupon:
+        """Async twin of :meth:`retrieve_coupon`."""
+        check_id(coupon, "coupon")
+        with _stripe_errors(f"retrieve coupon {coupon}"):
+            obj = await self.client.v1.coupons.retrieve_async(
+                coupon, params=_coupon_params()
+            )
+        return Coupon.from_stripe(obj)
+
+    # -- portal sessions -----------------------------------------------------------
+
+    def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
+        """``POST /v1/billing_portal/sessions`` with a fresh idempotency key.
+
+        Build *params* with :func:`~cancelflow.build_cancel_session_params`.
+        """
+        _no_request_options(params, "params")
+        with _stripe_errors("create a portal session"):
+            obj = self.client.v1.billing_portal.sessions.create(
+                params=params, options=self._post_options()
+            )
+        return PortalSession.from_stripe(obj)
+
+    async def create_portal_session_async(
+        self, params: SessionCreateParams
+    ) -> PortalSession:
+        """Async twin of :meth:`create_portal_session`."""
+        _no_request_options(params, "params")
+        with _stripe_errors("create a portal session"):
+            obj = await self.client.v1.billing_portal.sessions.create_async(
+                params=params, options=self._post_options()
+            )
+        return PortalSession.from_stripe(obj)
+
+    # -- portal configurations -------------------------------------------------------
+
+    def list_portal_configurations(
+        self, *, active: bool | None = None, is_default: bool | None = None
+    ) -> list[PortalConfiguration]:
+        """Every portal configuration (all pages), optionally filtered."""
+        params = _configuration_list_params(active, is_default)
+        with _stripe_errors("list portal configurations"):
+            page = self.client.v1.billing_portal.configurations.list(params=params)
+            objs = list(page.auto_paging_iter())
+        return [PortalConfiguration.from_stripe(o) for o in objs]
+
+    async def list_portal_configurations_async(
+        self, *, active: bool | None = None, is_default: bool | None = None
+    ) -> list[PortalConfiguration]:
+        """Async twin of :meth:`list_portal_configurations`."""
+        params = _configuration_list_params(active, is_default)
+        with _stripe_errors("list portal configurations"):
+            page = await self.client.v1.billing_portal.configurations.list_async(
+                params=params
+            )
+            objs = [o async for o in page.auto_paging_iter()]
+        return [PortalConfiguration.from_stripe(o) for o in objs]
+
+    def create_portal_configuration(
+        self, params: ConfigurationCreateParams
+    ) -> PortalConfiguration:
+        """``POST /v1/billing_portal/configurations``."""
+        _no_request_options(params, "params")
+        with _stripe_errors("create a portal configuration"):
+            obj = self.client.v1.billing_portal.configurations.create(
+                params=params, options=self._post_options()
+            )
+        return PortalConfiguration.from_stripe(obj)
+
+    async def create_portal_configuration_async(
+        self, params: ConfigurationCreateParams
+    ) -> PortalConfiguration:
+        """Async twin of :meth:`create_portal_configuration`."""
+        _no_request_options(params, "params")
+        with _stripe_errors("create a portal configuration"):
+            obj = await self.client.v1.billing_portal.configurations.create_async(
+                params=params, options=self._post_options()
+            )
+        return PortalConfiguration.from_stripe(obj)
+
+    def update_portal_configuration(
+        self, configuration: str, params: ConfigurationUpdateParams
+    ) -> PortalConfiguration:
+        """``POST /v1/billing_portal/configurations/{id}``."""
+        check_id(configuration, "configuration", prefix="bpc_")
+        _no_request_options(params, "params")
+        with _stripe_errors(f"update portal configuration {configuration}"):
+            obj = self.client.v1.billing_portal.configurations.update(
+                configuration, params=params, options=self._post_options()
+            )
+        return PortalConfiguration.from_stripe(obj)
+
+    async def update_portal_configuration_async(
+        self, configuration: str, params: ConfigurationUpdateParams
+    ) -> PortalConfiguration:
+        """Async twin of :meth:`update_portal_configuration`."""
+        check_id(configuration, "configuration", prefix="bpc_")
+        _no_request_options(params, "params")
+        with _stripe_errors(f"update portal configuration {configuration}"):
+            obj = await self.client.v1.billing_portal.configurations.update_async(
+                configuration, params=params, options=self._post_options()
+            )
+        return PortalConfiguration.from_stripe(obj)
+
+
+def _configuration_list_params(
+    active: bool | None, is_default: bool | None
+) -> ConfigurationListParams:
+    params: ConfigurationListParams = {"limit": 100}
+    if active is not None:
+        params["active"] = active
+    if is_default is not None:
+        params["is_default"] = is_default
+    return params

@@ -1,0 +1,110 @@
+"""Why a subscription is canceled: what the customer chose and what Stripe records.
+
+Stripe keeps two different enums on ``subscription.cancellation_details``:
+``feedback`` is what the *customer* picked in the portal (8 values), ``reason``
+is why the subscription *ended* (4 system values). They are two types here so
+that they can never be mixed up.
+
+The models built from them live elsewhere: :class:`CancellationDetails` in
+:mod:`cancelflow._stripe.details`, :class:`FeedbackLabels` in :mod:`cancelflow._stripe.labels`.
+This module stays free of ``attrs`` and ``typing``: the webhook parser reads
+``cancellation_details`` with :func:`read_details` on a cold start.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from cancelflow._stripe.read import to_member
+from cancelflow.exceptions import InvalidParameterError
+
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from cancelflow._stripe.read import Obj
+
+__all__ = [
+    "CancellationFeedback",
+    "CancellationReason",
+    "answered",
+    "read_details",
+]
+
+
+class CancellationFeedback(enum.StrEnum):
+    """A reason the customer chose on the portal's cancel page.
+
+    Values are Stripe's wire strings (``cancellation_details.feedback`` and
+    ``features.subscription_cancel.cancellation_reason.options``), in the order
+    the portal lists them.
+    """
+
+    TOO_EXPENSIVE = "too_expensive"
+    MISSING_FEATURES = "missing_features"
+    SWITCHED_SERVICE = "switched_service"
+    UNUSED = "unused"
+    CUSTOMER_SERVICE = "customer_service"
+    TOO_COMPLEX = "too_complex"
+    LOW_QUALITY = "low_quality"
+    OTHER = "other"
+
+    @classmethod
+    def parse(
+        cls, value: str | CancellationFeedback, *, field: str = "feedback"
+    ) -> CancellationFeedback:
+        """Return the member for *value*, or raise ``InvalidParameterError``."""
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise InvalidParameterError(
+                field, f"{value!r} is not a Stripe feedback value; use one of {allowed}"
+            ) from None
+
+
+class CancellationReason(enum.StrEnum):
+    """Why Stripe says a subscription was canceled (``cancellation_details.reason``).
+
+    This is a system value, not the customer's answer: see
+    :class:`CancellationFeedback` for that.
+    """
+
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_DISPUTED = "payment_disputed"
+    CANCELED_BY_RETENTION_POLICY = "canceled_by_retention_policy"
+
+
+if TYPE_CHECKING:
+    DetailsData: TypeAlias = tuple[
+        CancellationFeedback | None, str | None, str | None, CancellationReason | None
+    ]
+    """``cancellation_details`` as ``(feedback, comment, feedback_option, reason)``."""
+
+
+def read_details(o: Obj) -> DetailsData:
+    """Read ``cancellation_details`` into ``(feedback, comment, feedback_option
+    id, reason)``; unknown enum values raise
+    :class:`~cancelflow.exceptions.StripeObjectError`."""
+    feedback = o.opt_string("feedback")
+    reason = o.opt_string("reason")
+    option = o.opt_id_of("feedback_option") or None  # "" is no option
+    return (
+        None
+        if feedback is None
+        else to_member(CancellationFeedback, feedback, o.where("feedback")),
+        o.opt_string("comment"),
+        option,
+        None
+        if reason is None
+        else to_member(CancellationReason, reason, o.where("reason")),
+    )
+
+
+def answered(
+    feedback: CancellationFeedback | None, comment: str | None, option: str | None
+) -> bool:
+    """Whether the customer gave any feedback (a reason, an option or a comment)."""
+    return feedback is not None or option is not None or bool(comment)

@@ -1,0 +1,219 @@
+"""A frozen snapshot of a Stripe subscription, with the facts cancellation needs.
+
+Built from a stripe-python ``Subscription`` or from the plain dict inside a
+webhook (``event["data"]["object"]``). Timestamps stay Stripe's unix seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+from cancelflow._stripe.details import CancellationDetails, details_from
+from cancelflow._stripe.read import frozen_map
+from cancelflow._stripe.subscription_data import (
+    ENDED_STATUSES,
+    BillingMode,
+    SubscriptionStatus,
+    cancel_effective_at,
+    latest,
+    monthly_ratio,
+    read_subscription,
+    round_half_even,
+    scheduled_to_cancel,
+    sum_ratios,
+)
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+__all__ = [
+    "BillingMode",
+    "DiscountRef",
+    "SubscriptionItemSnapshot",
+    "SubscriptionSnapshot",
+    "SubscriptionStatus",
+]
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionItemSnapshot:
+    """One item of a subscription.
+
+    Attributes:
+        id: the ``si_…`` id.
+        price_id: the price's id.
+        product_id: the price's product id.
+        interval: ``day``, ``week``, ``month`` or ``year``; ``None`` for a
+            one-time price.
+        interval_count: how many intervals between bills.
+        quantity: the quantity (1 when Stripe sends none, as for metered prices).
+        unit_amount: the price per unit in minor units; ``None`` for tiered or
+            custom-amount prices.
+        usage_type: ``licensed`` or ``metered`` (metered items have no MRR here).
+        current_period_start: start of the item's current period (unix seconds).
+        current_period_end: end of the item's current period (unix seconds).
+    """
+
+    id: str
+    price_id: str
+    product_id: str
+    interval: str | None
+    interval_count: int = 1
+    quantity: int = 1
+    unit_amount: int | None = None
+    usage_type: str = "licensed"
+    current_period_start: int | None = None
+    current_period_end: int | None = None
+
+    def monthly_ratio(self) -> tuple[int, int]:
+        """This item's amount per month as ``(numerator, denominator)`` in minor
+        units, exactly; ``(0, 1)`` for items that do not count."""
+        return monthly_ratio(
+            self.unit_amount,
+            self.quantity,
+            self.interval,
+            self.interval_count,
+            self.usage_type,
+        )
+
+    @property
+    def monthly_amount(self) -> Fraction:
+        """This item's recurring amount per month, in minor units, exactly."""
+        from fractions import Fraction
+
+        return Fraction(*self.monthly_ratio())
+
+
+@attrs.frozen
+class DiscountRef:
+    """A discount on the subscription: its ``di_…`` id and, when Stripe sent the
+    expanded object, the coupon it comes from."""
+
+    id: str
+    coupon_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionSnapshot:
+    """The facts of one Stripe subscription that cancellation depends on.
+
+    Build it with :meth:`from_stripe`. Derived facts are properties:
+    :attr:`scheduled_to_cancel`, :attr:`can_be_canceled`, :attr:`mrr`.
+    """
+
+    id: str
+    customer: str
+    status: SubscriptionStatus
+    currency: str
+    items: tuple[SubscriptionItemSnapshot, ...] = ()
+    discounts: tuple[DiscountRef, ...] = ()
+    billing_mode: BillingMode = BillingMode.CLASSIC
+    cancel_at: int | None = None
+    cancel_at_period_end: bool = False
+    canceled_at: int | None = None
+    ended_at: int | None = None
+    cancellation_details: CancellationDetails = attrs.field(factory=CancellationDetails)
+    trial_start: int | None = None
+    trial_end: int | None = None
+    schedule: str | None = None
+    paused: bool = False
+    created: int | None = None
+    start_date: int | None = None
+    metadata: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_map)
+
+    @classmethod
+    def from_stripe(cls, subscription: object) -> SubscriptionSnapshot:
+        """Build a snapshot from a ``stripe.Subscription`` or its JSON dict.
+
+        Raises:
+            StripeObjectError: the object is not a subscription or a field has
+                the wrong type; the message names the field's path.
+        """
+        fields = read_subscription(subscription)
+        return cls(
+            **{
+                **fields,
+                "items": tuple(
+                    SubscriptionItemSnapshot(**item) for item in fields["items"]
+                ),
+                "discounts": tuple(DiscountRef(*d) for d in fields["discounts"]),
+                "cancellation_details": details_from(fields["cancellation_details"]),
+            }
+        )
+
+    # -- derived facts ---------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        """Whether the subscription is over (``canceled`` or ``incomplete_expired``)."""
+        return self.status in ENDED_STATUSES
+
+    @property
+    def scheduled_to_cancel(self) -> bool:
+        """Whether a cancellation is pending.
+
+        True in classic billing mode (``cancel_at_period_end``) **and** in
+        flexible billing mode (``cancel_at`` set, ``cancel_at_period_end`` false).
+        """
+        return scheduled_to_cancel(
+            self.status, self.cancel_at_period_end, self.cancel_at
+        )
+
+    @property
+    def can_be_canceled(self) -> bool:
+        """Whether a cancel page for this subscription makes sense now."""
+        return not self.ended and not self.scheduled_to_cancel
+
+    @property
+    def cancel_effective_at(self) -> int | None:
+        """When a pending cancellation takes effect (unix seconds), if known."""
+        return cancel_effective_at(
+            self.scheduled_to_cancel, self.cancel_at, self.current_period_end
+        )
+
+    @property
+    def current_period_end(self) -> int | None:
+        """The latest item period end (flexible billing mode can differ per item)."""
+        return latest(i.current_period_end for i in self.items)
+
+    @property
+    def trialing(self) -> bool:
+        return self.status is SubscriptionStatus.TRIALING
+
+    @property
+    def price_ids(self) -> frozenset[str]:
+        return frozenset(i.price_id for i in self.items)
+
+    @property
+    def product_ids(self) -> frozenset[str]:
+        return frozenset(i.product_id for i in self.items)
+
+    @property
+    def coupon_ids(self) -> frozenset[str]:
+        """Coupons known to be applied (only when discounts were expanded)."""
+        return frozenset(d.coupon_id for d in self.discounts if d.coupon_id)
+
+    def mrr_ratio(self) -> tuple[int, int]:
+        """Monthly recurring revenue as ``(numerator, denominator)``, exactly."""
+        return sum_ratios(item.monthly_ratio() for item in self.items)
+
+    @property
+    def mrr_exact(self) -> Fraction:
+        """Monthly recurring revenue in minor units, as an exact fraction."""
+        from fractions import Fraction
+
+        return Fraction(*self.mrr_ratio())
+
+    @property
+    def mrr(self) -> int:
+        """Monthly recurring revenue in minor units, rounded half to even.
+
+        Every licensed item counts ``unit_amount × quantity`` normalised to one
+        month (a year is 12 months, a week 12/52 of one, a day 12/365), divided by
+        ``interval_count``. Metered, tiered and one-time items count 0; discounts
+        are not subtracted. Computed in integers (no floating point).
+        """
+        return round_half_even(*self.mrr_ratio())

@@ -1,0 +1,272 @@
+"""A Stripe subscription's JSON read into plain values, and the facts derived from them.
+
+Strictly private. :class:`~cancelflow.SubscriptionSnapshot` builds its frozen
+model from :func:`read_subscription`, and the webhook parser
+(:mod:`cancelflow._outcomes.events`) reads the same values without building models: a
+serverless webhook handler then imports neither ``attrs`` nor the models on a
+cold start. The derived facts (:func:`scheduled_to_cancel`,
+:func:`monthly_ratio`, :func:`round_half_even`, ...) are functions of plain
+values used by both, so that there is one definition of each.
+"""
+
+from __future__ import annotations
+
+import enum
+from math import lcm
+from types import MappingProxyType
+
+from cancelflow._stripe.read import Obj, to_member
+from cancelflow._stripe.reasons import read_details
+from cancelflow.exceptions import StripeObjectError
+
+# Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any, Final
+
+    from cancelflow._stripe.reasons import DetailsData
+
+__all__ = [
+    "ENDED_STATUSES",
+    "BillingMode",
+    "SubscriptionStatus",
+    "cancel_effective_at",
+    "item_ratio",
+    "latest",
+    "monthly_ratio",
+    "read_discount",
+    "read_item",
+    "read_subscription",
+    "round_half_even",
+    "scheduled_to_cancel",
+    "sum_ratios",
+]
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """``subscription.status``, Stripe's wire values."""
+
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    PAST_DUE = "past_due"
+    PAUSED = "paused"
+    TRIALING = "trialing"
+    UNPAID = "unpaid"
+
+
+class BillingMode(enum.StrEnum):
+    """``subscription.billing_mode.type``.
+
+    It changes how the portal schedules a cancel: ``classic`` sets
+    ``cancel_at_period_end``, ``flexible`` sets only ``cancel_at``.
+    """
+
+    CLASSIC = "classic"
+    FLEXIBLE = "flexible"
+
+
+ENDED_STATUSES: Final = frozenset(
+    {SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED}
+)
+
+# An item billed every interval costs ``amount × factor / 12`` a month: the
+# factor is 1 for a year, 12 for a month, 52 for a week and 365 for a day.
+_MONTH_TWELFTHS: Final[Mapping[str, int]] = MappingProxyType(
+    {"day": 365, "week": 52, "month": 12, "year": 1}
+)
+
+
+# -- derived facts ------------------------------------------------------------
+
+
+def scheduled_to_cancel(
+    status: SubscriptionStatus, cancel_at_period_end: bool, cancel_at: int | None
+) -> bool:
+    """Whether a cancellation is pending: ``cancel_at_period_end`` (classic
+    billing mode) or ``cancel_at`` alone (flexible), on a subscription not over."""
+    return status not in ENDED_STATUSES and (
+        cancel_at_period_end or cancel_at is not None
+    )
+
+
+def cancel_effective_at(
+    scheduled: bool, cancel_at: int | None, period_end: int | None
+) -> int | None:
+    """When a pending cancellation takes effect: ``cancel_at``, else the period end."""
+    if not scheduled:
+        return None
+    return cancel_at if cancel_at is not None else period_end
+
+
+def latest(values: Iterable[int | None]) -> int | None:
+    """The largest of the values that are known (item period ends)."""
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def monthly_ratio(
+    unit_amount: int | None,
+    quantity: int,
+    interval: str | None,
+    interval_count: int,
+    usage_type: str,
+) -> tuple[int, int]:
+    """One item's amount per month as ``(numerator, denominator)`` in minor
+    units, exactly; ``(0, 1)`` for items that do not count (metered, tiered,
+    one-time)."""
+    if (
+        unit_amount is None
+        or interval is None
+        or usage_type == "metered"
+        or interval_count <= 0
+    ):
+        return (0, 1)
+    twelfths = _MONTH_TWELFTHS.get(interval)
+    if twelfths is None:
+        return (0, 1)
+    return (unit_amount * quantity * twelfths, 12 * interval_count)
+
+
+def sum_ratios(ratios: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """The exact sum of ``(numerator, denominator)`` pairs."""
+    numerator, denominator = 0, 1
+    for n, d in ratios:
+        if not n:
+            continue
+        if d == denominator:
+            numerator += n
+        elif not numerator:
+            numerator, denominator = n, d
+        else:
+            common = lcm(denominator, d)
+            numerator = numerator * (common // denominator) + n * (common // d)
+            denominator = common
+    return numerator, denominator
+
+
+def round_half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half to even, in integers."""
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def read_item(o: Obj) -> dict[str, Any]:
+    """A subscription item's fields, as keyword arguments of
+    :class:`~cancelflow.SubscriptionItemSnapshot`."""
+    price = o.obj("price")
+    recurring = price.opt_obj("recurring")
+    quantity = o.opt_integer("quantity")
+    return {
+        "id": o.string("id"),
+        "price_id": price.string("id"),
+        "product_id": price.id_of("product"),
+        "interval": recurring.string("interval") if recurring else None,
+        "interval_count": (recurring.opt_integer("interval_count") or 1)
+        if recurring
+        else 1,
+        "quantity": 1 if quantity is None else quantity,
+        "unit_amount": price.opt_integer("unit_amount"),
+        "usage_type": (recurring.opt_string("usage_type") or "licensed")
+        if recurring
+        else "licensed",
+        "current_period_start": o.opt_integer("current_period_start"),
+        "current_period_end": o.opt_integer("current_period_end"),
+    }
+
+
+def item_ratio(item: Mapping[str, Any]) -> tuple[int, int]:
+    """:func:`monthly_ratio` of an item read by :func:`read_item`."""
+    return monthly_ratio(
+        item["unit_amount"],
+        item["quantity"],
+        item["interval"],
+        item["interval_count"],
+        item["usage_type"],
+    )
+
+
+def read_discount(value: object, path: str) -> tuple[str, str | None]:
+    """A discount's ``di_…`` id and, when Stripe sent the object, its coupon's id.
+
+    *value* is an id or a discount object (expanded ``discounts``, or the object
+    of ``customer.discount.created``).
+    """
+    if isinstance(value, str):
+        return value, None
+    o = Obj.of(value, path)
+    source = o.opt_obj("source")
+    coupon = source.opt_id_of("coupon") if source else None
+    if coupon is None:
+        coupon = o.opt_id_of("coupon")  # API versions before 2025-09-30.clover
+    return o.string("id"), coupon
+
+
+def read_subscription(value: object) -> dict[str, Any]:
+    """A subscription's fields as plain values (items as :func:`read_item`
+    dicts, discounts as :func:`read_discount` pairs, ``cancellation_details``
+    as :func:`~cancelflow._stripe.reasons.read_details` gives it).
+
+    Raises:
+        StripeObjectError: not a subscription, or a field has the wrong type;
+            the message names the field's path.
+    """
+    o = Obj.of(value, "subscription")
+    kind = o.opt_string("object")
+    if kind not in (None, "subscription"):
+        raise StripeObjectError(
+            "subscription.object", f"expected 'subscription', got {kind!r}"
+        )
+    status_value = o.member("status", SubscriptionStatus)
+    mode = o.opt_obj("billing_mode")
+    mode_type = mode.opt_string("type") if mode else None
+    billing_mode = to_member(
+        BillingMode, mode_type or "classic", "subscription.billing_mode.type"
+    )
+    items_obj = o.opt_obj("items")
+    items = [read_item(i) for i in items_obj.objs("data")] if items_obj else []
+    # Before API version 2025-03-31.basil the period was the subscription's,
+    # not the items': carry it down to items that have none of their own.
+    period_end = o.opt_integer("current_period_end")
+    if period_end is not None:
+        period_start = o.opt_integer("current_period_start")
+        for item in items:
+            if item["current_period_end"] is None:
+                item["current_period_start"] = period_start
+                item["current_period_end"] = period_end
+    discounts_where = o.where("discounts")
+    details = o.opt_obj("cancellation_details")
+    empty: DetailsData = (None, None, None, None)
+    return {
+        "id": o.string("id"),
+        "customer": o.id_of("customer"),
+        "status": status_value,
+        "currency": o.string("currency").lower(),
+        "items": items,
+        "discounts": [
+            read_discount(d, f"{discounts_where}[{n}]")
+            for n, d in enumerate(o.array("discounts"))
+        ],
+        "billing_mode": billing_mode,
+        "cancel_at": o.opt_integer("cancel_at"),
+        "cancel_at_period_end": o.boolean("cancel_at_period_end", default=False),
+        "canceled_at": o.opt_integer("canceled_at"),
+        "ended_at": o.opt_integer("ended_at"),
+        "cancellation_details": read_details(details) if details else empty,
+        "trial_start": o.opt_integer("trial_start"),
+        "trial_end": o.opt_integer("trial_end"),
+        "schedule": o.opt_id_of("schedule"),
+        "paused": status_value is SubscriptionStatus.PAUSED
+        or o.opt_obj("pause_collection") is not None,
+        "created": o.opt_integer("created"),
+        "start_date": o.opt_integer("start_date"),
+        "metadata": o.str_map("metadata"),
+    }
