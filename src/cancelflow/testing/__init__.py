@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from cancelflow.testing._clock import FakeClock
     from cancelflow.testing._fake import FakeStripe
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
+    from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -50,6 +51,7 @@ _LAZY = {
     "Fault": "cancelflow.testing._faults",
     "Faults": "cancelflow.testing._faults",
     "InjectedFault": "cancelflow.testing._faults",
+    "Latency": "cancelflow.testing._latency",
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
     "PortalVisit": "cancelflow.testing._portal",
@@ -63,6 +65,7 @@ __all__ = [
     "Fault",
     "Faults",
     "InjectedFault",
+    "Latency",
     "Portal",
     "PortalOutcome",
     "PortalVisit",
