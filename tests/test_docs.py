@@ -186,8 +186,8 @@ def test_package_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                 "product_data": {"name": "Pro"},
             }
         )
-        client.v1.billing_portal.configurations.create(
-            params={"features": {"subscription_cancel": {"enabled": True}}}
+        fake.dashboard.save_portal_settings(
+            features={"subscription_cancel": {"enabled": True}}
         )
         customer = client.v1.customers.create(params={})
         sub = client.v1.subscriptions.create(
