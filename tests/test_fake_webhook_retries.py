@@ -58,10 +58,10 @@ def test_a_ledger_outage_is_healed_by_stripes_retry():
         def __getattr__(self, name):
             return getattr(ledger, name)
 
-        def record_events(self, events):
+        def record_new_events(self, events):
             if down["value"]:
                 raise cancelflow.exceptions.LedgerError("database is down")
-            return ledger.record_events(events)
+            return ledger.record_new_events(events)
 
     secret_holder = {}
 

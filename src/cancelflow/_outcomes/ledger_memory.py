@@ -7,7 +7,11 @@ import threading
 from collections.abc import Sequence
 from typing import final
 
-from cancelflow._outcomes.events import CancellationEvent, _AboutSubscription
+from cancelflow._outcomes.events import (
+    CancellationEvent,
+    OfferRedeemed,
+    _AboutSubscription,
+)
 from cancelflow._outcomes.ledger import (
     Case,
     ClosesOnExit,
@@ -17,6 +21,8 @@ from cancelflow._outcomes.ledger import (
     cutoff,
     fold_cases,
     history_from,
+    redemption_key,
+    without_reported,
 )
 from cancelflow._policy.history import CustomerHistory
 
@@ -50,10 +56,30 @@ class MemoryLedger(ClosesOnExit):
         )
 
     def record_events(self, events: Sequence[CancellationEvent]) -> bool:
+        return self._record(events) is not None
+
+    def record_new_events(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent]:
+        return self._record(events) or []
+
+    def _record(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent] | None:
+        """Record; the news among *events*, or ``None`` if already processed."""
         first = check_batch(events)
         with self._lock:
             if first.event_id in self._processed:
-                return False
+                return None
+            reported = {
+                redemption_key(e)
+                for sub in {
+                    x.subscription_id for x in events if isinstance(x, OfferRedeemed)
+                }
+                for e in self._events.get(sub, ())
+                if isinstance(e, OfferRedeemed)
+            }
+            news = without_reported(events, reported)
             self._processed[first.event_id] = first.created
             touched = set()
             for event in events:
@@ -62,7 +88,7 @@ class MemoryLedger(ClosesOnExit):
                     touched.add(event.subscription_id)
             for subscription_id in touched:
                 self._refold(subscription_id)
-            return True
+            return news
 
     def record_link(self, link: LinkRecord) -> None:
         check_link(link)

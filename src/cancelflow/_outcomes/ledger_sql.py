@@ -22,6 +22,8 @@ import attrs
 
 from cancelflow._outcomes.events import (
     CancellationEvent,
+    EventKind,
+    OfferRedeemed,
     _AboutSubscription,
     event_from_json,
 )
@@ -36,6 +38,8 @@ from cancelflow._outcomes.ledger import (
     check_link,
     cutoff,
     fold_cases,
+    redemption_key,
+    without_reported,
 )
 from cancelflow._policy.history import CustomerHistory
 from cancelflow._stripe.reasons import CancellationFeedback, CancellationReason
@@ -395,7 +399,42 @@ class SQLLedger(ClosesOnExit, abc.ABC):
 
     def record_events(self, events: Sequence[CancellationEvent]) -> bool:
         """Record one Stripe event's typed events; ``False`` if already processed."""
+        return self._record(events) is not None
+
+    def record_new_events(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent]:
+        """Record one Stripe event's typed events; return the news among them
+        (see :meth:`cancelflow.Ledger.record_new_events`)."""
+        return self._record(events) or []
+
+    def _reported(
+        self, cur: Cursor, subscriptions: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """The redemptions already stored for *subscriptions*."""
+        found: set[tuple[str, str]] = set()
+        for subscription_id in subscriptions:
+            cur.execute(
+                self._sql(
+                    f"SELECT {self.payload_text} FROM cancelflow_events "  # noqa: S608 - a constant
+                    "WHERE subscription_id = ? AND kind = ?"
+                ),
+                (subscription_id, EventKind.OFFER_REDEEMED.value),
+            )
+            for (text,) in cur.fetchall():
+                event = self._decode(text)
+                if isinstance(event, OfferRedeemed):
+                    found.add(redemption_key(event))
+        return found
+
+    def _record(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent] | None:
+        """Record; the news among *events*, or ``None`` if already processed."""
         first = check_batch(events)
+        redeemed = sorted(
+            {e.subscription_id for e in events if isinstance(e, OfferRedeemed)}
+        )
         about = [
             (seq, e)
             for seq, e in enumerate(events)
@@ -423,12 +462,14 @@ class SQLLedger(ClosesOnExit, abc.ABC):
                 (first.event_id, first.event_type, first.created, first.livemode),
             )
             if cur.rowcount == 0:
-                return False
+                return None
+            # Only a redemption reads more (the subscription's earlier ones).
+            news = without_reported(events, self._reported(cur, redeemed))
             for row in rows:  # usually one
                 cur.execute(self._sql(_INSERT_EVENT), row)
             for subscription_id in touched:
                 self._refold(cur, subscription_id)
-        return True
+        return news
 
     def record_link(self, link: LinkRecord) -> None:
         """Remember a cancel link; a second record of the same session is ignored."""

@@ -58,7 +58,9 @@ class WebhookHandler:
         self._verifier = SignatureVerifier(
             secrets, tolerance=tolerance, future_tolerance=future_tolerance, clock=clock
         )
-        if ledger is not None and not callable(getattr(ledger, "record_events", None)):
+        if ledger is not None and not callable(
+            getattr(ledger, "record_new_events", None)
+        ):
             raise InvalidParameterError(
                 "ledger",
                 "expected a ledger (MemoryLedger, SQLiteLedger, PostgresLedger), "
@@ -83,9 +85,14 @@ class WebhookHandler:
 
         *body* is the raw request body, unchanged; *signature_header* the
         ``Stripe-Signature`` header. The event is recorded in one ledger
-        transaction. Returns the typed events (a :class:`NotAboutCancellation`
-        for other event types), or an empty list when the ledger had already
-        processed this event id, so that side effects run once per event.
+        transaction. Returns the typed events that are news (a
+        :class:`NotAboutCancellation` for other event types), so that side
+        effects run once per event: an empty list when the ledger had already
+        processed this event id, and no :class:`OfferRedeemed` for a
+        redemption another Stripe event already reported (Stripe reports one
+        as ``customer.discount.created`` and as ``customer.subscription.updated``,
+        in either order). Without a ledger nothing is remembered between
+        deliveries: every delivery's events are returned.
 
         Raises:
             SignatureVerificationError: the delivery is not from Stripe (a
@@ -95,9 +102,9 @@ class WebhookHandler:
             LedgerError: the ledger failed; answer 500 so that Stripe retries.
         """
         events = self.verify_and_parse(body, signature_header)
-        if self.ledger is not None and not self.ledger.record_events(events):
-            return []
-        return events
+        if self.ledger is None:
+            return events
+        return self.ledger.record_new_events(events)
 
     async def handle_webhook_async(
         self, body: bytes | str, signature_header: str | None
@@ -107,11 +114,9 @@ class WebhookHandler:
         import asyncio  # not at module level: it costs a serverless cold start
 
         events = self.verify_and_parse(body, signature_header)
-        if self.ledger is not None and not await asyncio.to_thread(
-            self.ledger.record_events, events
-        ):
-            return []
-        return events
+        if self.ledger is None:
+            return events
+        return await asyncio.to_thread(self.ledger.record_new_events, events)
 
 
 def handle_webhook(
