@@ -34,7 +34,7 @@ from cancelflow.exceptions import (
     WebhookError,
 )
 from recording import NOW, RecordingHTTPClient, coupon_json, subscription_json
-from stripe_events import SCENARIOS, SubSim, links_for, scenario
+from stripe_events import SubSim, links_for, scenario
 
 SECRET = "whsec_handler_test"
 

@@ -247,7 +247,7 @@ def webhooks(body: bytes, header: str | None, tmp: str) -> list[str]:
     with contextlib.suppress(frozen):
         built.effective_at = 3  # type: ignore[misc]
     recorded: bool = ledger.record_events(events)
-    news: list[cancelflow.CancellationEvent] = ledger.record_new_events(events)
+    events = ledger.record_new_events(events)
     ledger.record_link(
         cancelflow.LinkRecord(
             session_id="bps_1",
