@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import cancelflow
 from cancelflow.testing import FakeStripe
 
@@ -33,6 +35,7 @@ def test_only_unaccepted_events_are_retried_with_a_fresh_signature():
     assert len(headers_seen) == 3
 
 
+@pytest.mark.expect_webhook_failures
 def test_a_handler_that_raised_is_retried():
     """An exception counts as a failure; the retry carries attempt 2, then 3."""
     fake = FakeStripe()

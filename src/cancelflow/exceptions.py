@@ -41,6 +41,7 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
     ├── PolicyError                             a retention policy is invalid
     └── FakeStripeError                         cancelflow.testing: a fake-only refusal
+        ├── WebhookHandlerError                 a test's webhook handler raised
         └── PortalError                         the fake portal refused a visit or action
             ├── PortalSessionNotFoundError (LookupError)
             ├── PortalSessionExpiredError       the session's URL has expired
@@ -111,6 +112,7 @@ __all__ = [
     "SubscriptionOwnershipError",
     "TimestampOutsideToleranceError",
     "WebhookError",
+    "WebhookHandlerError",
 ]
 
 
@@ -476,6 +478,24 @@ class FakeStripeError(CancelflowError):
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
     """
+
+
+class WebhookHandlerError(FakeStripeError):
+    """A webhook handler given to ``FakeStripe.add_webhook_endpoint`` raised.
+
+    Raised from the call that delivered the event when the FakeStripe was built
+    with ``webhook_errors="raise"``; the handler's exception is the
+    ``__cause__``, and the message has its traceback.
+
+    Attributes:
+        event_id: the event being delivered (``evt_…``).
+        event_type: its type.
+    """
+
+    def __init__(self, message: str, *, event_id: str, event_type: str) -> None:
+        self.event_id = event_id
+        self.event_type = event_type
+        super().__init__(message)
 
 
 class PortalError(FakeStripeError):

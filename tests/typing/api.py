@@ -318,11 +318,16 @@ def fake_stripe_core() -> list[str]:
         duplicates=0.1,
         out_of_order=True,
         seed=3,
+        expect_failures=False,
     )
+    loud = FakeStripe(webhook_errors="raise")
+    quiet = FakeStripe(webhook_errors="record")
     with fake.hold_webhooks():
         client.v1.customers.create(params={"email": "a@example.com"})
     endpoints: list[WebhookEndpoint] = fake.webhook_endpoints
     deliveries: list[WebhookDelivery] = endpoints[0].deliveries
+    raised: BaseException | None = deliveries[0].exception
+    expecting: bool = endpoints[0].expect_failures
     ok: bool = all(d.ok for d in deliveries) and not endpoints[0].failures
     clock: FakeClock = fake.clock
     now: int = clock.advance(dt.timedelta(days=31))
@@ -350,6 +355,10 @@ def fake_stripe_core() -> list[str]:
         str(slow),
         str(saved["id"]),
         str(default),
+        repr(loud),
+        repr(quiet),
+        repr(raised),
+        str(expecting),
     ]
 
 
@@ -644,9 +653,14 @@ def errors(error: Exception) -> list[object]:
         SubscriptionOwnershipError,
         TimestampOutsideToleranceError,
         WebhookError,
+        WebhookHandlerError,
     )
 
     found: list[object] = []
+    if isinstance(error, StripeConnectionError):
+        found.append(error.retry_safe)
+    if isinstance(error, WebhookHandlerError):
+        found += [error.event_id, error.event_type]
     if isinstance(error, InvalidParameterError):  # DisallowedURLError is one
         found += [error.field, error.rule, isinstance(error, DisallowedURLError)]
     if isinstance(error, StripeObjectError):
