@@ -122,8 +122,10 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     ),
     (
         2,
-        "for reports: experiment and offer terms of links and cases; product, "
-        "price and start of a case's subscription; cases by opened_at",
+        (
+            "for reports: experiment and offer terms of links and cases; product, "
+            "price and start of a case's subscription; cases by opened_at"
+        ),
         (
             "ALTER TABLE cancelflow_links ADD COLUMN experiment TEXT",
             "ALTER TABLE cancelflow_links ADD COLUMN offer_discount {int}",
@@ -135,10 +137,14 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "ALTER TABLE cancelflow_cases ADD COLUMN price_id TEXT",
             "ALTER TABLE cancelflow_cases ADD COLUMN started_at {int}",
             # The experiment was only inside the decision's JSON until now.
-            "UPDATE cancelflow_links SET experiment = {decision_experiment} "
-            "WHERE decision IS NOT NULL",
-            "UPDATE cancelflow_cases SET experiment = {decision_experiment} "
-            "WHERE decision IS NOT NULL",
+            (
+                "UPDATE cancelflow_links SET experiment = {decision_experiment} "
+                "WHERE decision IS NOT NULL"
+            ),
+            (
+                "UPDATE cancelflow_cases SET experiment = {decision_experiment} "
+                "WHERE decision IS NOT NULL"
+            ),
             "CREATE INDEX cancelflow_cases_opened ON cancelflow_cases (opened_at)",
         ),
     ),
