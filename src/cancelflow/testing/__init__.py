@@ -21,17 +21,21 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cancelflow.testing._clock import FakeClock
+    from cancelflow.testing._dashboard import Dashboard
     from cancelflow.testing._fake import FakeStripe
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
+    from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
 _LAZY = {
+    "Dashboard": "cancelflow.testing._dashboard",
     "FakeClock": "cancelflow.testing._clock",
     "FakeStripe": "cancelflow.testing._fake",
     "Fault": "cancelflow.testing._faults",
     "Faults": "cancelflow.testing._faults",
     "InjectedFault": "cancelflow.testing._faults",
+    "Latency": "cancelflow.testing._latency",
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
     "PortalVisit": "cancelflow.testing._portal",
@@ -40,11 +44,13 @@ _LAZY = {
 }
 
 __all__ = [
+    "Dashboard",
     "FakeClock",
     "FakeStripe",
     "Fault",
     "Faults",
     "InjectedFault",
+    "Latency",
     "Portal",
     "PortalOutcome",
     "PortalVisit",
