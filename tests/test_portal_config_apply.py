@@ -70,16 +70,14 @@ def client(fake: FakeStripe) -> stripe.StripeClient:
     return fake.client()
 
 
-def dashboard_default(client: stripe.StripeClient) -> str:
-    """The account's default configuration, as a team saves it in the Dashboard.
-
-    The fake makes the first configuration created the account's default.
-    """
-    config = client.v1.billing_portal.configurations.create(
-        params={"features": {"invoice_history": {"enabled": True}}}
+def dashboard_default(fake: FakeStripe) -> str:
+    """The account's default configuration, as a team saves it in the Dashboard
+    (the API cannot create it)."""
+    config = fake.dashboard.save_portal_settings(
+        features={"invoice_history": {"enabled": True}}
     )
-    assert config.is_default
-    return config.id
+    assert config["is_default"]
+    return str(config["id"])
 
 
 def feedback_options(client: stripe.StripeClient) -> list[tuple[str, str]]:
@@ -91,7 +89,7 @@ def feedback_options(client: stripe.StripeClient) -> list[tuple[str, str]]:
 
 def test_plan_then_apply_then_a_no_op(fake, client):
     """Apply makes the account what the file says; applying again writes nothing."""
-    default = dashboard_default(client)
+    default = dashboard_default(fake)
     config = parse_portal_config(FILE)
     plan = plan_portal_config(client, config)
     actions = {c.key: c.action for c in plan.configurations}
@@ -127,9 +125,9 @@ def test_plan_then_apply_then_a_no_op(fake, client):
     assert plan_portal_config(client, config).in_step
 
 
-def test_feedback_options_are_created_once_and_reused(client):
+def test_feedback_options_are_created_once_and_reused(fake, client):
     """A label two configurations share is one option, reused by every later apply."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(FILE)
     apply_portal_config(client, config)
     apply_portal_config(client, config)
@@ -145,9 +143,9 @@ def test_feedback_options_are_created_once_and_reused(client):
     assert reason.feedback_options == [options["Too many emails"]]
 
 
-def test_an_existing_option_is_found_by_its_label(client):
+def test_an_existing_option_is_found_by_its_label(fake, client):
     """An active option with the declared label (made in the Dashboard) is used, not copied."""
-    dashboard_default(client)
+    dashboard_default(fake)
     made = client.v1.billing.feedback_options.create(
         params={"description": "Too many emails"}
     )
@@ -156,10 +154,10 @@ def test_an_existing_option_is_found_by_its_label(client):
     assert plan.feedback_ids == {"Too many emails": made.id}
 
 
-def test_a_dropped_label_is_deactivated_unless_still_offered(client):
+def test_a_dropped_label_is_deactivated_unless_still_offered(fake, client):
     """An option a managed configuration stops offering is deactivated, unless
     an unmanaged configuration still offers it."""
-    dashboard_default(client)
+    dashboard_default(fake)
     apply_portal_config(client, parse_portal_config(FILE))
     smaller = parse_portal_config(FILE.replace(', "Moving to another tool"', ""))
     plan = plan_portal_config(client, smaller)
@@ -192,9 +190,9 @@ def test_a_dropped_label_is_deactivated_unless_still_offered(client):
     assert ("Kept", "active") in feedback_options(client)
 
 
-def test_drift_made_through_the_api_is_detected(client):
+def test_drift_made_through_the_api_is_detected(fake, client):
     """A change someone makes in the Dashboard (here: the API) shows in the next plan."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(FILE)
     result = apply_portal_config(client, config)
     client.v1.billing_portal.configurations.update(
@@ -223,9 +221,9 @@ def test_drift_made_through_the_api_is_detected(client):
     assert plan_portal_config(client, config).in_step
 
 
-def test_only_declared_fields_are_compared(client):
+def test_only_declared_fields_are_compared(fake, client):
     """A field the file leaves out may differ without being drift."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(FILE)
     result = apply_portal_config(client, config)
     client.v1.billing_portal.configurations.update(
@@ -239,9 +237,9 @@ def test_only_declared_fields_are_compared(client):
     assert plan_portal_config(client, config).in_step
 
 
-def test_unmanaged_configurations_are_never_touched(client):
+def test_unmanaged_configurations_are_never_touched(fake, client):
     """Configurations the file does not manage keep every field, and are listed."""
-    dashboard_default(client)
+    dashboard_default(fake)
     other = client.v1.billing_portal.configurations.create(
         params={
             "features": {"subscription_cancel": {"enabled": False}},
@@ -259,9 +257,9 @@ def test_unmanaged_configurations_are_never_touched(client):
     )
 
 
-def test_metadata_values_remove_keys_with_blank(client):
+def test_metadata_values_remove_keys_with_blank(fake, client):
     """A metadata value "" declares the key absent: removed if there, in step if not."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(
         FILE.replace('team = "billing"', 'team = "billing"\nold = ""')
     )
@@ -279,9 +277,9 @@ def test_metadata_values_remove_keys_with_blank(client):
     assert "old" not in metadata.to_dict()
 
 
-def test_export_then_plan_shows_no_change(client):
+def test_export_then_plan_shows_no_change(fake, client):
     """Exporting the account, then planning that file, shows nothing to do."""
-    dashboard_default(client)
+    dashboard_default(fake)
     apply_portal_config(client, parse_portal_config(FILE))
     clicked = client.v1.billing_portal.configurations.create(
         params={
@@ -349,8 +347,9 @@ def test_apply_then_read_back_is_the_declaration(spec):
 
     if not _has_leaf(spec.declared().get("features", {})):
         spec = attrs.evolve(spec, features=parse_portal_config(FILE)["annual"].features)
-    client = FakeStripe().client()
-    dashboard_default(client)  # so that the one created is not the default
+    fake = FakeStripe()
+    client = fake.client()
+    dashboard_default(fake)  # as an account's own default, left alone
     result = apply_portal_config(client, PortalConfigFile([spec]))
     assert result.writes >= 1
     created = client.v1.billing_portal.configurations.retrieve(
@@ -392,9 +391,9 @@ def test_two_configurations_with_one_key_are_a_match_error(client):
         plan_portal_config(client, config)
 
 
-def test_a_configuration_is_managed_once(client):
+def test_a_configuration_is_managed_once(fake, client):
     """Matching the default by `default` and by its id in one file is refused."""
-    default = dashboard_default(client)
+    default = dashboard_default(fake)
     config = parse_portal_config(
         f"""
 [configurations.default]
@@ -439,9 +438,9 @@ def test_plan_refuses_what_is_not_a_file(client):
 # -- failures ------------------------------------------------------------------------------
 
 
-def test_a_stripe_refusal_names_the_key_path(client):
+def test_a_stripe_refusal_names_the_key_path(fake, client):
     """Stripe's param is turned into the file's key path."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(
         '[configurations.d]\nmatch = "default"\nactive = false\n'
     )
@@ -458,7 +457,7 @@ def test_a_stripe_refusal_names_the_key_path(client):
 def test_a_partial_failure_says_what_was_applied_and_what_not(fake, client):
     """When a write fails midway, the error lists what was done and what was not,
     and the next apply finishes the job."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(FILE)
     fake.faults.fail_next("billing_portal.configurations.create", kind="rate_limit")
     with pytest.raises(PortalConfigApplyError) as caught:
@@ -479,7 +478,7 @@ def test_a_partial_failure_says_what_was_applied_and_what_not(fake, client):
     assert len(feedback_options(client)) == 2
 
 
-def test_drift_left_after_apply_is_an_error(client):
+def test_drift_left_after_apply_is_an_error(fake, client):
     """If Stripe does not hold what was sent, the read-back says so."""
 
     @attrs.frozen(repr=False)
@@ -489,7 +488,7 @@ def test_drift_left_after_apply_is_an_error(client):
         ):
             return self.retrieve_portal_configuration(configuration)
 
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(FILE)
     with pytest.raises(
         PortalConfigApplyError, match="still differs from the file"
@@ -503,20 +502,20 @@ def test_drift_left_after_apply_is_an_error(client):
 def test_each_write_carries_its_own_idempotency_key(fake):
     """Every write of an apply has a distinct cancelflow-config-… idempotency key."""
     counted, counter = counting_client(fake)
-    dashboard_default(counted)
+    dashboard_default(fake)
     counter.idempotency_keys.clear()
     apply_portal_config(counted, parse_portal_config(FILE))
     keys = counter.idempotency_keys
-    assert len(keys) == len(counter.writes) - 1 == 4
+    assert len(keys) == len(counter.writes) == 4
     assert len(set(keys)) == 4
     assert all(k.startswith("cancelflow-config-") for k in keys)
     assert keys[0].endswith("-1-create-feedback-option")
     assert keys[3].endswith("-4-create-configuration")
 
 
-def test_a_stale_plan_is_refused(client):
+def test_a_stale_plan_is_refused(fake, client):
     """A plan made before the account changed is not carried out."""
-    dashboard_default(client)
+    dashboard_default(fake)
     config = parse_portal_config(FILE)
     plan = plan_portal_config(client, config)
     apply_portal_config(client, config)
