@@ -296,6 +296,7 @@ def fake_stripe_core() -> list[str]:
     from cancelflow.testing import (
         FakeClock,
         FakeStripe,
+        Latency,
         WebhookDelivery,
         WebhookEndpoint,
     )
@@ -325,8 +326,22 @@ def fake_stripe_core() -> list[str]:
     now: int = clock.advance(dt.timedelta(days=31))
     later: int = clock.advance_to(now + 60)
     when: dt.datetime = clock.now_datetime()
+    fake.set_latency(0.05, routes={"subscriptions.retrieve": dt.timedelta(seconds=1)})
+    latency: Latency = fake.latency
+    delay: float = latency.for_operation("customers.create") + latency.default
+    slow: bool = latency.active and bool(latency.routes)
+    fake.set_latency()
     fake.reset()
-    return [secret, str(ok), str(later), when.isoformat(), repr(same), repr(own)]
+    return [
+        secret,
+        str(ok),
+        str(later),
+        when.isoformat(),
+        repr(same),
+        repr(own),
+        str(delay),
+        str(slow),
+    ]
 
 
 # -- retention policy ------------------------------------------------------------------

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from cancelflow.testing._clock import FakeClock
     from cancelflow.testing._fake import FakeStripe
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
+    from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -32,6 +33,7 @@ _LAZY = {
     "Fault": "cancelflow.testing._faults",
     "Faults": "cancelflow.testing._faults",
     "InjectedFault": "cancelflow.testing._faults",
+    "Latency": "cancelflow.testing._latency",
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
     "PortalVisit": "cancelflow.testing._portal",
@@ -45,6 +47,7 @@ __all__ = [
     "Fault",
     "Faults",
     "InjectedFault",
+    "Latency",
     "Portal",
     "PortalOutcome",
     "PortalVisit",
