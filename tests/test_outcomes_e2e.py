@@ -61,10 +61,8 @@ class Account:
         self.client.v1.coupons.create(
             params={"id": "STAY20", "percent_off": 20, "duration": "once"}
         )
-        self.client.v1.billing_portal.configurations.create(
-            params={
-                "features": {"subscription_cancel": cancel_feature("at_period_end")}
-            }
+        self.fake.dashboard.save_portal_settings(
+            features={"subscription_cancel": cancel_feature("at_period_end")}
         )
         self.immediate = self.client.v1.billing_portal.configurations.create(
             params={"features": {"subscription_cancel": cancel_feature("immediately")}}

@@ -294,6 +294,7 @@ def fake_stripe_core() -> list[str]:
     import datetime as dt
 
     from cancelflow.testing import (
+        Dashboard,
         FakeClock,
         FakeStripe,
         Latency,
@@ -331,6 +332,11 @@ def fake_stripe_core() -> list[str]:
     delay: float = latency.for_operation("customers.create") + latency.default
     slow: bool = latency.active and bool(latency.routes)
     fake.set_latency()
+    dashboard: Dashboard = fake.dashboard
+    saved: dict[str, object] = dashboard.save_portal_settings(
+        features={"subscription_cancel": {"enabled": True}}, name="Main"
+    )
+    default: dict[str, object] | None = dashboard.portal_configuration
     fake.reset()
     return [
         secret,
@@ -341,6 +347,8 @@ def fake_stripe_core() -> list[str]:
         repr(own),
         str(delay),
         str(slow),
+        str(saved["id"]),
+        str(default),
     ]
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cancelflow.testing._clock import FakeClock
+    from cancelflow.testing._dashboard import Dashboard
     from cancelflow.testing._fake import FakeStripe
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
     from cancelflow.testing._latency import Latency
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
 _LAZY = {
+    "Dashboard": "cancelflow.testing._dashboard",
     "FakeClock": "cancelflow.testing._clock",
     "FakeStripe": "cancelflow.testing._fake",
     "Fault": "cancelflow.testing._faults",
@@ -42,6 +44,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Dashboard",
     "FakeClock",
     "FakeStripe",
     "Fault",

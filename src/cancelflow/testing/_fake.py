@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import stripe
 
     from cancelflow.testing._backend import Backend
+    from cancelflow.testing._dashboard import Dashboard
     from cancelflow.testing._faults import Faults
     from cancelflow.testing._headers import Headers
     from cancelflow.testing._http import FakeHTTPClient
@@ -245,6 +246,17 @@ class FakeStripe:
     def portal(self) -> Portal:
         """The customer portal: ``fake.portal.visit(session.url)`` acts as the customer."""
         return self.backend.portal
+
+    @property
+    def dashboard(self) -> Dashboard:
+        """Settings made in Stripe's Dashboard, not the API (fake-only calls).
+
+        ``fake.dashboard.save_portal_settings(features=...)`` saves the
+        customer portal's settings, which creates the account's default
+        configuration (sessions created without ``configuration`` need it,
+        as in Stripe).
+        """
+        return self.backend.dashboard
 
     @property
     def faults(self) -> Faults:
