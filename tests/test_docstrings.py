@@ -254,7 +254,6 @@ PENDING: frozenset[str] = frozenset(
         "cancelflow.exceptions.HistoryFileError",
         "cancelflow.exceptions.LinkNotRecordedError",
         "cancelflow.exceptions.PolicyError",
-        "cancelflow.exceptions.StripeAPIError",
         "cancelflow.exceptions.StripeObjectError",
         "cancelflow.exceptions.SubscriptionAlreadyScheduledError",
         "cancelflow.exceptions.SubscriptionNotCancelableError",

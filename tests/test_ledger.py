@@ -18,6 +18,7 @@ from cancelflow import (
     fold_cases,
     parse_event,
 )
+from cancelflow._outcomes.events import EventKind, _AboutSubscription
 from cancelflow._outcomes.ledger import (
     REDEMPTION_WINDOW,
     canonical_json,
@@ -297,6 +298,24 @@ class TestValidation:
         with pytest.raises(InvalidParameterError):
             check_batch(["evt_1"])
 
+    def test_unknown_event_kind_is_refused(self):
+        """An event kind the fold does not handle raises naming it, instead of
+        being dropped."""
+
+        class Mystery(_AboutSubscription):
+            __slots__ = ()
+            kind = EventKind.NOT_ABOUT_CANCELLATION
+
+        event = Mystery(
+            event_id="evt_1",
+            event_type="customer.subscription.updated",
+            created=1,
+            subscription_id="sub_1",
+            customer_id="cus_1",
+        )
+        with pytest.raises(InvalidParameterError, match="Mystery"):
+            fold_cases([], [event])
+
     def test_prune_keeps_stripe_retry_window(self):
         """Processed ids cannot be pruned younger than Stripe's 3-day retry window."""
         with pytest.raises(InvalidParameterError):
@@ -311,7 +330,7 @@ LINKS = links_for(RAW)
 EXPECTED = fold_cases(LINKS, typed(RAW))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     order=st.permutations(range(len(RAW))),
     dupes=st.lists(st.integers(0, len(RAW) - 1), max_size=30),
@@ -332,7 +351,7 @@ def test_any_arrival_order_gives_the_same_ledger(order, dupes, link_at):
     assert ledger.processed_count() == len({e["id"] for e in RAW})
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(order=st.permutations(range(len(RAW))))
 def test_fold_is_a_function_of_the_set(order):
     """fold_cases gives the same cases for any order of its inputs."""
@@ -347,7 +366,7 @@ def test_canonical_json_strings_is_canonical_json(ids):
     assert canonical_json_strings(ids) == canonical_json(ids)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.data())
 def test_history_before_an_instant_sees_only_the_earlier_past(data):
     """history_from(before=t) equals the history of the cases and links before t."""

@@ -66,11 +66,65 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_not_a_database(tmp_path):
-    """A file that is not SQLite raises LedgerError."""
+    """A file that is not SQLite raises LedgerError naming the path."""
     path = tmp_path / "l.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match="not a database") as info:
         SQLiteLedger(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_file_where_the_directory_should_be(tmp_path):
+    """'some-file/x.db' raises LedgerError naming the path and the cause, not
+    FileExistsError, and creates nothing."""
+    (tmp_path / "some-file").write_text("notes", encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(LedgerError) as info:
+        SQLiteLedger(tmp_path / "some-file" / "x.db")
+    assert str(tmp_path / "some-file" / "x.db") in str(info.value)
+    assert "is a file, not a directory" in str(info.value)
+    assert sorted(tmp_path.iterdir()) == before
+    assert (tmp_path / "some-file").read_text(encoding="utf-8") == "notes"
+
+
+def test_a_missing_directory_is_not_created(tmp_path):
+    """A missing parent directory raises LedgerError; no directory appears."""
+    path = tmp_path / "a" / "b" / "x.db"
+    with pytest.raises(LedgerError, match="does not exist; create it first") as info:
+        SQLiteLedger(path)
+    assert str(path) in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_is_not_a_database_file(tmp_path):
+    """A directory given as the path raises LedgerError saying so."""
+    with pytest.raises(LedgerError, match="it is a directory"):
+        SQLiteLedger(tmp_path)
+
+
+def test_a_file_in_the_current_directory(tmp_path, monkeypatch):
+    """A bare file name opens in the current directory (its parent is '.')."""
+    monkeypatch.chdir(tmp_path)
+    SQLiteLedger("x.db").close()
+    assert (tmp_path / "x.db").is_file()
+
+
+def test_permission_problems_are_named(tmp_path, monkeypatch):
+    """When SQLite refuses the path, the message adds what the file system says."""
+    import os
+
+    from cancelflow._outcomes import ledger_sqlite
+
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
+    assert "no permission to create a file in" in ledger_sqlite._access_hint(
+        str(tmp_path / "x.db")
+    )
+    (tmp_path / "x.db").write_bytes(b"")
+    assert "no permission to read and write" in ledger_sqlite._access_hint(
+        str(tmp_path / "x.db")
+    )
+    monkeypatch.undo()
+    assert ledger_sqlite._access_hint(str(tmp_path / "x.db")) == ""
 
 
 def test_two_handles_share_one_file(tmp_path):

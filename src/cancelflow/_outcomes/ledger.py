@@ -583,8 +583,12 @@ def _fold_subscription(items: list[_Item]) -> list[Case]:
             target.answer(
                 item.feedback, item.comment, item.feedback_option, item.created
             )
-        else:  # pragma: no cover - every _AboutSubscription kind is handled above
-            continue
+        else:
+            raise InvalidParameterError(
+                "events",
+                f"the ledger does not know how to fold a {type(item).__name__} "
+                f"(kind {item.kind!r}); record the events parse_event gives",
+            )
         target.touch(item)
     return [d.build() for d in drafts]
 
