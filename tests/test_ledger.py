@@ -58,6 +58,70 @@ def link(
     )
 
 
+class TestReportFields:
+    def test_case_keeps_main_item_start_and_offer_terms(self):
+        """A case takes the main price, product and start date from its events and the experiment and offer terms from its link."""
+        s = SubSim()
+        start = s.now
+        s.tick(5).schedule()
+        offered = link(
+            s, at=start, experiment="spring", offer_discount=400, offer_months=3
+        )
+        (case,) = fold_cases([offered], typed(s.events))
+        assert (case.price_id, case.product_id, case.started_at) == (
+            "price_basic",
+            "prod_basic",
+            s.sub["start_date"],
+        )
+        assert (case.experiment, case.offer_discount, case.offer_months) == (
+            "spring",
+            400,
+            3,
+        )
+
+    def test_link_experiment_defaults_to_the_decisions(self):
+        """A link without an experiment takes the one its decision names, and only a string."""
+
+        def made(decision, **kw):
+            return LinkRecord(
+                session_id="bps_1",
+                subscription_id="sub_1",
+                customer_id="cus_1",
+                created=1,
+                decision=decision,
+                **kw,
+            )
+
+        assert made({"experiment": "spring"}).experiment == "spring"
+        assert made({"experiment": 7}).experiment is None
+        assert made(["x"]).experiment is None
+        assert made({"experiment": "a"}, experiment="b").experiment == "b"
+
+    def test_main_item_is_the_largest_monthly_amount(self):
+        """The report's price is the item with the most MRR, the first of equals, none without items."""
+        from cancelflow._stripe.subscription_data import main_item
+
+        def item(price, amount, interval="month"):
+            return {
+                "price_id": price,
+                "unit_amount": amount,
+                "quantity": 1,
+                "interval": interval,
+                "interval_count": 1,
+                "usage_type": "licensed",
+            }
+
+        assert (
+            main_item([item("a", 1000), item("b", 13000, "year"), item("c", 1000)])[
+                "price_id"
+            ]
+            == "b"
+        )
+        assert main_item([item("a", 1000), item("c", 1000)])["price_id"] == "a"
+        assert main_item([item("a", None), item("b", None)])["price_id"] == "a"
+        assert main_item([]) is None
+
+
 class TestFold:
     def test_link_schedule_feedback_end(self):
         """A deep link, its schedule, the late feedback and the period end form one ended case."""
