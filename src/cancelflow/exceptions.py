@@ -567,12 +567,13 @@ class WebhookHandlerError(FakeStripeError):
     """A webhook handler given to ``FakeStripe.add_webhook_endpoint`` raised.
 
     Raised from the call that delivered the event when the FakeStripe was built
-    with ``webhook_errors="raise"``; the handler's exception is the
-    ``__cause__``, and the message has its traceback.
+    with `webhook_errors="raise"`; the handler's exception is the `__cause__`,
+    and the message has its traceback.
 
-    Attributes:
-        event_id: the event being delivered (``evt_…``).
-        event_type: its type.
+    Args:
+        message: the event, the endpoint and the handler's traceback.
+        event_id: the event being delivered (`evt_…`); kept as an attribute.
+        event_type: its type; kept as an attribute.
     """
 
     def __init__(self, message: str, *, event_id: str, event_type: str) -> None:

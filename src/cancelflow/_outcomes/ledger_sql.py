@@ -440,8 +440,30 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     def record_new_events(
         self, events: Sequence[CancellationEvent]
     ) -> list[CancellationEvent]:
-        """Record one Stripe event's typed events; return the news among them
-        (see :meth:`cancelflow.Ledger.record_new_events`)."""
+        """Record the typed events of ONE Stripe event and return the new ones.
+
+        Records as `record_events` does, in one transaction. Nothing is news
+        when that event id was already processed (a retry or a duplicate
+        delivery). An [`OfferRedeemed`][cancelflow.OfferRedeemed] is not news
+        when another Stripe event already reported the same discount of the
+        same subscription: Stripe reports one redemption twice
+        (`customer.discount.created` and `customer.subscription.updated`, in
+        either order), and a host acting on it (a thank-you e-mail) must act
+        once. The check and the write are one transaction.
+        [`WebhookHandler`][cancelflow.WebhookHandler] returns this list.
+
+        Args:
+            events: the typed events of one Stripe event (what
+                [`parse_event`][cancelflow.parse_event] returns).
+
+        Returns:
+            The events that are news, in their order (possibly none).
+
+        Raises:
+            InvalidParameterError: *events* are not the typed events of one
+                Stripe event.
+            LedgerError: the database failed; nothing was recorded.
+        """
         return self._record(events) or []
 
     def _reported(

@@ -322,6 +322,8 @@ class FakeStripe:
 
         Example:
             ```python
+            from cancelflow.testing import FakeStripe
+
             fake = FakeStripe(webhook_errors="record")  # never more than Stripe
             fake.add_webhook_endpoint(lambda body, headers: 1 / 0)
             fake.client().v1.customers.create()
