@@ -256,7 +256,7 @@ def recorded():
     return acct.deliveries, acct.ledger.links(), acct.ledger.cases()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(data=st.data())
 def test_any_order_of_real_fake_stripe_deliveries(recorded, data):
     """Re-delivering FakeStripe's real sequence permuted and with duplicates gives the same cases."""
@@ -455,7 +455,7 @@ def portal_recorded():
     return acct.deliveries, acct.ledger.links(), acct.ledger.cases()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(data=st.data())
 def test_any_order_of_real_portal_deliveries(portal_recorded, data):
     """FakeStripe's portal deliveries, permuted and duplicated, links recorded at any point, give the same cases."""
