@@ -110,7 +110,7 @@ def _seconds(value: object, field: str, *, minimum: int, hint: str) -> int:
 class SignatureVerifier:
     """Verifies webhook deliveries against one or more endpoint secrets.
 
-    Build it once (at import or app start-up) and call :meth:`verify` per
+    Build it once (at import or app start-up) and call `verify` per
     request. Several secrets are accepted so that a secret can be rolled
     without downtime: a delivery passes if any ``v1`` signature matches any
     secret.

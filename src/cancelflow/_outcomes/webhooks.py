@@ -83,7 +83,7 @@ class WebhookHandler:
 
         *body* is the raw request body, unchanged; *signature_header* the
         ``Stripe-Signature`` header. The event is recorded in one ledger
-        transaction. Returns the typed events (a :class:`NotAboutCancellation`
+        transaction. Returns the typed events (a `NotAboutCancellation`
         for other event types), or an empty list when the ledger had already
         processed this event id, so that side effects run once per event.
 
@@ -102,7 +102,7 @@ class WebhookHandler:
     async def handle_webhook_async(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """:meth:`handle_webhook` for async frameworks: verifying and parsing
+        """`handle_webhook` for async frameworks: verifying and parsing
         run inline (microseconds), the ledger write in a worker thread."""
         import asyncio  # not at module level: it costs a serverless cold start
 
@@ -122,9 +122,9 @@ def handle_webhook(
     ledger: Ledger | None = None,
     tolerance: int = DEFAULT_TOLERANCE,
 ) -> list[CancellationEvent]:
-    """One-off :meth:`WebhookHandler.handle_webhook` (builds a handler per call).
+    """One-off `WebhookHandler.handle_webhook` (builds a handler per call).
 
-    Prefer a module-level :class:`WebhookHandler` in a web app.
+    Prefer a module-level `WebhookHandler` in a web app.
     """
     handler = WebhookHandler(secrets, ledger=ledger, tolerance=tolerance)
     return handler.handle_webhook(body, signature_header)

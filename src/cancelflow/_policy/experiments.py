@@ -155,7 +155,7 @@ class Experiment:
         return (self._bounds[index] - low) / BUCKETS
 
     def bucket(self, customer_id: str) -> int:
-        """:func:`experiment_bucket` with this experiment's salt."""
+        """`experiment_bucket` with this experiment's salt."""
         digest = hashlib.sha256(self._prefix + _prefixed(customer_id)).digest()
         return int.from_bytes(digest[:8], "big") % BUCKETS
 

@@ -1,7 +1,7 @@
-"""A retention policy as a TOML file: read with :mod:`tomllib`, written back.
+"""A retention policy as a TOML file: read with `tomllib`, written back.
 
 The format is documented in ``docs/policy-toml.md``. Every error is a
-:class:`~cancelflow.exceptions.PolicyError` whose ``key_path`` names the
+`PolicyError` whose ``key_path`` names the
 offending key, such as ``rules[2].segment.mrr.min``.
 """
 
@@ -369,7 +369,7 @@ def parse_policy(
 def load_policy(
     path: str | PathLike[str], *, predicates: PredicateRegistry | None = None
 ) -> RetentionPolicy:
-    """Read a policy from a TOML file (see :func:`parse_policy`).
+    """Read a policy from a TOML file (see `parse_policy`).
 
     Raises:
         PolicyError: the file cannot be read or is not a valid policy.
@@ -468,14 +468,14 @@ def _outcome_lines(outcome: Outcome, table: str) -> list[str]:
 
 
 def dump_policy(policy: RetentionPolicy) -> str:
-    """The policy as TOML text that :func:`parse_policy` reads back equal.
+    """The policy as TOML text that `parse_policy` reads back equal.
 
     Custom predicates are written by name: pass the same registry when
     reading the text back.
 
     Raises:
-        PolicyError: a segment is a custom :class:`Condition` subclass, which
-            has no TOML form, or *policy* is not a :class:`RetentionPolicy`.
+        PolicyError: a segment is a custom `Condition` subclass, which
+            has no TOML form, or *policy* is not a `RetentionPolicy`.
     """
     given: object = policy
     if not isinstance(given, RetentionPolicy):
