@@ -14,8 +14,9 @@ defines itself (no leading underscore):
    them as they are; cross-reference as ``[`Name`][cancelflow.Name]``;
 3. every parameter (not ``self``/``cls``) in an ``Args:`` section — for a class,
    the parameters of the ``__init__`` it defines (attrs' included) in the class
-   docstring's ``Args:`` or ``Attributes:`` — and no entry for a parameter that
-   does not exist;
+   docstring's ``Args:`` or ``Attributes:`` (for an error: except ``message``
+   and those its cancelflow base classes document) — and no entry for a
+   parameter that does not exist;
 4. a ``Returns:`` (or ``Yields:``) section when a function or method (not a
    property) returns something other than ``None``;
 5. a ``Raises:`` section naming every exception its own body raises with
@@ -262,18 +263,6 @@ PENDING: frozenset[str] = frozenset(
         "cancelflow.backtest_file",
         "cancelflow.dump_policy",
         "cancelflow.dump_portal_config",
-        "cancelflow.exceptions.CancelLinkRefusedError",
-        "cancelflow.exceptions.CouponForeverAmountOffError",
-        "cancelflow.exceptions.CouponRefusedError",
-        "cancelflow.exceptions.HistoryFileError",
-        "cancelflow.exceptions.LinkNotRecordedError",
-        "cancelflow.exceptions.PolicyError",
-        "cancelflow.exceptions.PortalConfigApplyError",
-        "cancelflow.exceptions.PortalConfigError",
-        "cancelflow.exceptions.StripeObjectError",
-        "cancelflow.exceptions.SubscriptionAlreadyScheduledError",
-        "cancelflow.exceptions.SubscriptionNotCancelableError",
-        "cancelflow.exceptions.TimestampOutsideToleranceError",
         "cancelflow.experiment_bucket",
         "cancelflow.export_portal_config",
         "cancelflow.fold_cases",
@@ -414,16 +403,21 @@ def _documented(items: list[object]) -> set[str]:
 
 
 def _check_parameters(
-    expected: list[str], sections: dict[str, list[object]], *, also: str = ""
+    expected: list[str],
+    sections: dict[str, list[object]],
+    *,
+    also: str = "",
+    existing: list[str] | None = None,
 ) -> list[str]:
     documented = _documented(sections.get("parameters", []))
     if also:
         documented |= _documented(sections.get(also, []))
     wanted = [name.lstrip("*") for name in expected]
+    real = [name.lstrip("*") for name in (expected if existing is None else existing)]
     problems = [
         f"Args: no entry for {name!r}" for name in wanted if name not in documented
     ]
-    extra = sorted(set(_documented(sections.get("parameters", []))) - set(wanted))
+    extra = sorted(set(_documented(sections.get("parameters", []))) - set(real))
     problems += [f"Args: {name!r} is not a parameter" for name in extra]
     return problems
 
@@ -502,7 +496,17 @@ def problems_of(path: str, obj: object) -> list[str]:
             init_doc = inspect.getdoc(init) if init is not obj else None
             if init_doc and init.__doc__ and "Args:" in init.__doc__:
                 sections = {**sections, **_sections(init_doc)}
-            problems += _check_parameters(_parameters(obj), sections, also="attributes")
+            expected = _parameters(obj)
+            if issubclass(obj, BaseException):
+                # An error's message is str(error); arguments its bases take are
+                # documented there (the reference shows the bases).
+                inherited = _inherited_entries(obj)
+                expected = [
+                    n for n in expected if n != "message" and n not in inherited
+                ]
+            problems += _check_parameters(
+                expected, sections, also="attributes", existing=_parameters(obj)
+            )
             if init is not obj:
                 problems += _check_raises(init, sections)
         return problems
@@ -522,6 +526,18 @@ def _check_example(sections: dict[str, list[object]]) -> list[str]:
     if any(FENCE.search(str(text) + "\n") for text in examples):
         return []
     return ["Example: missing (a ```python block showing a call)"]
+
+
+def _inherited_entries(cls: type) -> set[str]:
+    """Args and Attributes entries of the cancelflow classes *cls* derives from."""
+    names: set[str] = set()
+    for base in cls.__mro__[1:]:
+        doc = vars(base).get("__doc__")
+        if base.__module__.startswith("cancelflow") and doc:
+            sections = _sections(inspect.cleandoc(doc))
+            names |= _documented(sections.get("parameters", []))
+            names |= _documented(sections.get("attributes", []))
+    return names
 
 
 def _check_raises(func: object, sections: dict[str, list[object]]) -> list[str]:

@@ -165,7 +165,8 @@ class StripeObjectError(InvalidInputError):
     """A Stripe object or JSON payload does not have the expected shape.
 
     Attributes:
-        path: where in the object the problem is (``items.data[0].price``).
+        path: where in the object the problem is (`items.data[0].price`).
+        problem: what is wrong there.
     """
 
     def __init__(self, path: str, problem: str) -> None:
@@ -283,8 +284,10 @@ class CouponCurrencyMismatchError(CouponRefusedError):
 
 
 class CouponForeverAmountOffError(CouponRefusedError):
-    """An ``amount_off`` coupon with ``duration=forever``: Stripe refuses those on
-    subscriptions since API version 2025-03-31.basil."""
+    """An `amount_off` coupon with `duration=forever`, which Stripe refuses on subscriptions.
+
+    Stripe refuses them since API version 2025-03-31.basil.
+    """
 
 
 # -- Stripe answered with an error -------------------------------------------------
