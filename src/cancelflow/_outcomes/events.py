@@ -634,9 +634,28 @@ def _load(payload: object) -> object:
 def parse_event(payload: object) -> list[CancellationEvent]:
     """Read one Stripe event into typed events (never an empty list).
 
-    *payload* is the raw JSON body (``bytes``/``str``), the decoded dict, or a
-    stripe-python ``Event``. Unknown event types give one
-    `NotAboutCancellation`.
+    Unknown event types give one `NotAboutCancellation`. Parsing does not verify
+    a signature: use [`WebhookHandler`][cancelflow.WebhookHandler] on bodies
+    from the network.
+
+    Args:
+        payload: the raw JSON body (`bytes`/`str`), the decoded dict, or a
+            stripe-python `Event`.
+
+    Returns:
+        The typed events, in the order they happened.
+
+    Example:
+        ```python
+        import cancelflow
+
+        (event,) = cancelflow.parse_event(
+            {"id": "evt_1", "object": "event", "type": "invoice.paid",
+             "created": 1_767_225_600, "livemode": False,
+             "data": {"object": {"object": "invoice"}}}
+        )
+        assert isinstance(event, cancelflow.NotAboutCancellation)
+        ```
 
     Raises:
         EventPayloadError: not JSON, not a Stripe event, or a field has an
