@@ -43,9 +43,9 @@ class FakeStripe:
     """A fresh, empty Stripe test-mode account in memory.
 
     The host's own, unchanged stripe-python code runs against it: through
-    :meth:`client` (a ``stripe.StripeClient`` wired to the fake), through
-    :attr:`http_client` (for code that takes an HTTP client), or through
-    :meth:`install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
+    `client` (a ``stripe.StripeClient`` wired to the fake), through
+    `http_client` (for code that takes an HTTP client), or through
+    `install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
     built inside the block). Objects, errors, idempotency, pagination and
     events behave like Stripe's for the API version the installed
     stripe-python pins; what the fake does not model is refused with an error
@@ -58,11 +58,11 @@ class FakeStripe:
             that a run can be replayed exactly. Ids are counters
             (``cus_fake0000000001``) either way.
         webhook_errors: what happens when a webhook handler (see
-            :meth:`add_webhook_endpoint`) raises, beyond the failed delivery
+            `add_webhook_endpoint`) raises, beyond the failed delivery
             Stripe would record: ``"report"`` (the default) fails the running
             test under cancelflow's pytest plugin and does nothing more outside
             pytest; ``"raise"`` raises a
-            :class:`~cancelflow.exceptions.WebhookHandlerError` (the handler's
+            [`WebhookHandlerError`][cancelflow.exceptions.WebhookHandlerError] (the handler's
             exception as its cause) from the call that delivered the event;
             ``"record"`` only records the failure, as Stripe does.
 
@@ -315,7 +315,7 @@ class FakeStripe:
             events: the event types to deliver (``*`` wildcards allowed); all by default.
             duplicates: the probability of delivering an event a second time.
             out_of_order: deliver each batch of events shuffled (use
-                :meth:`hold_webhooks` to batch several API calls).
+                `hold_webhooks` to batch several API calls).
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
             expect_failures: the handler raising is part of the test: only
                 record it (the pytest plugin does not fail the test).
