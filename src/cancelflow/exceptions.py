@@ -41,6 +41,7 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
     ├── PolicyError                             a retention policy is invalid
     └── FakeStripeError                         cancelflow.testing: a fake-only refusal
+        ├── FakeServerStateError                a served fake's --state file cannot be used
         └── PortalError                         the fake portal refused a visit or action
             ├── PortalSessionNotFoundError (LookupError)
             ├── PortalSessionExpiredError       the session's URL has expired
@@ -74,6 +75,7 @@ __all__ = [
     "CouponRefusedError",
     "DisallowedURLError",
     "EventPayloadError",
+    "FakeServerStateError",
     "FakeStripeError",
     "FrozenEventError",
     "HistoryFileError",
@@ -444,6 +446,14 @@ class FakeStripeError(CancelflowError):
 
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
+    """
+
+
+class FakeServerStateError(FakeStripeError):
+    """A served fake's state file cannot be used: unreadable, corrupt, or newer.
+
+    Raised by ``cancelflow fake serve --state FILE`` (and ``FakeServer(state=…)``)
+    before the server starts; the file is left as it was.
     """
 
 

@@ -24,13 +24,17 @@ if TYPE_CHECKING:
     from cancelflow.testing._fake import FakeStripe
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
+    from cancelflow.testing._server.forward import ForwardedDelivery
+    from cancelflow.testing._server.server import FakeServer
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
 _LAZY = {
     "FakeClock": "cancelflow.testing._clock",
+    "FakeServer": "cancelflow.testing._server.server",
     "FakeStripe": "cancelflow.testing._fake",
     "Fault": "cancelflow.testing._faults",
     "Faults": "cancelflow.testing._faults",
+    "ForwardedDelivery": "cancelflow.testing._server.forward",
     "InjectedFault": "cancelflow.testing._faults",
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
@@ -41,9 +45,11 @@ _LAZY = {
 
 __all__ = [
     "FakeClock",
+    "FakeServer",
     "FakeStripe",
     "Fault",
     "Faults",
+    "ForwardedDelivery",
     "InjectedFault",
     "Portal",
     "PortalOutcome",
