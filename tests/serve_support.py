@@ -36,7 +36,9 @@ def served(fake: FakeStripe) -> Iterator[str]:
 @pytest.fixture
 def remote(served: str) -> stripe.StripeClient:
     """A StripeClient that reaches the fake over HTTP (no retries: errors show)."""
-    return stripe.StripeClient(KEY, base_addresses={"api": served}, max_network_retries=0)
+    return stripe.StripeClient(
+        KEY, base_addresses={"api": served}, max_network_retries=0
+    )
 
 
 class Receiver:
@@ -67,15 +69,23 @@ class Receiver:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def receive(self, body: bytes, signature: str, handler: BaseHTTPRequestHandler) -> None:
+    def receive(
+        self, body: bytes, signature: str, handler: BaseHTTPRequestHandler
+    ) -> None:
         with self._cond:
             status = self.statuses.pop(0) if self.statuses else 200
         event = None
         if status == 200:
             try:
                 assert self.secret is not None
-                event = stripe.Webhook.construct_event(body.decode(), signature, self.secret)
-            except (stripe.SignatureVerificationError, ValueError, AssertionError) as err:
+                event = stripe.Webhook.construct_event(
+                    body.decode(), signature, self.secret
+                )
+            except (
+                stripe.SignatureVerificationError,
+                ValueError,
+                AssertionError,
+            ) as err:
                 status = 400
                 with self._cond:
                     self.rejected.append(str(err))
@@ -138,24 +148,20 @@ def portal_account(
             "product": prod.id,
         }
     )
-    client.v1.coupons.create(params={"id": "STAY20", "percent_off": 20, "duration": "once"})
+    client.v1.coupons.create(
+        params={"id": "STAY20", "percent_off": 20, "duration": "once"}
+    )
     option_ids = [
         client.v1.billing.feedback_options.create(params={"description": d}).id
         for d in feedback_options
     ]
-    reason: dict[str, Any] = {"enabled": bool(options), "options": list(options)}
-    if option_ids:
-        reason["feedback_options"] = option_ids
+    feature: dict[str, Any] = {"enabled": True, "mode": cancel_mode}
+    if options:
+        feature["cancellation_reason"] = {"enabled": True, "options": list(options)}
+        if option_ids:
+            feature["cancellation_reason"]["feedback_options"] = option_ids
     client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_cancel": {
-                    "enabled": True,
-                    "mode": cancel_mode,
-                    "cancellation_reason": reason,
-                }
-            }
-        }
+        params={"features": {"subscription_cancel": feature}}
     )
     customer = client.v1.customers.create(params={"email": "chloe@example.com"})
     return client.v1.subscriptions.create(
@@ -227,7 +233,9 @@ def request(
     try:
         conn.request(method, target, body=body, headers=all_headers)
         answer = conn.getresponse()
-        return Answer(answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read())
+        return Answer(
+            answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        )
     finally:
         conn.close()
 

@@ -37,7 +37,9 @@ class Served:
                 break
         else:
             self.proc.wait(timeout=30)
-            pytest.fail(f"no banner; stderr: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            pytest.fail(
+                f"no banner; stderr: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
         self.url = self.banner[0].rsplit(" ", 1)[1]
         self.secret = self.field("Webhook secret")
 
@@ -98,7 +100,17 @@ def test_a_corrupt_state_file_is_refused(tmp_path):
     state = tmp_path / "state.json"
     state.write_text("{oops")
     proc = subprocess.run(
-        [sys.executable, "-m", "cancelflow", "fake", "serve", "--port", "0", "--state", str(state)],
+        [
+            sys.executable,
+            "-m",
+            "cancelflow",
+            "fake",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(state),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -228,7 +228,9 @@ class TestLifecycle:
         """After fake.reset() the server still serves, points URLs here and forwards."""
         receiver = Receiver("whsec_reset")
         try:
-            with fake.serve(forward_to=[receiver.url], webhook_secret="whsec_reset") as url:
+            with fake.serve(
+                forward_to=[receiver.url], webhook_secret="whsec_reset"
+            ) as url:
                 fake.reset()
                 client = stripe.StripeClient(KEY, base_addresses={"api": url})
                 sub = portal_account(client)
@@ -241,7 +243,7 @@ class TestLifecycle:
     def test_other_interfaces_warn(self, fake, caplog):
         """Listening beyond loopback logs a warning about the missing authentication."""
         caplog.set_level(logging.WARNING, "cancelflow.testing.server")
-        with fake.serve(host="0.0.0.0"):  # noqa: S104 - the point of the test
+        with fake.serve(host="0.0.0.0"):
             pass
         assert "not on loopback" in caplog.text
 
@@ -295,17 +297,28 @@ class TestControls:
         """to=UNIX moves the clock to that time."""
         target = fake.clock.now() + 3600
         answer = request(
-            f"{served}/_cancelflow/clock/advance", "POST", form={"to": str(target)}, headers=AUTH
+            f"{served}/_cancelflow/clock/advance",
+            "POST",
+            form={"to": str(target)},
+            headers=AUTH,
         )
         assert answer.json()["now"] == target
 
     @pytest.mark.parametrize(
         "form",
-        [{}, {"seconds": "1", "to": "2"}, {"seconds": "-5"}, {"seconds": "soon"}, {"to": "1"}],
+        [
+            {},
+            {"seconds": "1", "to": "2"},
+            {"seconds": "-5"},
+            {"seconds": "soon"},
+            {"to": "1"},
+        ],
     )
     def test_bad_moves_are_refused(self, fake, served, form):
         """Neither or both fields, a negative, a non-number or a past time answer 400."""
-        answer = request(f"{served}/_cancelflow/clock/advance", "POST", form=form, headers=AUTH)
+        answer = request(
+            f"{served}/_cancelflow/clock/advance", "POST", form=form, headers=AUTH
+        )
         assert answer.status == 400
         assert answer.json()["error"]["message"]
         assert fake.clock.now() == fake.clock.start

@@ -66,7 +66,9 @@ class TestDelivery:
             "customer.subscription.updated",
             "customer.subscription.updated",
         ]
-        assert events[2]["data"]["object"]["cancellation_details"]["comment"] == "Too slow"
+        assert (
+            events[2]["data"]["object"]["cancellation_details"]["comment"] == "Too slow"
+        )
 
     def test_the_record_of_deliveries(self, fake, receivers):
         """server.deliveries records each attempt: URL, event, attempt number, status."""

@@ -53,7 +53,10 @@ class TestRefusals:
 
     def test_a_client_that_leaves_mid_body(self, served):
         """A body shorter than its Content-Length ends the connection without an answer."""
-        assert raw(served, b"POST /v1/customers HTTP/1.1\r\nContent-Length: 50\r\n\r\nab") == b""
+        assert (
+            raw(served, b"POST /v1/customers HTTP/1.1\r\nContent-Length: 50\r\n\r\nab")
+            == b""
+        )
 
 
 class TestWhatItAccepts:

@@ -35,8 +35,11 @@ class TestRestart:
             client = client_for(url)
             sub = portal_account(client)
             session = cancel_session(client, sub)
-            form = request(f"{url}/p/session/{session.url.rsplit('/', 1)[1]}/cancel", "POST",
-                           form={"reason": "other", "comment": "Too slow"})
+            form = request(
+                f"{url}/p/session/{session.url.rsplit('/', 1)[1]}/cancel",
+                "POST",
+                form={"reason": "other", "comment": "Too slow"},
+            )
             assert form.status == 303
             before = client.v1.subscriptions.retrieve(sub.id).to_dict()
             events = session_events(client)
@@ -86,7 +89,9 @@ class TestRestart:
         first = FakeServer.with_state(path)
         with first as url:
             moved = request(
-                f"{url}/_cancelflow/clock/advance", "POST", form={"seconds": "86400"},
+                f"{url}/_cancelflow/clock/advance",
+                "POST",
+                form={"seconds": "86400"},
                 headers=auth,
             ).json()["now"]
         assert moved == first.fake.clock.start + 86400
@@ -131,8 +136,14 @@ class TestTheFile:
 
     def test_a_write_replaces_the_file_whole(self, path):
         """state.write leaves either the old or the new file (os.replace of a temp file)."""
-        saved = state.SavedState(seed=1, start=2, webhook_secret="whsec_x",
-                                 request_count=0, entries=[], written_by="test")
+        saved = state.SavedState(
+            seed=1,
+            start=2,
+            webhook_secret="whsec_x",
+            request_count=0,
+            entries=[],
+            written_by="test",
+        )
         state.write(path, saved)
         inode = path.stat().st_ino
         state.write(path, saved)

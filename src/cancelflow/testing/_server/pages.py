@@ -59,6 +59,7 @@ _HIDDEN_SUBSCRIPTION: Final = '<input type="hidden" name="subscription" value="$
 _BACK_LINK: Final = '<a href="$href">&larr; $text</a>'
 _ALERT: Final = '<p class="alert" role="alert">$text</p>'
 _NOTICE: Final = '<p class="notice" role="status">$text</p>'
+_DONE: Final = '<p class="notice" role="status"><strong>$title</strong> $text</p>'
 _CUSTOM: Final = '<p class="custom">$text</p>'
 _FEATURES: Final = '<h3 class="lose">$title</h3>\n<ul class="features">\n$items\n</ul>'
 _FEATURE: Final = "<li>$name</li>"
@@ -192,7 +193,7 @@ class Pages:
             title, text = "left_title", words("left_text")
         if after["type"] == "portal_homepage":
             subs = backend.subscriptions.list_for_customer(record.customer_id)["data"]
-            banner = render(_NOTICE, text=words(title))
+            banner = render(_DONE, title=words(title), text=text)
             return _html(200, self._homepage(record, words, subs, banner, None))
         more = Markup("")
         hosted = after.get("hosted_confirmation") or {}
