@@ -173,6 +173,21 @@ def portal_account(
     )
 
 
+def newest_configuration(client: stripe.StripeClient) -> str:
+    """The portal configuration created last (API-created ones are not the default)."""
+    return client.v1.billing_portal.configurations.list(params={"limit": 1}).data[0].id
+
+
+def home_session(
+    client: stripe.StripeClient, sub: stripe.Subscription, **params: Any
+) -> stripe.billing_portal.Session:
+    """A session on the portal's homepage for *sub*'s customer."""
+    params.setdefault("configuration", newest_configuration(client))
+    return client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, **params}
+    )
+
+
 def cancel_session(
     client: stripe.StripeClient,
     sub: stripe.Subscription,
@@ -192,6 +207,7 @@ def cancel_session(
         }
     if after is not None:
         flow["after_completion"] = after
+    params.setdefault("configuration", newest_configuration(client))
     return client.v1.billing_portal.sessions.create(
         params={"customer": sub.customer, "flow_data": flow, **params}
     )

@@ -355,3 +355,68 @@ def test_fake_serve_returns_an_unstarted_server():
     assert isinstance(server, FakeServer)
     assert "not started" in repr(server)
     assert json.dumps(server.forward_to) == "[]"
+
+
+class TestIssue13Controls:
+    def test_dashboard_portal_settings_over_http(self, fake, served):
+        """POST /_cancelflow/dashboard/portal_settings saves the default configuration."""
+        saved = request(
+            f"{served}/_cancelflow/dashboard/portal_settings",
+            "POST",
+            form={
+                "features[subscription_cancel][enabled]": "true",
+                "features[subscription_cancel][mode]": "at_period_end",
+            },
+            headers=AUTH,
+        )
+        assert saved.status == 200
+        assert saved.json()["is_default"] is True
+        assert fake.dashboard.portal_configuration["id"] == saved.json()["id"]
+        read = request(f"{served}/_cancelflow/dashboard/portal_settings", headers=AUTH)
+        assert read.json()["features"]["subscription_cancel"]["enabled"] is True
+        customer = fake.client().v1.customers.create(params={})
+        session = fake.client().v1.billing_portal.sessions.create(
+            params={"customer": customer.id}
+        )
+        assert session.configuration == saved.json()["id"]
+
+    def test_bad_portal_settings(self, served):
+        """A setting the Dashboard page does not have is a 400 naming it."""
+        answer = request(
+            f"{served}/_cancelflow/dashboard/portal_settings",
+            "POST",
+            form={"is_default": "true"},
+            headers=AUTH,
+        )
+        assert answer.status == 400
+        assert "is_default" in answer.json()["error"]["message"]
+
+    def test_latency_over_http(self, fake, served):
+        """POST /_cancelflow/latency sets fake.set_latency; GET reads it back."""
+        answer = request(
+            f"{served}/_cancelflow/latency",
+            "POST",
+            form={"seconds": "0.001", "routes[customers.list]": "0"},
+            headers=AUTH,
+        )
+        assert answer.json() == {"default": 0.001, "routes": {"customers.list": 0.0}}
+        assert fake.latency.for_operation("customers.create") == 0.001
+        assert request(f"{served}/v1/customers", headers=AUTH).status == 200
+        reset = request(f"{served}/_cancelflow/latency", "POST", form={}, headers=AUTH)
+        assert reset.json()["default"] == 0.0
+
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {"seconds": "soon"},
+            {"seconds": "-1"},
+            {"routes[nope.nope]": "1"},
+            {"routes": "1"},
+        ],
+    )
+    def test_bad_latency(self, served, form):
+        """A delay that is not a non-negative number, or an unknown operation, is a 400."""
+        answer = request(
+            f"{served}/_cancelflow/latency", "POST", form=form, headers=AUTH
+        )
+        assert answer.status == 400

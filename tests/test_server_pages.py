@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from tests.serve_support import cancel_session, fake, portal_account, request, served
+from tests.serve_support import (
+    cancel_session,
+    fake,
+    home_session,
+    portal_account,
+    request,
+    served,
+)
 
 from cancelflow.testing._server.html import Markup, escape, join, link_target, render
 from cancelflow.testing._server.wording import amount, negotiate, words_for
@@ -302,9 +309,7 @@ class TestTheHomepage:
     def test_cancel_then_renew(self, client):
         """A session without flow_data lists plans; cancel one, then renew it."""
         sub = portal_account(client)
-        session = client.v1.billing_portal.sessions.create(
-            params={"customer": sub.customer}
-        )
+        session = home_session(client, sub)
         status, html = page(session.url)
         assert status == 200
         assert "Renews on February 1, 2026" in html
@@ -326,9 +331,7 @@ class TestTheHomepage:
     def test_an_unknown_plan(self, client):
         """Asking to cancel a plan the homepage does not list answers 404."""
         sub = portal_account(client)
-        session = client.v1.billing_portal.sessions.create(
-            params={"customer": sub.customer}
-        )
+        session = home_session(client, sub)
         assert page(f"{session.url}/cancel?subscription=sub_other")[0] == 404
 
 

@@ -99,6 +99,24 @@ class TestRestart:
             now = request(f"{url}/_cancelflow/clock", headers=auth).json()["now"]
         assert now == moved
 
+    def test_dashboard_settings_are_kept(self, path):
+        """Portal settings saved through the fake's Dashboard control come back."""
+        auth = {"Authorization": f"Bearer {KEY}"}
+        with FakeServer.with_state(path) as url:
+            saved = request(
+                f"{url}/_cancelflow/dashboard/portal_settings",
+                "POST",
+                form={"features[subscription_cancel][enabled]": "true"},
+                headers=auth,
+            ).json()
+        with FakeServer.with_state(path) as url:
+            client = client_for(url)
+            customer = client.v1.customers.create(params={})
+            session = client.v1.billing_portal.sessions.create(
+                params={"customer": customer.id}
+            )
+        assert session.configuration == saved["id"]
+
     def test_a_reset_empties_the_journal(self, path):
         """fake.reset() while served with a state file starts the saved account over."""
         server = FakeServer.with_state(path)

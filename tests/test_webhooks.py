@@ -85,6 +85,9 @@ def test_bad_deliveries_record_nothing():
     with pytest.raises(EventPayloadError):
         handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW))
     assert ledger.processed_count() == 0
+    assert not ledger.is_processed(event["id"])
+    assert ledger.cases() == []
+    assert ledger.links() == []
 
 
 def test_ledger_failure_is_retryable(tmp_path):

@@ -43,6 +43,7 @@ from cancelflow._stripe.subscription_data import (
     cancel_effective_at,
     item_ratio,
     latest,
+    main_item,
     read_discount,
     read_subscription,
     round_half_even,
@@ -228,19 +229,44 @@ class CancellationEvent(_Frozen):
 
 
 class _AboutSubscription(CancellationEvent):
-    __slots__ = ("currency", "customer_id", "mrr", "subscription_id")
+    """What every event about one subscription carries.
+
+    Attributes:
+        subscription_id, customer_id: whose subscription.
+        mrr, currency: the subscription's MRR (minor units) and currency.
+        price_id, product_id: the subscription's main item (the largest amount
+            per month), for reports by product.
+        started_at: the subscription's ``start_date`` (unix seconds), for
+            reports by tenure.
+    """
+
+    __slots__ = (
+        "currency",
+        "customer_id",
+        "mrr",
+        "price_id",
+        "product_id",
+        "started_at",
+        "subscription_id",
+    )
     fields = (
         *CancellationEvent.fields,
         "subscription_id",
         "customer_id",
         "mrr",
         "currency",
+        "price_id",
+        "product_id",
+        "started_at",
     )
 
     subscription_id: str
     customer_id: str | None
     mrr: int | None
     currency: str | None
+    price_id: str | None
+    product_id: str | None
+    started_at: int | None
 
     def __init__(
         self,
@@ -253,6 +279,9 @@ class _AboutSubscription(CancellationEvent):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
     ) -> None:
         _fill(self, locals())
 
@@ -298,6 +327,9 @@ class CancellationScheduled(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         effective_at: int | None = None,
         billing_mode: BillingMode = BillingMode.CLASSIC,
         cancel_at_period_end: bool = False,
@@ -356,6 +388,9 @@ class FeedbackReceived(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         feedback: CancellationFeedback | None = None,
         comment: str | None = None,
         feedback_option: str | None = None,
@@ -393,6 +428,9 @@ class CancellationWithdrawn(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         previous_effective_at: int | None = None,
     ) -> None:
         _fill(self, locals())
@@ -443,6 +481,9 @@ class SubscriptionEnded(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         ended_at: int | None = None,
         reason: CancellationReason | None = None,
         feedback: CancellationFeedback | None = None,
@@ -494,6 +535,9 @@ class OfferRedeemed(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         discount_id: str,
         coupon_id: str | None = None,
     ) -> None:
@@ -622,12 +666,16 @@ def parse_event(payload: object) -> list[CancellationEvent]:
 
 
 def _about(env: _Envelope, sub: _Sub) -> dict[str, Any]:
+    item = sub["main_item"]
     return {
         **env,
         "subscription_id": sub["id"],
         "customer_id": sub["customer"],
         "mrr": sub["mrr"],
         "currency": sub["currency"],
+        "price_id": item["price_id"] if item else None,
+        "product_id": item["product_id"] if item else None,
+        "started_at": sub["start_date"],
     }
 
 
@@ -675,6 +723,7 @@ def _subscription(data: Obj) -> _Sub:
         scheduled, sub["cancel_at"], latest(i["current_period_end"] for i in items)
     )
     sub["mrr"] = round_half_even(*sum_ratios(item_ratio(i) for i in items))
+    sub["main_item"] = main_item(items)
     return sub
 
 

@@ -53,6 +53,11 @@ class PostgresLedger(SQLLedger):
     int_type = "BIGINT"
     bool_type = "BOOLEAN"
     json_type = "JSONB"
+    dialect = "postgresql"
+    decision_experiment = (
+        "CASE WHEN jsonb_typeof(decision -> 'experiment') = 'string' "
+        "THEN decision ->> 'experiment' END"
+    )
 
     def __init__(
         self, conninfo: str, *, schema: str | None = None, connect_timeout: int = 10

@@ -46,7 +46,8 @@ SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
 
 # version, name, DDL ({int}, {bool} and {json} are the dialect's type names;
 # {clustered} makes SQLite store a table in its primary key's order, which
-# keeps a commit to few pages)
+# keeps a commit to few pages; {decision_experiment} reads the "experiment"
+# string of the ``decision`` JSON column)
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (
         1,
@@ -117,6 +118,34 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
                 PRIMARY KEY (subscription_id, id)
             ){clustered}""",
             "CREATE INDEX cancelflow_cases_customer ON cancelflow_cases (customer_id)",
+        ),
+    ),
+    (
+        2,
+        (
+            "for reports: experiment and offer terms of links and cases; product, "
+            "price and start of a case's subscription; cases by opened_at"
+        ),
+        (
+            "ALTER TABLE cancelflow_links ADD COLUMN experiment TEXT",
+            "ALTER TABLE cancelflow_links ADD COLUMN offer_discount {int}",
+            "ALTER TABLE cancelflow_links ADD COLUMN offer_months {int}",
+            "ALTER TABLE cancelflow_cases ADD COLUMN experiment TEXT",
+            "ALTER TABLE cancelflow_cases ADD COLUMN offer_discount {int}",
+            "ALTER TABLE cancelflow_cases ADD COLUMN offer_months {int}",
+            "ALTER TABLE cancelflow_cases ADD COLUMN product_id TEXT",
+            "ALTER TABLE cancelflow_cases ADD COLUMN price_id TEXT",
+            "ALTER TABLE cancelflow_cases ADD COLUMN started_at {int}",
+            # The experiment was only inside the decision's JSON until now.
+            (
+                "UPDATE cancelflow_links SET experiment = {decision_experiment} "
+                "WHERE decision IS NOT NULL"
+            ),
+            (
+                "UPDATE cancelflow_cases SET experiment = {decision_experiment} "
+                "WHERE decision IS NOT NULL"
+            ),
+            "CREATE INDEX cancelflow_cases_opened ON cancelflow_cases (opened_at)",
         ),
     ),
 )
@@ -224,6 +253,12 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     clustered: str = ""
     bool_type: str = "INTEGER"
     json_type: str = "TEXT"
+    dialect: str = "sqlite"  # the SQL the reports write (sqlite or postgresql)
+    # the "experiment" string of a row's decision JSON (NULL otherwise)
+    decision_experiment: str = (
+        "CASE WHEN json_type(decision, '$.experiment') = 'text' "
+        "THEN json_extract(decision, '$.experiment') END"
+    )
 
     def __init__(self) -> None:
         # Typed events by their stored JSON text (at most _DECODED_MAX, the
@@ -296,6 +331,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
                         bool=self.bool_type,
                         json=self.json_type,
                         clustered=self.clustered,
+                        decision_experiment=self.decision_experiment,
                     )
                 )
             cur.execute(self._sql(_INSERT_VERSION), (version, name, int(time.time())))

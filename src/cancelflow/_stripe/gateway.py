@@ -13,6 +13,7 @@ parameters, parsing and error mapping, and differ only in the awaited call.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -52,21 +53,20 @@ if TYPE_CHECKING:
 
 __all__ = ["StripeGateway", "map_stripe_error", "redact"]
 
-#: Keys of stripe-python's ``RequestOptions``. The params TypedDicts inherit
-#: them, but ``StripeClient`` would send them as *form fields* if they were put
-#: in ``params``; the gateway refuses them there.
-REQUEST_OPTION_KEYS: Final = frozenset(
-    {
-        "api_key",
-        "stripe_version",
-        "stripe_account",
-        "stripe_context",
-        "max_network_retries",
-        "idempotency_key",
-        "content_type",
-        "headers",
-    }
-)
+
+@functools.cache
+def request_option_keys() -> frozenset[str]:
+    """The keys of stripe-python's ``RequestOptions``, read from stripe-python.
+
+    The params TypedDicts inherit them, but ``StripeClient`` would send them as
+    *form fields* if they were put in ``params``; the gateway refuses them
+    there. (The fake's parameter schema excludes the same keys, read the same
+    way.)
+    """
+    from stripe import RequestOptions
+
+    return RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
+
 
 #: ``status`` values ``GET /v1/subscriptions`` accepts.
 SUBSCRIPTION_LIST_STATUSES: Final = frozenset(
@@ -96,14 +96,71 @@ def new_idempotency_key() -> str:
     return f"cancelflow-{uuid.uuid4()}"
 
 
-def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
+@attrs.frozen
+class Retry:
+    """Whether a request that may not have reached Stripe can be sent again,
+    and the sentence that says so in a connection error."""
+
+    safe: bool
+    advice: str
+
+
+#: A read changes nothing.
+READ: Final = Retry(True, "Nothing was changed; retrying is safe.")
+#: A portal session that was created but never used expires on its own.
+NEW_SESSION: Final = Retry(
+    True,
+    "If the session was created anyway it expires unused; retrying is safe.",
+)
+#: Creating a configuration twice makes two.
+NEW_CONFIGURATION: Final = Retry(
+    False,
+    "It may have been created anyway: list the portal configurations before "
+    "retrying, or a retry may create a second one.",
+)
+#: An update sets the same values again.
+UPDATE: Final = Retry(True, "Retrying is safe: the update sets the same values.")
+
+
+def _network_detail(message: str) -> str:
+    """What stripe-python says the network did (``ConnectTimeout: …``), from its
+    ``(Network error: …)`` suffix; the whole message when there is none."""
+    _, found, detail = message.rpartition("(Network error: ")
+    text = detail.rstrip(")") if found else message
+    return " ".join(text.split()).rstrip(". ")
+
+
+def _connection_error(
+    err: stripe.StripeError, action: str, retry: Retry
+) -> StripeConnectionError:
+    detail = _network_detail(err.user_message or str(err) or type(err).__name__)
+    timed_out = "timeout" in detail.lower() or "timed out" in detail.lower()
+    what = (
+        "Stripe did not answer in time" if timed_out else "Stripe could not be reached"
+    )
+    return StripeConnectionError(
+        redact(f"{what} to {action} ({detail}). {retry.advice}"),
+        retry_safe=retry.safe,
+        request_id=err.request_id,
+    )
+
+
+def map_stripe_error(
+    err: stripe.StripeError, action: str, *, retry: Retry = READ
+) -> StripeAPIError:
     """The :class:`~cancelflow.exceptions.StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
     The message, code, param, HTTP status, request id and Stripe's error type
     are kept; anything shaped like an API key is redacted from the message.
+    A connection error or timeout (Stripe never answered) becomes a
+    :class:`~cancelflow.exceptions.StripeConnectionError` that says so and,
+    from *retry*, whether sending the request again is safe.
     """
     import stripe
+
+    if isinstance(err, stripe.APIConnectionError):
+        return _connection_error(err, action, retry)
 
     error = err.error
     code = err.code or (error.code if error is not None else None)
@@ -128,8 +185,6 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
     elif isinstance(err, stripe.PermissionError):
         kind = StripePermissionError
         hint = " A restricted key needs write access to billing portal sessions."
-    elif isinstance(err, stripe.APIConnectionError):
-        kind, hint = StripeConnectionError, " The request may or may not have happened."
     elif isinstance(err, stripe.APIError):
         kind, hint = StripeServerError, " Retrying is safe."
     else:
@@ -147,7 +202,7 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
 
 
 @contextmanager
-def _stripe_errors(action: str) -> Iterator[None]:
+def _stripe_errors(action: str, retry: Retry = READ) -> Iterator[None]:
     """Turn a ``stripe.StripeError`` raised inside the block into ours."""
     try:
         yield
@@ -155,14 +210,14 @@ def _stripe_errors(action: str) -> Iterator[None]:
         import stripe
 
         if isinstance(err, stripe.StripeError):
-            raise map_stripe_error(err, action) from err
+            raise map_stripe_error(err, action, retry=retry) from err
         raise
 
 
 def _no_request_options(params: Mapping[str, Any], field: str) -> None:
     if not isinstance(params, Mapping):
         raise InvalidParameterError(field, "must be a dict of Stripe parameters")
-    found = sorted(REQUEST_OPTION_KEYS & params.keys())
+    found = sorted(request_option_keys() & params.keys())
     if found:
         raise InvalidParameterError(
             f"{field}[{found[0]}]",
@@ -333,7 +388,7 @@ class StripeGateway:
         Build *params* with :func:`~cancelflow.build_cancel_session_params`.
         """
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session"):
+        with _stripe_errors("create a portal session", NEW_SESSION):
             obj = self.client.v1.billing_portal.sessions.create(
                 params=params, options=self._post_options()
             )
@@ -344,7 +399,7 @@ class StripeGateway:
     ) -> PortalSession:
         """Async twin of :meth:`create_portal_session`."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session"):
+        with _stripe_errors("create a portal session", NEW_SESSION):
             obj = await self.client.v1.billing_portal.sessions.create_async(
                 params=params, options=self._post_options()
             )
@@ -379,7 +434,7 @@ class StripeGateway:
     ) -> PortalConfiguration:
         """``POST /v1/billing_portal/configurations``."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal configuration"):
+        with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
             obj = self.client.v1.billing_portal.configurations.create(
                 params=params, options=self._post_options()
             )
@@ -390,7 +445,7 @@ class StripeGateway:
     ) -> PortalConfiguration:
         """Async twin of :meth:`create_portal_configuration`."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal configuration"):
+        with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
             obj = await self.client.v1.billing_portal.configurations.create_async(
                 params=params, options=self._post_options()
             )
@@ -402,7 +457,7 @@ class StripeGateway:
         """``POST /v1/billing_portal/configurations/{id}``."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
-        with _stripe_errors(f"update portal configuration {configuration}"):
+        with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
             obj = self.client.v1.billing_portal.configurations.update(
                 configuration, params=params, options=self._post_options()
             )
@@ -414,7 +469,7 @@ class StripeGateway:
         """Async twin of :meth:`update_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
-        with _stripe_errors(f"update portal configuration {configuration}"):
+        with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
             obj = await self.client.v1.billing_portal.configurations.update_async(
                 configuration, params=params, options=self._post_options()
             )

@@ -9,9 +9,10 @@ very same methods and checks that each step comes out as recorded.
 What is journaled: API requests other than ``GET`` (except those refused
 for their API key, which change nothing), with their body and the headers
 the fake reads besides the key (never the key itself); portal visits and
-actions; clock moves. The request counter is saved with each request, so a
-replayed request gets the ``req_…`` id it had (and so do its events'
-``request.id``), although the ``GET`` requests in between are not replayed.
+actions; clock moves; the Dashboard's portal settings. The request counter
+is saved with each request, so a replayed request gets the ``req_…`` id it
+had (and so do its events' ``request.id``), although the ``GET`` requests in
+between are not replayed.
 """
 
 from __future__ import annotations
@@ -138,6 +139,24 @@ class ServedAccount:
             self._record({"op": "advance", "seconds": seconds})
             return now
 
+    def save_portal_settings(self, settings: JSON) -> JSON:
+        """Save the Dashboard's portal settings (``fake.dashboard.save_portal_settings``).
+
+        Raises:
+            FakeStripeError: a setting the page does not have, or a refused value.
+        """
+        backend = self.fake.backend
+        with backend.lock:
+            entry: JSON = {"op": "dashboard", "settings": settings, "error": None}
+            try:
+                saved = self.fake.dashboard.save_portal_settings(**settings)
+            except FakeStripeError as err:
+                entry["error"] = type(err).__name__
+                self._record(entry)
+                raise
+            self._record(entry)
+            return saved
+
     # -- replay ------------------------------------------------------------------------
 
     def replay(self, entries: list[JSON], request_count: int) -> None:
@@ -191,6 +210,8 @@ class ServedAccount:
         try:
             if op == "visit":
                 self.visit(str(entry["session"]))
+            elif op == "dashboard":
+                self.save_portal_settings(dict(entry["settings"]))
             else:
                 self.act(
                     str(entry["session"]), str(entry["action"]), dict(entry["args"])

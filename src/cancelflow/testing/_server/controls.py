@@ -8,6 +8,12 @@ like the API, and answers JSON (errors in Stripe's shape).
 * ``POST /_cancelflow/clock/advance`` with ``seconds=N`` (or ``to=UNIX``) —
   move time forward, running what time drives (renewals, scheduled cancels
   ending, trials ending, discounts expiring, each with its events).
+* ``GET``/``POST /_cancelflow/dashboard/portal_settings`` — the customer
+  portal page of Stripe's Dashboard (``fake.dashboard``): ``POST`` takes the
+  parameters of ``billing_portal.configurations.update``, form-encoded as
+  Stripe's API takes them, and saves the account's default configuration.
+* ``GET``/``POST /_cancelflow/latency`` — a delay added to each API request
+  (``fake.set_latency``): ``seconds=0.2`` and ``routes[customers.list]=0``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from urllib.parse import parse_qsl
 from cancelflow.exceptions import FakeStripeError
 from cancelflow.testing._api import _check_key
 from cancelflow.testing._errors import ApiError
+from cancelflow.testing._form import decode
 from cancelflow.testing._server.protocol import Request, Response
 
 if TYPE_CHECKING:
@@ -58,12 +65,59 @@ class Controls:
             return self._clock()
         if name == "clock/advance" and request.method == "POST":
             return self._advance(request)
+        if name == "dashboard/portal_settings":
+            if request.method == "POST":
+                return self._save_portal_settings(request)
+            return _answer(200, self._account.fake.dashboard.portal_configuration)
+        if name == "latency":
+            if request.method == "POST":
+                self._set_latency(request)
+            latency = self._account.fake.latency
+            return _answer(
+                200, {"default": latency.default, "routes": dict(latency.routes)}
+            )
         raise ApiError(
             404,
             f"Unrecognized request URL ({request.method}: {request.path[:80]}). "
-            "The fake-only endpoints are GET /_cancelflow/clock and "
-            "POST /_cancelflow/clock/advance.",
+            "The fake-only endpoints are GET /_cancelflow/clock, POST "
+            "/_cancelflow/clock/advance, GET and POST /_cancelflow/latency and "
+            "/_cancelflow/dashboard/portal_settings.",
         )
+
+    def _save_portal_settings(self, request: Request) -> Response:
+        try:
+            settings = decode(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError.invalid(
+                "the body must be form-encoded, as for the API"
+            ) from None
+        try:
+            saved = self._account.save_portal_settings(settings)
+        except FakeStripeError as err:
+            raise ApiError.invalid(str(err)) from None
+        return _answer(200, saved)
+
+    def _set_latency(self, request: Request) -> None:
+        try:
+            form = decode(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError.invalid("the body must be a form: seconds=0.2") from None
+        try:
+            seconds = float(form.get("seconds", 0))
+            routes = form.get("routes", {})
+            if not isinstance(routes, dict):
+                raise ApiError.invalid(
+                    "routes must be routes[operation]=seconds", param="routes"
+                )
+            self._account.fake.set_latency(
+                seconds, routes={str(k): float(v) for k, v in routes.items()}
+            )
+        except (TypeError, ValueError) as err:
+            raise ApiError.invalid(
+                f"seconds must be numbers ({err})", param="seconds"
+            ) from None
+        except FakeStripeError as err:
+            raise ApiError.invalid(str(err)) from None
 
     def _clock(self) -> Response:
         clock = self._account.fake.clock

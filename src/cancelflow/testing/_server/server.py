@@ -434,6 +434,11 @@ class FakeServer:
             text = request.body.decode("utf-8") if request.body else None
         except UnicodeDecodeError:
             return _stripe_error(400, "The request body is not valid UTF-8.")
+        delay = self.fake._delay(request.method, request.target)  # fake.set_latency
+        if delay > 0:
+            time.sleep(
+                delay
+            )  # this connection's thread only, outside the account's lock
         body, status, headers = self._account.api(
             request.method, request.target, request.headers, text
         )

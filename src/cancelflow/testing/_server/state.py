@@ -1,7 +1,8 @@
 """The ``--state`` file: a served account kept across restarts (strictly private).
 
 The file holds a *journal*: every change made over HTTP (API requests that
-change something, portal visits and actions, clock moves), in order, plus
+change something, portal visits and actions, clock moves, the Dashboard's
+portal settings), in order, plus
 what the account was built from (seed, clock start, webhook secret). On
 start the server replays the journal through the same code that handled it
 the first time, so the account comes back exactly (ids, session URLs,
@@ -48,7 +49,7 @@ FORMAT: Final = "cancelflow-fake-state"
 VERSION: Final = 1
 """The format version this cancelflow writes and the newest it reads."""
 SAVE_INTERVAL: Final = 0.25
-_OPS: Final = frozenset({"api", "visit", "act", "advance"})
+_OPS: Final = frozenset({"api", "visit", "act", "advance", "dashboard"})
 
 JSON = dict[str, Any]
 
