@@ -40,6 +40,11 @@ Catch :class:`CancelflowError` to catch them all, or any branch below it::
     ├── LedgerError                             the ledger store failed or is incompatible
     │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
     ├── PolicyError                             a retention policy is invalid
+    ├── PortalConfigError                       portal configuration as code failed
+    │   ├── PortalConfigInvalidError (ValueError)  a declaration breaks a rule (.key_path)
+    │   ├── PortalConfigMatchError              the account cannot be matched to the file
+    │   ├── PortalConfigApplyError              an apply stopped part-way or left drift
+    │   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
     └── FakeStripeError                         cancelflow.testing: a fake-only refusal
         ├── FakeServerStateError                a served fake's --state file cannot be used
         └── PortalError                         the fake portal refused a visit or action
@@ -84,10 +89,15 @@ __all__ = [
     "LedgerError",
     "LinkNotRecordedError",
     "MalformedSignatureHeaderError",
+    "ManagedConfigurationNotFoundError",
     "MissingSignatureHeaderError",
     "NoV1SignatureError",
     "PolicyError",
     "PortalCancelDisabledError",
+    "PortalConfigApplyError",
+    "PortalConfigError",
+    "PortalConfigInvalidError",
+    "PortalConfigMatchError",
     "PortalError",
     "PortalFlowFinishedError",
     "PortalOfferError",
@@ -470,6 +480,71 @@ class PolicyError(CancelflowError, ValueError):
         self.key_path = key_path
         self.problem = message
         super().__init__(f"{key_path}: {message}" if key_path else message)
+
+
+# -- portal configuration as code ----------------------------------------------------
+
+
+class PortalConfigError(CancelflowError):
+    """Portal configuration as code failed: a file, a plan or an apply.
+
+    Attributes:
+        key_path: where in the file the problem is
+            (``configurations.main.features.subscription_cancel.mode``), if known.
+        problem: the message without the key path.
+    """
+
+    def __init__(self, message: str, *, key_path: str | None = None) -> None:
+        self.key_path = key_path
+        self.problem = message
+        super().__init__(f"{key_path}: {message}" if key_path else message)
+
+
+class PortalConfigInvalidError(PortalConfigError, ValueError):
+    """A declared portal configuration breaks one of Stripe's rules, or cancelflow's.
+
+    Raised while reading a file or building the model, before anything is sent
+    to Stripe; ``key_path`` names the key (unknown keys included).
+    """
+
+
+class PortalConfigMatchError(PortalConfigError):
+    """The account's configurations cannot be matched to the file.
+
+    For example: the file manages the account's default configuration and the
+    account has none (the API cannot create one), two configurations carry the
+    same managed name, or a configuration matched by id does not exist.
+    """
+
+
+class PortalConfigApplyError(PortalConfigError):
+    """An apply stopped part-way, or Stripe still differs from the file afterwards.
+
+    The Stripe error that stopped it, if any, is chained as ``__cause__``.
+
+    Attributes:
+        applied: what was done before it stopped, one line each.
+        not_applied: what was not done, one line each.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key_path: str | None = None,
+        applied: tuple[str, ...] = (),
+        not_applied: tuple[str, ...] = (),
+    ) -> None:
+        self.applied = applied
+        self.not_applied = not_applied
+        super().__init__(message, key_path=key_path)
+
+
+class ManagedConfigurationNotFoundError(PortalConfigError, LookupError):
+    """No configuration in the account is the managed one ``Cancelflow`` was given.
+
+    Apply the file first (``cancelflow config apply FILE``).
+    """
 
 
 class FakeStripeError(CancelflowError):
