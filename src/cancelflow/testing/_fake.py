@@ -224,20 +224,25 @@ class FakeStripe:
                 as a warning: the fake has no real authentication.
             port: the TCP port (``0``: a free one).
             forward_to: URLs to POST every event to, signed (see
-                :attr:`FakeServer.webhook_secret`), with retries.
+                `FakeServer.webhook_secret`), with retries.
             webhook_secret: the ``whsec_…`` secret that signs forwarded events
                 (one is generated otherwise).
 
         Returns:
-            The :class:`~cancelflow.testing.FakeServer`, not started yet; its
-            context manager starts it and yields the URL.
+            The [`FakeServer`][cancelflow.testing.FakeServer], not started yet;
+            its context manager starts it and yields the URL.
 
         Example:
             ```python
+            import stripe
+
+            from cancelflow.testing import FakeStripe
+
             fake = FakeStripe()
             with fake.serve() as url:
                 client = stripe.StripeClient("sk_test_x", base_addresses={"api": url})
-                client.v1.customers.create(params={"email": "ada@example.com"})
+                made = client.v1.customers.create(params={"email": "ada@example.com"})
+            assert fake.client().v1.customers.retrieve(made.id).email == "ada@example.com"
             ```
         """
         from cancelflow.testing._server.server import FakeServer
@@ -254,7 +259,7 @@ class FakeStripe:
 
     @property
     def latency(self) -> Latency:
-        """The delay added to each request (none unless :meth:`set_latency` was called)."""
+        """The delay added to each request (none unless `set_latency` was called)."""
         return self._latency
 
     def set_latency(

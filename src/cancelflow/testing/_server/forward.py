@@ -5,7 +5,7 @@ URL; its handler only queues the event (it runs while the account is
 locked, and a receiver may call back into the fake). A thread per URL POSTs
 the queued events in order, each signed afresh at each attempt (Stripe signs
 every attempt with a new timestamp), so ``stripe.Webhook.construct_event``
-accepts them with :attr:`FakeServer.webhook_secret`. A delivery fails on a
+accepts them with `FakeServer.webhook_secret`. A delivery fails on a
 connection error, a timeout or any status outside 2xx (redirects are not
 followed, as Stripe does not follow them); it is retried after *backoff*
 seconds, doubling up to *max_delay*, for *attempts* attempts in all, and

@@ -58,18 +58,19 @@ test key (<code>sk_test_…</code>). Portal sessions' URLs open their pages here
 
 
 class FakeServer:
-    """A :class:`~cancelflow.testing.FakeStripe` served over HTTP (see ``FakeStripe.serve``).
+    """A [`FakeStripe`][cancelflow.testing.FakeStripe] served over HTTP (see `FakeStripe.serve`).
 
     ``/v1/…`` answers as Stripe's API does, through the same request pipeline
     as the in-process fake (same objects, validation, errors, idempotency and
     events); a portal session's ``url`` opens its page (the cancel page or the
     portal's homepage) in a browser; events are POSTed, signed with
-    :attr:`webhook_secret`, to every *forward_to* URL, failed deliveries being
-    retried with a doubling back-off; ``/_cancelflow/clock`` reads and moves
-    the fake clock. HTTP/1.1 with keep-alive; concurrent clients are safe.
+    `webhook_secret`, to every *forward_to* URL, failed deliveries being
+    retried with a doubling back-off; ``/_cancelflow/…`` reads and moves the
+    fake clock, saves the Dashboard's portal settings and sets the latency.
+    HTTP/1.1 with keep-alive; concurrent clients are safe.
 
     Use it as a context manager (``with fake.serve() as url:``), or call
-    :meth:`start` and :meth:`stop`. :meth:`with_state` builds one whose account
+    `start()` and `stop()`. `FakeServer.with_state()` builds one whose account
     is kept in a file across restarts (``cancelflow fake serve --state``).
 
     Args:
@@ -84,7 +85,21 @@ class FakeServer:
             up to an hour.
 
     Raises:
-        FakeStripeError: a bad *forward_to* URL or *webhook_secret*.
+        FakeStripeError: a bad *forward_to* URL or *webhook_secret*, or
+            *webhook_attempts* below 1.
+
+    Example:
+        ```python
+        import stripe
+
+        from cancelflow.testing import FakeServer, FakeStripe
+
+        server = FakeServer(FakeStripe(), webhook_secret="whsec_local")
+        with server as url:
+            client = stripe.StripeClient("sk_test_x", base_addresses={"api": url})
+            client.v1.customers.create(params={"email": "ada@example.com"})
+        assert server.webhook_secret == "whsec_local"
+        ```
     """
 
     def __init__(
@@ -151,6 +166,19 @@ class FakeServer:
         change made over HTTP is saved to the file, atomically, shortly after
         it happens and when the server stops. Change the account only over
         HTTP: what Python code does to ``server.fake`` directly is not saved.
+
+        Args:
+            path: the state file (created at start if missing).
+            host: as for the constructor.
+            port: as for the constructor.
+            forward_to: as for the constructor.
+            webhook_secret: as for the constructor; ``None`` keeps the saved one
+                (or generates one for a new file).
+            webhook_attempts: as for the constructor.
+            webhook_backoff: as for the constructor.
+
+        Returns:
+            The server, not started yet; ``server.fake`` is the account.
 
         Raises:
             FakeServerStateError: the file cannot be read, is corrupt, or was
@@ -229,9 +257,15 @@ class FakeServer:
         return list(self._forwarder.deliveries)
 
     def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
-        """Wait until every forwarded event is delivered or given up; whether it was.
+        """Wait until every forwarded event is delivered or given up.
 
         Deliveries waiting for a retry count as not done.
+
+        Args:
+            timeout: the most seconds to wait.
+
+        Returns:
+            Whether nothing was left to deliver before the timeout.
         """
         return self._forwarder.wait(timeout)
 
@@ -249,7 +283,10 @@ class FakeServer:
         self.stop()
 
     def start(self) -> str:
-        """Listen, bring back the saved account (if any), and serve; the base URL.
+        """Listen, bring back the saved account (if any), and serve.
+
+        Returns:
+            The base URL, ``http://127.0.0.1:PORT``.
 
         Raises:
             FakeStripeError: the address cannot be listened on, or the server
@@ -296,8 +333,14 @@ class FakeServer:
         return self.url
 
     def stop(self, *, webhook_grace: float = 2.0) -> None:
-        """Stop serving: close connections, deliver what is due within
-        *webhook_grace* seconds, save the state file. Does nothing if not started."""
+        """Stop serving; does nothing if not started.
+
+        Closes the connections, delivers the forwarded events that are due, and
+        saves the state file.
+
+        Args:
+            webhook_grace: how many seconds deliveries that are due may still take.
+        """
         httpd = self._httpd
         if httpd is None:
             return
