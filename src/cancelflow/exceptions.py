@@ -48,6 +48,7 @@ CancelflowError
 │   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
 └── FakeStripeError                         cancelflow.testing: a fake-only refusal
     ├── WebhookHandlerError                 a test's webhook handler raised
+    ├── FakeServerStateError                a served fake's --state file cannot be used
     └── PortalError                         the fake portal refused a visit or action
         ├── PortalSessionNotFoundError (LookupError)
         ├── PortalSessionExpiredError       the session's URL has expired
@@ -82,6 +83,7 @@ __all__ = [
     "CouponRefusedError",
     "DisallowedURLError",
     "EventPayloadError",
+    "FakeServerStateError",
     "FakeStripeError",
     "FrozenEventError",
     "HistoryFileError",
@@ -569,7 +571,7 @@ class FakeStripeError(CancelflowError):
 
 
 class WebhookHandlerError(FakeStripeError):
-    """A webhook handler given to ``FakeStripe.add_webhook_endpoint`` raised.
+    """A webhook handler given to `FakeStripe.add_webhook_endpoint` raised.
 
     Raised from the call that delivered the event when the FakeStripe was built
     with `webhook_errors="raise"`; the handler's exception is the `__cause__`,
@@ -585,6 +587,13 @@ class WebhookHandlerError(FakeStripeError):
         self.event_id = event_id
         self.event_type = event_type
         super().__init__(message)
+
+class FakeServerStateError(FakeStripeError):
+    """A served fake's state file cannot be used: unreadable, corrupt, or newer.
+
+    Raised by ``cancelflow fake serve --state FILE`` (and ``FakeServer(state=…)``)
+    before the server starts; the file is left as it was.
+    """
 
 
 class PortalError(FakeStripeError):
