@@ -588,6 +588,7 @@ class WebhookHandlerError(FakeStripeError):
         self.event_type = event_type
         super().__init__(message)
 
+
 class FakeServerStateError(FakeStripeError):
     """A served fake's state file cannot be used: unreadable, corrupt, or newer.
 
