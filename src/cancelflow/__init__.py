@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         Case,
         CaseState,
         Ledger,
+        LedgerProblem,
         LinkRecord,
         fold_cases,
     )
@@ -164,6 +165,7 @@ _LAZY: dict[str, str] = {
     "HostedConfirmation": "cancelflow._links.deeplink",
     "LOCALES": "cancelflow._links.deeplink",
     "Ledger": "cancelflow._outcomes.ledger",
+    "LedgerProblem": "cancelflow._outcomes.ledger",
     "LinkRecord": "cancelflow._outcomes.ledger",
     "MemoryLedger": "cancelflow._outcomes.ledger_memory",
     "NoOffer": "cancelflow._policy.offers",
@@ -256,6 +258,7 @@ __all__ = [
     "Guards",
     "HostedConfirmation",
     "Ledger",
+    "LedgerProblem",
     "LinkRecord",
     "MemoryLedger",
     "NoOffer",

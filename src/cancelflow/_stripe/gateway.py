@@ -14,9 +14,8 @@ parameters, parsing and error mapping, and differ only in the awaited call.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -51,6 +50,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["StripeGateway", "map_stripe_error", "redact"]
+
+T = TypeVar("T")
 
 #: Keys of stripe-python's ``RequestOptions``. The params TypedDicts inherit
 #: them, but ``StripeClient`` would send them as *form fields* if they were put
@@ -100,8 +101,10 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
     """The :class:`~cancelflow.exceptions.StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
-    The message, code, param, HTTP status, request id and Stripe's error type
-    are kept; anything shaped like an API key is redacted from the message.
+    The message, code, param, HTTP status, request id, Stripe's error type and
+    the stripe class's name are kept; anything shaped like an API key is
+    redacted from each of them. Raise it without chaining *err* (see
+    :func:`_call`).
     """
     import stripe
 
@@ -137,26 +140,53 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
     message = (err.user_message or type(err).__name__).rstrip(". ")
     where = f" (param {param})" if param else ""
     return kind(
-        redact(f"Stripe refused to {action}{where}: {message}.{hint}"),
+        f"Stripe refused to {action}{where}: {message}.{hint}",
         code=code,
         param=param,
         http_status=status,
         request_id=err.request_id,
         stripe_type=stripe_type,
+        cause_type=type(err).__name__,
     )
 
 
-@contextmanager
-def _stripe_errors(action: str) -> Iterator[None]:
-    """Turn a ``stripe.StripeError`` raised inside the block into ours."""
-    try:
-        yield
-    except Exception as err:
-        import stripe
+def _mapped(err: Exception, action: str) -> StripeAPIError | None:
+    """Ours for a ``stripe.StripeError``; ``None`` for any other exception."""
+    import stripe
 
-        if isinstance(err, stripe.StripeError):
-            raise map_stripe_error(err, action) from err
-        raise
+    return (
+        map_stripe_error(err, action) if isinstance(err, stripe.StripeError) else None
+    )
+
+
+def _call(action: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, with a ``stripe.StripeError`` turned into ours.
+
+    The mapped error is raised *after* the ``except`` block, so that it chains
+    neither the stripe exception (``__cause__``) nor its context
+    (``__context__``): stripe's own message can carry the caller's values
+    unredacted, and ``logging.exception`` prints every chained exception.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as err:
+        mapped = _mapped(err, action)
+        if mapped is None:
+            raise
+    raise mapped
+
+
+async def _acall(
+    action: str, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any
+) -> T:
+    """Async twin of :func:`_call`."""
+    try:
+        return await fn(*args, **kwargs)
+    except Exception as err:
+        mapped = _mapped(err, action)
+        if mapped is None:
+            raise
+    raise mapped
 
 
 def _no_request_options(params: Mapping[str, Any], field: str) -> None:
@@ -230,10 +260,12 @@ class StripeGateway:
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
         """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
         check_id(subscription, "subscription", prefix="sub_")
-        with _stripe_errors(f"retrieve subscription {subscription}"):
-            obj = self.client.v1.subscriptions.retrieve(
-                subscription, params={"expand": ["discounts"]}
-            )
+        obj = _call(
+            f"retrieve subscription {subscription}",
+            self.client.v1.subscriptions.retrieve,
+            subscription,
+            params={"expand": ["discounts"]},
+        )
         return SubscriptionSnapshot.from_stripe(obj)
 
     async def retrieve_subscription_async(
@@ -241,10 +273,12 @@ class StripeGateway:
     ) -> SubscriptionSnapshot:
         """Async twin of :meth:`retrieve_subscription`."""
         check_id(subscription, "subscription", prefix="sub_")
-        with _stripe_errors(f"retrieve subscription {subscription}"):
-            obj = await self.client.v1.subscriptions.retrieve_async(
-                subscription, params={"expand": ["discounts"]}
-            )
+        obj = await _acall(
+            f"retrieve subscription {subscription}",
+            self.client.v1.subscriptions.retrieve_async,
+            subscription,
+            params={"expand": ["discounts"]},
+        )
         return SubscriptionSnapshot.from_stripe(obj)
 
     def iter_subscriptions(
@@ -261,12 +295,12 @@ class StripeGateway:
         not canceled; ``status="all"`` lists every one.
         """
         params = _subscription_list_params(customer, status, price, page_size)
-        with _stripe_errors("list subscriptions"):
-            page = self.client.v1.subscriptions.list(params=params)
+        page = _call(
+            "list subscriptions", self.client.v1.subscriptions.list, params=params
+        )
         items = iter(page.auto_paging_iter())
         while True:
-            with _stripe_errors("list subscriptions"):
-                obj = next(items, None)
+            obj = _call("list subscriptions", next, items, None)
             if obj is None:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
@@ -281,15 +315,15 @@ class StripeGateway:
     ) -> AsyncIterator[SubscriptionSnapshot]:
         """Async twin of :meth:`iter_subscriptions` (use ``async for``)."""
         params = _subscription_list_params(customer, status, price, page_size)
-        with _stripe_errors("list subscriptions"):
-            page = await self.client.v1.subscriptions.list_async(params=params)
+        page = await _acall(
+            "list subscriptions", self.client.v1.subscriptions.list_async, params=params
+        )
         items = page.auto_paging_iter()
         while True:
-            with _stripe_errors("list subscriptions"):
-                try:
-                    obj = await items.__anext__()
-                except StopAsyncIteration:
-                    return
+            try:
+                obj = await _acall("list subscriptions", items.__anext__)
+            except StopAsyncIteration:
+                return
             yield SubscriptionSnapshot.from_stripe(obj)
 
     # -- customers and coupons ---------------------------------------------------
@@ -297,32 +331,42 @@ class StripeGateway:
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
         """``GET /v1/customers/{id}``."""
         check_id(customer, "customer", prefix="cus_")
-        with _stripe_errors(f"retrieve customer {customer}"):
-            obj = self.client.v1.customers.retrieve(customer)
+        obj = _call(
+            f"retrieve customer {customer}", self.client.v1.customers.retrieve, customer
+        )
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
         """Async twin of :meth:`retrieve_customer`."""
         check_id(customer, "customer", prefix="cus_")
-        with _stripe_errors(f"retrieve customer {customer}"):
-            obj = await self.client.v1.customers.retrieve_async(customer)
+        obj = await _acall(
+            f"retrieve customer {customer}",
+            self.client.v1.customers.retrieve_async,
+            customer,
+        )
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
         """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
         expanded (Stripe leaves both out otherwise)."""
         check_id(coupon, "coupon")
-        with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = self.client.v1.coupons.retrieve(coupon, params=_coupon_params())
+        obj = _call(
+            f"retrieve coupon {coupon}",
+            self.client.v1.coupons.retrieve,
+            coupon,
+            params=_coupon_params(),
+        )
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
         """Async twin of :meth:`retrieve_coupon`."""
         check_id(coupon, "coupon")
-        with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = await self.client.v1.coupons.retrieve_async(
-                coupon, params=_coupon_params()
-            )
+        obj = await _acall(
+            f"retrieve coupon {coupon}",
+            self.client.v1.coupons.retrieve_async,
+            coupon,
+            params=_coupon_params(),
+        )
         return Coupon.from_stripe(obj)
 
     # -- portal sessions -----------------------------------------------------------
@@ -333,10 +377,12 @@ class StripeGateway:
         Build *params* with :func:`~cancelflow.build_cancel_session_params`.
         """
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session"):
-            obj = self.client.v1.billing_portal.sessions.create(
-                params=params, options=self._post_options()
-            )
+        obj = _call(
+            "create a portal session",
+            self.client.v1.billing_portal.sessions.create,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalSession.from_stripe(obj)
 
     async def create_portal_session_async(
@@ -344,10 +390,12 @@ class StripeGateway:
     ) -> PortalSession:
         """Async twin of :meth:`create_portal_session`."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session"):
-            obj = await self.client.v1.billing_portal.sessions.create_async(
-                params=params, options=self._post_options()
-            )
+        obj = await _acall(
+            "create a portal session",
+            self.client.v1.billing_portal.sessions.create_async,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalSession.from_stripe(obj)
 
     # -- portal configurations -------------------------------------------------------
@@ -357,9 +405,11 @@ class StripeGateway:
     ) -> list[PortalConfiguration]:
         """Every portal configuration (all pages), optionally filtered."""
         params = _configuration_list_params(active, is_default)
-        with _stripe_errors("list portal configurations"):
-            page = self.client.v1.billing_portal.configurations.list(params=params)
-            objs = list(page.auto_paging_iter())
+        configurations = self.client.v1.billing_portal.configurations
+        page = _call("list portal configurations", configurations.list, params=params)
+        objs: list[Any] = _call(
+            "list portal configurations", list, page.auto_paging_iter()
+        )
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     async def list_portal_configurations_async(
@@ -367,11 +417,15 @@ class StripeGateway:
     ) -> list[PortalConfiguration]:
         """Async twin of :meth:`list_portal_configurations`."""
         params = _configuration_list_params(active, is_default)
-        with _stripe_errors("list portal configurations"):
-            page = await self.client.v1.billing_portal.configurations.list_async(
-                params=params
-            )
-            objs = [o async for o in page.auto_paging_iter()]
+        configurations = self.client.v1.billing_portal.configurations
+        page = await _acall(
+            "list portal configurations", configurations.list_async, params=params
+        )
+
+        async def every() -> list[Any]:
+            return [o async for o in page.auto_paging_iter()]
+
+        objs = await _acall("list portal configurations", every)
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def create_portal_configuration(
@@ -379,10 +433,12 @@ class StripeGateway:
     ) -> PortalConfiguration:
         """``POST /v1/billing_portal/configurations``."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal configuration"):
-            obj = self.client.v1.billing_portal.configurations.create(
-                params=params, options=self._post_options()
-            )
+        obj = _call(
+            "create a portal configuration",
+            self.client.v1.billing_portal.configurations.create,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def create_portal_configuration_async(
@@ -390,10 +446,12 @@ class StripeGateway:
     ) -> PortalConfiguration:
         """Async twin of :meth:`create_portal_configuration`."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal configuration"):
-            obj = await self.client.v1.billing_portal.configurations.create_async(
-                params=params, options=self._post_options()
-            )
+        obj = await _acall(
+            "create a portal configuration",
+            self.client.v1.billing_portal.configurations.create_async,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalConfiguration.from_stripe(obj)
 
     def update_portal_configuration(
@@ -402,10 +460,13 @@ class StripeGateway:
         """``POST /v1/billing_portal/configurations/{id}``."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
-        with _stripe_errors(f"update portal configuration {configuration}"):
-            obj = self.client.v1.billing_portal.configurations.update(
-                configuration, params=params, options=self._post_options()
-            )
+        obj = _call(
+            f"update portal configuration {configuration}",
+            self.client.v1.billing_portal.configurations.update,
+            configuration,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def update_portal_configuration_async(
@@ -414,10 +475,13 @@ class StripeGateway:
         """Async twin of :meth:`update_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
-        with _stripe_errors(f"update portal configuration {configuration}"):
-            obj = await self.client.v1.billing_portal.configurations.update_async(
-                configuration, params=params, options=self._post_options()
-            )
+        obj = await _acall(
+            f"update portal configuration {configuration}",
+            self.client.v1.billing_portal.configurations.update_async,
+            configuration,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalConfiguration.from_stripe(obj)
 
 
