@@ -357,7 +357,7 @@ class StripeAPIError(CancelflowError):
         stripe_type: str | None = None,
         cause_type: str | None = None,
     ) -> None:
-        self.cause_type = cause_type
+        self.cause_type = _redacted(cause_type)
         self.code = _redacted(code)
         self.param = _redacted(param)
         self.http_status = http_status
