@@ -34,11 +34,15 @@ def tests(session: nox.Session) -> None:
 
     On the first supported Python it runs under coverage, with branches, and fails
     under 90 %; on the others it runs plainly (coverage's tracer would double the
-    time of a suite that must stay well under five minutes in CI).
+    time of a suite that must stay well under five minutes in CI) and, in CI, with
+    the lighter ``ci-light`` Hypothesis profile (see tests/conftest.py).
     """
     session.install(EXTRAS, *_group("tests"))
     pytest = ["pytest", "-p", "no:cacheprovider", "-n", "auto", *session.posargs]
     if session.python != PYTHONS[0]:
+        if os.environ.get("CI") and "HYPOTHESIS_PROFILE" not in os.environ:
+            # fewer Hypothesis examples where the first Python already ran them all
+            session.env["HYPOTHESIS_PROFILE"] = "ci-light"
         session.run("python", "-m", *pytest)
         return
     session.env["COVERAGE_FILE"] = str(ROOT / f".coverage.{session.python}")

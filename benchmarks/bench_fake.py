@@ -80,13 +80,11 @@ def account(subscriptions: int) -> tuple[FakeStripe, stripe.StripeClient, str, s
             "product_data": {"name": "Pro"},
         }
     ).id
-    client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_cancel": {
-                    "enabled": True,
-                    "cancellation_reason": {"enabled": True, "options": ["other"]},
-                }
+    fake.dashboard.save_portal_settings(  # the default configuration sessions use
+        features={
+            "subscription_cancel": {
+                "enabled": True,
+                "cancellation_reason": {"enabled": True, "options": ["other"]},
             }
         }
     )

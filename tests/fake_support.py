@@ -76,6 +76,18 @@ def cancel_config(
     )
 
 
+def default_cancel_config(fake: FakeStripe, **cancel: Any) -> dict[str, Any]:
+    """Save the Dashboard's portal settings with cancellation on: the account's default."""
+    feature = {
+        "enabled": True,
+        "cancellation_reason": {"enabled": True, "options": ["too_expensive", "other"]},
+        **cancel,
+    }
+    return fake.dashboard.save_portal_settings(
+        features={"subscription_cancel": feature}
+    )
+
+
 def event_types(fake: FakeStripe) -> list[str]:
     """Every event type the fake emitted, oldest first."""
     events = fake.backend.events.store

@@ -365,6 +365,7 @@ class RecordingHTTPClient(stripe.HTTPClient):
         self.configurations: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[str, str, int, dict[str, Any]]] = []
         self.connection_failures = 0
+        self.connection_message = "Connection refused (recording client)"
         self._ids = itertools.count(1)
 
     # -- test helpers --------------------------------------------------------------
@@ -424,7 +425,7 @@ class RecordingHTTPClient(stripe.HTTPClient):
         }
         if self.connection_failures:
             self.connection_failures -= 1
-            raise stripe.APIConnectionError("Connection refused (recording client)")
+            raise stripe.APIConnectionError(self.connection_message)
         for n, (m, prefix, status, body) in enumerate(self.failures):
             if m == method and req.path.startswith(prefix):
                 del self.failures[n]

@@ -98,7 +98,7 @@ records = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(policies(), records, coupon_maps())
 def test_report_agrees_with_deciding_one_by_one(
     tmp_path_factory, policy, history, coupons

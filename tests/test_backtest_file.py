@@ -132,7 +132,7 @@ def test_module_level_predicates_run_in_parallel(history, parallel):
     assert report.by_rule["even"] == 300
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(st.lists(st.integers(0, 10_000), max_size=5))
 def test_ranges_partition_the_file(tmp_path_factory, cuts):
     """Any byte offsets split a file so that every line is read exactly once."""

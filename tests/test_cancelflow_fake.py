@@ -41,7 +41,7 @@ from cancelflow.testing import FakeStripe
 
 
 class Shop:
-    """A fake account with a product, a monthly EUR price and a portal configuration."""
+    """A fake account with a product, a monthly EUR price and saved portal settings."""
 
     def __init__(self, *, configure: bool = True) -> None:
         self.fake = FakeStripe()
@@ -55,9 +55,9 @@ class Shop:
                 "product": self.product,
             }
         ).id
-        if configure:
-            self.client.v1.billing_portal.configurations.create(
-                params={"features": {"subscription_cancel": {"enabled": True}}}
+        if configure:  # the account's default configuration, saved in the Dashboard
+            self.fake.dashboard.save_portal_settings(
+                features={"subscription_cancel": {"enabled": True}}
             )
         self.flow = Cancelflow(
             self.client,
@@ -297,8 +297,8 @@ class TestStripeRefusesTheSession:
     def test_cancel_disabled_in_the_configuration(self):
         """A configuration that does not allow cancels makes Stripe refuse the deep link."""
         shop = Shop(configure=False)
-        shop.client.v1.billing_portal.configurations.create(
-            params={"features": {"invoice_history": {"enabled": True}}}
+        shop.fake.dashboard.save_portal_settings(
+            features={"invoice_history": {"enabled": True}}
         )
         customer, sub = shop.subscribe()
         with pytest.raises(StripeInvalidRequestError) as info:

@@ -119,7 +119,7 @@ def test_explicit_coupon_wins(recorder, call):
 
 
 def test_decision_is_recorded_with_the_link(recorder, call):
-    """The ledger keeps the decision (as JSON) and the arm with the link."""
+    """The ledger keeps the decision (as JSON), the experiment, the arm and the offer's terms with the link."""
     ledger = MemoryLedger()
     experiment = Experiment("e", [Arm("only", 1, Offer("SAVE20"))])
     policy = RetentionPolicy(rules=[Rule("exp", Segment(), experiment)])
@@ -132,8 +132,16 @@ def test_decision_is_recorded_with_the_link(recorder, call):
     assert record.offered_coupon == "SAVE20"
     assert record.arm == "only"
     assert record.decision == link.decision.to_dict()
+    assert record.experiment == "e"
+    assert record.mrr
+    assert (record.offer_discount, record.offer_months) == (record.mrr // 5, 1)
     (case,) = ledger.cases()
     assert (case.arm, case.offered_coupon) == ("only", "SAVE20")
+    assert (case.experiment, case.offer_discount, case.offer_months) == (
+        "e",
+        record.mrr // 5,
+        1,
+    )
     assert Decision.from_dict(case.decision) == link.decision
 
 

@@ -104,7 +104,8 @@ class TestDryRun:
         )
         assert code == 1
         assert out == ""
-        assert err.startswith("cancelflow: error: return_url: host 'example.com'")
+        assert err.startswith("cancelflow: error: --return-url: host 'example.com'")
+        assert "add it with --allowed-host" in err
 
 
 class TestDefaults:
@@ -112,7 +113,7 @@ class TestDefaults:
         """A URL whose host cannot be an allowed host gets the URL's own error."""
         code, _, err = run([*DRY, "--return-url", "https://exa%6dple.com/"])
         assert code == 1
-        assert "return_url: does not have a valid host name" in err
+        assert "--return-url: does not have a valid host name" in err
 
     @pytest.mark.parametrize("option", ["--return-url", "--redirect-to"])
     def test_an_unparsable_url_is_a_one_line_error(self, option):
@@ -135,11 +136,16 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("extra", "message"),
         [
-            (["--return-url", "http://example.com/"], "return_url: must use https"),
+            (["--return-url", "http://example.com/"], "--return-url: must use https"),
             (["--return-url", "https://u@example.com/"], "user info"),
-            (["--locale", "xx"], "locale: 'xx' is not one of Stripe's 47"),
-            (["--hosted-message", "x" * 501], "at most 500"),
-            (["--coupon", ""], "must not be empty"),
+            (["--locale", "xx"], "--locale: 'xx' is not one of Stripe's 47"),
+            (["--hosted-message", "x" * 501], "--hosted-message: is 501 characters"),
+            (["--coupon", ""], "--coupon: must not be empty"),
+            (["--coupon", "A B"], "--coupon: 'A B' is not a Stripe id"),
+            (["--redirect-to", "http://example.com/"], "--redirect-to: must use https"),
+            (["--configuration", "cus_1"], "--configuration: 'cus_1' is a customer"),
+            (["--on-behalf-of", "x"], "--on-behalf-of: 'x' is not a connected"),
+            (["--allowed-host", "a/b"], "--allowed-host: 'a/b' is a URL"),
         ],
     )
     def test_bad_input_is_one_line(self, extra, message):
@@ -151,6 +157,51 @@ class TestErrors:
         assert err.startswith("cancelflow: error: ")
         assert message in err
         assert "Traceback" not in err
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (
+                ["--customer", "si_1", "--subscription", "sub_1"],
+                "--customer: 'si_1' is a subscription item id, not a customer id",
+            ),
+            (
+                ["--customer", "cus_1", "--subscription", "bpc_1"],
+                (
+                    "--subscription: 'bpc_1' is a portal configuration id, not a "
+                    "subscription id (sub_…)"
+                ),
+            ),
+            (
+                ["--customer", "cus_1", "--subscription", "sub_sched_1"],
+                "'sub_sched_1' is a subscription schedule id",
+            ),
+        ],
+    )
+    def test_wrong_kind_of_id_is_named_without_blaming_the_order(self, argv, message):
+        """An id of another kind names the option and what the id is; only a
+        swapped customer and subscription suggests checking the order."""
+        code, _, err = run(["link", *argv, "--dry-run"])
+        assert code == 1
+        assert message in err
+        assert "argument order" not in err
+        code, _, err = run(
+            ["link", "--customer", "sub_1", "--subscription", "cus_1", "--dry-run"]
+        )
+        assert "--subscription: 'cus_1' is a customer id" in err
+        assert "check the argument order" in err
+
+    def test_option_for_every_parameter_path(self):
+        """Every parameter path a link can fail on maps to the option typed."""
+        assert _cli.option_for("flow_data[after_completion][redirect][return_url]") == (
+            "--redirect-to"
+        )
+        assert _cli.option_for(
+            "flow_data[subscription_cancel][retention][coupon_offer][coupon]"
+        ) == ("--coupon")
+        assert _cli.option_for("allowed_hosts[2]") == "--allowed-host"
+        assert _cli.option_for("customers") is None
+        assert _cli.option_for("items[0]") is None
 
     def test_missing_argument_is_one_line(self, capsys):
         """A usage error is one line and exit code 2."""

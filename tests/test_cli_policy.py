@@ -11,9 +11,10 @@ from cancelflow import (
     LinkRecord,
     SQLiteLedger,
     dump_policy,
+    parse_policy,
 )
 from cancelflow._cli import main as _cli
-from cancelflow._cli.policy import Progress
+from cancelflow._cli.policy import EXAMPLE_POLICY_TOML, Progress
 from cancelflow._policy.policy import example_policy
 from recording import (
     API_KEY,
@@ -182,6 +183,65 @@ class TestCheck:
         assert "STRIPE_API_KEY is not set" in err
         assert hint in err
         assert "--dry-run" not in err
+
+    def test_one_rule_is_singular(self, tmp_path):
+        """A policy of one rule says '1 rule', not '1 rules'."""
+        path = tmp_path / "one.toml"
+        path.write_text(
+            '[[rules]]\nname = "r"\noffer = { coupon = "X" }\n', encoding="utf-8"
+        )
+        code, out, _ = run(["policy", "check", str(path)])
+        assert code == 0
+        assert "valid policy, 1 rule and a default." in out
+
+    def test_a_coupon_id_stripe_would_refuse_fails_the_check(self, tmp_path):
+        """A coupon id with a space, / or ? fails `policy check` with its key path."""
+        for bad in ("A B", "half/off", "what?"):
+            path = tmp_path / "bad.toml"
+            path.write_text(
+                f'[[rules]]\nname = "r"\noffer = {{ coupon = "{bad}" }}\n',
+                encoding="utf-8",
+            )
+            code, out, err = run(["policy", "check", str(path)])
+            assert (code, out) == (1, "")
+            assert f"{path}: rules[0].offer.coupon: {bad!r} is not a Stripe id" in err
+
+
+class TestExample:
+    def test_help_points_to_what_an_installed_user_can_open(self):
+        """`policy --help` names `cancelflow policy example`, not a docs/ file."""
+        code, out, _ = run(["policy", "--help"])
+        assert code == 0
+        assert "cancelflow policy example" in " ".join(out.split())
+        assert "docs/" not in out
+        code, out, _ = run(["policy", "backtest", "--help"])
+        assert "docs/" not in out
+
+    def test_prints_a_commented_file_that_checks(self, tmp_path):
+        """The example is commented, loads as example_policy(), and passes check."""
+        code, out, err = run(["policy", "example"])
+        assert (code, err) == (0, "")
+        assert out == EXAMPLE_POLICY_TOML
+        assert out.count("\n# ") >= 10
+        assert parse_policy(out) == example_policy()
+        path = tmp_path / "policy.toml"
+        code, out, _ = run(["policy", "example", str(path)])
+        assert code == 0
+        assert f"wrote {path}" in out
+        assert path.read_text(encoding="utf-8") == EXAMPLE_POLICY_TOML
+        assert run(["policy", "check", str(path)])[0] == 0
+
+    def test_never_overwrites(self, tmp_path):
+        """An existing file is left alone: exit 2 and a one-line reason."""
+        path = tmp_path / "policy.toml"
+        path.write_text("mine", encoding="utf-8")
+        code, _, err = run(["policy", "example", str(path)])
+        assert code == 2
+        assert "exists" in err
+        assert path.read_text(encoding="utf-8") == "mine"
+        code, _, err = run(["policy", "example", str(tmp_path / "no" / "p.toml")])
+        assert code == 2
+        assert "cannot write" in err
 
     def test_policy_without_subcommand_prints_help(self):
         """'cancelflow policy' alone prints its usage and exits 2."""

@@ -107,7 +107,7 @@ def test_json_round_trip_example():
     assert decision.to_dict()["v"] == FORMAT_VERSION
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80)
 @given(policies(), subscriptions(), customers, histories, coupon_maps())
 def test_json_round_trip_of_any_decision(
     policy, subscription, customer, history, coupons
@@ -120,7 +120,7 @@ def test_json_round_trip_of_any_decision(
     assert decision.explain()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(policies(), subscriptions(), customers, histories, coupon_maps())
 def test_policy_decisions_equal_constructed_ones(
     policy, subscription, customer, history, coupons

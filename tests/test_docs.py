@@ -129,3 +129,72 @@ def test_reference_names_every_public_name(module: str):
         if name != "exceptions" and not re.search(rf"`[^`]*\b{name}\b[^`]*`", text)
     ]
     assert missing == []
+
+
+def _python_block(doc: str) -> str:
+    match = re.search(r"^```python\n(?P<body>.*?)^```", doc, re.DOTALL | re.MULTILINE)
+    assert match is not None, "the docstring shows a python example"
+    return match.group("body")
+
+
+@pytest.mark.parametrize("module", ["cancelflow", "cancelflow.testing"])
+def test_package_help_is_for_users(module: str):
+    """help() of the public packages opens with what they do and an example, and
+    keeps the maintainers' notes (lazy names, _LAZY) out."""
+    import importlib
+
+    doc = importlib.import_module(module).__doc__
+    assert doc is not None
+    summary, _, rest = doc.partition("\n\n")
+    assert "\n" not in summary.strip()
+    for word in ("_LAZY", "TYPE_CHECKING", "public name", "Adding a"):
+        assert word not in doc
+    assert "```python" in rest.split("\n\n", 2)[1]  # the example comes second
+
+
+def test_package_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The examples in help(cancelflow) and help(cancelflow.testing) run: against
+    a FakeStripe, the cancel link opens and the webhook function prints events."""
+    import contextlib
+    import io
+
+    import cancelflow
+    import cancelflow.testing
+    from cancelflow.testing import FakeStripe
+
+    monkeypatch.chdir(tmp_path)
+    exec(_python_block(cancelflow.testing.__doc__ or ""), {})
+    fake = FakeStripe()
+    with fake.install():
+        namespace: dict[str, object] = {
+            "api_key": "sk_test_docs",
+            "webhook_secret": "whsec_docs",
+        }
+        exec(_python_block(cancelflow.__doc__ or ""), namespace)
+        printed = io.StringIO()
+        webhook = namespace["stripe_webhook"]
+        fake.add_webhook_endpoint(
+            lambda body, headers: webhook(body, headers["Stripe-Signature"]),  # type: ignore[operator]
+            secret="whsec_docs",
+        )
+        client = fake.client()
+        price = client.v1.prices.create(
+            params={
+                "currency": "usd",
+                "unit_amount": 900,
+                "recurring": {"interval": "month"},
+                "product_data": {"name": "Pro"},
+            }
+        )
+        fake.dashboard.save_portal_settings(
+            features={"subscription_cancel": {"enabled": True}}
+        )
+        customer = client.v1.customers.create(params={})
+        sub = client.v1.subscriptions.create(
+            params={"customer": customer.id, "items": [{"price": price.id}]}
+        )
+        url = namespace["cancel_clicked"](customer.id, sub.id)  # type: ignore[operator]
+        with contextlib.redirect_stdout(printed):
+            fake.portal.visit(url).cancel()
+        assert "scheduled to cancel" in printed.getvalue()
+        namespace["ledger"].close()  # type: ignore[attr-defined]

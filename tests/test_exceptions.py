@@ -79,6 +79,8 @@ def build(cls: type[CancelflowError], value: str) -> CancelflowError:
             args.append(f"no coupon {value} exists")
         elif name in {"link", "record"}:
             kwargs[name] = None
+        elif name == "retry_safe":
+            kwargs[name] = True
         elif name in {"line", "http_status", "timestamp", "cancel_at"}:
             kwargs[name] = 1
         elif param.kind is param.KEYWORD_ONLY:

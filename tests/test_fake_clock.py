@@ -73,7 +73,7 @@ def test_add_interval_examples():
         add_interval(0, "fortnight", 1)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.datetimes(
         min_value=dt.datetime(2000, 1, 1),

@@ -11,12 +11,13 @@ __all__ = ["client", "fake"]
 
 def test_every_change_emits_in_order(fake, client):
     """Creating the objects of a cancel flow emits Stripe's events, in order."""
-    cancel_config(client)
+    config = cancel_config(client)
     coupon = client.v1.coupons.create(params={"percent_off": 10})
     sub = subscription(client)
     client.v1.billing_portal.sessions.create(
         params={
             "customer": sub.customer,
+            "configuration": config.id,
             "flow_data": {
                 "type": "subscription_cancel",
                 "subscription_cancel": {"subscription": sub.id},

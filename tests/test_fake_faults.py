@@ -135,10 +135,12 @@ def test_async_calls_see_the_same_faults(fake, client):
 def test_cancelflow_maps_the_faults(fake, client):
     """Cancelflow turns injected faults into its own StripeAPIError subclasses."""
     sub = subscription(client)
-    client.v1.billing_portal.configurations.create(
+    config = client.v1.billing_portal.configurations.create(
         params={"features": {"subscription_cancel": {"enabled": True}}}
     )
-    flow = cancelflow.Cancelflow(client, allowed_hosts=["example.com"])
+    flow = cancelflow.Cancelflow(
+        client, allowed_hosts=["example.com"], configuration=config.id
+    )
     fake.faults.fail_next("subscriptions.retrieve", "rate_limit")
     with pytest.raises(StripeRateLimitError):
         flow.create_cancel_link(customer=sub.customer, subscription=sub.id)

@@ -67,7 +67,7 @@ params = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(params)
 def test_decode_inverts_stripe_python_encoding(params: dict[str, Any]) -> None:
     """decode(encode(p)) gives p back, with every leaf as the string that was sent."""

@@ -7,7 +7,13 @@ import json
 
 import pytest
 import stripe
-from tests.fake_support import cancel_config, client, fake, price, subscription
+from tests.fake_support import (
+    client,
+    default_cancel_config,
+    fake,
+    price,
+    subscription,
+)
 
 import cancelflow
 from cancelflow.exceptions import (
@@ -59,8 +65,8 @@ class TestWhatTheVisitShows:
         option = client.v1.billing.feedback_options.create(
             params={"description": "Trop de notifications"}
         )
-        cancel_config(
-            client,
+        default_cancel_config(
+            fake,
             cancellation_reason={
                 "enabled": True,
                 "options": ["too_expensive", "other"],
@@ -111,10 +117,11 @@ class TestWhatTheVisitShows:
     def test_reasons_off_and_no_offer(self, fake, client):
         """Without reasons or coupon the page shows none; labels default to English."""
         sub = subscription(client)
-        client.v1.billing_portal.configurations.create(
+        config = client.v1.billing_portal.configurations.create(
             params={"features": {"subscription_cancel": {"enabled": True}}}
         )
-        visit = fake.portal.visit(cancel_session(client, sub).url)
+        session = cancel_session(client, sub, configuration=config.id)
+        visit = fake.portal.visit(session.url)
         assert not visit.reasons_enabled
         assert visit.cancellation_reasons == ()
         assert visit.reason_labels == {}
@@ -126,7 +133,7 @@ class TestWhatTheVisitShows:
         """A session without flow_data shows the homepage: every live subscription."""
         sub = subscription(client)
         other = subscription(client, customer=sub.customer)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(home_session(client, sub.customer).url)
         assert visit.flow_type is None
         assert (visit.subscription_id, visit.subscription) == (None, None)
@@ -140,7 +147,7 @@ class TestWhatTheVisitShows:
     def test_what_it_returns_is_a_copy(self, fake, client):
         """Changing what a visit returned does not change the account."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(cancel_session(client, sub).url)
         visit.subscription["status"] = "canceled"
         outcome = visit.cancel(feedback="other")
@@ -159,7 +166,7 @@ class TestCancel:
             lambda body, headers: received.append(json.loads(body))
         )
         sub = subscription(client, mode="classic")
-        cancel_config(client)
+        default_cancel_config(fake)
         fake.clock.advance(DAY)
         visit = fake.portal.visit(
             cancel_session(
@@ -223,7 +230,7 @@ class TestCancel:
             mode="flexible",
             items=[{"price": monthly.id}, {"price": yearly.id}],
         )
-        cancel_config(client)
+        default_cancel_config(fake)
         outcome = fake.portal.visit(cancel_session(client, sub).url).cancel()
         year_end = int(dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp())
         assert (
@@ -239,8 +246,8 @@ class TestCancel:
         option = client.v1.billing.feedback_options.create(
             params={"description": "Too many emails"}
         )
-        cancel_config(
-            client,
+        default_cancel_config(
+            fake,
             cancellation_reason={
                 "enabled": True,
                 "options": ["other"],
@@ -255,8 +262,8 @@ class TestCancel:
     def test_immediately_ends_then_the_reason(self, fake, client):
         """mode=immediately: customer.subscription.deleted now, then the reason."""
         sub = subscription(client)
-        cancel_config(
-            client, mode="immediately", proration_behavior="create_prorations"
+        default_cancel_config(
+            fake, mode="immediately", proration_behavior="create_prorations"
         )
         fake.clock.advance(DAY)
         visit = fake.portal.visit(cancel_session(client, sub).url)
@@ -277,7 +284,7 @@ class TestCancel:
     def test_without_a_reason_one_event(self, fake, client):
         """A cancel without an answer emits only the scheduling update."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         outcome = fake.portal.visit(cancel_session(client, sub).url).cancel()
         assert outcome.event_types == ["customer.subscription.updated"]
         assert fake.clock.now() == JAN_1
@@ -285,7 +292,7 @@ class TestCancel:
     def test_feedback_delay_is_configurable(self, fake, client):
         """feedback_delay sets how long after the cancel the reason arrives."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         fake.portal.feedback_delay = dt.timedelta(0)
         outcome = fake.portal.visit(cancel_session(client, sub).url).cancel(
             feedback="too_expensive"
@@ -295,7 +302,7 @@ class TestCancel:
     def test_then_time_ends_it(self, fake, client):
         """After a cancel at period end, passing the period end ends the subscription."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         fake.portal.visit(cancel_session(client, sub).url).cancel(feedback="other")
         fake.clock.advance(dt.timedelta(days=31))
         after = client.v1.subscriptions.retrieve(sub.id)
@@ -306,7 +313,7 @@ class TestCancel:
         """The homepage cancels the subscription named (required when there are several)."""
         sub = subscription(client)
         other = subscription(client, customer=sub.customer)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(home_session(client, sub.customer).url)
         with pytest.raises(PortalSubscriptionError, match="say which subscription"):
             visit.cancel()
@@ -324,7 +331,7 @@ class TestOffer:
         client.v1.coupons.create(
             params={"id": "STAY20", "percent_off": 20, "duration": "once"}
         )
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(cancel_session(client, sub, coupon="STAY20").url)
         outcome = visit.accept_offer()
         assert outcome.event_types == [
@@ -343,7 +350,7 @@ class TestOffer:
     def test_no_offer(self, fake, client):
         """accept_offer on a session without a coupon is refused."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(cancel_session(client, sub).url)
         with pytest.raises(PortalOfferError, match="offers no retention coupon"):
             visit.accept_offer()
@@ -357,7 +364,7 @@ class TestOffer:
             params={"id": "ONE", "percent_off": 10, "max_redemptions": 1}
         )
         client.v1.coupons.create(params={"id": "GONE", "percent_off": 10})
-        cancel_config(client)
+        default_cancel_config(fake)
         one = fake.portal.visit(cancel_session(client, first, coupon="ONE").url)
         two = fake.portal.visit(cancel_session(client, second, coupon="ONE").url)
         gone = cancel_session(client, second, coupon="GONE")
@@ -383,7 +390,7 @@ class TestRefused:
     def test_unused_session_expires(self, fake, client):
         """An unused session expires after 5 minutes (configurable)."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         session = cancel_session(client, sub)
         fake.clock.advance(5 * 60)
         fake.portal.visit(session.url).abandon()  # just in time
@@ -397,7 +404,7 @@ class TestRefused:
     def test_idle_session_expires(self, fake, client):
         """A visited session expires after an hour without activity, even mid-visit."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(cancel_session(client, sub).url)
         fake.clock.advance(dt.timedelta(hours=1, seconds=1))
         with pytest.raises(PortalSessionExpiredError, match="without activity"):
@@ -408,7 +415,7 @@ class TestRefused:
         """After a cancel, the visit and the session are done: later actions are refused."""
         sub = subscription(client)
         client.v1.coupons.create(params={"id": "STAY20", "percent_off": 20})
-        cancel_config(client)
+        default_cancel_config(fake)
         session = cancel_session(client, sub, coupon="STAY20")
         visit = fake.portal.visit(session.url)
         visit.cancel()
@@ -420,7 +427,7 @@ class TestRefused:
     def test_abandon_changes_nothing(self, fake, client):
         """Abandoning emits nothing and closes the visit; the session can be visited again."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         session = cancel_session(client, sub)
         events = len(fake.backend.events.store)
         visit = fake.portal.visit(session.url)
@@ -465,7 +472,7 @@ class TestRefused:
     def test_reasons_the_page_does_not_offer(self, fake, client, reason, kwargs, match):
         """A reason, option or comment the configuration does not offer is refused."""
         sub = subscription(client)
-        cancel_config(client, cancellation_reason=reason)
+        default_cancel_config(fake, cancellation_reason=reason)
         visit = fake.portal.visit(cancel_session(client, sub).url)
         with pytest.raises(PortalReasonNotOfferedError, match=match):
             visit.cancel(**kwargs)
@@ -475,10 +482,11 @@ class TestRefused:
     def test_cancel_disabled_after_the_session_was_made(self, fake, client):
         """A configuration that stops allowing cancels refuses the visit's cancel."""
         sub = subscription(client)
-        config = cancel_config(client)
+        config = default_cancel_config(fake)
         visit = fake.portal.visit(cancel_session(client, sub).url)
         client.v1.billing_portal.configurations.update(
-            config.id, params={"features": {"subscription_cancel": {"enabled": False}}}
+            config["id"],
+            params={"features": {"subscription_cancel": {"enabled": False}}},
         )
         assert not visit.cancel_enabled
         with pytest.raises(PortalCancelDisabledError):
@@ -488,7 +496,7 @@ class TestRefused:
         """A subscription canceled or scheduled since the session was made is refused."""
         ended = subscription(client)
         scheduled = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         ended_session = cancel_session(client, ended)
         visit = fake.portal.visit(cancel_session(client, scheduled).url)
         client.v1.subscriptions.cancel(ended.id)
@@ -500,10 +508,10 @@ class TestRefused:
         with pytest.raises(PortalSubscriptionError, match="already scheduled"):
             visit.cancel()
 
-    def test_another_customers_subscription_is_refused_at_creation(self, client):
+    def test_another_customers_subscription_is_refused_at_creation(self, fake, client):
         """Stripe (and the fake) refuse a deep link to another customer's subscription."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         stranger = client.v1.customers.create().id
         with pytest.raises(stripe.InvalidRequestError, match="does not belong"):
             client.v1.billing_portal.sessions.create(
@@ -520,7 +528,7 @@ class TestRefused:
         """The homepage cannot act on a subscription of another customer."""
         mine = subscription(client)
         theirs = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(home_session(client, mine.customer).url)
         with pytest.raises(PortalSubscriptionError, match="not the session customer's"):
             visit.cancel(subscription=theirs.id)
@@ -530,7 +538,7 @@ class TestRefused:
         """A deep-link visit refuses to act on another subscription than its flow's."""
         sub = subscription(client)
         other = subscription(client, customer=sub.customer)
-        cancel_config(client)
+        default_cancel_config(fake)
         visit = fake.portal.visit(cancel_session(client, sub).url)
         with pytest.raises(PortalSubscriptionError, match=f"about {sub.id}"):
             visit.cancel(subscription=other.id)
@@ -539,7 +547,7 @@ class TestRefused:
     def test_flows_the_driver_does_not_model(self, fake, client):
         """Other flow types can be visited, but their actions are refused by name."""
         sub = subscription(client)
-        client.v1.billing_portal.configurations.create(
+        config = client.v1.billing_portal.configurations.create(
             params={
                 "features": {
                     "subscription_update": {
@@ -558,6 +566,7 @@ class TestRefused:
         session = client.v1.billing_portal.sessions.create(
             params={
                 "customer": sub.customer,
+                "configuration": config.id,
                 "flow_data": {
                     "type": "subscription_update",
                     "subscription_update": {"subscription": sub.id},
@@ -574,7 +583,7 @@ class TestRenew:
     def test_renew_on_the_homepage_withdraws(self, fake, client):
         """Renewing a scheduled subscription clears the schedule in one update."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         fake.portal.visit(cancel_session(client, sub).url).cancel(feedback="other")
         visit = fake.portal.visit(home_session(client, sub.customer).url)
         outcome = visit.renew()
@@ -598,7 +607,7 @@ class TestRenew:
         """Renew is refused in a deep-link flow, and needs an id when several are scheduled."""
         first = subscription(client)
         second = subscription(client, customer=first.customer)
-        cancel_config(client)
+        default_cancel_config(fake)
         deep = fake.portal.visit(cancel_session(client, first).url)
         with pytest.raises(PortalError, match="homepage"):
             deep.renew()
@@ -630,7 +639,7 @@ def test_outcomes_reach_a_webhook_handler_and_ledger():
         ledger=ledger,
     )
     client.v1.coupons.create(params={"id": "STAY20", "percent_off": 20})
-    cancel_config(client)
+    default_cancel_config(fake)
     flow = cancelflow.Cancelflow(
         client, allowed_hosts=["example.com"], ledger=ledger, clock=fake.clock.now
     )
@@ -676,7 +685,7 @@ def test_events_of_the_portal_and_the_clock_have_complete_shapes():
             "duration_in_months": 1,
         }
     )
-    cancel_config(client)
+    default_cancel_config(fake)
     saved = subscription(client, trial_period_days=5)
     canceled = subscription(client)
     fake.portal.visit(cancel_session(client, saved, coupon="STAY20").url).accept_offer()

@@ -7,6 +7,7 @@ import stripe
 from tests.fake_support import (
     cancel_config,
     client,
+    default_cancel_config,
     event_types,
     fake,
     price,
@@ -27,7 +28,7 @@ def cancel_flow(sub_id, **extra):
 
 class TestConfigurations:
     def test_defaults(self, client):
-        """A new configuration has Stripe's defaults; the first is the default."""
+        """A new configuration has Stripe's defaults and is never the account's default."""
         config = client.v1.billing_portal.configurations.create(
             params={"features": {"invoice_history": {"enabled": True}}}
         )
@@ -46,7 +47,7 @@ class TestConfigurations:
         ]
         assert config.features.invoice_history.enabled is True
         assert (config.is_default, config.active, config.login_page.url) == (
-            True,
+            False,
             True,
             None,
         )
@@ -150,13 +151,13 @@ class TestConfigurations:
             )
         assert info.value.http_status == 404
 
-    def test_default_cannot_be_deactivated(self, client):
+    def test_default_cannot_be_deactivated(self, fake, client):
         """The default configuration stays active (UNCONFIRMED rule); others can be deactivated."""
-        default = cancel_config(client)
+        default = default_cancel_config(fake)
         other = cancel_config(client)
         with pytest.raises(stripe.InvalidRequestError):
             client.v1.billing_portal.configurations.update(
-                default.id, params={"active": False}
+                default["id"], params={"active": False}
             )
         assert (
             client.v1.billing_portal.configurations.update(
@@ -165,16 +166,16 @@ class TestConfigurations:
             is False
         )
 
-    def test_list_filters(self, client):
+    def test_list_filters(self, fake, client):
         """Configurations filter by is_default and active."""
-        default = cancel_config(client)
+        default = default_cancel_config(fake)
         other = cancel_config(client)
         assert [
             c.id
             for c in client.v1.billing_portal.configurations.list(
                 params={"is_default": True}
             ).data
-        ] == [default.id]
+        ] == [default["id"]]
         assert [
             c.id
             for c in client.v1.billing_portal.configurations.list(
@@ -235,7 +236,7 @@ class TestSessions:
 
     def test_cancel_deep_link_with_retention(self, fake, client):
         """A subscription_cancel session records the flow, coupon, locale and return URLs."""
-        config = cancel_config(client)
+        config = default_cancel_config(fake)
         sub = subscription(client)
         coupon = client.v1.coupons.create(params={"percent_off": 20})
         session = client.v1.billing_portal.sessions.create(
@@ -260,7 +261,7 @@ class TestSessions:
         )
         assert session.url.startswith("https://billing.stripe.com/p/session/test_")
         assert (session.configuration, session.locale, session.return_url) == (
-            config.id,
+            config["id"],
             "fr",
             "https://example.com/account",
         )
@@ -293,7 +294,7 @@ class TestSessions:
 
     def test_default_return_url_and_after_completion_default(self, client):
         """return_url falls back to the configuration's; after_completion defaults to the portal."""
-        client.v1.billing_portal.configurations.create(
+        config = client.v1.billing_portal.configurations.create(
             params={
                 "features": {"subscription_cancel": {"enabled": True}},
                 "default_return_url": "https://example.com/home",
@@ -301,7 +302,11 @@ class TestSessions:
         )
         sub = subscription(client)
         session = client.v1.billing_portal.sessions.create(
-            params={"customer": sub.customer, "flow_data": cancel_flow(sub.id)}
+            params={
+                "customer": sub.customer,
+                "configuration": config.id,
+                "flow_data": cancel_flow(sub.id),
+            }
         )
         assert session.return_url == "https://example.com/home"
         assert session.flow.after_completion.type == "portal_homepage"
@@ -434,9 +439,9 @@ class TestSessions:
             "mixed",
         ],
     )
-    def test_cancel_flow_refusals(self, client, setup, param, status):
+    def test_cancel_flow_refusals(self, fake, client, setup, param, status):
         """Each reason to refuse a cancel deep link answers Stripe's error on the right param."""
-        cancel_config(client)
+        default_cancel_config(fake)
         sub = subscription(client)
         other = subscription(client)
         flow = setup(client, sub, other)
@@ -448,7 +453,7 @@ class TestSessions:
 
     def test_cancel_disabled_in_configuration(self, client):
         """A configuration with subscription_cancel disabled refuses the cancel flow."""
-        client.v1.billing_portal.configurations.create(
+        config = client.v1.billing_portal.configurations.create(
             params={"features": {"invoice_history": {"enabled": True}}}
         )
         sub = subscription(client)
@@ -456,13 +461,17 @@ class TestSessions:
             stripe.InvalidRequestError, match="subscription_cancel"
         ) as info:
             client.v1.billing_portal.sessions.create(
-                params={"customer": sub.customer, "flow_data": cancel_flow(sub.id)}
+                params={
+                    "customer": sub.customer,
+                    "configuration": config.id,
+                    "flow_data": cancel_flow(sub.id),
+                }
             )
         assert info.value.param == "flow_data[type]"
 
-    def test_explicit_and_inactive_configuration(self, client):
+    def test_explicit_and_inactive_configuration(self, fake, client):
         """An explicit configuration must exist and be active."""
-        cancel_config(client)
+        default_cancel_config(fake)
         inactive = cancel_config(client)
         client.v1.billing_portal.configurations.update(
             inactive.id, params={"active": False}
@@ -478,9 +487,9 @@ class TestSessions:
                 params={"customer": customer, "configuration": inactive.id}
             )
 
-    def test_customer_rules(self, client):
+    def test_customer_rules(self, fake, client):
         """customer is required and must exist; customer_account is not modeled."""
-        cancel_config(client)
+        default_cancel_config(fake)
         with pytest.raises(stripe.InvalidRequestError) as info:
             client.v1.billing_portal.sessions.create(params={})
         assert (info.value.code, info.value.param) == ("parameter_missing", "customer")
@@ -492,27 +501,25 @@ class TestSessions:
                 params={"customer_account": "acct_1"}
             )
 
-    def test_other_flow_types(self, client):
+    def test_other_flow_types(self, fake, client):
         """update, update_confirm, pause, payment method and customer update flows validate."""
         product = client.v1.products.create(params={"name": "P"}).id
         current, target = (
             price(client, product=product),
             price(client, product=product, interval="year"),
         )
-        client.v1.billing_portal.configurations.create(
-            params={
-                "features": {
-                    "subscription_update": {
-                        "enabled": True,
-                        "default_allowed_updates": ["price"],
-                        "products": [
-                            {"product": product, "prices": [current.id, target.id]}
-                        ],
-                    },
-                    "subscription_pause": {"enabled": True},
-                    "payment_method_update": {"enabled": True},
-                    "customer_update": {"enabled": True, "allowed_updates": ["email"]},
-                }
+        fake.dashboard.save_portal_settings(
+            features={
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price"],
+                    "products": [
+                        {"product": product, "prices": [current.id, target.id]}
+                    ],
+                },
+                "subscription_pause": {"enabled": True},
+                "payment_method_update": {"enabled": True},
+                "customer_update": {"enabled": True, "allowed_updates": ["email"]},
             }
         )
         sub = subscription(client, items=[{"price": current.id}])
@@ -573,10 +580,10 @@ class TestUrls:
     NOT_URLS = ("not a url", "example.com/back", "/relative", "https://", "mailto:a@b")
 
     @pytest.mark.parametrize("bad", NOT_URLS)
-    def test_session_return_url(self, client, bad):
+    def test_session_return_url(self, fake, client, bad):
         """A top-level return_url that is not a URL is a 400 naming return_url."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         with pytest.raises(stripe.InvalidRequestError) as info:
             client.v1.billing_portal.sessions.create(
                 params={"customer": sub.customer, "return_url": bad}
@@ -587,7 +594,7 @@ class TestUrls:
     def test_after_completion_redirect_return_url(self, fake, client):
         """A redirect after completion to a non-URL is refused, and no session is made."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         flow = {
             **cancel_flow(sub.id),
             "after_completion": {
@@ -603,9 +610,9 @@ class TestUrls:
         assert info.value.param == "flow_data[after_completion][redirect][return_url]"
         assert len(fake.backend.portal_sessions) == 0
 
-    def test_url_is_checked_before_the_customer(self, client):
+    def test_url_is_checked_before_the_customer(self, fake, client):
         """A bad URL is a parameter error, found before an unknown customer's 404."""
-        cancel_config(client)
+        default_cancel_config(fake)
         with pytest.raises(stripe.InvalidRequestError) as info:
             client.v1.billing_portal.sessions.create(
                 params={"customer": "cus_nope", "return_url": "nope"}
@@ -620,10 +627,10 @@ class TestUrls:
             "https://[::1]:8443/back",
         ],
     )
-    def test_urls_are_accepted(self, client, good):
+    def test_urls_are_accepted(self, fake, client, good):
         """Absolute URLs with a host, localhost and IPv6 included, are accepted."""
         sub = subscription(client)
-        cancel_config(client)
+        default_cancel_config(fake)
         flow = {
             **cancel_flow(sub.id),
             "after_completion": {"type": "redirect", "redirect": {"return_url": good}},

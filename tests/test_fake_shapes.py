@@ -173,12 +173,13 @@ class TestShapes:
 
     def test_portal_session_with_flow(self, client):
         """A portal session with a cancel flow and retention offer is complete."""
-        cancel_config(client)
+        config = cancel_config(client)
         sub = subscription(client)
         coupon = client.v1.coupons.create(params={"percent_off": 20})
         session = client.v1.billing_portal.sessions.create(
             params={
                 "customer": sub.customer,
+                "configuration": config.id,
                 "flow_data": {
                     "type": "subscription_cancel",
                     "subscription_cancel": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cancelflow
@@ -21,9 +21,7 @@ from cancelflow.testing.strategies import (
     subscription_shapes,
 )
 
-FAST = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+FAST = settings(max_examples=25)
 
 
 @FAST
@@ -95,7 +93,7 @@ def types(events):
     return [e["type"] for e in events]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(scenario=portal_scenarios())
 def test_scenarios_emit_what_the_customer_did(scenario):
     """A scenario's events follow from its action, its configuration and time passing."""
@@ -130,7 +128,7 @@ def test_scenarios_emit_what_the_customer_did(scenario):
         assert "customer.subscription.deleted" in types(events)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25)
 @given(events=event_sequences(), data=st.data())
 def test_the_ledger_does_not_depend_on_delivery_order(events, data):
     """Any order of a scenario's events, with repeats, folds into the same cases."""

@@ -236,7 +236,7 @@ def test_webhooks_arrive_in_time_order_one_transition_at_a_time():
     assert len(set(times)) == len(times)  # one delivery batch per instant here
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(
     steps=st.lists(
         st.integers(min_value=0, max_value=40 * DAY), min_size=1, max_size=6

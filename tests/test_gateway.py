@@ -25,6 +25,7 @@ from cancelflow.exceptions import (
     StripeConnectionError,
     StripeIdempotencyError,
     StripeInvalidRequestError,
+    StripeObjectError,
     StripePermissionError,
     StripeRateLimitError,
     StripeResourceMissingError,
@@ -221,12 +222,76 @@ class TestErrors:
         assert body["error"]["message"].split(":")[0] in str(err)
 
     def test_connection_error(self, gateway, recorder):
-        """A network failure becomes StripeConnectionError with no status."""
+        """A network failure becomes StripeConnectionError with no status, saying
+        Stripe could not be reached (not that it refused) and that retrying a
+        session is safe."""
         recorder.connection_failures = 1
         with pytest.raises(StripeConnectionError) as info:
             gateway.create_portal_session(PARAMS)
         assert info.value.http_status is None
-        assert "may or may not" in str(info.value)
+        message = str(info.value)
+        assert message.startswith("Stripe could not be reached to create a portal")
+        assert "Stripe refused" not in message
+        assert "retrying is safe" in message
+        assert info.value.retry_safe
+
+    def test_unreachable_stripe_through_a_real_http_client(self):
+        """With nothing listening where Stripe should be, a read says Stripe could
+        not be reached, what the network said, and that retrying is safe."""
+        import socket
+
+        with socket.socket() as sock:  # a free local port, closed again
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        client = stripe.StripeClient(
+            API_KEY,
+            base_addresses={"api": f"http://127.0.0.1:{port}"},
+            http_client=stripe.RequestsClient(timeout=5),
+        )
+        with pytest.raises(StripeConnectionError) as info:
+            StripeGateway(client).retrieve_subscription("sub_1")
+        message = str(info.value)
+        assert message.startswith(
+            "Stripe could not be reached to retrieve subscription sub_1 (ConnectionError"
+        )
+        assert "Unexpected error communicating" not in message
+        assert message.endswith("Nothing was changed; retrying is safe.")
+        assert info.value.retry_safe
+
+    @pytest.mark.parametrize(
+        ("call", "safe", "advice"),
+        [
+            (lambda g: g.retrieve_coupon("SAVE20"), True, "Nothing was changed"),
+            (
+                lambda g: g.create_portal_configuration({}),
+                False,
+                "list the portal configurations before retrying",
+            ),
+            (
+                lambda g: g.update_portal_configuration("bpc_1", {}),
+                True,
+                "the update sets the same values",
+            ),
+        ],
+    )
+    def test_a_timeout_says_whether_retrying_is_safe(
+        self, gateway, recorder, call, safe, advice
+    ):
+        """A timeout says Stripe did not answer in time, and whether the call can
+        be made again."""
+        recorder.connection_failures = 1
+        recorder.connection_message = (
+            "Unexpected error communicating with Stripe.\n\n(Network error: "
+            "ReadTimeout: HTTPSConnectionPool(host='api.stripe.com', port=443): "
+            "Read timed out. (read timeout=80))"
+        )
+        with pytest.raises(StripeConnectionError) as info:
+            call(gateway)
+        message = str(info.value)
+        assert message.startswith("Stripe did not answer in time to ")
+        assert "(ReadTimeout: HTTPSConnectionPool" in message
+        assert advice in message
+        assert info.value.retry_safe is safe
 
     def test_async_errors_are_mapped_too(self, gateway, recorder):
         """The async twins map errors the same way."""
@@ -253,9 +318,9 @@ class TestErrors:
     def test_parse_errors_are_ours(self, gateway, recorder):
         """A malformed answer raises StripeObjectError, not AttributeError."""
         recorder.subscriptions["sub_2"] = {"id": "sub_2", "object": "subscription"}
-        with pytest.raises(Exception) as info:
+        with pytest.raises(StripeObjectError) as info:
             gateway.retrieve_subscription("sub_2")
-        assert type(info.value).__name__ == "StripeObjectError"
+        assert info.value.path == "subscription.status"
 
 
 class TestPagination:
@@ -294,11 +359,15 @@ class TestPagination:
             sum(r.path == "/v1/subscriptions" for r in recorder.requests) == 6
         )  # 6 subscriptions, 3 pages, twice
 
-    def test_default_status_skips_canceled(self, recorder):
-        """Without a status Stripe lists only subscriptions that are not canceled."""
-        recorder.subscriptions["sub_2"] = subscription_json("sub_2", status="canceled")
+    def test_default_status_is_left_to_stripe(self, recorder):
+        """Without a status no `status` is sent (Stripe's default: not canceled);
+        with one, it is sent as given."""
         gateway = StripeGateway(recorder.client())
-        assert [s.id for s in gateway.iter_subscriptions()] == ["sub_1"]
+        list(gateway.iter_subscriptions())
+        list(gateway.iter_subscriptions(status="past_due"))
+        first, second = (r.query for r in recorder.requests)
+        assert "status" not in first
+        assert second["status"] == "past_due"
 
     def test_error_on_a_later_page_is_mapped(self, recorder):
         """A failure while fetching page 2 raises our error mid-iteration."""
@@ -342,10 +411,8 @@ class TestConfigurations:
         assert all(isinstance(c, PortalConfiguration) for c in configs)
         assert recorder.requests[0].query == {"limit": "100", "active": "true"}
         assert len(recorder.requests) == 2
-        defaults = asyncio.run(
-            gateway.list_portal_configurations_async(is_default=True)
-        )
-        assert [c.id for c in defaults] == ["bpc_0"]
+        asyncio.run(gateway.list_portal_configurations_async(is_default=True))
+        assert recorder.requests[-1].query == {"limit": "100", "is_default": "true"}
 
     def test_create_and_update(self, gateway, recorder):
         """Create and update send Stripe's form fields with an idempotency header."""
@@ -437,3 +504,21 @@ class TestEdges:
         assert recorder.requests[0].query["price"] == "price_1"
         with pytest.raises(InvalidParameterError, match="5001 characters"):
             gateway.retrieve_coupon("C" * 5001)
+
+
+def test_request_options_come_from_stripe_python():
+    """The keys refused in params are stripe-python's RequestOptions keys, and
+    the fake's schema leaves out the very same set."""
+    from cancelflow._stripe.gateway import request_option_keys
+    from cancelflow.testing._schema import request_option_keys as fake_keys
+
+    expected = (
+        stripe.RequestOptions.__required_keys__
+        | stripe.RequestOptions.__optional_keys__
+    )
+    assert request_option_keys() == expected == fake_keys()
+    assert "idempotency_key" in expected
+    gateway = StripeGateway(RecordingHTTPClient().client())
+    for key in sorted(expected):
+        with pytest.raises(InvalidParameterError, match="request option"):
+            gateway.create_portal_session({**PARAMS, key: "x"})  # type: ignore[misc]

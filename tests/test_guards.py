@@ -205,7 +205,7 @@ def violated(guards: Guards, subscription, history, offer, coupon) -> set[Guard]
     return found
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(policies(), guard_settings, subscriptions(), customers, histories, coupon_maps())
 def test_no_decision_violates_an_enabled_guard(  # noqa: PLR0917 - Hypothesis arguments
     policy, guards, subscription, customer, history, coupons

@@ -237,7 +237,7 @@ _VALUES = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(_OPTIONAL_KEYS), _VALUES, max_size=8))
 def test_optional_keys_are_checked_as_one_by_one(optional):
     """Compact lines are read, or refused with the same error, as a key-by-key

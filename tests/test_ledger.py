@@ -18,6 +18,7 @@ from cancelflow import (
     fold_cases,
     parse_event,
 )
+from cancelflow._outcomes.events import EventKind, _AboutSubscription
 from cancelflow._outcomes.ledger import (
     REDEMPTION_WINDOW,
     canonical_json,
@@ -55,6 +56,70 @@ def link(
         currency="eur",
         **kw,
     )
+
+
+class TestReportFields:
+    def test_case_keeps_main_item_start_and_offer_terms(self):
+        """A case takes the main price, product and start date from its events and the experiment and offer terms from its link."""
+        s = SubSim()
+        start = s.now
+        s.tick(5).schedule()
+        offered = link(
+            s, at=start, experiment="spring", offer_discount=400, offer_months=3
+        )
+        (case,) = fold_cases([offered], typed(s.events))
+        assert (case.price_id, case.product_id, case.started_at) == (
+            "price_basic",
+            "prod_basic",
+            s.sub["start_date"],
+        )
+        assert (case.experiment, case.offer_discount, case.offer_months) == (
+            "spring",
+            400,
+            3,
+        )
+
+    def test_link_experiment_defaults_to_the_decisions(self):
+        """A link without an experiment takes the one its decision names, and only a string."""
+
+        def made(decision, **kw):
+            return LinkRecord(
+                session_id="bps_1",
+                subscription_id="sub_1",
+                customer_id="cus_1",
+                created=1,
+                decision=decision,
+                **kw,
+            )
+
+        assert made({"experiment": "spring"}).experiment == "spring"
+        assert made({"experiment": 7}).experiment is None
+        assert made(["x"]).experiment is None
+        assert made({"experiment": "a"}, experiment="b").experiment == "b"
+
+    def test_main_item_is_the_largest_monthly_amount(self):
+        """The report's price is the item with the most MRR, the first of equals, none without items."""
+        from cancelflow._stripe.subscription_data import main_item
+
+        def item(price, amount, interval="month"):
+            return {
+                "price_id": price,
+                "unit_amount": amount,
+                "quantity": 1,
+                "interval": interval,
+                "interval_count": 1,
+                "usage_type": "licensed",
+            }
+
+        assert (
+            main_item([item("a", 1000), item("b", 13000, "year"), item("c", 1000)])[
+                "price_id"
+            ]
+            == "b"
+        )
+        assert main_item([item("a", 1000), item("c", 1000)])["price_id"] == "a"
+        assert main_item([item("a", None), item("b", None)])["price_id"] == "a"
+        assert main_item([]) is None
 
 
 class TestFold:
@@ -297,6 +362,24 @@ class TestValidation:
         with pytest.raises(InvalidParameterError):
             check_batch(["evt_1"])
 
+    def test_unknown_event_kind_is_refused(self):
+        """An event kind the fold does not handle raises naming it, instead of
+        being dropped."""
+
+        class Mystery(_AboutSubscription):
+            __slots__ = ()
+            kind = EventKind.NOT_ABOUT_CANCELLATION
+
+        event = Mystery(
+            event_id="evt_1",
+            event_type="customer.subscription.updated",
+            created=1,
+            subscription_id="sub_1",
+            customer_id="cus_1",
+        )
+        with pytest.raises(InvalidParameterError, match="Mystery"):
+            fold_cases([], [event])
+
     def test_prune_keeps_stripe_retry_window(self):
         """Processed ids cannot be pruned younger than Stripe's 3-day retry window."""
         with pytest.raises(InvalidParameterError):
@@ -311,7 +394,7 @@ LINKS = links_for(RAW)
 EXPECTED = fold_cases(LINKS, typed(RAW))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     order=st.permutations(range(len(RAW))),
     dupes=st.lists(st.integers(0, len(RAW) - 1), max_size=30),
@@ -332,7 +415,7 @@ def test_any_arrival_order_gives_the_same_ledger(order, dupes, link_at):
     assert ledger.processed_count() == len({e["id"] for e in RAW})
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(order=st.permutations(range(len(RAW))))
 def test_fold_is_a_function_of_the_set(order):
     """fold_cases gives the same cases for any order of its inputs."""
@@ -347,7 +430,7 @@ def test_canonical_json_strings_is_canonical_json(ids):
     assert canonical_json_strings(ids) == canonical_json(ids)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.data())
 def test_history_before_an_instant_sees_only_the_earlier_past(data):
     """history_from(before=t) equals the history of the cases and links before t."""

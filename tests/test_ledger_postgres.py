@@ -112,3 +112,32 @@ def test_sigkill_mid_ingest_loses_nothing(postgres_url, pg_schema):
     assert a.cases() == clean.cases()
     assert len(a.cases()) > 300
     a.close()
+
+
+def test_version_1_schema_is_migrated(postgres_url, pg_schema):
+    """A schema of version 1 gains the report columns, with the experiment read from the decision."""
+    from test_ledger_sqlite import _create_version_1
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{pg_schema}"')
+        conn.execute(f'SET search_path TO "{pg_schema}"')
+        with conn.transaction():
+            _create_version_1(
+                conn,
+                int_type="BIGINT",
+                bool_type="BOOLEAN",
+                json_type="JSONB",
+                clustered="",
+                mark="%s",
+            )
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        assert ledger.schema_version() == LATEST_VERSION >= 2
+        (link,) = ledger.links()
+        (case,) = ledger.cases()
+        assert (link.experiment, case.experiment, case.arm) == (
+            "spring",
+            "spring",
+            "control",
+        )
+        ledger.record_events(parse_event(SubSim().schedule()))
+        assert ledger.cases()[0].state.value == "scheduled"

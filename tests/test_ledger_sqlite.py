@@ -66,11 +66,65 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_not_a_database(tmp_path):
-    """A file that is not SQLite raises LedgerError."""
+    """A file that is not SQLite raises LedgerError naming the path."""
     path = tmp_path / "l.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match="not a database") as info:
         SQLiteLedger(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_file_where_the_directory_should_be(tmp_path):
+    """'some-file/x.db' raises LedgerError naming the path and the cause, not
+    FileExistsError, and creates nothing."""
+    (tmp_path / "some-file").write_text("notes", encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(LedgerError) as info:
+        SQLiteLedger(tmp_path / "some-file" / "x.db")
+    assert str(tmp_path / "some-file" / "x.db") in str(info.value)
+    assert "is a file, not a directory" in str(info.value)
+    assert sorted(tmp_path.iterdir()) == before
+    assert (tmp_path / "some-file").read_text(encoding="utf-8") == "notes"
+
+
+def test_a_missing_directory_is_not_created(tmp_path):
+    """A missing parent directory raises LedgerError; no directory appears."""
+    path = tmp_path / "a" / "b" / "x.db"
+    with pytest.raises(LedgerError, match="does not exist; create it first") as info:
+        SQLiteLedger(path)
+    assert str(path) in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_is_not_a_database_file(tmp_path):
+    """A directory given as the path raises LedgerError saying so."""
+    with pytest.raises(LedgerError, match="it is a directory"):
+        SQLiteLedger(tmp_path)
+
+
+def test_a_file_in_the_current_directory(tmp_path, monkeypatch):
+    """A bare file name opens in the current directory (its parent is '.')."""
+    monkeypatch.chdir(tmp_path)
+    SQLiteLedger("x.db").close()
+    assert (tmp_path / "x.db").is_file()
+
+
+def test_permission_problems_are_named(tmp_path, monkeypatch):
+    """When SQLite refuses the path, the message adds what the file system says."""
+    import os
+
+    from cancelflow._outcomes import ledger_sqlite
+
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
+    assert "no permission to create a file in" in ledger_sqlite._access_hint(
+        str(tmp_path / "x.db")
+    )
+    (tmp_path / "x.db").write_bytes(b"")
+    assert "no permission to read and write" in ledger_sqlite._access_hint(
+        str(tmp_path / "x.db")
+    )
+    monkeypatch.undo()
+    assert ledger_sqlite._access_hint(str(tmp_path / "x.db")) == ""
 
 
 def test_two_handles_share_one_file(tmp_path):
@@ -170,3 +224,85 @@ def test_rows_in_the_earlier_json_style_still_read(tmp_path):
         assert ledger.cases() == fold_cases(
             [], [e for raw in s.events for e in parse_event(raw)]
         )
+
+
+def _create_version_1(
+    conn,
+    *,
+    int_type="INTEGER",
+    bool_type="INTEGER",
+    json_type="TEXT",
+    clustered=" WITHOUT ROWID",
+    mark="?",
+):
+    """The schema as cancelflow 0.1's first migration left it, with one link and its case."""
+    from cancelflow._outcomes.ledger_sql import MIGRATIONS, SCHEMA_TABLE
+
+    version, name, statements = MIGRATIONS[0]
+    assert version == 1
+    conn.execute(
+        f"CREATE TABLE {SCHEMA_TABLE} (version INTEGER PRIMARY KEY, "
+        f"name TEXT NOT NULL, applied_at {int_type} NOT NULL)"
+    )
+    for statement in statements:
+        conn.execute(
+            statement.format(
+                int=int_type, bool=bool_type, json=json_type, clustered=clustered
+            )
+        )
+    conn.execute(f"INSERT INTO {SCHEMA_TABLE} VALUES ({mark}, {mark}, 0)", (1, name))
+    decision = json.dumps({"experiment": "spring", "arm": "control", "offer": None})
+    conn.execute(
+        "INSERT INTO cancelflow_links (session_id, subscription_id, customer_id, "
+        f"created, livemode, arm, decision, mrr, currency) VALUES ({', '.join([mark] * 9)})",
+        ("bps_1", "sub_1", "cus_1", 100, False, "control", decision, 2000, "eur"),
+    )
+    conn.execute(
+        "INSERT INTO cancelflow_cases (id, subscription_id, customer_id, livemode, "
+        "state, opened_at, updated_at, link_session_id, link_created_at, arm, decision, "
+        f"mrr, currency, event_ids, customer_initiated) VALUES ({', '.join([mark] * 15)})",
+        (
+            "case_bps_1",
+            "sub_1",
+            "cus_1",
+            False,
+            "opened",
+            100,
+            100,
+            "bps_1",
+            100,
+            "control",
+            decision,
+            2000,
+            "eur",
+            "[]",
+            True,
+        ),
+    )
+
+
+def test_version_1_database_is_migrated(tmp_path):
+    """A database of schema version 1 gains the report columns, with the experiment read from the decision."""
+    path = tmp_path / "v1.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        _create_version_1(conn)
+    with SQLiteLedger(path) as ledger:
+        assert ledger.schema_version() == LATEST_VERSION >= 2
+        (link,) = ledger.links()
+        (case,) = ledger.cases()
+        assert (link.experiment, link.offer_discount, link.offer_months) == (
+            "spring",
+            None,
+            None,
+        )
+        assert (case.experiment, case.arm, case.product_id, case.started_at) == (
+            "spring",
+            "control",
+            None,
+            None,
+        )
+        ledger.record_events(parse_event(SubSim().schedule()))  # a refold still works
+        assert ledger.cases()[0].state.value == "scheduled"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        indexes = {r[1] for r in conn.execute("PRAGMA index_list(cancelflow_cases)")}
+    assert "cancelflow_cases_opened" in indexes

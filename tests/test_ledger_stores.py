@@ -472,25 +472,23 @@ def test_a_database_that_is_down_still_raises(sql_ledger):
     assert handler.handle_webhook(body, header)
 
 
-def test_a_version_1_database_opens_and_gains_the_problems_table(
-    sql_ledger, request, tmp_path
-):
-    """A database at schema version 1 (before problems) opens with this
-    cancelflow: it is migrated to the latest version, its cases unchanged."""
+def test_a_database_before_problems_opens_and_gains_the_table(sql_ledger):
+    """A database at schema version 2 (before the problems table of version 3)
+    opens with this cancelflow: it is migrated, its cases unchanged."""
     sim = SubSim()
     sql_ledger.record_events(parse_event(sim.schedule()))
     cases = sql_ledger.cases()
     with sql_ledger._transaction(write=True) as cur:
         cur.execute("DROP TABLE cancelflow_problems")
-        cur.execute("DELETE FROM cancelflow_schema_migrations WHERE version > 1")
-    assert sql_ledger.schema_version() == 1
+        cur.execute("DELETE FROM cancelflow_schema_migrations WHERE version > 2")
+    assert sql_ledger.schema_version() == 2
     sql_ledger.close()
     if isinstance(sql_ledger, SQLiteLedger):
         again = SQLiteLedger(sql_ledger.path)
     else:
         again = PostgresLedger(sql_ledger._conninfo, schema=sql_ledger.schema)
     with again:
-        assert again.schema_version() == LATEST_VERSION == 2
+        assert again.schema_version() == LATEST_VERSION == 3
         assert again.cases() == cases
         assert again.problems() == []
         again.record_problem(LedgerProblem.from_delivery(b"x", ValueError("y")))

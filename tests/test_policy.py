@@ -209,6 +209,11 @@ class TestValidation:
             (lambda: Rule("r", "everyone", NoOffer()), "segment"),
             (lambda: Rule("r", Segment(), "TEN"), "outcome"),
             (lambda: Offer(""), "coupon"),
+            (lambda: Offer("A B"), "coupon"),
+            (lambda: Offer("a/b"), "coupon"),
+            (lambda: Offer("what?"), "coupon"),
+            (lambda: Offer("X" * 5001), "coupon"),
+            (lambda: Arm("x", 1, Offer("A B")), "coupon"),
             (lambda: Offer("X", replace_discount="yes"), "replace_discount"),
             (
                 lambda: policy(
@@ -245,7 +250,7 @@ class TestValidation:
         assert p.experiments == (e,)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(policies(), subscriptions(), customers, histories, coupon_maps())
 def test_policy_is_total_and_deterministic(
     policy, subscription, customer, history, coupons
@@ -270,7 +275,7 @@ def test_policy_is_total_and_deterministic(
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(policies(), subscriptions(), customers, histories, coupon_maps())
 def test_index_agrees_with_a_plain_scan(
     policy, subscription, customer, history, coupons

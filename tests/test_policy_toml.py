@@ -126,7 +126,7 @@ def test_dump_refuses_what_is_not_a_policy():
     assert info.value.key_path == "policy"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(policies())
 def test_round_trip_of_any_policy(policy):
     """Any policy made of built-in conditions and named predicates round-trips."""
@@ -185,6 +185,16 @@ RULE = '[[rules]]\nname = "r"\n'
         ),
         (RULE + "no_offer = false", "rules[0].no_offer", "means nothing"),
         (RULE + "offer = {}", "rules[0].offer.coupon", "missing"),
+        (
+            RULE + 'offer = { coupon = "A B" }',
+            "rules[0].offer.coupon",
+            "is not a Stripe id",
+        ),
+        (
+            RULE + 'offer = { coupon = "half/off" }',
+            "rules[0].offer.coupon",
+            "Stripe refuses such a coupon id",
+        ),
         (
             RULE + 'offer = { coupon = "X", extra = 1 }',
             "rules[0].offer.extra",

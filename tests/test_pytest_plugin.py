@@ -41,6 +41,30 @@ def test_marker_installs_the_fake(fake_stripe):
     assert stripe.api_key == "sk_test_plugin"
 
 
+@pytest.mark.fake_stripe(
+    portal_settings={"features": {"subscription_cancel": {"enabled": True}}}
+)
+def test_marker_saves_the_portal_settings(fake_stripe, stripe_client):
+    """portal_settings= saves the Dashboard's portal page: sessions need no configuration."""
+    customer = stripe_client.v1.customers.create()
+    session = stripe_client.v1.billing_portal.sessions.create(
+        params={"customer": customer.id}
+    )
+    saved = fake_stripe.dashboard.portal_configuration
+    assert saved is not None and saved["is_default"] is True
+    assert session.configuration == saved["id"]
+    assert saved["features"]["subscription_cancel"]["enabled"] is True
+
+
+def test_without_portal_settings_sessions_need_a_configuration(stripe_client):
+    """A fresh account has no default configuration: Stripe's own refusal."""
+    customer = stripe_client.v1.customers.create()
+    with pytest.raises(stripe.InvalidRequestError, match="save your customer portal"):
+        stripe_client.v1.billing_portal.sessions.create(
+            params={"customer": customer.id}
+        )
+
+
 def run_pytest(tmp_path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_host.py").write_text(textwrap.dedent(source), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -84,11 +108,16 @@ def test_in_a_host_project(tmp_path):
         @pytest.mark.fake_stripe(1)
         def test_positional(fake_stripe):
             pass
+
+        @pytest.mark.fake_stripe(portal_settings=["features"])
+        def test_settings_not_a_dict(fake_stripe):
+            pass
         """,
     )
-    assert "2 passed, 2 errors" in result.stdout, result.stdout + result.stderr
+    assert "2 passed, 3 errors" in result.stdout, result.stdout + result.stderr
     assert "unknown option(s) colour" in result.stdout
     assert "keyword arguments only" in result.stdout
+    assert "portal_settings=...) takes the Dashboard's" in result.stdout
 
 
 def test_the_plugin_imports_nothing_heavy():

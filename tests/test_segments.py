@@ -227,7 +227,7 @@ class TestValidation:
         assert info.value.key_path == key_path
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(segments, subscriptions(), customers, histories)
 def test_prefilter_and_residual_agree_with_matches(
     segment, subscription, customer, history
@@ -241,7 +241,7 @@ def test_prefilter_and_residual_agree_with_matches(
     assert indexed == segment.matches(c) == segment.compile()(c)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(plain_segments(), subscriptions(), customers, histories)
 def test_segment_is_the_conjunction_of_its_conditions(
     segment, subscription, customer, history

@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 import stripe
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cancelflow import SignatureVerifier, sign_webhook
@@ -259,7 +259,7 @@ def headers(draw, body: str, secret: str) -> str:
     return ",".join(items)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(data=st.data(), body=st.text(max_size=200), secret=secrets)
 @example(data=None, body="{}", secret="whsec_a")
 def test_accepts_and_rejects_exactly_like_stripe(data, body, secret):

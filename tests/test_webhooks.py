@@ -86,6 +86,9 @@ def test_bad_deliveries_record_nothing():
     body = b'{"not": "an event"}'
     assert handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW)) == []
     assert ledger.processed_count() == 0
+    assert not ledger.is_processed(event["id"])
+    assert ledger.cases() == []
+    assert ledger.links() == []
     (problem,) = ledger.problems()
     assert problem.key.startswith("sha256:")
     assert problem.error == "EventPayloadError"

@@ -1,14 +1,40 @@
 """cancelflow: own the cancellation path of Stripe's customer portal.
 
-Importing this package is cheap: it does not import ``stripe`` (about 200 ms
-and 40 MB), and it does not even import the models. Each public name is loaded
-from its private module the first time it is used (``cancelflow.Cancelflow``,
-``from cancelflow import Cancelflow``); the gateway imports ``stripe`` only
-when it talks to Stripe.
+Send a customer straight to one subscription's cancel page (optionally with a
+retention coupon chosen by a policy you write as code), then turn Stripe's
+webhooks into typed events (scheduled, feedback, withdrawn, ended, offer
+redeemed) recorded in a ledger of cancellation cases:
 
-Adding a public name: import it in the ``TYPE_CHECKING`` block (for type
-checkers), add it to ``_LAZY`` (name → module) and to the sorted ``__all__``.
-``tests/test_import_cost.py`` checks that the three agree.
+```python
+import stripe
+from cancelflow import Cancelflow, SQLiteLedger, WebhookHandler
+
+ledger = SQLiteLedger("cancelflow.db")
+flow = Cancelflow(
+    stripe.StripeClient(api_key),
+    allowed_hosts=["example.com"],
+    return_url="https://example.com/account",
+    ledger=ledger,
+)
+webhooks = WebhookHandler(webhook_secret, ledger=ledger)
+
+
+def cancel_clicked(customer_id, subscription_id):  # your "Cancel" button
+    link = flow.create_cancel_link(customer=customer_id, subscription=subscription_id)
+    return link.url  # redirect the customer there
+
+
+def stripe_webhook(body, signature):  # your webhook endpoint: raw body, header
+    for event in webhooks.handle_webhook(body, signature):
+        print(event.describe())
+```
+
+Also here: :class:`RetentionPolicy` (rules, guards, experiments; TOML files
+with :func:`load_policy`), :func:`backtest`, the ledgers (:class:`MemoryLedger`,
+:class:`SQLiteLedger`, :class:`PostgresLedger`). Every error is a
+:class:`cancelflow.exceptions.CancelflowError`. :mod:`cancelflow.testing` has
+an in-memory Stripe for your tests, and ``cancelflow demo`` runs the whole path
+offline. Importing cancelflow is cheap: it does not import ``stripe``.
 """
 
 from __future__ import annotations
@@ -18,6 +44,13 @@ from importlib import import_module
 from cancelflow import exceptions
 from cancelflow.exceptions import CancelflowError
 
+# For maintainers: each public name is loaded from its private module the first
+# time it is used, so that ``import cancelflow`` imports neither ``stripe`` nor
+# the models. A new public name goes in three places: the ``TYPE_CHECKING``
+# imports (for type checkers), ``_LAZY`` (name → module) and the sorted
+# ``__all__``; ``tests/test_import_cost.py`` checks that they agree (see
+# CONTRIBUTING.md).
+#
 # Not ``typing.TYPE_CHECKING``: importing typing alone (with re, enum, ...) would
 # cost more than the rest of ``import cancelflow``. Type checkers treat any
 # ``TYPE_CHECKING`` name as true.

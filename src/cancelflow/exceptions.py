@@ -398,7 +398,40 @@ class StripeIdempotencyError(StripeAPIError):
 
 
 class StripeConnectionError(StripeAPIError):
-    """Stripe could not be reached; the request may or may not have happened."""
+    """Stripe could not be reached, or did not answer in time: it never answered.
+
+    The message says which, what the network said, and whether sending the
+    request again is safe.
+
+    Attributes:
+        retry_safe: whether the same call can simply be made again (a read, a
+            portal session, an update); ``False`` when the request may have
+            been carried out and a retry would do it twice (creating a portal
+            configuration).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_safe: bool = False,
+        code: str | None = None,
+        param: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        stripe_type: str | None = None,
+        cause_type: str | None = None,
+    ) -> None:
+        self.retry_safe = retry_safe
+        super().__init__(
+            message,
+            code=code,
+            param=param,
+            http_status=http_status,
+            request_id=request_id,
+            stripe_type=stripe_type,
+            cause_type=cause_type,
+        )
 
 
 class StripeServerError(StripeAPIError):

@@ -300,8 +300,10 @@ def fake_stripe_core() -> list[str]:
     import datetime as dt
 
     from cancelflow.testing import (
+        Dashboard,
         FakeClock,
         FakeStripe,
+        Latency,
         WebhookDelivery,
         WebhookEndpoint,
     )
@@ -331,8 +333,29 @@ def fake_stripe_core() -> list[str]:
     now: int = clock.advance(dt.timedelta(days=31))
     later: int = clock.advance_to(now + 60)
     when: dt.datetime = clock.now_datetime()
+    fake.set_latency(0.05, routes={"subscriptions.retrieve": dt.timedelta(seconds=1)})
+    latency: Latency = fake.latency
+    delay: float = latency.for_operation("customers.create") + latency.default
+    slow: bool = latency.active and bool(latency.routes)
+    fake.set_latency()
+    dashboard: Dashboard = fake.dashboard
+    saved: dict[str, object] = dashboard.save_portal_settings(
+        features={"subscription_cancel": {"enabled": True}}, name="Main"
+    )
+    default: dict[str, object] | None = dashboard.portal_configuration
     fake.reset()
-    return [secret, str(ok), str(later), when.isoformat(), repr(same), repr(own)]
+    return [
+        secret,
+        str(ok),
+        str(later),
+        when.isoformat(),
+        repr(same),
+        repr(own),
+        str(delay),
+        str(slow),
+        str(saved["id"]),
+        str(default),
+    ]
 
 
 # -- retention policy ------------------------------------------------------------------

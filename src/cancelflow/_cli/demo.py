@@ -211,6 +211,7 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
         policy=policy,
         ledger=ledger,
         clock=fake.clock.now,
+        configuration=config.id,  # API-made configurations are never the default
     )
     say("2. Each customer clicks 'Cancel': Cancelflow asks the policy, then Stripe")
     fake.clock.advance(dt.timedelta(days=9))

@@ -22,7 +22,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 from urllib.parse import urlsplit
 
-from cancelflow.exceptions import CancelflowError
+from cancelflow.exceptions import CancelflowError, InvalidParameterError
 
 if TYPE_CHECKING:
     import stripe
@@ -187,7 +187,48 @@ def _allowed_hosts(args: argparse.Namespace) -> AllowedHosts:
     return AllowedHosts(hosts)
 
 
+#: A parameter's path in a cancelflow error (its own name, or Stripe's form
+#: path) → the ``cancelflow link`` option the user typed; a path matches an
+#: entry equal to it or starting with it followed by ``[``.
+LINK_OPTIONS: Final = (
+    ("flow_data[after_completion][redirect]", "--redirect-to"),
+    ("flow_data[after_completion][hosted_confirmation]", "--hosted-message"),
+    ("flow_data[subscription_cancel][retention]", "--coupon"),
+    ("flow_data[subscription_cancel][subscription]", "--subscription"),
+    ("customer", "--customer"),
+    ("subscription", "--subscription"),
+    ("coupon", "--coupon"),
+    ("return_url", "--return-url"),
+    ("locale", "--locale"),
+    ("configuration", "--configuration"),
+    ("on_behalf_of", "--on-behalf-of"),
+    ("allowed_hosts", "--allowed-host"),
+)
+
+
+def option_for(field: str) -> str | None:
+    """The ``cancelflow link`` option behind the parameter *field*, if any."""
+    for path, option in LINK_OPTIONS:
+        if field == path or field.startswith(path + "["):
+            return option
+    return None
+
+
 def _link(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        return _make_link(args, ctx)
+    except InvalidParameterError as err:
+        option = option_for(err.field)
+        if option is None:
+            raise
+        rule = err.rule.replace(
+            "add it to allowed_hosts when configuring cancelflow",
+            "add it with --allowed-host",
+        )
+        raise type(err)(option, rule) from None
+
+
+def _make_link(args: argparse.Namespace, ctx: Context) -> int:
     from cancelflow._links.deeplink import build_cancel_session_params
 
     after = _after_completion(args)

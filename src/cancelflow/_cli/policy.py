@@ -23,7 +23,70 @@ if TYPE_CHECKING:
     from cancelflow._policy.toml import PredicateRegistry
     from cancelflow._stripe.coupon import Coupon
 
-__all__ = ["Progress", "register"]
+__all__ = ["EXAMPLE_POLICY_TOML", "Progress", "register"]
+
+#: What ``cancelflow policy example`` prints: a complete, commented policy file
+#: (the format's reference for someone who has only the installed package).
+#: ``tests/test_cli_policy.py`` checks that it loads as ``example_policy()``.
+EXAMPLE_POLICY_TOML = """\
+# A cancelflow retention policy: who is offered which coupon on Stripe's cancel page.
+# Check it with `cancelflow policy check FILE`; replay it over past cancellations
+# with `cancelflow policy backtest FILE --history ...`; load it in Python with
+# `cancelflow.load_policy("FILE")`. Lines starting with # are comments.
+
+name = "example"          # optional; recorded with every decision
+
+# Guards block an offer whatever the rules say. Every guard is on unless switched
+# off here: not_cancelable, existing_discount, cooldown, trialing, past_due, unpaid,
+# incomplete, paused, schedule, multi_item, coupon.
+[guards]
+cooldown_days = 90        # no new offer within 90 days of the last one
+# multi_item = false      # e.g. allow offers on subscriptions with several items
+
+# Rules, in order: the first rule whose segment matches decides. Each rule has
+# exactly one outcome: offer = { coupon = "ID" }, no_offer = true, or an experiment.
+[[rules]]
+name = "no offer to trials"
+segment = { trialing = true }
+no_offer = true
+
+[[rules]]
+name = "annual plans"
+segment = { interval = "year" }
+offer = { coupon = "RETAIN20" }   # a Stripe coupon id (not a promotion code)
+# offer = { coupon = "RETAIN20", replace_discount = true }  # even if discounted
+
+# A segment's conditions must all hold (leave `segment` out to match everyone):
+#   prices, products = "id" or ["id", ...]      interval = "month" (or a list)
+#   interval_count = 3                          currencies = "eur" (or a list)
+#   mrr = { min = 1000, max = 5000 }            (minor units, e.g. cents)
+#   tenure_days, customer_tenure_days, attempts = { min = ..., max = ... }
+#   trialing = true / false                     countries = ["FR", "DE"]
+#   metadata, customer_metadata = { plan = "pro", legacy = false }
+#   predicate = "name"     (a Python function, see --predicates)
+#   all = [ {...}, {...} ]   any = [ {...}, {...} ]   not = { ... }
+# Keys written after a [rules.segment] or [rules.experiment] header belong to
+# that table: write a rule's name and outcome before such a header.
+
+[[rules]]
+name = "monthly plans"
+segment = { interval = "month" }
+
+# An experiment splits customers into arms, deterministically (by customer id and
+# salt); an arm without an offer is a no-offer holdout. Weights are relative.
+[rules.experiment]
+name = "monthly-discount"
+# salt = "monthly-discount"   # defaults to the name; change it to re-shuffle
+arms = [
+  { name = "holdout", weight = 10 },
+  { name = "ten-percent", weight = 45, offer = { coupon = "RETAIN10" } },
+  { name = "quarter-off", weight = 45, offer = { coupon = "RETAIN25" } },
+]
+
+# What happens when no rule matches (no offer if this table is left out).
+[default]
+no_offer = true
+"""
 
 
 def register(subparsers: Any, name: str) -> None:
@@ -31,11 +94,23 @@ def register(subparsers: Any, name: str) -> None:
     parser = subparsers.add_parser(
         name,
         help="check a retention policy file, or backtest it over history",
-        description="Work with retention policies written as TOML files "
-        "(format: docs/policy-toml.md).",
+        description="Work with retention policies written as TOML files. "
+        "`cancelflow policy example` prints a complete, commented file to start "
+        "from; it explains the format.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     parser.set_defaults(handler=lambda _args, ctx: _usage(parser, ctx))
+
+    example = commands.add_parser(
+        "example",
+        help="print a complete, commented policy file to start from",
+        description="Print a complete policy file whose comments explain the "
+        "format (guards, rules, segments, offers, experiments), or write it to FILE.",
+    )
+    example.add_argument(
+        "file", nargs="?", help="write the file here (refuses to overwrite one)"
+    )
+    example.set_defaults(handler=_example)
 
     check = commands.add_parser(
         "check",
@@ -60,8 +135,10 @@ def register(subparsers: Any, name: str) -> None:
         help="run a policy over history and report what it would have done",
         description="Run a policy over past cancellation attempts and report offers "
         "by coupon and arm, guard blocks by guard, and the discount cost if every "
-        "offer were redeemed. History: a JSONL file (docs/how-to/"
-        "retention-offers.md), 'stripe' (every subscription in the account, "
+        "offer were redeemed. History: a JSONL file (one past cancellation "
+        "attempt per line: a Stripe subscription object as the API returns it, "
+        'optionally wrapped as {"subscription": …, "customer": …, "at": UNIX}), '
+        "'stripe' (every subscription in the account, "
         "decided now), or 'ledger:FILE' (the cancel links of a SQLite ledger). "
         "Coupon facts come from --coupons, else from Stripe (STRIPE_API_KEY).",
     )
@@ -112,6 +189,28 @@ def register(subparsers: Any, name: str) -> None:
         help="no progress bar (it is shown only when stderr is a terminal)",
     )
     backtest.set_defaults(handler=_backtest)
+
+
+def _example(args: argparse.Namespace, ctx: Context) -> int:
+    from cancelflow._cli.main import UsageError
+
+    if args.file is None:
+        ctx.stdout.write(EXAMPLE_POLICY_TOML)
+        return 0
+    try:
+        with Path(args.file).open("x", encoding="utf-8") as out:
+            out.write(EXAMPLE_POLICY_TOML)
+    except FileExistsError:
+        raise UsageError(
+            f"{args.file} exists; give another name, or remove it first"
+        ) from None
+    except OSError as err:
+        raise UsageError(f"cannot write {args.file}: {err.strerror}") from None
+    print(
+        f"wrote {args.file}; check it with: cancelflow policy check {args.file}",
+        file=ctx.stdout,
+    )
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
@@ -222,7 +321,8 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     else:
         name = f" {policy.name!r}" if policy.name else ""
         print(
-            f"{args.file}: valid policy{name}, {len(policy.rules)} rules and a default.",
+            f"{args.file}: valid policy{name}, {_count(len(policy.rules), 'rule')} "
+            "and a default.",
             file=out,
         )
         for n, rule in enumerate(summary["rules"], 1):
@@ -247,6 +347,11 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         for coupon, found in problems.items():
             print(f"  coupon {coupon}: {'; '.join(found) or 'ok'}", file=out)
     return 1 if any(problems.values()) else 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 rule``, ``2 rules``, ``0 rules``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _check_coupons(policy: RetentionPolicy, ctx: Context) -> dict[str, list[str]]:

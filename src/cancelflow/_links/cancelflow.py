@@ -37,11 +37,8 @@ from cancelflow._links.deeplink import (
 )
 from cancelflow._links.urls import AllowedHosts, as_allowed_hosts
 from cancelflow._outcomes.ledger import Ledger, LinkRecord
-from cancelflow._policy.context import CustomerFacts, DecisionContext
-from cancelflow._policy.decision import Decision
 from cancelflow._policy.history import EMPTY_HISTORY, CustomerHistory
-from cancelflow._policy.policy import RetentionPolicy
-from cancelflow._stripe.coupon import Coupon, CouponProblem
+from cancelflow._stripe.coupon import Coupon, CouponDuration, CouponProblem
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalSession
 from cancelflow._stripe.subscription import SubscriptionSnapshot
@@ -64,6 +61,12 @@ from cancelflow.exceptions import (
 if TYPE_CHECKING:
     import stripe
     from stripe.params.billing_portal import SessionCreateParams
+
+    # The policy's modules load when a link first needs a decision: a host
+    # that imports Cancelflow without a policy does not pay for them.
+    from cancelflow._policy.context import CustomerFacts
+    from cancelflow._policy.decision import Decision
+    from cancelflow._policy.policy import RetentionPolicy
 
 __all__ = ["CancelLink", "Cancelflow", "PortalLink"]
 
@@ -227,6 +230,13 @@ _PROBLEM_ERRORS: Final[dict[CouponProblem, type[CouponRefusedError]]] = {
     CouponProblem.CURRENCY_MISMATCH: CouponCurrencyMismatchError,
     CouponProblem.FOREVER_AMOUNT_OFF: CouponForeverAmountOffError,
 }
+
+
+def _offer_months(coupon: Coupon | None) -> int | None:
+    """How many months *coupon* discounts; ``None`` for ``forever`` (or none)."""
+    if coupon is None or coupon.duration is CouponDuration.FOREVER:
+        return None
+    return coupon.months()
 
 
 def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) -> None:
@@ -552,6 +562,11 @@ class Cancelflow:
                 decision=decision.to_dict() if decision else None,
                 mrr=snapshot.mrr,
                 currency=snapshot.currency,
+                experiment=decision.experiment if decision else None,
+                offer_discount=offered.monthly_discount(snapshot.mrr, snapshot.currency)
+                if offered
+                else None,
+                offer_months=_offer_months(offered),
             )
             try:
                 yield from io(
@@ -575,6 +590,8 @@ class Cancelflow:
         Stripe if a rule needs it, the proposed coupon's facts from the cache
         (fetched through the gateway when stale). Returns the decision and the
         offered coupon's facts."""
+        from cancelflow._policy.context import DecisionContext
+
         gateway = self._gateway
         history: CustomerHistory = EMPTY_HISTORY
         if self._ledger is not None:

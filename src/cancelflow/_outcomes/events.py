@@ -42,6 +42,7 @@ from cancelflow._stripe.subscription_data import (
     SubscriptionStatus,
     cancel_effective_at,
     latest,
+    main_item,
     monthly_amount,
     read_discount,
     read_subscription,
@@ -236,19 +237,44 @@ class CancellationEvent(_Frozen):
 
 
 class _AboutSubscription(CancellationEvent):
-    __slots__ = ("currency", "customer_id", "mrr", "subscription_id")
+    """What every event about one subscription carries.
+
+    Attributes:
+        subscription_id, customer_id: whose subscription.
+        mrr, currency: the subscription's MRR (minor units) and currency.
+        price_id, product_id: the subscription's main item (the largest amount
+            per month), for reports by product.
+        started_at: the subscription's ``start_date`` (unix seconds), for
+            reports by tenure.
+    """
+
+    __slots__ = (
+        "currency",
+        "customer_id",
+        "mrr",
+        "price_id",
+        "product_id",
+        "started_at",
+        "subscription_id",
+    )
     fields = (
         *CancellationEvent.fields,
         "subscription_id",
         "customer_id",
         "mrr",
         "currency",
+        "price_id",
+        "product_id",
+        "started_at",
     )
 
     subscription_id: str
     customer_id: str | None
     mrr: int | None
     currency: str | None
+    price_id: str | None
+    product_id: str | None
+    started_at: int | None
 
     def __init__(
         self,
@@ -261,6 +287,9 @@ class _AboutSubscription(CancellationEvent):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
     ) -> None:
         _fill(self, locals())
 
@@ -306,6 +335,9 @@ class CancellationScheduled(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         effective_at: int | None = None,
         billing_mode: BillingMode = BillingMode.CLASSIC,
         cancel_at_period_end: bool = False,
@@ -364,6 +396,9 @@ class FeedbackReceived(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         feedback: CancellationFeedback | None = None,
         comment: str | None = None,
         feedback_option: str | None = None,
@@ -401,6 +436,9 @@ class CancellationWithdrawn(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         previous_effective_at: int | None = None,
     ) -> None:
         _fill(self, locals())
@@ -451,6 +489,9 @@ class SubscriptionEnded(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         ended_at: int | None = None,
         reason: CancellationReason | None = None,
         feedback: CancellationFeedback | None = None,
@@ -502,6 +543,9 @@ class OfferRedeemed(_AboutSubscription):
         customer_id: str | None,
         mrr: int | None = None,
         currency: str | None = None,
+        price_id: str | None = None,
+        product_id: str | None = None,
+        started_at: int | None = None,
         discount_id: str,
         coupon_id: str | None = None,
     ) -> None:
@@ -645,6 +689,8 @@ _TEXT_PATHS: Final = {
     "subscription_id": "subscription.id",
     "customer_id": "subscription.customer",
     "currency": "subscription.currency",
+    "price_id": "subscription.items.data[].price.id",
+    "product_id": "subscription.items.data[].price.product",
     "feedback_option": "subscription.cancellation_details.feedback_option",
     "discount_id": "discount.id",
     "coupon_id": "discount.coupon",
@@ -700,12 +746,16 @@ def _unreadable(data: object, exc: StripeObjectError) -> EventPayloadError:
 
 
 def _about(env: _Envelope, sub: _Sub) -> dict[str, Any]:
+    item = sub["main_item"]
     return {
         **env,
         "subscription_id": sub["id"],
         "customer_id": sub["customer"],
         "mrr": sub["mrr"],
         "currency": sub["currency"],
+        "price_id": item["price_id"] if item else None,
+        "product_id": item["product_id"] if item else None,
+        "started_at": sub["start_date"],
     }
 
 
@@ -753,6 +803,7 @@ def _subscription(data: Obj) -> _Sub:
         scheduled, sub["cancel_at"], latest(i["current_period_end"] for i in items)
     )
     sub["mrr"] = monthly_amount(items, "subscription.items")
+    sub["main_item"] = main_item(items)
     return sub
 
 

@@ -192,6 +192,13 @@ class LinkRecord:
         arm: the experiment arm the retention policy chose, if any.
         decision: the policy's decision as opaque JSON data (its explanation).
         mrr, currency: the subscription's MRR (minor units) and currency.
+        experiment: the experiment *arm* belongs to, if any (when left out, the
+            ``"experiment"`` of *decision*, if it names one).
+        offer_discount: what the offered coupon takes off one month of *mrr*
+            (minor units; :meth:`~cancelflow.Coupon.monthly_discount`), if known.
+        offer_months: how many months the offered coupon lasts (``once``: 1,
+            ``repeating``: its ``duration_in_months``); ``None`` for
+            ``forever`` (or unknown).
 
     Raises:
         InvalidParameterError: a value no ledger store can keep (text with
@@ -209,6 +216,18 @@ class LinkRecord:
     decision: Any = attrs.field(default=None, converter=_json_value, hash=False)
     mrr: int | None = attrs.field(default=None, validator=_storable_field)
     currency: str | None = attrs.field(default=None, validator=_storable_field)
+    experiment: str | None = attrs.field(validator=_storable_field)
+    offer_discount: int | None = attrs.field(default=None, validator=_storable_field)
+    offer_months: int | None = attrs.field(default=None, validator=_storable_field)
+
+    @experiment.default
+    def _experiment_of_decision(self) -> str | None:
+        decision = self.decision
+        if isinstance(decision, dict):
+            named = decision.get("experiment")
+            if isinstance(named, str):
+                return named
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -225,6 +244,10 @@ class Case:
         opened_at, updated_at: the first and last moment seen (unix seconds).
         link_session_id, link_created_at: the deep link that started it.
         offered_coupon, arm, decision: what the retention policy decided.
+        experiment: the experiment *arm* belongs to.
+        offer_discount, offer_months: the offered coupon's discount on one
+            month of MRR and how many months it lasts (``None``: forever),
+            from the link.
         scheduled_at: when the cancellation was first scheduled.
         effective_at: when the (last) scheduled cancellation takes effect.
         billing_mode: the subscription's billing mode when scheduled.
@@ -234,6 +257,9 @@ class Case:
         ended_at, ended_reason: when and why (Stripe's reason) it ended.
         mrr, currency: the MRR involved (minor units, in the subscription's
             currency), from the latest event (or the link).
+        product_id, price_id: the subscription's main item (the largest
+            amount per month), from the latest event that named one.
+        started_at: the subscription's ``start_date`` (unix seconds).
         event_ids: the Stripe events that shaped it, sorted.
     """
 
@@ -249,6 +275,9 @@ class Case:
     offered_coupon: str | None = None
     arm: str | None = None
     decision: Any = attrs.field(default=None, hash=False)
+    experiment: str | None = None
+    offer_discount: int | None = None
+    offer_months: int | None = None
     scheduled_at: int | None = None
     effective_at: int | None = None
     billing_mode: BillingMode | None = None
@@ -264,6 +293,9 @@ class Case:
     ended_reason: CancellationReason | None = None
     mrr: int | None = None
     currency: str | None = None
+    product_id: str | None = None
+    price_id: str | None = None
+    started_at: int | None = None
     event_ids: tuple[str, ...] = ()
 
     @property
@@ -637,6 +669,9 @@ class _Draft:
     ended_reason: CancellationReason | None = None
     mrr: int | None = None
     currency: str | None = None
+    product_id: str | None = None
+    price_id: str | None = None
+    started_at: int | None = None
     event_ids: set[str] = attrs.Factory(set)
 
     def touch(self, item: _Item) -> None:
@@ -646,6 +681,10 @@ class _Draft:
         self.livemode = self.livemode or item.livemode
         if isinstance(item, _AboutSubscription):
             self.event_ids.add(item.event_id)
+            if item.price_id is not None:
+                self.price_id, self.product_id = item.price_id, item.product_id
+            if item.started_at is not None:
+                self.started_at = item.started_at
         if item.mrr is not None and item.currency is not None:
             self.mrr, self.currency = item.mrr, item.currency
 
@@ -683,6 +722,9 @@ class _Draft:
             offered_coupon=link.offered_coupon if link else None,
             arm=link.arm if link else None,
             decision=link.decision if link else None,
+            experiment=link.experiment if link else None,
+            offer_discount=link.offer_discount if link else None,
+            offer_months=link.offer_months if link else None,
             scheduled_at=self.scheduled_at,
             effective_at=self.effective_at,
             billing_mode=self.billing_mode,
@@ -698,6 +740,9 @@ class _Draft:
             ended_reason=self.ended_reason,
             mrr=self.mrr,
             currency=self.currency,
+            product_id=self.product_id,
+            price_id=self.price_id,
+            started_at=self.started_at,
             event_ids=tuple(sorted(self.event_ids)),
         )
 
@@ -807,8 +852,12 @@ def _fold_subscription(items: list[_Item]) -> list[Case]:
             target.answer(
                 item.feedback, item.comment, item.feedback_option, item.created
             )
-        else:  # pragma: no cover - every _AboutSubscription kind is handled above
-            continue
+        else:
+            raise InvalidParameterError(
+                "events",
+                f"the ledger does not know how to fold a {type(item).__name__} "
+                f"(kind {item.kind!r}); record the events parse_event gives",
+            )
         target.touch(item)
     return [d.build() for d in drafts]
 

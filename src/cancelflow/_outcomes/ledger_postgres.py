@@ -54,6 +54,11 @@ class PostgresLedger(SQLLedger):
     bool_type = "BOOLEAN"
     json_type = "JSONB"
     blob_type = "BYTEA"
+    dialect = "postgresql"
+    decision_experiment = (
+        "CASE WHEN jsonb_typeof(decision -> 'experiment') = 'string' "
+        "THEN decision ->> 'experiment' END"
+    )
 
     def __init__(
         self, conninfo: str, *, schema: str | None = None, connect_timeout: int = 10

@@ -53,7 +53,8 @@ SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
 
 # version, name, DDL ({int}, {bool}, {json} and {blob} are the dialect's type names;
 # {clustered} makes SQLite store a table in its primary key's order, which
-# keeps a commit to few pages)
+# keeps a commit to few pages; {decision_experiment} reads the "experiment"
+# string of the ``decision`` JSON column)
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (
         1,
@@ -128,6 +129,34 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     ),
     (
         2,
+        (
+            "for reports: experiment and offer terms of links and cases; product, "
+            "price and start of a case's subscription; cases by opened_at"
+        ),
+        (
+            "ALTER TABLE cancelflow_links ADD COLUMN experiment TEXT",
+            "ALTER TABLE cancelflow_links ADD COLUMN offer_discount {int}",
+            "ALTER TABLE cancelflow_links ADD COLUMN offer_months {int}",
+            "ALTER TABLE cancelflow_cases ADD COLUMN experiment TEXT",
+            "ALTER TABLE cancelflow_cases ADD COLUMN offer_discount {int}",
+            "ALTER TABLE cancelflow_cases ADD COLUMN offer_months {int}",
+            "ALTER TABLE cancelflow_cases ADD COLUMN product_id TEXT",
+            "ALTER TABLE cancelflow_cases ADD COLUMN price_id TEXT",
+            "ALTER TABLE cancelflow_cases ADD COLUMN started_at {int}",
+            # The experiment was only inside the decision's JSON until now.
+            (
+                "UPDATE cancelflow_links SET experiment = {decision_experiment} "
+                "WHERE decision IS NOT NULL"
+            ),
+            (
+                "UPDATE cancelflow_cases SET experiment = {decision_experiment} "
+                "WHERE decision IS NOT NULL"
+            ),
+            "CREATE INDEX cancelflow_cases_opened ON cancelflow_cases (opened_at)",
+        ),
+    ),
+    (
+        3,
         "problems: deliveries that can never be recorded (dead letters)",
         (
             """CREATE TABLE cancelflow_problems (
@@ -257,6 +286,12 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     bool_type: str = "INTEGER"
     json_type: str = "TEXT"
     blob_type: str = "BLOB"
+    dialect: str = "sqlite"  # the SQL the reports write (sqlite or postgresql)
+    # the "experiment" string of a row's decision JSON (NULL otherwise)
+    decision_experiment: str = (
+        "CASE WHEN json_type(decision, '$.experiment') = 'text' "
+        "THEN json_extract(decision, '$.experiment') END"
+    )
 
     def __init__(self) -> None:
         # Typed events by their stored JSON text (at most _DECODED_MAX, the
@@ -336,6 +371,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
                         json=self.json_type,
                         blob=self.blob_type,
                         clustered=self.clustered,
+                        decision_experiment=self.decision_experiment,
                     )
                 )
             cur.execute(self._sql(_INSERT_VERSION), (version, name, int(time.time())))

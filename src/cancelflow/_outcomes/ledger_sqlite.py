@@ -26,6 +26,40 @@ __all__ = ["SQLiteLedger"]
 _SYNC: Final = ("FULL", "NORMAL", "EXTRA")
 
 
+def _check_path(path: str) -> None:
+    """Refuse *path* before SQLite sees it when the reason can be named."""
+    where = Path(path)
+    if where.is_dir():
+        raise LedgerError(
+            f"cannot open the SQLite ledger {path!r}: it is a directory; give the "
+            "path of a database file"
+        )
+    parent = where.parent
+    if not parent.exists():
+        raise LedgerError(
+            f"cannot open the SQLite ledger {path!r}: the directory {str(parent)!r} "
+            "does not exist; create it first (cancelflow creates only the "
+            "database file)"
+        )
+    if not parent.is_dir():
+        raise LedgerError(
+            f"cannot open the SQLite ledger {path!r}: {str(parent)!r} is a file, "
+            "not a directory"
+        )
+
+
+def _access_hint(path: str) -> str:
+    """Why SQLite may have refused *path*, when the file system says so."""
+    where = Path(path)
+    if where.exists():
+        if not os.access(where, os.R_OK | os.W_OK):
+            return " (no permission to read and write the file)"
+        return ""
+    if not os.access(where.parent, os.W_OK | os.X_OK):
+        return f" (no permission to create a file in {str(where.parent)!r})"
+    return ""
+
+
 @final
 class SQLiteLedger(SQLLedger):
     """A :class:`~cancelflow.Ledger` in a SQLite file.
@@ -36,13 +70,17 @@ class SQLiteLedger(SQLLedger):
     and refuses a schema newer than this cancelflow.
 
     Args:
-        path: the database file (created if missing), or ``":memory:"``.
+        path: the database file, or ``":memory:"``. The file is created if
+            missing; its directory must exist (nothing else is created).
         synchronous: SQLite's ``synchronous`` setting: ``"FULL"`` (default),
             ``"NORMAL"`` or ``"EXTRA"``.
         busy_timeout: seconds to wait for another writer.
 
     Raises:
-        LedgerError: the file cannot be opened, or its schema is newer.
+        LedgerError: the file cannot be opened (the message names the path
+            and why: a missing directory, a file where a directory should be,
+            a directory where the file should be, no permission, not a
+            database), or its schema is newer.
     """
 
     clustered = " WITHOUT ROWID"
@@ -65,9 +103,9 @@ class SQLiteLedger(SQLLedger):
         super().__init__()
         self.path = str(path)
         self._lock = threading.RLock()
+        if self.path != ":memory:":
+            _check_path(self.path)
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 self.path,
                 timeout=busy_timeout,
@@ -80,7 +118,10 @@ class SQLiteLedger(SQLLedger):
                 self._migrate(cur)
         except sqlite3.Error as exc:
             self._close_quietly()
-            raise LedgerError(f"cannot open the SQLite ledger: {exc}") from exc
+            raise LedgerError(
+                f"cannot open the SQLite ledger {self.path!r}: {exc}"
+                f"{_access_hint(self.path)}"
+            ) from exc
         except LedgerError:
             self._close_quietly()
             raise

@@ -230,7 +230,7 @@ class _Loader:
         coupon = self.string(table["coupon"], _join(path, "coupon"))
         replace = table.get("replace_discount", False)
         replace = self.boolean(replace, _join(path, "replace_discount"))
-        return Offer(coupon, replace_discount=replace)
+        return _at(path, lambda: Offer(coupon, replace_discount=replace))
 
     def experiment(self, value: object, path: str) -> Experiment:
         table = self.table(value, path)

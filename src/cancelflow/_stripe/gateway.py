@@ -13,6 +13,7 @@ parameters, parsing and error mapping, and differ only in the awaited call.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -53,21 +54,20 @@ __all__ = ["StripeGateway", "map_stripe_error", "redact"]
 
 T = TypeVar("T")
 
-#: Keys of stripe-python's ``RequestOptions``. The params TypedDicts inherit
-#: them, but ``StripeClient`` would send them as *form fields* if they were put
-#: in ``params``; the gateway refuses them there.
-REQUEST_OPTION_KEYS: Final = frozenset(
-    {
-        "api_key",
-        "stripe_version",
-        "stripe_account",
-        "stripe_context",
-        "max_network_retries",
-        "idempotency_key",
-        "content_type",
-        "headers",
-    }
-)
+
+@functools.cache
+def request_option_keys() -> frozenset[str]:
+    """The keys of stripe-python's ``RequestOptions``, read from stripe-python.
+
+    The params TypedDicts inherit them, but ``StripeClient`` would send them as
+    *form fields* if they were put in ``params``; the gateway refuses them
+    there. (The fake's parameter schema excludes the same keys, read the same
+    way.)
+    """
+    from stripe import RequestOptions
+
+    return RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
+
 
 #: ``status`` values ``GET /v1/subscriptions`` accepts.
 SUBSCRIPTION_LIST_STATUSES: Final = frozenset(
@@ -97,16 +97,74 @@ def new_idempotency_key() -> str:
     return f"cancelflow-{uuid.uuid4()}"
 
 
-def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
+@attrs.frozen
+class Retry:
+    """Whether a request that may not have reached Stripe can be sent again,
+    and the sentence that says so in a connection error."""
+
+    safe: bool
+    advice: str
+
+
+#: A read changes nothing.
+READ: Final = Retry(True, "Nothing was changed; retrying is safe.")
+#: A portal session that was created but never used expires on its own.
+NEW_SESSION: Final = Retry(
+    True,
+    "If the session was created anyway it expires unused; retrying is safe.",
+)
+#: Creating a configuration twice makes two.
+NEW_CONFIGURATION: Final = Retry(
+    False,
+    "It may have been created anyway: list the portal configurations before "
+    "retrying, or a retry may create a second one.",
+)
+#: An update sets the same values again.
+UPDATE: Final = Retry(True, "Retrying is safe: the update sets the same values.")
+
+
+def _network_detail(message: str) -> str:
+    """What stripe-python says the network did (``ConnectTimeout: …``), from its
+    ``(Network error: …)`` suffix; the whole message when there is none."""
+    _, found, detail = message.rpartition("(Network error: ")
+    text = detail.rstrip(")") if found else message
+    return " ".join(text.split()).rstrip(". ")
+
+
+def _connection_error(
+    err: stripe.StripeError, action: str, retry: Retry
+) -> StripeConnectionError:
+    detail = _network_detail(err.user_message or str(err) or type(err).__name__)
+    timed_out = "timeout" in detail.lower() or "timed out" in detail.lower()
+    what = (
+        "Stripe did not answer in time" if timed_out else "Stripe could not be reached"
+    )
+    return StripeConnectionError(
+        redact(f"{what} to {action} ({detail}). {retry.advice}"),
+        retry_safe=retry.safe,
+        request_id=err.request_id,
+        cause_type=type(err).__name__,
+    )
+
+
+def map_stripe_error(
+    err: stripe.StripeError, action: str, *, retry: Retry = READ
+) -> StripeAPIError:
     """The :class:`~cancelflow.exceptions.StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
     The message, code, param, HTTP status, request id, Stripe's error type and
-    the stripe class's name are kept; anything shaped like an API key is
-    redacted from each of them. Raise it without chaining *err* (see
-    :func:`_call`).
+    the stripe class's name (``cause_type``) are kept; anything shaped like an
+    API key is redacted from each of them. Raise it without chaining *err*
+    (see :func:`_call`).
+    A connection error or timeout (Stripe never answered) becomes a
+    :class:`~cancelflow.exceptions.StripeConnectionError` that says so and,
+    from *retry*, whether sending the request again is safe.
     """
     import stripe
+
+    if isinstance(err, stripe.APIConnectionError):
+        return _connection_error(err, action, retry)
 
     error = err.error
     code = err.code or (error.code if error is not None else None)
@@ -131,8 +189,6 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
     elif isinstance(err, stripe.PermissionError):
         kind = StripePermissionError
         hint = " A restricted key needs write access to billing portal sessions."
-    elif isinstance(err, stripe.APIConnectionError):
-        kind, hint = StripeConnectionError, " The request may or may not have happened."
     elif isinstance(err, stripe.APIError):
         kind, hint = StripeServerError, " Retrying is safe."
     else:
@@ -140,7 +196,7 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
     message = (err.user_message or type(err).__name__).rstrip(". ")
     where = f" (param {param})" if param else ""
     return kind(
-        f"Stripe refused to {action}{where}: {message}.{hint}",
+        redact(f"Stripe refused to {action}{where}: {message}.{hint}"),
         code=code,
         param=param,
         http_status=status,
@@ -150,16 +206,18 @@ def map_stripe_error(err: stripe.StripeError, action: str) -> StripeAPIError:
     )
 
 
-def _mapped(err: Exception, action: str) -> StripeAPIError | None:
+def _mapped(err: Exception, action: str, retry: Retry) -> StripeAPIError | None:
     """Ours for a ``stripe.StripeError``; ``None`` for any other exception."""
     import stripe
 
-    return (
-        map_stripe_error(err, action) if isinstance(err, stripe.StripeError) else None
-    )
+    if not isinstance(err, stripe.StripeError):
+        return None
+    return map_stripe_error(err, action, retry=retry)
 
 
-def _call(action: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+def _call(
+    action: str, retry: Retry, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+) -> T:
     """``fn(*args, **kwargs)``, with a ``stripe.StripeError`` turned into ours.
 
     The mapped error is raised *after* the ``except`` block, so that it chains
@@ -170,20 +228,25 @@ def _call(action: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except Exception as err:
-        mapped = _mapped(err, action)
+        mapped = _mapped(err, action, retry)
         if mapped is None:
             raise
     raise mapped
 
 
 async def _acall(
-    action: str, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any
+    action: str,
+    retry: Retry,
+    fn: Callable[..., Awaitable[T]],
+    /,
+    *args: Any,
+    **kwargs: Any,
 ) -> T:
     """Async twin of :func:`_call`."""
     try:
         return await fn(*args, **kwargs)
     except Exception as err:
-        mapped = _mapped(err, action)
+        mapped = _mapped(err, action, retry)
         if mapped is None:
             raise
     raise mapped
@@ -192,7 +255,7 @@ async def _acall(
 def _no_request_options(params: Mapping[str, Any], field: str) -> None:
     if not isinstance(params, Mapping):
         raise InvalidParameterError(field, "must be a dict of Stripe parameters")
-    found = sorted(REQUEST_OPTION_KEYS & params.keys())
+    found = sorted(request_option_keys() & params.keys())
     if found:
         raise InvalidParameterError(
             f"{field}[{found[0]}]",
@@ -262,6 +325,7 @@ class StripeGateway:
         check_id(subscription, "subscription", prefix="sub_")
         obj = _call(
             f"retrieve subscription {subscription}",
+            READ,
             self.client.v1.subscriptions.retrieve,
             subscription,
             params={"expand": ["discounts"]},
@@ -275,6 +339,7 @@ class StripeGateway:
         check_id(subscription, "subscription", prefix="sub_")
         obj = await _acall(
             f"retrieve subscription {subscription}",
+            READ,
             self.client.v1.subscriptions.retrieve_async,
             subscription,
             params={"expand": ["discounts"]},
@@ -296,11 +361,11 @@ class StripeGateway:
         """
         params = _subscription_list_params(customer, status, price, page_size)
         page = _call(
-            "list subscriptions", self.client.v1.subscriptions.list, params=params
+            "list subscriptions", READ, self.client.v1.subscriptions.list, params=params
         )
         items = iter(page.auto_paging_iter())
         while True:
-            obj = _call("list subscriptions", next, items, None)
+            obj = _call("list subscriptions", READ, next, items, None)
             if obj is None:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
@@ -316,12 +381,15 @@ class StripeGateway:
         """Async twin of :meth:`iter_subscriptions` (use ``async for``)."""
         params = _subscription_list_params(customer, status, price, page_size)
         page = await _acall(
-            "list subscriptions", self.client.v1.subscriptions.list_async, params=params
+            "list subscriptions",
+            READ,
+            self.client.v1.subscriptions.list_async,
+            params=params,
         )
         items = page.auto_paging_iter()
         while True:
             try:
-                obj = await _acall("list subscriptions", items.__anext__)
+                obj = await _acall("list subscriptions", READ, items.__anext__)
             except StopAsyncIteration:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
@@ -332,7 +400,10 @@ class StripeGateway:
         """``GET /v1/customers/{id}``."""
         check_id(customer, "customer", prefix="cus_")
         obj = _call(
-            f"retrieve customer {customer}", self.client.v1.customers.retrieve, customer
+            f"retrieve customer {customer}",
+            READ,
+            self.client.v1.customers.retrieve,
+            customer,
         )
         return CustomerSnapshot.from_stripe(obj)
 
@@ -341,6 +412,7 @@ class StripeGateway:
         check_id(customer, "customer", prefix="cus_")
         obj = await _acall(
             f"retrieve customer {customer}",
+            READ,
             self.client.v1.customers.retrieve_async,
             customer,
         )
@@ -352,6 +424,7 @@ class StripeGateway:
         check_id(coupon, "coupon")
         obj = _call(
             f"retrieve coupon {coupon}",
+            READ,
             self.client.v1.coupons.retrieve,
             coupon,
             params=_coupon_params(),
@@ -363,6 +436,7 @@ class StripeGateway:
         check_id(coupon, "coupon")
         obj = await _acall(
             f"retrieve coupon {coupon}",
+            READ,
             self.client.v1.coupons.retrieve_async,
             coupon,
             params=_coupon_params(),
@@ -379,6 +453,7 @@ class StripeGateway:
         _no_request_options(params, "params")
         obj = _call(
             "create a portal session",
+            NEW_SESSION,
             self.client.v1.billing_portal.sessions.create,
             params=params,
             options=self._post_options(),
@@ -392,6 +467,7 @@ class StripeGateway:
         _no_request_options(params, "params")
         obj = await _acall(
             "create a portal session",
+            NEW_SESSION,
             self.client.v1.billing_portal.sessions.create_async,
             params=params,
             options=self._post_options(),
@@ -406,9 +482,11 @@ class StripeGateway:
         """Every portal configuration (all pages), optionally filtered."""
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
-        page = _call("list portal configurations", configurations.list, params=params)
+        page = _call(
+            "list portal configurations", READ, configurations.list, params=params
+        )
         objs: list[Any] = _call(
-            "list portal configurations", list, page.auto_paging_iter()
+            "list portal configurations", READ, list, page.auto_paging_iter()
         )
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
@@ -419,13 +497,16 @@ class StripeGateway:
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
         page = await _acall(
-            "list portal configurations", configurations.list_async, params=params
+            "list portal configurations",
+            READ,
+            configurations.list_async,
+            params=params,
         )
 
         async def every() -> list[Any]:
             return [o async for o in page.auto_paging_iter()]
 
-        objs = await _acall("list portal configurations", every)
+        objs = await _acall("list portal configurations", READ, every)
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def create_portal_configuration(
@@ -435,6 +516,7 @@ class StripeGateway:
         _no_request_options(params, "params")
         obj = _call(
             "create a portal configuration",
+            NEW_CONFIGURATION,
             self.client.v1.billing_portal.configurations.create,
             params=params,
             options=self._post_options(),
@@ -448,6 +530,7 @@ class StripeGateway:
         _no_request_options(params, "params")
         obj = await _acall(
             "create a portal configuration",
+            NEW_CONFIGURATION,
             self.client.v1.billing_portal.configurations.create_async,
             params=params,
             options=self._post_options(),
@@ -462,6 +545,7 @@ class StripeGateway:
         _no_request_options(params, "params")
         obj = _call(
             f"update portal configuration {configuration}",
+            UPDATE,
             self.client.v1.billing_portal.configurations.update,
             configuration,
             params=params,
@@ -477,6 +561,7 @@ class StripeGateway:
         _no_request_options(params, "params")
         obj = await _acall(
             f"update portal configuration {configuration}",
+            UPDATE,
             self.client.v1.billing_portal.configurations.update_async,
             configuration,
             params=params,

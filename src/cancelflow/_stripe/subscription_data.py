@@ -33,6 +33,7 @@ __all__ = [
     "cancel_effective_at",
     "item_ratio",
     "latest",
+    "main_item",
     "monthly_amount",
     "monthly_ratio",
     "read_discount",
@@ -177,6 +178,19 @@ def round_half_even(numerator: int, denominator: int) -> int:
     if twice > denominator or (twice == denominator and quotient % 2):
         quotient += 1
     return quotient
+
+
+def main_item(items: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The item that stands for the subscription in reports: the one with the
+    largest amount per month (the first of equals, or the first item when none
+    has an amount); ``None`` without items."""
+    best: Mapping[str, Any] | None = None
+    best_n, best_d = -1, 1
+    for item in items:
+        n, d = item_ratio(item)
+        if best is None or n * best_d > best_n * d:
+            best, best_n, best_d = item, n, d
+    return best
 
 
 # -- reading ------------------------------------------------------------------

@@ -1,37 +1,59 @@
-"""Test helpers for code that uses cancelflow and Stripe (``cancelflow.testing``).
+"""Test your Stripe code without Stripe: an in-memory account behind stripe-python.
 
-:class:`FakeStripe` is an in-memory Stripe test-mode account that the host's
-unchanged stripe-python code talks to. Importing this package is cheap: it
-imports neither ``stripe`` nor the fake itself (pytest loads
-``cancelflow.testing._pytest_plugin`` in every run of a project that installs
-cancelflow); each public name is loaded from its private module on first use,
-and a FakeStripe imports ``stripe`` when first used.
+:class:`FakeStripe` is a Stripe test-mode account in memory. Your own,
+unchanged stripe-python code talks to it (through :meth:`FakeStripe.client`,
+or everywhere inside :meth:`FakeStripe.install`); it keeps objects and their
+state, drives the customer portal (:attr:`FakeStripe.portal`), moves its clock
+(:attr:`FakeStripe.clock`) and delivers signed webhooks to your handlers:
 
-Adding a public name: import it in the ``TYPE_CHECKING`` block, add it to
-``_LAZY`` (name → module) and to the sorted ``__all__``.
+```python
+from cancelflow.testing import FakeStripe
+
+fake = FakeStripe()
+client = fake.client()  # a stripe.StripeClient
+received = []
+fake.add_webhook_endpoint(lambda body, headers: received.append(body))
+customer = client.v1.customers.create(params={"email": "ada@example.com"})
+assert customer.id.startswith("cus_")
+assert received  # customer.created, signed
+```
+
+With pytest, installing cancelflow adds the ``fake_stripe`` and
+``stripe_client`` fixtures (a fresh account per test); a webhook handler that
+raises fails the test that caused it. :mod:`cancelflow.testing.strategies`
+has Hypothesis strategies of Stripe-shaped data.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 
+# For maintainers: importing this package imports neither ``stripe`` nor the
+# fake (pytest loads ``cancelflow.testing._pytest_plugin`` in every run of a
+# project that installs cancelflow); each public name is loaded from its private
+# module on first use. A new public name goes in the ``TYPE_CHECKING`` block,
+# in ``_LAZY`` (name → module) and in the sorted ``__all__``.
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: keep the import cheap
 
 if TYPE_CHECKING:
     from typing import Any
 
     from cancelflow.testing._clock import FakeClock
+    from cancelflow.testing._dashboard import Dashboard
     from cancelflow.testing._fake import FakeStripe
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
+    from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
 _LAZY = {
+    "Dashboard": "cancelflow.testing._dashboard",
     "FakeClock": "cancelflow.testing._clock",
     "FakeStripe": "cancelflow.testing._fake",
     "Fault": "cancelflow.testing._faults",
     "Faults": "cancelflow.testing._faults",
     "InjectedFault": "cancelflow.testing._faults",
+    "Latency": "cancelflow.testing._latency",
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
     "PortalVisit": "cancelflow.testing._portal",
@@ -40,11 +62,13 @@ _LAZY = {
 }
 
 __all__ = [
+    "Dashboard",
     "FakeClock",
     "FakeStripe",
     "Fault",
     "Faults",
     "InjectedFault",
+    "Latency",
     "Portal",
     "PortalOutcome",
     "PortalVisit",

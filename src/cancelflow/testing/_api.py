@@ -38,7 +38,14 @@ from cancelflow.testing._schema import params_spec
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
 
-__all__ = ["ROUTES", "Router", "handle", "surface", "unmodeled_endpoints"]
+__all__ = [
+    "ROUTES",
+    "Router",
+    "handle",
+    "operation_name",
+    "surface",
+    "unmodeled_endpoints",
+]
 
 ROUTES: Final[tuple[Route, ...]] = (
     *customers.ROUTES,
@@ -153,9 +160,8 @@ def _handle(  # noqa: PLR0917 - the HTTPClient call shape, plus the request id
     for name in ("Stripe-Account", "Stripe-Context"):
         if name.lower() in headers:
             raise ApiError.not_modeled(f"the {name} header (Connect and organizations)")
-    path, _, query = url.partition("?")
-    if "://" in path:
-        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    query = url.partition("?")[2]
+    path = _path(url)
     matched = ROUTER.match(method, path)
     if matched is None:
         raise _unrouted(method, path)
@@ -193,6 +199,20 @@ def _handle(  # noqa: PLR0917 - the HTTPClient call shape, plus the request id
         if key is not None:
             backend.idempotency.save(key, endpoint, params, 200, body, backend.now())
     return body, 200, False, key
+
+
+def operation_name(method: str, url: str) -> str | None:
+    """The name of the operation a request calls (``None``: no route matches)."""
+    path = _path(url)
+    matched = ROUTER.match(method.lower(), path)
+    return None if matched is None else matched[0].name
+
+
+def _path(url: str) -> str:
+    path = url.partition("?")[0]
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    return path
 
 
 def _check_key(authorization: str | None) -> None:

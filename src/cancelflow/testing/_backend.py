@@ -37,8 +37,8 @@ Extending the fake (portal driver, clock effects, faults):
   it is emitted (the timeline learns what is due from them).
 
 Built in: ``backend.timeline`` (what time drives, see ``_timeline``),
-``backend.faults`` (``_faults``) and ``backend.portal`` (the portal driver,
-``_portal``).
+``backend.faults`` (``_faults``), ``backend.portal`` (the portal driver,
+``_portal``) and ``backend.dashboard`` (settings outside the API, ``_dashboard``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from cancelflow.testing._clock import FakeClock
+from cancelflow.testing._dashboard import Dashboard
 from cancelflow.testing._errors import ApiError
 from cancelflow.testing._events import EventLog, previous_attributes
 from cancelflow.testing._expand import NOT_INCLUDABLE
@@ -118,6 +119,7 @@ class Backend:
         self.timeline = Timeline(self)
         self.faults = Faults(self)
         self.portal = Portal(self)
+        self.dashboard = Dashboard(self)
 
     # -- ids and time ------------------------------------------------------------
 

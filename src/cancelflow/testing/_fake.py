@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from cancelflow.exceptions import FakeStripeError
 from cancelflow.testing._clock import FakeClock
+from cancelflow.testing._latency import NO_LATENCY, Latency, latency_of
 from cancelflow.testing._webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import stripe
 
     from cancelflow.testing._backend import Backend
+    from cancelflow.testing._dashboard import Dashboard
     from cancelflow.testing._faults import Faults
     from cancelflow.testing._headers import Headers
     from cancelflow.testing._http import FakeHTTPClient
@@ -67,6 +69,7 @@ class FakeStripe:
         self._webhooks = Webhooks()
         self._backend: Backend | None = None
         self._http_client: FakeHTTPClient | None = None
+        self._latency = NO_LATENCY
 
     def __repr__(self) -> str:
         return f"<FakeStripe clock={self.clock.now_datetime().isoformat()}>"
@@ -97,8 +100,16 @@ class FakeStripe:
         if client is None:
             from cancelflow.testing._http import FakeHTTPClient
 
-            client = self._http_client = FakeHTTPClient(self._dispatch)
+            client = self._http_client = FakeHTTPClient(self._dispatch, self._delay)
         return client
+
+    def _delay(self, method: str, url: str) -> float:
+        latency = self._latency
+        if not latency.routes:
+            return latency.default
+        from cancelflow.testing._api import operation_name
+
+        return latency.for_operation(operation_name(method, url))
 
     def _dispatch(
         self, method: str, url: str, headers: Any, post_data: str | None
@@ -174,12 +185,78 @@ class FakeStripe:
             with _install_lock:
                 _installed = None
 
+    # -- latency ---------------------------------------------------------------------
+
+    @property
+    def latency(self) -> Latency:
+        """The delay added to each request (none unless :meth:`set_latency` was called)."""
+        return self._latency
+
+    def set_latency(
+        self,
+        seconds: float | dt.timedelta = 0.0,
+        *,
+        routes: Mapping[str, float | dt.timedelta] | None = None,
+    ) -> None:
+        """Delay every request by *seconds*, or single operations by their own delay.
+
+        The delay is spent in the fake's HTTP client before the request
+        reaches the account, as a network would spend it: ``time.sleep`` for
+        sync calls, ``await asyncio.sleep`` for ``*_async`` calls (so
+        concurrent requests overlap), outside the account's lock. A request
+        abandoned during its delay (a host's timeout) has changed nothing.
+        The fake clock does not move. Each retry stripe-python makes is
+        delayed again. ``set_latency()`` with no arguments removes every delay.
+
+        Args:
+            seconds: the delay of every request (a number of seconds or a
+                ``timedelta``).
+            routes: delays per operation, by the names fault injection uses
+                (``"subscriptions.retrieve"``, ``"billing_portal.sessions.create"``);
+                they replace *seconds* for those operations.
+
+        Raises:
+            FakeStripeError: a negative or non-finite delay, or an operation
+                the fake does not model.
+
+        Example:
+            ```python
+            import asyncio
+
+            from cancelflow.testing import FakeStripe
+
+            fake = FakeStripe()
+            fake.set_latency(0.5, routes={"customers.list": 0.0})
+            client = fake.client()
+            client.v1.customers.list()                      # no delay
+            try:                                            # the host's own timeout
+                asyncio.run(asyncio.wait_for(
+                    client.v1.customers.create_async(), timeout=0.01))
+            except TimeoutError:
+                pass
+            assert client.v1.customers.list().data == []    # it never reached Stripe
+            assert fake.clock.now() == fake.clock.start     # the fake clock did not move
+            ```
+        """
+        self._latency = latency_of(seconds, routes)
+
     # -- the account -----------------------------------------------------------------
 
     @property
     def portal(self) -> Portal:
         """The customer portal: ``fake.portal.visit(session.url)`` acts as the customer."""
         return self.backend.portal
+
+    @property
+    def dashboard(self) -> Dashboard:
+        """Settings made in Stripe's Dashboard, not the API (fake-only calls).
+
+        ``fake.dashboard.save_portal_settings(features=...)`` saves the
+        customer portal's settings, which creates the account's default
+        configuration (sessions created without ``configuration`` need it,
+        as in Stripe).
+        """
+        return self.backend.dashboard
 
     @property
     def faults(self) -> Faults:
@@ -189,9 +266,10 @@ class FakeStripe:
     def reset(self) -> None:
         """Forget everything: objects, events, idempotency keys, webhook endpoints.
 
-        The clock goes back to where it started.
+        The clock goes back to where it started, and the latency to none.
         """
         self.clock._reset()
+        self._latency = NO_LATENCY
         self._webhooks = Webhooks()
         self._backend = None
 

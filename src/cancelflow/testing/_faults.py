@@ -39,7 +39,14 @@ if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
     from cancelflow.testing._routing import Call
 
-__all__ = ["ANY_OPERATION", "Fault", "FaultKind", "Faults", "InjectedFault"]
+__all__ = [
+    "ANY_OPERATION",
+    "Fault",
+    "FaultKind",
+    "Faults",
+    "InjectedFault",
+    "check_operation",
+]
 
 FaultKind = Literal[
     "rate_limit", "api_error", "idempotency_error", "conflict", "connection_error"
@@ -136,7 +143,7 @@ class Faults:
             FakeStripeError: an operation the fake does not model, an unknown
                 kind, or ``times`` < 1.
         """
-        _check_operation(operation)
+        check_operation(operation)
         if kind not in KINDS:
             raise FakeStripeError(
                 f"unknown fault kind {kind!r}; use one of {', '.join(KINDS)}"
@@ -210,7 +217,8 @@ def _answer(fault: Fault, call: Call) -> ApiError:
     return ApiError(500, fault.message or _API_ERROR, type="api_error", stored=False)
 
 
-def _check_operation(operation: str) -> None:
+def check_operation(operation: str) -> None:
+    """Refuse, by name, an operation the fake does not model (``*`` passes)."""
     if operation == ANY_OPERATION:
         return
     from cancelflow.testing._api import ROUTES

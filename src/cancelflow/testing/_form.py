@@ -15,10 +15,11 @@ digits (``metadata[0]=x`` is not a list).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
-__all__ = ["MAP_FIELDS", "decode"]
+__all__ = ["MAP_FIELDS", "decode", "encode"]
 
 MAP_FIELDS: Final = frozenset({"metadata"})
 """Parameter names whose children are free-form hash keys."""
@@ -60,6 +61,30 @@ def decode(data: str) -> dict[str, Any]:
         if isinstance(value, dict):
             root[key] = _lists(value, in_map=key in MAP_FIELDS)
     return root
+
+
+def encode(params: Mapping[str, Any]) -> str:
+    """Encode parameters as stripe-python does (for fake-only calls that take Python values).
+
+    ``None`` is left out, booleans become ``true``/``false``, lists are
+    indexed and hashes bracketed; :func:`decode` reads the result back.
+    """
+    return urlencode(list(_pairs(params, None)))
+
+
+def _pairs(value: Any, key: str | None) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for name, child in value.items():
+            yield from _pairs(child, str(name) if key is None else f"{key}[{name}]")
+    elif isinstance(value, list | tuple):
+        for i, child in enumerate(value):
+            yield from _pairs(child, f"{key}[{i}]")
+    elif value is None or key is None:
+        return
+    elif isinstance(value, bool):
+        yield key, "true" if value else "false"
+    else:
+        yield key, value
 
 
 def _lists(node: dict[str, Any], *, in_map: bool) -> Any:

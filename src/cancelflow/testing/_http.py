@@ -7,6 +7,7 @@ This module imports stripe (its class derives from ``stripe.HTTPClient``);
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,16 @@ __all__ = ["FakeHTTPClient"]
 Dispatch = Callable[
     [str, str, Mapping[str, str] | None, str | None], tuple[str, int, Headers]
 ]
+Delay = Callable[[str, str], float]
+"""``delay(method, url)``: the seconds to wait before the request reaches the account."""
+
+
+def _no_delay(method: str, url: str) -> float:  # noqa: ARG001 - the Delay shape
+    return 0.0
+
+
+_sleep = time.sleep
+_sleep_async = asyncio.sleep
 
 
 class FakeHTTPClient(stripe.HTTPClient):
@@ -31,9 +42,10 @@ class FakeHTTPClient(stripe.HTTPClient):
 
     name = "cancelflow-fake"
 
-    def __init__(self, dispatch: Dispatch) -> None:
+    def __init__(self, dispatch: Dispatch, delay: Delay = _no_delay) -> None:
         super().__init__()
         self._dispatch = dispatch
+        self._delay = delay
 
     def __repr__(self) -> str:
         return "<cancelflow FakeHTTPClient>"
@@ -47,6 +59,9 @@ class FakeHTTPClient(stripe.HTTPClient):
         *,
         _usage: list[str] | None = None,
     ) -> tuple[Any, int, Mapping[str, str]]:
+        seconds = self._delay(method, url)
+        if seconds:
+            _sleep(seconds)
         return self._dispatch(method, url, headers, post_data)
 
     async def request_async(
@@ -56,6 +71,9 @@ class FakeHTTPClient(stripe.HTTPClient):
         headers: Mapping[str, str] | None,
         post_data: Any = None,
     ) -> tuple[Any, int, Mapping[str, str]]:
+        seconds = self._delay(method, url)
+        if seconds:
+            await _sleep_async(seconds)
         return self._dispatch(method, url, headers, post_data)
 
     async def sleep_async(self, secs: float) -> None:

@@ -6,10 +6,13 @@ Installing cancelflow gives every pytest run two fixtures:
 * ``stripe_client`` — a ``stripe.StripeClient`` wired to it.
 
 Mark a test (or module, or class) with ``@pytest.mark.fake_stripe(...)`` to
-choose the account's clock and seed (``start=``, ``seed=``), or to route all
-of stripe-python to it for the test (``install=True``, optionally
-``api_key="sk_test_…"``), for host code that uses ``stripe.*`` globals or
-builds its own ``stripe.StripeClient``.
+choose the account's clock and seed (``start=``, ``seed=``), to save the
+customer portal's settings in its Dashboard before the test
+(``portal_settings={"features": {...}}``: the account's default
+configuration, which portal sessions created without ``configuration``
+need), or to route all of stripe-python to it for the test (``install=True``,
+optionally ``api_key="sk_test_…"``), for host code that uses ``stripe.*``
+globals or builds its own ``stripe.StripeClient``.
 
 This module is imported at every pytest start, so it imports only pytest;
 ``stripe`` and the fake load when a test first asks for a fixture.
@@ -17,7 +20,7 @@ This module is imported at every pytest start, so it imports only pytest;
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,14 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["fake_stripe", "stripe_client"]
 
 _MARKER = "fake_stripe"
-_OPTIONS = frozenset({"start", "seed", "install", "api_key"})
+_OPTIONS = frozenset({"start", "seed", "install", "api_key", "portal_settings"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{_MARKER}(start=None, seed=0, install=False, api_key=None): options of "
-        "cancelflow's fake_stripe fixture (clock start, seed, install into stripe-python)",
+        f"{_MARKER}(start=None, seed=0, install=False, api_key=None, "
+        "portal_settings=None): options of cancelflow's fake_stripe fixture (clock "
+        "start, seed, install into stripe-python, the Dashboard's portal settings)",
     )
 
 
@@ -61,6 +65,15 @@ def fake_stripe(request: pytest.FixtureRequest) -> Iterator[FakeStripe]:
             f"use {', '.join(sorted(_OPTIONS))}"
         )
     fake = FakeStripe(start=options.get("start"), seed=options.get("seed", 0))
+    settings = options.get("portal_settings")
+    if settings is not None:
+        if not isinstance(settings, Mapping):
+            raise pytest.UsageError(
+                f"@pytest.mark.{_MARKER}(portal_settings=...) takes the Dashboard's "
+                'portal settings as a dict, e.g. {"features": {"subscription_cancel": '
+                '{"enabled": True}}}'
+            )
+        fake.dashboard.save_portal_settings(**settings)
     if options.get("install"):
         with fake.install(api_key=options.get("api_key")):
             yield fake

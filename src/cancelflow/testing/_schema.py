@@ -38,22 +38,20 @@ import typing_extensions
 
 from cancelflow.testing._errors import ApiError
 
-__all__ = ["Node", "ObjSpec", "params_spec"]
+__all__ = ["Node", "ObjSpec", "params_spec", "request_option_keys"]
 
 _INT: Final = re.compile(r"-?\d+")
-_REQUEST_OPTION_KEYS: Final = frozenset(
-    {
-        "api_key",
-        "stripe_version",
-        "stripe_account",
-        "stripe_context",
-        "max_network_retries",
-        "idempotency_key",
-        "content_type",
-        "headers",
-    }
-)
 _SPECS: dict[str, ObjSpec] = {}
+
+
+def request_option_keys() -> frozenset[str]:
+    """The keys of stripe-python's ``RequestOptions``: the params TypedDicts
+    inherit them, but they are options of a call, not form fields of a request.
+    Read from the installed stripe-python (the gateway reads them the same way).
+    """
+    from stripe import RequestOptions
+
+    return RequestOptions.__required_keys__ | RequestOptions.__optional_keys__
 
 
 def params_spec(ref: str) -> ObjSpec:
@@ -69,7 +67,7 @@ def params_spec(ref: str) -> ObjSpec:
         module = importlib.import_module(
             "stripe.params" + (f".{module_name}" if module_name else "")
         )
-        spec = ObjSpec(getattr(module, name), exclude=_REQUEST_OPTION_KEYS)
+        spec = ObjSpec(getattr(module, name), exclude=request_option_keys())
         _SPECS[ref] = spec
     return spec
 

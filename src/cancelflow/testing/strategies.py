@@ -308,7 +308,9 @@ class PortalScenario:
         client = fake.client()
         events = fake.backend.events.store
         first = len(events.order.ids)
-        client.v1.billing_portal.configurations.create(params=self.configuration)  # type: ignore[arg-type]
+        config = client.v1.billing_portal.configurations.create(
+            params=self.configuration  # type: ignore[arg-type]
+        )
         if self.coupon is not None:
             client.v1.coupons.create(params=self.coupon)  # type: ignore[arg-type]
         customer = client.v1.customers.create().id
@@ -323,7 +325,11 @@ class PortalScenario:
                 "type": "coupon_offer",
                 "coupon_offer": {"coupon": self.coupon["id"]},
             }
-        params: Any = {"customer": customer, "flow_data": flow}
+        params: Any = {
+            "customer": customer,
+            "configuration": config.id,
+            "flow_data": flow,
+        }
         session = client.v1.billing_portal.sessions.create(params=params)
         visit = fake.portal.visit(session.url)
         if self.action == "cancel":
@@ -335,7 +341,7 @@ class PortalScenario:
         if self.renew:
             fake.clock.advance(3600)
             home = client.v1.billing_portal.sessions.create(
-                params={"customer": customer}
+                params={"customer": customer, "configuration": config.id}
             )
             fake.portal.visit(home.url).renew(sub.id)
         fake.clock.advance(self.then_days * 86_400)

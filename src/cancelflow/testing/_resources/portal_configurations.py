@@ -2,9 +2,14 @@
 
 Defaults follow Stripe's documented example object: every feature disabled,
 ``subscription_cancel.mode = at_period_end``, ``proration_behavior = none``,
-cancellation reasons off with the five default options. The first
-configuration created is the account's default (``is_default``), standing for
-the one a real account saves in the Dashboard.
+cancellation reasons off with the five default options.
+
+A configuration created through the API is never the account's default
+(``is_default: false``, as Stripe's documented create and retrieve responses
+show): the default is the one saved on the Dashboard's portal page
+(``FakeStripe.dashboard.save_portal_settings``, which calls
+:meth:`PortalConfigurations.create` with ``default=True`` once). The API can
+update the default configuration, and cannot deactivate it.
 """
 
 from __future__ import annotations
@@ -82,12 +87,15 @@ class PortalConfigurations(Store[Record]):
         self.default_id: str | None = None
 
     def default(self) -> Record | None:
-        """The account's default configuration, if one was created."""
+        """The account's default configuration, if the Dashboard saved one."""
         return None if self.default_id is None else self.store.by_id[self.default_id]
 
     @operation
-    def create(self, params: JSON) -> Record:
+    def create(self, params: JSON, *, default: bool = False) -> Record:
+        """Create a configuration; *default* only for the Dashboard's first save."""
         b = self.b
+        if default and self.default_id is not None:
+            raise ValueError("the account already has a default configuration")
         now = b.now()
         obj: JSON = {
             "id": b.new_id("bpc"),
@@ -102,7 +110,7 @@ class PortalConfigurations(Store[Record]):
             "created": now,
             "default_return_url": None,
             "features": default_features(),
-            "is_default": self.default_id is None,
+            "is_default": default,
             "livemode": False,
             "login_page": {"enabled": False, "url": None},
             "metadata": {},
@@ -111,7 +119,7 @@ class PortalConfigurations(Store[Record]):
         }
         obj.update(self._changes(obj, params))
         record = self.store.add(Record(obj))
-        if self.default_id is None:
+        if default:
             self.default_id = record.id
         b.emit("billing_portal.configuration.created", obj)
         return record

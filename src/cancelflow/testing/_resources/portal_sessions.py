@@ -34,9 +34,11 @@ __all__ = ["NO_DEFAULT_CONFIGURATION", "ROUTES", "PortalSessions", "SessionRecor
 
 URL_PREFIX: Final = "https://billing.stripe.com/p/session/"
 NO_DEFAULT_CONFIGURATION: Final = (
-    "You can't create a portal session in test mode until you save your customer "
+    "You can\u2019t create a portal session in test mode until you save your customer "
     "portal settings in test mode at https://dashboard.stripe.com/test/settings/billing/portal."
 )
+"""Stripe's answer, verbatim (U+2019 as in raw captured responses; retyped quotes
+in docs and code comments often show an ASCII apostrophe)."""
 _CUSTOM_MESSAGE_MAX: Final = 500
 _FLOW_TYPES_WITH_OBJECT: Final = frozenset(
     {
