@@ -169,8 +169,11 @@ class CancelflowError(Exception):
     """Base class of every error cancelflow raises on purpose.
 
     Text arguments are redacted (anything shaped like an API key or a webhook
-    secret) before they become the message, so neither ``str``, ``repr`` nor a
+    secret) before they become the message, so neither `str`, `repr` nor a
     formatted traceback can show one.
+
+    Args:
+        *args: the message, and any other values, as for `Exception`.
     """
 
     def __init__(self, *args: object) -> None:
@@ -425,6 +428,7 @@ class StripeConnectionError(StripeAPIError):
         http_status: as for `StripeAPIError` (`None`: no answer).
         request_id: as for `StripeAPIError`.
         stripe_type: as for `StripeAPIError`.
+        cause_type: as for `StripeAPIError`.
     """
 
     def __init__(
@@ -506,13 +510,15 @@ class EventPayloadError(WebhookError, ValueError):
 class UnstorableEventError(EventPayloadError):
     """A readable event that the ledger can never store or fold.
 
-    A permanent failure, unlike a :class:`LedgerError` (a database that is
+    A permanent failure, unlike a
+    [`LedgerError`][cancelflow.exceptions.LedgerError] (a database that is
     down): the database refused the data itself, or folding the subscription's
-    events failed. ``WebhookHandler`` keeps the delivery as a problem and
+    events failed. `WebhookHandler` keeps the delivery as a problem and
     acknowledges it, so that Stripe does not retry it for days.
 
-    Attributes:
-        event_id: the Stripe event's id.
+    Args:
+        message: what could not be stored, and why.
+        event_id: the Stripe event's id (kept as the attribute `event_id`).
     """
 
     def __init__(self, message: str, *, event_id: str) -> None:
@@ -585,8 +591,8 @@ class PortalConfigError(CancelflowError):
     """
 
     def __init__(self, message: str, *, key_path: str | None = None) -> None:
-        self.key_path = key_path
-        self.problem = message
+        self.key_path = _redacted(key_path)
+        self.problem = _redacted(message)
         super().__init__(f"{key_path}: {message}" if key_path else message)
 
 
@@ -625,8 +631,8 @@ class PortalConfigApplyError(PortalConfigError):
         applied: tuple[str, ...] = (),
         not_applied: tuple[str, ...] = (),
     ) -> None:
-        self.applied = applied
-        self.not_applied = not_applied
+        self.applied = tuple(_redacted(line) for line in applied)
+        self.not_applied = tuple(_redacted(line) for line in not_applied)
         super().__init__(message, key_path=key_path)
 
 

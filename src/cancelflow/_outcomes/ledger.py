@@ -398,10 +398,13 @@ class LedgerProblem:
 
     Example:
         ```python
-        problem = LedgerProblem.from_delivery(
+        import cancelflow
+        from cancelflow.exceptions import EventPayloadError
+
+        problem = cancelflow.LedgerProblem.from_delivery(
             b'{"id": "evt_1", "object": "event"}', EventPayloadError("no type")
         )
-        assert problem.key == "evt_1"
+        assert problem.key == "evt_1" and problem.error == "EventPayloadError"
         ```
     """
 
@@ -448,7 +451,11 @@ class LedgerProblem:
         )
 
     def describe(self) -> str:
-        """One readable line: which event, and why it was not recorded."""
+        """One readable line: which event, and why it was not recorded.
+
+        Returns:
+            `key (event_type): error: reason`.
+        """
         what = self.event_type or "unreadable delivery"
         return f"{self.key} ({what}): {self.error}: {self.reason}"
 
@@ -463,9 +470,9 @@ class Ledger(Protocol):
         """Record the typed events of ONE Stripe event, in one transaction.
 
         Returns ``False`` (and changes nothing) when that event id was already
-        processed. Raises :class:`~cancelflow.exceptions.UnstorableEventError`
-        (nothing changed) when the event can never be stored or folded, and
-        :class:`~cancelflow.exceptions.LedgerError` when the store failed.
+        processed. Raises `UnstorableEventError` (nothing changed) when the
+        event can never be stored or folded, and `LedgerError` when the store
+        failed.
         """
         ...
 
@@ -476,13 +483,21 @@ class Ledger(Protocol):
     def record_problem(self, problem: LedgerProblem) -> bool:
         """Keep a delivery that can never be recorded (a dead letter).
 
-        Returns ``False`` (and changes nothing) when a problem with the same
-        key is already kept.
+        Args:
+            problem: the delivery and why it cannot be recorded.
+
+        Returns:
+            `False` (and nothing changes) when a problem with the same key is
+            already kept, else `True`.
         """
         ...
 
     def problems(self) -> list[LedgerProblem]:
-        """The deliveries kept as problems, oldest first."""
+        """The deliveries kept as problems, oldest first.
+
+        Returns:
+            The problems, by `received_at` then `key`.
+        """
         ...
 
     def is_processed(self, event_id: str) -> bool:

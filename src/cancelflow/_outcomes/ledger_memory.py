@@ -83,7 +83,14 @@ class MemoryLedger(ClosesOnExit):
             return True
 
     def record_problem(self, problem: LedgerProblem) -> bool:
-        """Keep a delivery that can never be recorded; ``False`` if kept already."""
+        """Keep a delivery that can never be recorded (a dead letter).
+
+        Args:
+            problem: the delivery and why it cannot be recorded.
+
+        Returns:
+            `False` when a problem with the same key is already kept.
+        """
         check_problem(problem)
         with self._lock:
             if problem.key in self._problems:
@@ -92,7 +99,11 @@ class MemoryLedger(ClosesOnExit):
             return True
 
     def problems(self) -> list[LedgerProblem]:
-        """The deliveries kept as problems, oldest first."""
+        """The deliveries kept as problems, oldest first.
+
+        Returns:
+            The problems, by `received_at` then `key`.
+        """
         with self._lock:
             found = list(self._problems.values())
         return sorted(found, key=lambda p: (p.received_at, p.key))

@@ -183,8 +183,7 @@ class Condition(abc.ABC):
     def nesting(self) -> int:
         """How many levels of conditions this one holds (1 for a leaf).
 
-        ``AllOf``, ``AnyOf`` and ``Not`` nest at most :data:`MAX_NESTING`
-        levels deep.
+        `AllOf`, `AnyOf` and `Not` nest at most 32 levels deep (`MAX_NESTING`).
         """
         return 1
 
@@ -687,6 +686,7 @@ class AllOf(Condition):
 
     @property
     def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
         return self._nesting
 
     def compile(self) -> _Check:
@@ -725,6 +725,7 @@ class AnyOf(Condition):
 
     @property
     def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
         return self._nesting
 
     def __attrs_post_init__(self) -> None:
@@ -768,6 +769,7 @@ class Not(Condition):
 
     @property
     def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
         return self._nesting
 
     def compile(self) -> _Check:

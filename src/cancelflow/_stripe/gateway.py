@@ -633,7 +633,9 @@ class StripeGateway:
         """Every custom feedback option (all pages), or only active/inactive ones."""
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
-        page = _call("list feedback options", READ, feedback_options.list, params=params)
+        page = _call(
+            "list feedback options", READ, feedback_options.list, params=params
+        )
         objs: list[Any] = _call(
             "list feedback options", READ, list, page.auto_paging_iter()
         )

@@ -38,7 +38,7 @@ class CancellationFeedback(StripeEnum):
     ``features.subscription_cancel.cancellation_reason.options``), in the order
     the portal lists them. A value Stripe adds later is read from Stripe's
     objects and events as an unknown value (``known`` is false, ``value`` the
-    raw string); :meth:`parse` refuses it, for values a person typed.
+    raw string); `parse()` refuses it, for values a person typed.
     """
 
     TOO_EXPENSIVE = "too_expensive"
