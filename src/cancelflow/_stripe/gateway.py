@@ -1,9 +1,9 @@
 """The only place cancelflow talks to Stripe.
 
-:class:`StripeGateway` wraps a ``stripe.StripeClient`` the host built (never the
+`StripeGateway` wraps a ``stripe.StripeClient`` the host built (never the
 global ``stripe.api_key``), calls only ``client.v1.*``, turns Stripe's objects
 into cancelflow's frozen models and every ``stripe.StripeError`` into a
-:class:`~cancelflow.exceptions.StripeAPIError` subclass. ``stripe`` itself is
+`StripeAPIError` subclass. ``stripe`` itself is
 imported only when an error has to be mapped, so importing this module costs
 nothing more than cancelflow's models.
 
@@ -162,7 +162,7 @@ def _connection_error(
 def map_stripe_error(
     err: stripe.StripeError, action: str, *, retry: Retry = READ
 ) -> StripeAPIError:
-    """The :class:`~cancelflow.exceptions.StripeAPIError` for a stripe-python error.
+    """The `StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
     The message, code, param, HTTP status, request id, Stripe's error type and
@@ -170,7 +170,7 @@ def map_stripe_error(
     API key is redacted from each of them. Raise it without chaining *err*
     (see :func:`_call`).
     A connection error or timeout (Stripe never answered) becomes a
-    :class:`~cancelflow.exceptions.StripeConnectionError` that says so and,
+    `StripeConnectionError` that says so and,
     from *retry*, whether sending the request again is safe.
     """
     import stripe
@@ -315,9 +315,9 @@ class StripeGateway:
             once per call (per attempt), so a new attempt never replays an
             earlier, possibly expired, session.
 
-    Every method raises a :class:`~cancelflow.exceptions.StripeAPIError`
+    Every method raises a `StripeAPIError`
     subclass when Stripe answers with an error, and
-    :class:`~cancelflow.exceptions.StripeObjectError` when its answer does not
+    `StripeObjectError` when its answer does not
     have the expected shape.
     """
 
@@ -349,7 +349,7 @@ class StripeGateway:
     async def retrieve_subscription_async(
         self, subscription: str
     ) -> SubscriptionSnapshot:
-        """Async twin of :meth:`retrieve_subscription`."""
+        """Async twin of `retrieve_subscription`."""
         check_id(subscription, "subscription", prefix="sub_")
         obj = await _acall(
             f"retrieve subscription {subscription}",
@@ -392,7 +392,7 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[SubscriptionSnapshot]:
-        """Async twin of :meth:`iter_subscriptions` (use ``async for``)."""
+        """Async twin of `iter_subscriptions` (use ``async for``)."""
         params = _subscription_list_params(customer, status, price, page_size)
         page = await _acall(
             "list subscriptions",
@@ -422,7 +422,7 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
-        """Async twin of :meth:`retrieve_customer`."""
+        """Async twin of `retrieve_customer`."""
         check_id(customer, "customer", prefix="cus_")
         obj = await _acall(
             f"retrieve customer {customer}",
@@ -446,7 +446,7 @@ class StripeGateway:
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
-        """Async twin of :meth:`retrieve_coupon`."""
+        """Async twin of `retrieve_coupon`."""
         check_id(coupon, "coupon")
         obj = await _acall(
             f"retrieve coupon {coupon}",
@@ -462,7 +462,7 @@ class StripeGateway:
     def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
         """``POST /v1/billing_portal/sessions`` with a fresh idempotency key.
 
-        Build *params* with :func:`~cancelflow.build_cancel_session_params`.
+        Build *params* with `build_cancel_session_params`.
         """
         _no_request_options(params, "params")
         obj = _call(
@@ -477,7 +477,7 @@ class StripeGateway:
     async def create_portal_session_async(
         self, params: SessionCreateParams
     ) -> PortalSession:
-        """Async twin of :meth:`create_portal_session`."""
+        """Async twin of `create_portal_session`."""
         _no_request_options(params, "params")
         obj = await _acall(
             "create a portal session",
@@ -507,7 +507,7 @@ class StripeGateway:
     async def list_portal_configurations_async(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Async twin of :meth:`list_portal_configurations`."""
+        """Async twin of `list_portal_configurations`."""
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
         page = await _acall(
@@ -537,7 +537,7 @@ class StripeGateway:
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of :meth:`retrieve_portal_configuration`."""
+        """Async twin of `retrieve_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         obj = await _acall(
             f"retrieve portal configuration {configuration}",
@@ -570,7 +570,7 @@ class StripeGateway:
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of :meth:`create_portal_configuration`."""
+        """Async twin of `create_portal_configuration`."""
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
         obj = await _acall(
@@ -590,7 +590,7 @@ class StripeGateway:
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
         """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
-        for :meth:`create_portal_configuration`)."""
+        for `create_portal_configuration`)."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -611,7 +611,7 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of :meth:`update_portal_configuration`."""
+        """Async twin of `update_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -644,7 +644,7 @@ class StripeGateway:
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of :meth:`list_feedback_options`."""
+        """Async twin of `list_feedback_options`."""
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
         page = await _acall(
@@ -661,7 +661,7 @@ class StripeGateway:
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
         """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
-        :meth:`create_portal_configuration`)."""
+        `create_portal_configuration`)."""
         _check_description(description)
         options = self._post_options(idempotency_key)
         obj = _call(
@@ -676,7 +676,7 @@ class StripeGateway:
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of :meth:`create_feedback_option`."""
+        """Async twin of `create_feedback_option`."""
         _check_description(description)
         options = self._post_options(idempotency_key)
         obj = await _acall(
@@ -707,7 +707,7 @@ class StripeGateway:
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of :meth:`deactivate_feedback_option`."""
+        """Async twin of `deactivate_feedback_option`."""
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         obj = await _acall(

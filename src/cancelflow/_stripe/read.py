@@ -1,7 +1,7 @@
 """Read Stripe-shaped JSON with clear errors instead of ``KeyError``/``TypeError``.
 
-Strictly private. Every model's ``from_stripe`` goes through :class:`Obj`, so any
-input either parses or raises :class:`~cancelflow.exceptions.StripeObjectError`
+Strictly private. Every model's ``from_stripe`` goes through `Obj`, so any
+input either parses or raises `StripeObjectError`
 naming the path of the bad field. Nothing here imports ``stripe``: a
 stripe-python ``StripeObject`` is recognised by its ``to_dict`` method.
 """
@@ -130,9 +130,9 @@ def frozen_int_map(mapping: Mapping[str, int]) -> Mapping[str, int]:
 def to_member(kind: type[_E], value: str, path: str) -> _E:
     """*value* as a member of the string enum *kind*.
 
-    For a :class:`StripeEnum` an unknown value is kept as a value (see
-    :meth:`StripeEnum.from_wire`) unless it cannot be read as one (empty, too
-    long, or holding text no store can keep); for other enums it raises.
+    For a `StripeEnum` an unknown value is kept as a value (see
+    `StripeEnum.from_wire`) unless it cannot be read as one (empty, too long,
+    or holding text no store can keep); for other enums it raises.
 
     Raises:
         StripeObjectError: *value* cannot be read as a member; the message

@@ -5,10 +5,10 @@ Stripe keeps two different enums on ``subscription.cancellation_details``:
 is why the subscription *ended* (4 system values). They are two types here so
 that they can never be mixed up.
 
-The models built from them live elsewhere: :class:`CancellationDetails` in
-:mod:`cancelflow._stripe.details`, :class:`FeedbackLabels` in :mod:`cancelflow._stripe.labels`.
+The models built from them live elsewhere: `CancellationDetails` in
+`cancelflow._stripe.details`, `FeedbackLabels` in `cancelflow._stripe.labels`.
 This module stays free of ``attrs`` and ``typing``: the webhook parser reads
-``cancellation_details`` with :func:`read_details` on a cold start.
+``cancellation_details`` with `read_details` on a cold start.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ class CancellationReason(StripeEnum):
     """Why Stripe says a subscription was canceled (``cancellation_details.reason``).
 
     This is a system value, not the customer's answer: see
-    :class:`CancellationFeedback` for that. An unknown (newer) reason is kept
-    as a value, and counts as voluntary in the ledger (only the three
-    involuntary reasons known here do not).
+    `CancellationFeedback` for that. An unknown (newer) reason is kept as a
+    value, and counts as voluntary in the ledger (only the three involuntary
+    reasons known here do not).
     """
 
     CANCELLATION_REQUESTED = "cancellation_requested"
@@ -90,10 +90,9 @@ def read_details(o: Obj) -> DetailsData:
     """Read ``cancellation_details`` into ``(feedback, comment, feedback_option
     id, reason)``.
 
-    An unknown enum value is kept as a value (``known`` false). The comment is
+    An unknown enum value is kept as a value (`known` false). The comment is
     the customer's free text: a U+0000 or a lone surrogate in it (which no
-    ledger store can keep) is written as its JSON escape
-    (:func:`~cancelflow._stripe.read.storable_text`).
+    ledger store can keep) is written as its JSON escape (`storable_text`).
     """
     feedback = o.opt_string("feedback")
     reason = o.opt_string("reason")
