@@ -422,8 +422,8 @@ def parse_policy(
 
     Raises:
         PolicyError: the text is not TOML, nests arrays and inline tables
-            deeper than :data:`MAX_TOML_NESTING`, or is not a valid policy;
-            ``key_path`` names the key (``rules[2].segment.mrr.min``).
+            more than 64 levels deep, or is not a valid policy; `key_path`
+            names the key (`rules[2].segment.mrr.min`).
     """
     given: object = text
     if not isinstance(given, str):
