@@ -89,14 +89,14 @@ class Receiver:
                 status = 400
                 with self._cond:
                     self.rejected.append(str(err))
-        handler.send_response(status)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-        with self._cond:
+        with self._cond:  # recorded before answering, so the order is the sender's
             self.answered.append(status)
             if event is not None:
                 self.events.append(json.loads(body))
             self._cond.notify_all()
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The verified events, once there are at least *count* (or the timeout)."""
