@@ -674,8 +674,8 @@ class WebhookHandlerError(FakeStripeError):
     """
 
     def __init__(self, message: str, *, event_id: str, event_type: str) -> None:
-        self.event_id = event_id
-        self.event_type = event_type
+        self.event_id = _redacted(event_id)
+        self.event_type = _redacted(event_type)
         super().__init__(message)
 
 
