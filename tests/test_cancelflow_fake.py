@@ -375,6 +375,7 @@ options = ["too_expensive", "other"]
 
 def _counted(shop: Shop):
     import stripe
+
     from fake_support import Counting
 
     counter = Counting(shop.fake.http_client)
