@@ -314,8 +314,8 @@ def _register_demo(subparsers: Any, name: str) -> None:
 #: ``(name, register)`` for every subcommand, in ``--help`` order.
 #: ``register(subparsers, name)`` adds the parser and sets ``handler``.
 COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
-    ("config", _register_config),
     ("demo", _register_demo),
+    ("config", _register_config),
     ("link", _register_link),
     ("policy", _register_policy),
 ]
