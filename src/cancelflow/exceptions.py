@@ -291,15 +291,17 @@ class CouponForeverAmountOffError(CouponRefusedError):
 class StripeAPIError(CancelflowError):
     """Stripe answered a request with an error (or could not be reached).
 
-    The stripe-python exception is chained as ``__cause__``; its useful facts
-    are copied here so that no stripe type needs to be caught by the host.
+    The stripe-python exception is chained as `__cause__`; its useful facts
+    are copied here (and kept as attributes of the same names) so that no
+    stripe type needs to be caught by the host.
 
-    Attributes:
-        code: Stripe's error code (``resource_missing``), if any.
+    Args:
+        message: what Stripe said, with key-shaped text redacted.
+        code: Stripe's error code (`resource_missing`), if any.
         param: the parameter Stripe blamed, in form notation, if any.
-        http_status: the HTTP status, or ``None`` for connection errors.
-        request_id: Stripe's ``req_…`` id, for their support and logs.
-        stripe_type: Stripe's error type (``invalid_request_error``), if any.
+        http_status: the HTTP status, or `None` for connection errors.
+        request_id: Stripe's `req_…` id, for their support and logs.
+        stripe_type: Stripe's error type (`invalid_request_error`), if any.
     """
 
     def __init__(
@@ -357,11 +359,17 @@ class StripeConnectionError(StripeAPIError):
     The message says which, what the network said, and whether sending the
     request again is safe.
 
-    Attributes:
+    Args:
+        message: what happened and what to do.
         retry_safe: whether the same call can simply be made again (a read, a
-            portal session, an update); ``False`` when the request may have
+            portal session, an update); `False` when the request may have
             been carried out and a retry would do it twice (creating a portal
-            configuration).
+            configuration). Kept as the attribute `retry_safe`.
+        code: as for [`StripeAPIError`][cancelflow.exceptions.StripeAPIError].
+        param: as for `StripeAPIError`.
+        http_status: as for `StripeAPIError` (`None`: no answer).
+        request_id: as for `StripeAPIError`.
+        stripe_type: as for `StripeAPIError`.
     """
 
     def __init__(
