@@ -428,8 +428,14 @@ class Cancelflow:
 
     @property
     def configuration(self) -> str | None:
-        """The ``bpc_…`` id sessions use (``None``: Stripe's default, or a managed
-        configuration not looked up yet)."""
+        """The ``bpc_…`` id the sessions use.
+
+        ``None`` means Stripe's default configuration, or a declared configuration
+        that has not been looked up yet (it is, on the first session).
+
+        Returns:
+            The id, or ``None``.
+        """
         return self._configuration
 
     @property
