@@ -5,10 +5,10 @@ Everything goes through the public API a host application uses, against
 customers and subscriptions; a portal configuration that asks for reasons,
 declared in TOML and applied as a team applies its own file; a
 retention policy deciding who is offered a coupon (with its explanation);
-cancel links from :class:`~cancelflow.Cancelflow`; customers acting on the
+cancel links from `Cancelflow`; customers acting on the
 portal (one redeems the offer, one cancels with "other" and a comment, one
 cancels then renews); time passing the period end; and every signed webhook
-verified by :class:`~cancelflow.WebhookHandler` into a ledger, printed as
+verified by `WebhookHandler` into a ledger, printed as
 typed events, then a summary.
 
 The output is deterministic: the fake's clock starts at a fixed instant and

@@ -1,10 +1,10 @@
 """The ``cancelflow`` command line (stdlib ``argparse``).
 
-Each subcommand is one entry of :data:`COMMANDS`: a name and a function that
+Each subcommand is one entry of `COMMANDS`: a name and a function that
 adds its parser to the subparsers and sets ``handler`` (a function of the parsed
-arguments and a :class:`Context`, returning the exit code). To add a
+arguments and a `Context`, returning the exit code). To add a
 subcommand, write such a function (keep heavy imports inside the handler) and
-append one line to :data:`COMMANDS`.
+append one line to `COMMANDS`.
 
 Errors print one line on stderr and exit non-zero; no traceback reaches the
 user. The API key comes from ``STRIPE_API_KEY`` and is never printed.

@@ -67,7 +67,7 @@ _PARAM_PART: Final = re.compile(r"[^\[\]]+")
 
 
 def as_gateway(client: stripe.StripeClient | StripeGateway) -> StripeGateway:
-    """*client* as a :class:`StripeGateway`."""
+    """*client* as a `StripeGateway`."""
     return client if isinstance(client, StripeGateway) else StripeGateway(client)
 
 

@@ -1,13 +1,15 @@
 """Portal configuration files: several named configurations, in TOML or in Python.
 
-A TOML file holds one table per configuration under ``configurations``::
+A TOML file holds one table per configuration under ``configurations``:
 
-    [configurations.cancel-page.features.subscription_cancel]
-    enabled = true
-    mode = "at_period_end"
+```toml
+[configurations.cancel-page.features.subscription_cancel]
+enabled = true
+mode = "at_period_end"
+```
 
-A Python file (``.py``) defines ``PORTAL_CONFIG``: a :class:`PortalConfigFile`
-or a list of :class:`~cancelflow.PortalConfigSpec`. The format is documented in
+A Python file (``.py``) defines ``PORTAL_CONFIG``: a `PortalConfigFile`
+or a list of `PortalConfigSpec`. The format is documented in
 ``docs/how-to/portal-config-as-code.md``.
 """
 

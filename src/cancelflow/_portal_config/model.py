@@ -1,6 +1,6 @@
 """A portal configuration as declared: frozen, checked with Stripe's rules.
 
-:class:`PortalConfigSpec` covers every writable field of
+`PortalConfigSpec` covers every writable field of
 ``billing_portal.configuration`` at the API version stripe-python pins
 (``2026-10-28.endive``). A field left at ``None`` is *not declared*: cancelflow
 neither compares nor writes it. ``""`` declares a text field empty (Stripe's

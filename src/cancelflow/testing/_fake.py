@@ -43,9 +43,9 @@ class FakeStripe:
     """A fresh, empty Stripe test-mode account in memory.
 
     The host's own, unchanged stripe-python code runs against it: through
-    :meth:`client` (a ``stripe.StripeClient`` wired to the fake), through
-    :attr:`http_client` (for code that takes an HTTP client), or through
-    :meth:`install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
+    `client` (a ``stripe.StripeClient`` wired to the fake), through
+    `http_client` (for code that takes an HTTP client), or through
+    `install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
     built inside the block). Objects, errors, idempotency, pagination and
     events behave like Stripe's for the API version the installed
     stripe-python pins; what the fake does not model is refused with an error
@@ -296,7 +296,7 @@ class FakeStripe:
             events: the event types to deliver (``*`` wildcards allowed); all by default.
             duplicates: the probability of delivering an event a second time.
             out_of_order: deliver each batch of events shuffled (use
-                :meth:`hold_webhooks` to batch several API calls).
+                `hold_webhooks` to batch several API calls).
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
         """
         backend = self.backend

@@ -2,7 +2,7 @@
 
 A session's ``url`` (``https://billing.stripe.com/p/session/test_…``) is served
 by the fake: the portal driver finds the session by that url (or by id) and
-acts as the customer on it. :class:`SessionRecord` keeps what the driver
+acts as the customer on it. `SessionRecord` keeps what the driver
 needs besides the wire object: the configuration, the flow, the coupon
 offered, the locale, the return URLs and when it was created.
 
