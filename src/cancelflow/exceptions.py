@@ -47,6 +47,7 @@ CancelflowError
 │   ├── PortalConfigApplyError              an apply stopped part-way or left drift
 │   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
 └── FakeStripeError                         cancelflow.testing: a fake-only refusal
+    ├── FakeServerStateError                a served fake's --state file cannot be used
     └── PortalError                         the fake portal refused a visit or action
         ├── PortalSessionNotFoundError (LookupError)
         ├── PortalSessionExpiredError       the session's URL has expired
@@ -81,6 +82,7 @@ __all__ = [
     "CouponRefusedError",
     "DisallowedURLError",
     "EventPayloadError",
+    "FakeServerStateError",
     "FakeStripeError",
     "FrozenEventError",
     "HistoryFileError",
@@ -563,6 +565,14 @@ class FakeStripeError(CancelflowError):
 
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
+    """
+
+
+class FakeServerStateError(FakeStripeError):
+    """A served fake's state file cannot be used: unreadable, corrupt, or newer.
+
+    Raised by ``cancelflow fake serve --state FILE`` (and ``FakeServer(state=…)``)
+    before the server starts; the file is left as it was.
     """
 
 
