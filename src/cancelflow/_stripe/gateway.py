@@ -297,7 +297,14 @@ class StripeGateway:
     # -- subscriptions -----------------------------------------------------------
 
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
-        """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
+        """Retrieve a subscription: `GET /v1/subscriptions/{id}`, `discounts` expanded.
+
+        Args:
+            subscription: the `sub_…` id.
+
+        Returns:
+            Its [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot].
+        """
         check_id(subscription, "subscription", prefix="sub_")
         with _stripe_errors(f"retrieve subscription {subscription}"):
             obj = self.client.v1.subscriptions.retrieve(
@@ -308,7 +315,14 @@ class StripeGateway:
     async def retrieve_subscription_async(
         self, subscription: str
     ) -> SubscriptionSnapshot:
-        """Async twin of `retrieve_subscription`."""
+        """Async twin of `retrieve_subscription` (stripe-python's async client).
+
+        Args:
+            subscription: as for `retrieve_subscription`.
+
+        Returns:
+            As for `retrieve_subscription`.
+        """
         check_id(subscription, "subscription", prefix="sub_")
         with _stripe_errors(f"retrieve subscription {subscription}"):
             obj = await self.client.v1.subscriptions.retrieve_async(
@@ -324,10 +338,20 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> Iterator[SubscriptionSnapshot]:
-        """Every subscription matching the filters, page after page.
+        """List the subscriptions matching the filters, page after page.
 
-        Stripe's default (``status=None``) lists the subscriptions that are
-        not canceled; ``status="all"`` lists every one.
+        Stripe's default (`status=None`) lists the subscriptions that are not
+        canceled; `status="all"` lists every one. `GET /v1/subscriptions`, with
+        `data.discounts` expanded.
+
+        Args:
+            customer: only this `cus_…` customer's.
+            status: only this status, or `"all"`.
+            price: only subscriptions to this `price_…`.
+            page_size: subscriptions per request (1 to 100).
+
+        Returns:
+            An iterator of [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot]s.
         """
         params = _subscription_list_params(customer, status, price, page_size)
         with _stripe_errors("list subscriptions"):
@@ -348,7 +372,17 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[SubscriptionSnapshot]:
-        """Async twin of `iter_subscriptions` (use ``async for``)."""
+        """Async twin of `iter_subscriptions` (stripe-python's async client).
+
+        Args:
+            customer: as for `iter_subscriptions`.
+            status: as for `iter_subscriptions`.
+            price: as for `iter_subscriptions`.
+            page_size: as for `iter_subscriptions`.
+
+        Returns:
+            As for `iter_subscriptions` (an async iterator).
+        """
         params = _subscription_list_params(customer, status, price, page_size)
         with _stripe_errors("list subscriptions"):
             page = await self.client.v1.subscriptions.list_async(params=params)
@@ -364,29 +398,59 @@ class StripeGateway:
     # -- customers and coupons ---------------------------------------------------
 
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
-        """``GET /v1/customers/{id}``."""
+        """Retrieve a customer: `GET /v1/customers/{id}`.
+
+        Args:
+            customer: the `cus_…` id.
+
+        Returns:
+            Its [`CustomerSnapshot`][cancelflow.CustomerSnapshot].
+        """
         check_id(customer, "customer", prefix="cus_")
         with _stripe_errors(f"retrieve customer {customer}"):
             obj = self.client.v1.customers.retrieve(customer)
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
-        """Async twin of `retrieve_customer`."""
+        """Async twin of `retrieve_customer` (stripe-python's async client).
+
+        Args:
+            customer: as for `retrieve_customer`.
+
+        Returns:
+            As for `retrieve_customer`.
+        """
         check_id(customer, "customer", prefix="cus_")
         with _stripe_errors(f"retrieve customer {customer}"):
             obj = await self.client.v1.customers.retrieve_async(customer)
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
-        """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
-        expanded (Stripe leaves both out otherwise)."""
+        """Retrieve a coupon: `GET /v1/coupons/{id}`.
+
+        `applies_to` and `currency_options` are expanded (Stripe leaves both out
+        otherwise).
+
+        Args:
+            coupon: the coupon's id.
+
+        Returns:
+            Its [`Coupon`][cancelflow.Coupon].
+        """
         check_id(coupon, "coupon")
         with _stripe_errors(f"retrieve coupon {coupon}"):
             obj = self.client.v1.coupons.retrieve(coupon, params=_coupon_params())
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
-        """Async twin of `retrieve_coupon`."""
+        """Async twin of `retrieve_coupon` (stripe-python's async client).
+
+        Args:
+            coupon: as for `retrieve_coupon`.
+
+        Returns:
+            As for `retrieve_coupon`.
+        """
         check_id(coupon, "coupon")
         with _stripe_errors(f"retrieve coupon {coupon}"):
             obj = await self.client.v1.coupons.retrieve_async(
@@ -397,9 +461,17 @@ class StripeGateway:
     # -- portal sessions -----------------------------------------------------------
 
     def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
-        """``POST /v1/billing_portal/sessions`` with a fresh idempotency key.
+        """Create a portal session: `POST /v1/billing_portal/sessions`.
 
-        Build *params* with `build_cancel_session_params`.
+        Sent with a fresh idempotency key. Build `params` with
+        [`build_cancel_session_params`][cancelflow.build_cancel_session_params].
+
+        Args:
+            params: the session's parameters.
+
+        Returns:
+            The [`PortalSession`][cancelflow.PortalSession]; its `url` logs the
+            customer in.
         """
         _no_request_options(params, "params")
         with _stripe_errors("create a portal session", NEW_SESSION):
@@ -411,7 +483,14 @@ class StripeGateway:
     async def create_portal_session_async(
         self, params: SessionCreateParams
     ) -> PortalSession:
-        """Async twin of `create_portal_session`."""
+        """Async twin of `create_portal_session` (stripe-python's async client).
+
+        Args:
+            params: as for `create_portal_session`.
+
+        Returns:
+            As for `create_portal_session`.
+        """
         _no_request_options(params, "params")
         with _stripe_errors("create a portal session", NEW_SESSION):
             obj = await self.client.v1.billing_portal.sessions.create_async(
@@ -424,7 +503,15 @@ class StripeGateway:
     def list_portal_configurations(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Every portal configuration (all pages), optionally filtered."""
+        """List every portal configuration (all pages), optionally filtered.
+
+        Args:
+            active: only active (`True`) or inactive (`False`) ones.
+            is_default: only the default one (`True`) or the others (`False`).
+
+        Returns:
+            The [`PortalConfiguration`][cancelflow.PortalConfiguration]s.
+        """
         params = _configuration_list_params(active, is_default)
         with _stripe_errors("list portal configurations"):
             page = self.client.v1.billing_portal.configurations.list(params=params)
@@ -434,7 +521,15 @@ class StripeGateway:
     async def list_portal_configurations_async(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Async twin of `list_portal_configurations`."""
+        """Async twin of `list_portal_configurations` (stripe-python's async client).
+
+        Args:
+            active: as for `list_portal_configurations`.
+            is_default: as for `list_portal_configurations`.
+
+        Returns:
+            As for `list_portal_configurations`.
+        """
         params = _configuration_list_params(active, is_default)
         with _stripe_errors("list portal configurations"):
             page = await self.client.v1.billing_portal.configurations.list_async(
@@ -444,7 +539,14 @@ class StripeGateway:
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
-        """``GET /v1/billing_portal/configurations/{id}``."""
+        """Retrieve a portal configuration: `GET /v1/billing_portal/configurations/{id}`.
+
+        Args:
+            configuration: the `bpc_…` id.
+
+        Returns:
+            The [`PortalConfiguration`][cancelflow.PortalConfiguration].
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         with _stripe_errors(f"retrieve portal configuration {configuration}"):
             obj = self.client.v1.billing_portal.configurations.retrieve(configuration)
@@ -453,7 +555,14 @@ class StripeGateway:
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of `retrieve_portal_configuration`."""
+        """Async twin of `retrieve_portal_configuration` (stripe-python's async client).
+
+        Args:
+            configuration: as for `retrieve_portal_configuration`.
+
+        Returns:
+            As for `retrieve_portal_configuration`.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         with _stripe_errors(f"retrieve portal configuration {configuration}"):
             obj = await self.client.v1.billing_portal.configurations.retrieve_async(
@@ -464,11 +573,17 @@ class StripeGateway:
     def create_portal_configuration(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations``.
+        """Create a portal configuration: `POST /v1/billing_portal/configurations`.
 
-        *idempotency_key* replaces the gateway's fresh key (at most 255
-        characters): the same key and parameters within 24 hours replay
-        Stripe's first answer instead of creating a second configuration.
+        Args:
+            params: the configuration's parameters.
+            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
+                most 255 characters): the same key and parameters within 24 hours
+                replay Stripe's first answer instead of writing twice.
+
+        Returns:
+            The new [`PortalConfiguration`][cancelflow.PortalConfiguration]
+            (never the default: only the Dashboard creates that one).
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -481,7 +596,15 @@ class StripeGateway:
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of `create_portal_configuration`."""
+        """Async twin of `create_portal_configuration` (stripe-python's async client).
+
+        Args:
+            params: as for `create_portal_configuration`.
+            idempotency_key: as for `create_portal_configuration`.
+
+        Returns:
+            As for `create_portal_configuration`.
+        """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
         with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
@@ -497,8 +620,18 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
-        for `create_portal_configuration`)."""
+        """Update a portal configuration: `POST /v1/billing_portal/configurations/{id}`.
+
+        Args:
+            configuration: the `bpc_…` id.
+            params: the fields to change.
+            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
+                most 255 characters): the same key and parameters within 24 hours
+                replay Stripe's first answer instead of writing twice.
+
+        Returns:
+            The updated [`PortalConfiguration`][cancelflow.PortalConfiguration].
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -515,7 +648,16 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of `update_portal_configuration`."""
+        """Async twin of `update_portal_configuration` (stripe-python's async client).
+
+        Args:
+            configuration: as for `update_portal_configuration`.
+            params: as for `update_portal_configuration`.
+            idempotency_key: as for `update_portal_configuration`.
+
+        Returns:
+            As for `update_portal_configuration`.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -530,7 +672,14 @@ class StripeGateway:
     def list_feedback_options(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Every custom feedback option (all pages), or only active/inactive ones."""
+        """List every custom feedback option (all pages).
+
+        Args:
+            active: only active (`True`) or inactive (`False`) ones.
+
+        Returns:
+            The [`FeedbackOption`][cancelflow.FeedbackOption]s.
+        """
         params = _feedback_option_list_params(active)
         with _stripe_errors("list feedback options"):
             page = self.client.v1.billing.feedback_options.list(params=params)
@@ -540,7 +689,14 @@ class StripeGateway:
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of `list_feedback_options`."""
+        """Async twin of `list_feedback_options` (stripe-python's async client).
+
+        Args:
+            active: as for `list_feedback_options`.
+
+        Returns:
+            As for `list_feedback_options`.
+        """
         params = _feedback_option_list_params(active)
         with _stripe_errors("list feedback options"):
             page = await self.client.v1.billing.feedback_options.list_async(
@@ -552,8 +708,17 @@ class StripeGateway:
     def create_feedback_option(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
-        `create_portal_configuration`)."""
+        """Create a custom feedback option: `POST /v1/billing/feedback_options`.
+
+        Args:
+            description: the text the portal shows the customer.
+            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
+                most 255 characters): the same key and parameters within 24 hours
+                replay Stripe's first answer instead of writing twice.
+
+        Returns:
+            The new [`FeedbackOption`][cancelflow.FeedbackOption].
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
         with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
@@ -565,7 +730,15 @@ class StripeGateway:
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `create_feedback_option`."""
+        """Async twin of `create_feedback_option` (stripe-python's async client).
+
+        Args:
+            description: as for `create_feedback_option`.
+            idempotency_key: as for `create_feedback_option`.
+
+        Returns:
+            As for `create_feedback_option`.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
         with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
@@ -577,8 +750,19 @@ class StripeGateway:
     def deactivate_feedback_option(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options/{id}/deactivate``: it can no longer
-        be offered (there is no way back)."""
+        """Deactivate a feedback option, for good.
+
+        `POST /v1/billing/feedback_options/{id}/deactivate`. A deactivated option can no longer be offered; there is no way back.
+
+        Args:
+            option: the feedback option's id.
+            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
+                most 255 characters): the same key and parameters within 24 hours
+                replay Stripe's first answer instead of writing twice.
+
+        Returns:
+            The deactivated [`FeedbackOption`][cancelflow.FeedbackOption].
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
@@ -590,7 +774,15 @@ class StripeGateway:
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `deactivate_feedback_option`."""
+        """Async twin of `deactivate_feedback_option` (stripe-python's async client).
+
+        Args:
+            option: as for `deactivate_feedback_option`.
+            idempotency_key: as for `deactivate_feedback_option`.
+
+        Returns:
+            As for `deactivate_feedback_option`.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
