@@ -752,7 +752,8 @@ class StripeGateway:
     ) -> FeedbackOption:
         """Deactivate a feedback option, for good.
 
-        `POST /v1/billing/feedback_options/{id}/deactivate`. A deactivated option can no longer be offered; there is no way back.
+        `POST /v1/billing/feedback_options/{id}/deactivate`. A deactivated
+        option can no longer be offered; there is no way back.
 
         Args:
             option: the feedback option's id.
