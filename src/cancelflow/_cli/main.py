@@ -288,6 +288,15 @@ def _register_policy(subparsers: Any, name: str) -> None:
     register(subparsers, name)
 
 
+# -- cancelflow fake (in its own module) ---------------------------------------------
+
+
+def _register_fake(subparsers: Any, name: str) -> None:
+    from cancelflow._cli.fake import register
+
+    register(subparsers, name)
+
+
 # -- cancelflow demo (in its own module) ---------------------------------------------
 
 
@@ -303,6 +312,7 @@ def _register_demo(subparsers: Any, name: str) -> None:
 #: ``register(subparsers, name)`` adds the parser and sets ``handler``.
 COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
     ("demo", _register_demo),
+    ("fake", _register_fake),
     ("link", _register_link),
     ("policy", _register_policy),
 ]

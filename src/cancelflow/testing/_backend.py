@@ -132,6 +132,15 @@ class Backend:
         self._counters[prefix] = count
         return f"{prefix}_fake{count:010d}"
 
+    def request_count(self) -> int:
+        """How many request ids (``req_…``) have been handed out."""
+        return self._counters.get("req", 0)
+
+    def set_request_count(self, count: int) -> None:
+        """Make the next request id ``req_…{count + 1}`` (a served fake replaying its
+        journal gives each replayed request the id it had)."""
+        self._counters["req"] = count
+
     def token(self, length: int = 24) -> str:
         """A random-looking token from the account's seeded generator."""
         return "".join(self.rng.choice(_ALPHABET) for _ in range(length))
