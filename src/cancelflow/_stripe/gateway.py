@@ -619,13 +619,18 @@ class StripeGateway:
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
-        """Retrieve a portal configuration: `GET /v1/billing_portal/configurations/{id}`.
+        """Retrieve a portal configuration: ``GET /v1/billing_portal/configurations/{id}``.
 
         Args:
-            configuration: the `bpc_…` id.
+            configuration: its ``bpc_…`` id.
 
         Returns:
-            The [`PortalConfiguration`][cancelflow.PortalConfiguration].
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
         """
         check_id(configuration, "configuration", prefix="bpc_")
         obj = _call(
@@ -639,13 +644,18 @@ class StripeGateway:
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of `retrieve_portal_configuration` (stripe-python's async client).
+        """Async twin of `retrieve_portal_configuration`.
 
         Args:
-            configuration: as for `retrieve_portal_configuration`.
+            configuration: its ``bpc_…`` id.
 
         Returns:
-            As for `retrieve_portal_configuration`.
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
         """
         check_id(configuration, "configuration", prefix="bpc_")
         obj = await _acall(
@@ -659,17 +669,22 @@ class StripeGateway:
     def create_portal_configuration(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Create a portal configuration: `POST /v1/billing_portal/configurations`.
+        """Create a portal configuration (``POST /v1/billing_portal/configurations``).
+
+        A configuration created through the API is never the account's default.
 
         Args:
-            params: the configuration's parameters.
-            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
-                most 255 characters): the same key and parameters within 24 hours
-                replay Stripe's first answer instead of writing twice.
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            The new [`PortalConfiguration`][cancelflow.PortalConfiguration]
-            (never the default: only the Dashboard creates that one).
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -685,14 +700,22 @@ class StripeGateway:
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of `create_portal_configuration` (stripe-python's async client).
+        """Async twin of `create_portal_configuration`.
+
+        A configuration created through the API is never the account's default.
 
         Args:
-            params: as for `create_portal_configuration`.
-            idempotency_key: as for `create_portal_configuration`.
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            As for `create_portal_configuration`.
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -712,17 +735,20 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Update a portal configuration: `POST /v1/billing_portal/configurations/{id}`.
+        """Update a portal configuration: ``POST /v1/billing_portal/configurations/{id}``.
 
         Args:
-            configuration: the `bpc_…` id.
-            params: the fields to change.
-            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
-                most 255 characters): the same key and parameters within 24 hours
-                replay Stripe's first answer instead of writing twice.
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            The updated [`PortalConfiguration`][cancelflow.PortalConfiguration].
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
@@ -744,15 +770,20 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of `update_portal_configuration` (stripe-python's async client).
+        """Async twin of `update_portal_configuration`.
 
         Args:
-            configuration: as for `update_portal_configuration`.
-            params: as for `update_portal_configuration`.
-            idempotency_key: as for `update_portal_configuration`.
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            As for `update_portal_configuration`.
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
@@ -772,13 +803,16 @@ class StripeGateway:
     def list_feedback_options(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """List every custom feedback option (all pages).
+        """List every custom feedback option, all pages: ``GET /v1/billing/feedback_options``.
 
         Args:
-            active: only active (`True`) or inactive (`False`) ones.
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
 
         Returns:
-            The [`FeedbackOption`][cancelflow.FeedbackOption]s.
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
         """
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
@@ -793,13 +827,16 @@ class StripeGateway:
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of `list_feedback_options` (stripe-python's async client).
+        """Async twin of `list_feedback_options`.
 
         Args:
-            active: as for `list_feedback_options`.
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
 
         Returns:
-            As for `list_feedback_options`.
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
         """
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
@@ -816,16 +853,20 @@ class StripeGateway:
     def create_feedback_option(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Create a custom feedback option: `POST /v1/billing/feedback_options`.
+        """Create a custom feedback option (``POST /v1/billing/feedback_options``).
 
         Args:
-            description: the text the portal shows the customer.
-            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
-                most 255 characters): the same key and parameters within 24 hours
-                replay Stripe's first answer instead of writing twice.
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            The new [`FeedbackOption`][cancelflow.FeedbackOption].
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _check_description(description)
         options = self._post_options(idempotency_key)
@@ -841,14 +882,20 @@ class StripeGateway:
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `create_feedback_option` (stripe-python's async client).
+        """Async twin of `create_feedback_option`.
 
         Args:
-            description: as for `create_feedback_option`.
-            idempotency_key: as for `create_feedback_option`.
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            As for `create_feedback_option`.
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _check_description(description)
         options = self._post_options(idempotency_key)
@@ -864,19 +911,21 @@ class StripeGateway:
     def deactivate_feedback_option(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Deactivate a feedback option, for good.
+        """Deactivate a feedback option: ``POST /v1/billing/feedback_options/{id}/deactivate``.
 
-        `POST /v1/billing/feedback_options/{id}/deactivate`. A deactivated
-        option can no longer be offered; there is no way back.
+        A deactivated option can no longer be offered, and there is no way back.
 
         Args:
-            option: the feedback option's id.
-            idempotency_key: the `Idempotency-Key` to send instead of a fresh one (at
-                most 255 characters): the same key and parameters within 24 hours
-                replay Stripe's first answer instead of writing twice.
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            The deactivated [`FeedbackOption`][cancelflow.FeedbackOption].
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
@@ -892,14 +941,21 @@ class StripeGateway:
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `deactivate_feedback_option` (stripe-python's async client).
+        """Async twin of `deactivate_feedback_option`.
+
+        A deactivated option can no longer be offered, and there is no way back.
 
         Args:
-            option: as for `deactivate_feedback_option`.
-            idempotency_key: as for `deactivate_feedback_option`.
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
 
         Returns:
-            As for `deactivate_feedback_option`.
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
