@@ -78,31 +78,50 @@ class WebhookHandler:
     def verify_and_parse(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """Check the signature and read the event, without recording it."""
+        """Check the signature and read the event, without recording it.
+
+        Args:
+            body: the raw request body, unchanged.
+            signature_header: the `Stripe-Signature` header.
+
+        Returns:
+            The typed events.
+
+        Raises:
+            SignatureVerificationError: the delivery is not from Stripe.
+            EventPayloadError: the verified body is not a readable event.
+        """
         self._verifier.verify(body, signature_header)
         return parse_event(body)
 
     def handle_webhook(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """Verify *body*, read it into typed events and record them.
+        """Verify a delivery, read it into typed events and record them.
 
-        *body* is the raw request body, unchanged; *signature_header* the
-        ``Stripe-Signature`` header. The event is recorded in one ledger
-        transaction. Returns the typed events that are news (a
-        `NotAboutCancellation` for other event types), so that side effects run
-        once per event: an empty list when the ledger had already processed
-        this event id, and no `OfferRedeemed` for a redemption another Stripe
-        event already reported (Stripe reports one as `customer.discount.created`
-        and as `customer.subscription.updated`, in either order; see
-        `Ledger.record_new_events`). Without a ledger nothing is remembered
-        between deliveries: every delivery's events are returned.
+        The event is recorded in one ledger transaction. A verified delivery
+        that can never be recorded — not a readable event (`EventPayloadError`),
+        or one the ledger can never store or fold (`UnstorableEventError`) — is
+        kept with its reason in the ledger (`ledger.problems()`) and gives an
+        empty list: answer 2xx, and Stripe will not retry it. Without a ledger
+        the error is raised, and nothing is remembered between deliveries.
 
-        A verified delivery that can never be recorded — not a readable event
-        (``EventPayloadError``), or one the ledger can never store or fold
-        (``UnstorableEventError``) — is kept with its reason in the ledger
-        (``ledger.problems()``) and gives an empty list: answer 2xx, and
-        Stripe will not retry it. Without a ledger the error is raised.
+        One redemption of a retention offer is one `OfferRedeemed`: Stripe
+        reports it as `customer.discount.created` and as the
+        `customer.subscription.updated` that adds the discount, in either
+        order; with a ledger, only the first to arrive is returned (see
+        `Ledger.record_new_events`).
+
+        Args:
+            body: the raw request body, unchanged.
+            signature_header: the `Stripe-Signature` header.
+
+        Returns:
+            The typed events that are news (a `NotAboutCancellation` for other
+            event types), so that side effects run once per event and once per
+            redemption: an empty list when the ledger had already processed
+            this event id, or kept it as a problem; no `OfferRedeemed` for a
+            redemption another Stripe event already reported.
 
         Raises:
             InvalidParameterError: *body* is not bytes or text.
@@ -135,8 +154,18 @@ class WebhookHandler:
     async def handle_webhook_async(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """`handle_webhook` for async frameworks: verifying and parsing
-        run inline (microseconds), the ledger writes in a worker thread."""
+        """Handle a delivery in an async framework, like `handle_webhook`.
+
+        Verifying and parsing run inline (microseconds), the ledger writes in a
+        worker thread.
+
+        Args:
+            body: the raw request body, unchanged.
+            signature_header: the `Stripe-Signature` header.
+
+        Returns:
+            As for `handle_webhook`.
+        """
         import asyncio  # not at module level: it costs a serverless cold start
 
         self._verifier.verify(body, signature_header)
