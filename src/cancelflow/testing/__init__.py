@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
     from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
+    from cancelflow.testing._retries import RetrySchedule
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
 _LAZY = {
@@ -57,6 +58,7 @@ _LAZY = {
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
     "PortalVisit": "cancelflow.testing._portal",
+    "RetrySchedule": "cancelflow.testing._retries",
     "WebhookDelivery": "cancelflow.testing._webhooks",
     "WebhookEndpoint": "cancelflow.testing._webhooks",
 }
@@ -72,6 +74,7 @@ __all__ = [
     "Portal",
     "PortalOutcome",
     "PortalVisit",
+    "RetrySchedule",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]
