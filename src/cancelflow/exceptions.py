@@ -1,72 +1,85 @@
 """Every error cancelflow raises, in one tree.
 
-Catch :class:`CancelflowError` to catch them all, or any branch below it::
+Catch `CancelflowError` to catch them all, or any branch below it:
 
-    CancelflowError
-    ├── InvalidInputError (ValueError)          bad input to a cancelflow function
-    │   ├── InvalidParameterError               a deep-link/config field breaks a rule
-    │   ├── DisallowedURLError                  return/redirect URL not allowed
-    │   ├── StripeObjectError                   a Stripe object/JSON is not the expected shape
-    │   └── HistoryFileError                    a backtest history line cannot be read
-    ├── CancelLinkRefusedError                  a cancel link must not be created
-    │   ├── SubscriptionNotFoundError (LookupError)
-    │   ├── SubscriptionOwnershipError          the subscription is another customer's
-    │   ├── SubscriptionNotCancelableError      already canceled / incomplete_expired
-    │   ├── SubscriptionAlreadyScheduledError   already scheduled to cancel
-    │   └── CouponRefusedError                  the retention coupon cannot be offered
-    │       ├── CouponNotFoundError (LookupError)
-    │       ├── CouponNotValidError             invalid, used up or past redeem_by
-    │       ├── CouponNotApplicableError        applies_to excludes the products
-    │       ├── CouponCurrencyMismatchError     amount_off in another currency
-    │       └── CouponForeverAmountOffError     amount_off + forever on a subscription
-    ├── StripeAPIError                          Stripe answered with an error
-    │   ├── StripeInvalidRequestError (ValueError)
-    │   │   └── StripeResourceMissingError (LookupError)
-    │   ├── StripeAuthenticationError
-    │   ├── StripePermissionError
-    │   ├── StripeRateLimitError
-    │   ├── StripeIdempotencyError
-    │   ├── StripeConnectionError
-    │   └── StripeServerError
-    ├── WebhookError                            a webhook delivery cannot be used
-    │   ├── SignatureVerificationError
-    │   │   ├── MissingSignatureHeaderError
-    │   │   ├── MalformedSignatureHeaderError
-    │   │   ├── NoV1SignatureError
-    │   │   ├── SignatureMismatchError
-    │   │   └── TimestampOutsideToleranceError
-    │   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
-    ├── FrozenEventError (AttributeError)       a typed event's fields cannot change
-    ├── LedgerError                             the ledger store failed or is incompatible
-    │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
-    ├── PolicyError                             a retention policy is invalid
-    ├── PortalConfigError                       portal configuration as code failed
-    │   ├── PortalConfigInvalidError (ValueError)  a declaration breaks a rule (.key_path)
-    │   ├── PortalConfigMatchError              the account cannot be matched to the file
-    │   ├── PortalConfigApplyError              an apply stopped part-way or left drift
-    │   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
-    └── FakeStripeError                         cancelflow.testing: a fake-only refusal
-        └── PortalError                         the fake portal refused a visit or action
-            ├── PortalSessionNotFoundError (LookupError)
-            ├── PortalSessionExpiredError       the session's URL has expired
-            ├── PortalFlowFinishedError         the flow is done, or the visit has ended
-            ├── PortalCancelDisabledError       the configuration does not allow cancels
-            ├── PortalReasonNotOfferedError     a reason the page does not offer
-            ├── PortalSubscriptionError         another's, ended, or (not) scheduled
-            └── PortalOfferError                no retention offer, or it cannot apply
+```text
+CancelflowError
+├── InvalidInputError (ValueError)          bad input to a cancelflow function
+│   ├── InvalidParameterError               a deep-link/config field breaks a rule
+│   ├── DisallowedURLError                  return/redirect URL not allowed
+│   ├── StripeObjectError                   a Stripe object/JSON is not the expected shape
+│   └── HistoryFileError                    a backtest history line cannot be read
+├── CancelLinkRefusedError                  a cancel link must not be created
+│   ├── SubscriptionNotFoundError (LookupError)
+│   ├── SubscriptionOwnershipError          the subscription is another customer's
+│   ├── SubscriptionNotCancelableError      already canceled / incomplete_expired
+│   ├── SubscriptionAlreadyScheduledError   already scheduled to cancel
+│   └── CouponRefusedError                  the retention coupon cannot be offered
+│       ├── CouponNotFoundError (LookupError)
+│       ├── CouponNotValidError             invalid, used up or past redeem_by
+│       ├── CouponNotApplicableError        applies_to excludes the products
+│       ├── CouponCurrencyMismatchError     amount_off in another currency
+│       └── CouponForeverAmountOffError     amount_off + forever on a subscription
+├── StripeAPIError                          Stripe answered with an error
+│   ├── StripeInvalidRequestError (ValueError)
+│   │   └── StripeResourceMissingError (LookupError)
+│   ├── StripeAuthenticationError
+│   ├── StripePermissionError
+│   ├── StripeRateLimitError
+│   ├── StripeIdempotencyError
+│   ├── StripeConnectionError
+│   └── StripeServerError
+├── WebhookError                            a webhook delivery cannot be used
+│   ├── SignatureVerificationError
+│   │   ├── MissingSignatureHeaderError
+│   │   ├── MalformedSignatureHeaderError
+│   │   ├── NoV1SignatureError
+│   │   ├── SignatureMismatchError
+│   │   └── TimestampOutsideToleranceError
+│   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
+│       └── UnstorableEventError            readable, but the ledger can never keep it
+├── FrozenEventError (AttributeError)       a typed event's fields cannot change
+├── LedgerError                             the ledger store failed or is incompatible
+│   └── LinkNotRecordedError                the link exists but was not recorded (.link)
+├── PolicyError                             a retention policy is invalid
+├── PortalConfigError                       portal configuration as code failed
+│   ├── PortalConfigInvalidError (ValueError)  a declaration breaks a rule (.key_path)
+│   ├── PortalConfigMatchError              the account cannot be matched to the file
+│   ├── PortalConfigApplyError              an apply stopped part-way or left drift
+│   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
+└── FakeStripeError                         cancelflow.testing: a fake-only refusal
+    ├── FakeServerStateError                a served fake's --state file cannot be used
+    └── PortalError                         the fake portal refused a visit or action
+        ├── PortalSessionNotFoundError (LookupError)
+        ├── PortalSessionExpiredError       the session's URL has expired
+        ├── PortalFlowFinishedError         the flow is done, or the visit has ended
+        ├── PortalCancelDisabledError       the configuration does not allow cancels
+        ├── PortalReasonNotOfferedError     a reason the page does not offer
+        ├── PortalSubscriptionError         another's, ended, or (not) scheduled
+        └── PortalOfferError                no retention offer, or it cannot apply
+```
 
 Messages say what was wrong and what to do; none of them contains an API key or
-a webhook secret.
+a webhook secret: every error redacts anything shaped like one from its message
+and its text attributes when it is created (whatever the caller passed), and an
+error mapped from stripe-python's keeps the cause's type, code and request id as
+attributes rather than chaining the stripe exception.
 """
 
 from __future__ import annotations
+
+import re
 
 # Not ``typing.TYPE_CHECKING``: ``import cancelflow`` must not import typing
 # (see ``cancelflow/__init__.py``); type checkers treat this name as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from cancelflow._links.cancelflow import CancelLink
     from cancelflow._outcomes.ledger import LinkRecord
+
+    _T = TypeVar("_T")
 
 __all__ = [
     "CancelLinkRefusedError",
@@ -79,6 +92,7 @@ __all__ = [
     "CouponRefusedError",
     "DisallowedURLError",
     "EventPayloadError",
+    "FakeServerStateError",
     "FakeStripeError",
     "FrozenEventError",
     "HistoryFileError",
@@ -120,12 +134,54 @@ __all__ = [
     "SubscriptionNotFoundError",
     "SubscriptionOwnershipError",
     "TimestampOutsideToleranceError",
+    "UnstorableEventError",
     "WebhookError",
 ]
 
 
+# A Stripe secret or restricted key (``sk_live_…``, ``rk_test_…``) or a webhook
+# signing secret (``whsec_…``), wherever it sits: after a letter, a digit or an
+# underscore too (``cus_sk_live_…``, ``key=_sk_live_…``), and with the ``+``,
+# ``/``, ``=`` and ``%`` that base64 and URL encoding put in a secret.
+_SECRET = re.compile(
+    r"(?:(sk|rk)_(test|live)_|(?<![A-Za-z0-9])(sk|rk)_(?!(?:test|live)_)|(whsec)_)"
+    r"[A-Za-z0-9+/=%*_-]{4,}"
+)
+
+
+def _hide(match: re.Match[str]) -> str:
+    if match[4]:
+        return "whsec_[redacted]"
+    if match[1]:
+        return f"{match[1]}_{match[2]}_[redacted]"
+    return f"{match[3]}_[redacted]"
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a secret key or webhook secret in *text*."""
+    return _SECRET.sub(_hide, text)
+
+
+def _redacted(value: _T) -> _T:
+    """*value* with secrets redacted when it is a string (else unchanged)."""
+    if isinstance(value, str):
+        return redact(value)  # type: ignore[return-value]
+    return value
+
+
 class CancelflowError(Exception):
-    """Base class of every error cancelflow raises on purpose."""
+    """Base class of every error cancelflow raises on purpose.
+
+    Text arguments are redacted (anything shaped like an API key or a webhook
+    secret) before they become the message, so neither `str`, `repr` nor a
+    formatted traceback can show one.
+
+    Args:
+        *args: the message, and any other values, as for `Exception`.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*[_redacted(a) for a in args])
 
 
 # -- bad input -----------------------------------------------------------------
@@ -145,8 +201,8 @@ class InvalidParameterError(InvalidInputError):
     """
 
     def __init__(self, field: str, rule: str) -> None:
-        self.field = field
-        self.rule = rule
+        self.field = _redacted(field)
+        self.rule = _redacted(rule)
         super().__init__(f"{field}: {rule}")
 
 
@@ -163,12 +219,13 @@ class StripeObjectError(InvalidInputError):
     """A Stripe object or JSON payload does not have the expected shape.
 
     Attributes:
-        path: where in the object the problem is (``items.data[0].price``).
+        path: where in the object the problem is (`items.data[0].price`).
+        problem: what is wrong there.
     """
 
     def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
+        self.path = _redacted(path)
+        self.problem = _redacted(problem)
         super().__init__(f"{path}: {problem}")
 
 
@@ -181,9 +238,9 @@ class HistoryFileError(InvalidInputError):
     """
 
     def __init__(self, message: str, *, source: str, line: int) -> None:
-        self.source = source
+        self.source = _redacted(source)
         self.line = line
-        self.problem = message
+        self.problem = _redacted(message)
         super().__init__(f"{source}:{line}: {message}")
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -207,7 +264,7 @@ class CancelLinkRefusedError(CancelflowError):
     """
 
     def __init__(self, message: str, *, subscription_id: str) -> None:
-        self.subscription_id = subscription_id
+        self.subscription_id = _redacted(subscription_id)
         super().__init__(message)
 
 
@@ -231,7 +288,7 @@ class SubscriptionNotCancelableError(CancelLinkRefusedError):
     """
 
     def __init__(self, message: str, *, subscription_id: str, status: str) -> None:
-        self.status = status
+        self.status = _redacted(status)
         super().__init__(message, subscription_id=subscription_id)
 
 
@@ -260,7 +317,7 @@ class CouponRefusedError(CancelLinkRefusedError):
     """
 
     def __init__(self, message: str, *, subscription_id: str, coupon_id: str) -> None:
-        self.coupon_id = coupon_id
+        self.coupon_id = _redacted(coupon_id)
         super().__init__(message, subscription_id=subscription_id)
 
 
@@ -281,8 +338,10 @@ class CouponCurrencyMismatchError(CouponRefusedError):
 
 
 class CouponForeverAmountOffError(CouponRefusedError):
-    """An ``amount_off`` coupon with ``duration=forever``: Stripe refuses those on
-    subscriptions since API version 2025-03-31.basil."""
+    """An `amount_off` coupon with `duration=forever`, which Stripe refuses on subscriptions.
+
+    Stripe refuses them since API version 2025-03-31.basil.
+    """
 
 
 # -- Stripe answered with an error -------------------------------------------------
@@ -291,9 +350,11 @@ class CouponForeverAmountOffError(CouponRefusedError):
 class StripeAPIError(CancelflowError):
     """Stripe answered a request with an error (or could not be reached).
 
-    The stripe-python exception is chained as `__cause__`; its useful facts
-    are copied here (and kept as attributes of the same names) so that no
-    stripe type needs to be caught by the host.
+    The stripe-python exception is *not* chained (neither as `__cause__` nor
+    as `__context__`): its text may carry what the caller passed, unredacted,
+    and `logging.exception` prints every chained exception. Its useful facts
+    are copied here instead (every text redacted, and kept as attributes of the
+    same names), so that no stripe type needs to be caught by the host.
 
     Args:
         message: what Stripe said, with key-shaped text redacted.
@@ -302,6 +363,8 @@ class StripeAPIError(CancelflowError):
         http_status: the HTTP status, or `None` for connection errors.
         request_id: Stripe's `req_…` id, for their support and logs.
         stripe_type: Stripe's error type (`invalid_request_error`), if any.
+        cause_type: the name of the stripe-python exception's class
+            (`InvalidRequestError`), if the error was mapped from one.
     """
 
     def __init__(
@@ -313,19 +376,21 @@ class StripeAPIError(CancelflowError):
         http_status: int | None = None,
         request_id: str | None = None,
         stripe_type: str | None = None,
+        cause_type: str | None = None,
     ) -> None:
-        self.code = code
-        self.param = param
+        self.cause_type = _redacted(cause_type)
+        self.code = _redacted(code)
+        self.param = _redacted(param)
         self.http_status = http_status
-        self.request_id = request_id
-        self.stripe_type = stripe_type
+        self.request_id = _redacted(request_id)
+        self.stripe_type = _redacted(stripe_type)
         super().__init__(message)
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(message={str(self)!r}, code={self.code!r}, "
             f"param={self.param!r}, http_status={self.http_status!r}, "
-            f"request_id={self.request_id!r})"
+            f"request_id={self.request_id!r}, cause_type={self.cause_type!r})"
         )
 
 
@@ -370,6 +435,7 @@ class StripeConnectionError(StripeAPIError):
         http_status: as for `StripeAPIError` (`None`: no answer).
         request_id: as for `StripeAPIError`.
         stripe_type: as for `StripeAPIError`.
+        cause_type: as for `StripeAPIError`.
     """
 
     def __init__(
@@ -382,6 +448,7 @@ class StripeConnectionError(StripeAPIError):
         http_status: int | None = None,
         request_id: str | None = None,
         stripe_type: str | None = None,
+        cause_type: str | None = None,
     ) -> None:
         self.retry_safe = retry_safe
         super().__init__(
@@ -391,6 +458,7 @@ class StripeConnectionError(StripeAPIError):
             http_status=http_status,
             request_id=request_id,
             stripe_type=stripe_type,
+            cause_type=cause_type,
         )
 
 
@@ -438,7 +506,31 @@ class TimestampOutsideToleranceError(SignatureVerificationError):
 
 
 class EventPayloadError(WebhookError, ValueError):
-    """The (verified) body is not a Stripe event cancelflow can read."""
+    """The (verified) body is not a Stripe event cancelflow can read.
+
+    A permanent failure: the same body fails the same way every time.
+    ``WebhookHandler`` with a ledger keeps such a delivery as a problem
+    (``ledger.problems()``) and acknowledges it; without a ledger it raises.
+    """
+
+
+class UnstorableEventError(EventPayloadError):
+    """A readable event that the ledger can never store or fold.
+
+    A permanent failure, unlike a
+    [`LedgerError`][cancelflow.exceptions.LedgerError] (a database that is
+    down): the database refused the data itself, or folding the subscription's
+    events failed. `WebhookHandler` keeps the delivery as a problem and
+    acknowledges it, so that Stripe does not retry it for days.
+
+    Args:
+        message: what could not be stored, and why.
+        event_id: the Stripe event's id (kept as the attribute `event_id`).
+    """
+
+    def __init__(self, message: str, *, event_id: str) -> None:
+        self.event_id = _redacted(event_id)
+        super().__init__(message)
 
 
 class FrozenEventError(CancelflowError, AttributeError):
@@ -453,7 +545,12 @@ class FrozenEventError(CancelflowError, AttributeError):
 
 
 class LedgerError(CancelflowError):
-    """The ledger store failed, or its schema is newer than this cancelflow."""
+    """The ledger store failed, or its schema is newer than this cancelflow.
+
+    A transient failure as far as a webhook is concerned (the database is down,
+    locked, out of space, or needs an upgrade): answer Stripe 500 so that it
+    retries the delivery.
+    """
 
 
 class LinkNotRecordedError(LedgerError):
@@ -464,8 +561,8 @@ class LinkNotRecordedError(LedgerError):
     idempotent by session id), so that the case its webhooks open is linked to it.
 
     Attributes:
-        link: the :class:`~cancelflow.CancelLink` Stripe created.
-        record: the :class:`~cancelflow.LinkRecord` the ledger refused.
+        link: the `CancelLink` Stripe created.
+        record: the `LinkRecord` the ledger refused.
     """
 
     def __init__(self, message: str, *, link: CancelLink, record: LinkRecord) -> None:
@@ -483,8 +580,8 @@ class PolicyError(CancelflowError, ValueError):
     """
 
     def __init__(self, message: str, *, key_path: str | None = None) -> None:
-        self.key_path = key_path
-        self.problem = message
+        self.key_path = _redacted(key_path)
+        self.problem = _redacted(message)
         super().__init__(f"{key_path}: {message}" if key_path else message)
 
 
@@ -501,8 +598,8 @@ class PortalConfigError(CancelflowError):
     """
 
     def __init__(self, message: str, *, key_path: str | None = None) -> None:
-        self.key_path = key_path
-        self.problem = message
+        self.key_path = _redacted(key_path)
+        self.problem = _redacted(message)
         super().__init__(f"{key_path}: {message}" if key_path else message)
 
 
@@ -541,8 +638,8 @@ class PortalConfigApplyError(PortalConfigError):
         applied: tuple[str, ...] = (),
         not_applied: tuple[str, ...] = (),
     ) -> None:
-        self.applied = applied
-        self.not_applied = not_applied
+        self.applied = tuple(_redacted(line) for line in applied)
+        self.not_applied = tuple(_redacted(line) for line in not_applied)
         super().__init__(message, key_path=key_path)
 
 
@@ -558,6 +655,14 @@ class FakeStripeError(CancelflowError):
 
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
+    """
+
+
+class FakeServerStateError(FakeStripeError):
+    """A served fake's state file cannot be used: unreadable, corrupt, or newer.
+
+    Raised by ``cancelflow fake serve --state FILE`` (and ``FakeServer(state=…)``)
+    before the server starts; the file is left as it was.
     """
 
 

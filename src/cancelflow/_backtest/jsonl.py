@@ -3,21 +3,23 @@
 Three kinds of line are accepted, in any mix (``docs/how-to/retention-offers.md``
 documents them):
 
-* the **compact** form, made to be read fast (a million lines in seconds)::
+* the **compact** form, made to be read fast (a million lines in seconds):
 
-    {"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "usd",
-     "items": [["price_1", "prod_1", "month", 1, 2, 1500]], "at": 1760000000}
+```text
+  {"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "usd",
+   "items": [["price_1", "prod_1", "month", 1, 2, 1500]], "at": 1760000000}
 
-  where each item is ``[price, product, interval, interval_count, quantity,
-  unit_amount]`` (plus an optional 7th element, ``"metered"``), and optional
-  keys add the rest: ``discounts`` (ids), ``start_date``, ``created``,
-  ``trial_end``, ``cancel_at``, ``cancel_at_period_end``, ``schedule``,
-  ``paused``, ``metadata``; the customer's ``country``, ``customer_metadata``
-  and ``customer_created`` (a line with any of the three, even ``null`` or empty,
-  describes a known customer; without them the customer is unknown); the
-  history before the attempt: ``attempts``,
-  ``last_offered_at``, ``last_redeemed_at``; and ``offered``, the coupon
-  actually offered then (``null`` for none);
+where each item is ``[price, product, interval, interval_count, quantity,
+unit_amount]`` (plus an optional 7th element, ``"metered"``), and optional
+keys add the rest: ``discounts`` (ids), ``start_date``, ``created``,
+``trial_end``, ``cancel_at``, ``cancel_at_period_end``, ``schedule``,
+``paused``, ``metadata``; the customer's ``country``, ``customer_metadata``
+and ``customer_created`` (a line with any of the three, even ``null`` or empty,
+describes a known customer; without them the customer is unknown); the
+history before the attempt: ``attempts``,
+``last_offered_at``, ``last_redeemed_at``; and ``offered``, the coupon
+actually offered then (``null`` for none);
+```
 * a **Stripe subscription** object as the API returns it
   (``"object": "subscription"``);
 * a **wrapped** Stripe subscription: ``{"subscription": {...}, "customer":
@@ -38,6 +40,7 @@ from cancelflow._backtest.backtest import BacktestRecord
 from cancelflow._policy.history import EMPTY_HISTORY, CustomerHistory
 from cancelflow._stripe.customer import CustomerSnapshot
 from cancelflow._stripe.details import CancellationDetails
+from cancelflow._stripe.read import to_member
 from cancelflow._stripe.subscription import (
     DiscountRef,
     SubscriptionItemSnapshot,
@@ -65,7 +68,7 @@ _record: Final[Callable[[tuple[Any, ...]], BacktestRecord]] = partial(
 
 @final
 class LineCustomer:
-    """The customer facts of a compact history line (a :class:`CustomerFacts`).
+    """The customer facts of a compact history line (a `CustomerFacts`).
 
     Strictly private: a slotted object, much cheaper to build a million times
     than a full customer snapshot.
@@ -245,6 +248,14 @@ def _check_optional(d: Mapping[str, Any]) -> None:
             raise _bad(f"{key}: unknown key (known keys: {hint})")
 
 
+def _unknown_status(raw: str) -> SubscriptionStatus | None:
+    """*raw* as an unknown status, or ``None`` when it cannot be read as one."""
+    try:
+        return to_member(SubscriptionStatus, raw, "status")
+    except CancelflowError:
+        return None
+
+
 def _compact(d: dict[str, Any], now: int | None, items: _Items) -> BacktestRecord:
     get = d.get
     sid = get("id")
@@ -253,6 +264,9 @@ def _compact(d: dict[str, Any], now: int | None, items: _Items) -> BacktestRecor
     raw_items = get("items")
     raw_status = get("status")
     status = _STATUS.get(raw_status) if type(raw_status) is str else None
+    if status is None and type(raw_status) is str:
+        # a status Stripe added later: kept as an unknown value, as from Stripe
+        status = _unknown_status(raw_status)
     if (
         status is None
         or type(sid) is not str
@@ -424,7 +438,7 @@ def read_history_range(
     start: int = 0,
     end: int | None = None,
 ) -> Iterator[BacktestRecord]:
-    """:func:`read_history` for the lines that *start* in bytes ``[start, end)``.
+    """`read_history` for the lines that *start* in bytes ``[start, end)``.
 
     Splitting a file at any byte offsets gives every line to exactly one
     range, so ranges can be read by parallel workers.

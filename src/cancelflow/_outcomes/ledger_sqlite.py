@@ -62,7 +62,7 @@ def _access_hint(path: str) -> str:
 
 @final
 class SQLiteLedger(SQLLedger):
-    """A :class:`~cancelflow.Ledger` in a SQLite file.
+    """A `Ledger` in a SQLite file.
 
     Safe to share between threads; several processes may use the same file
     (writers take SQLite's write lock with ``BEGIN IMMEDIATE`` and wait up to
@@ -125,6 +125,9 @@ class SQLiteLedger(SQLLedger):
         except LedgerError:
             self._close_quietly()
             raise
+
+    def _is_permanent(self, exc: BaseException | None) -> bool:
+        return isinstance(exc, sqlite3.DataError | sqlite3.IntegrityError)
 
     def _close_quietly(self) -> None:
         conn = getattr(self, "_conn", None)

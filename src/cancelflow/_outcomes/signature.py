@@ -41,9 +41,21 @@ _WHITESPACE: Final = " \t\r\n\f\v"
 
 
 def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes:
-    if isinstance(body, str):
-        return body.encode("utf-8", "surrogatepass")
-    return bytes(body)
+    """The raw body as bytes; anything but bytes or text is refused by name.
+
+    (``bytes(5)`` would be five zero bytes, and ``None``, a dict or a list
+    would fail deep inside with a ``TypeError``.)
+    """
+    given: object = body
+    if isinstance(given, str):
+        return given.encode("utf-8", "surrogatepass")
+    if isinstance(given, bytes | bytearray | memoryview):
+        return bytes(given)
+    raise InvalidParameterError(
+        "body",
+        "must be the raw request body as bytes (or str), exactly as received; "
+        f"got {type(given).__name__}",
+    )
 
 
 def _hex_signature(key: bytes, timestamp: int, body: bytes) -> str:
@@ -53,10 +65,28 @@ def _hex_signature(key: bytes, timestamp: int, body: bytes) -> str:
 def sign_webhook(
     body: bytes | str, secret: str, *, timestamp: int | None = None
 ) -> str:
-    """Return a ``Stripe-Signature`` header value for *body*, as Stripe would.
+    """Return a `Stripe-Signature` header value for a body, as Stripe would.
 
-    For tests and local tools: ``t=<timestamp>,v1=<hex HMAC-SHA256>``. The
-    timestamp defaults to now.
+    For tests and local tools: `t=<timestamp>,v1=<hex HMAC-SHA256>`.
+
+    Args:
+        body: the exact body that will be sent (a `str` is encoded as UTF-8).
+        secret: the endpoint's `whsec_…` signing secret.
+        timestamp: the signature's time, unix seconds; now when `None`.
+
+    Returns:
+        The header value.
+
+    Example:
+        ```python
+        import cancelflow
+
+        body = b'{"id": "evt_1", "object": "event"}'
+        header = cancelflow.sign_webhook(body, "whsec_test", timestamp=1_767_225_600)
+        assert header.startswith("t=1767225600,v1=")
+        verifier = cancelflow.SignatureVerifier("whsec_test")
+        assert verifier.verify(body, header, now=1_767_225_600) == 1_767_225_600
+        ```
     """
     t = int(time.time()) if timestamp is None else timestamp
     return f"t={t},v1={_hex_signature(secret.encode('utf-8'), t, _as_bytes(body))}"
@@ -110,7 +140,7 @@ def _seconds(value: object, field: str, *, minimum: int, hint: str) -> int:
 class SignatureVerifier:
     """Verifies webhook deliveries against one or more endpoint secrets.
 
-    Build it once (at import or app start-up) and call :meth:`verify` per
+    Build it once (at import or app start-up) and call `verify` per
     request. Several secrets are accepted so that a secret can be rolled
     without downtime: a delivery passes if any ``v1`` signature matches any
     secret.
@@ -193,6 +223,8 @@ class SignatureVerifier:
         readable, a ``v1`` signature present, a signature matches, then the age.
 
         Raises:
+            InvalidParameterError: *body* is not bytes or text (``field`` is
+                ``"body"``).
             MissingSignatureHeaderError: no header, or an empty one.
             MalformedSignatureHeaderError: no readable ``t=`` timestamp.
             NoV1SignatureError: no ``v1=`` signature in the header.
@@ -200,6 +232,7 @@ class SignatureVerifier:
             TimestampOutsideToleranceError: older than *tolerance* or further
                 than *future_tolerance* in the future.
         """
+        raw = _as_bytes(body)
         if not signature_header:
             raise MissingSignatureHeaderError(
                 "no Stripe-Signature header was given; read it from the request's "
@@ -215,7 +248,7 @@ class SignatureVerifier:
                 "the Stripe-Signature header has no v1 signature (other schemes are "
                 "ignored on purpose)"
             )
-        payload = b"%d." % timestamp + _as_bytes(body)
+        payload = b"%d." % timestamp + raw
         candidates = [s.encode("utf-8", "surrogatepass") for s in signatures]
         matched = False
         for key in self._keys:

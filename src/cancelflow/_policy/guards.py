@@ -2,7 +2,7 @@
 
 Rules say who *should* get an offer; guards say who *must not*, whatever the
 rules say. Each guard is on by default and can be switched off in
-:class:`Guards`; ``docs/guards.md`` gives the reason each one exists.
+`Guards`; ``docs/guards.md`` gives the reason each one exists.
 """
 
 from __future__ import annotations
@@ -48,11 +48,14 @@ class Guard(enum.StrEnum):
     MULTI_ITEM = "multi_item"
     """The subscription has more than one item."""
     COUPON = "coupon"
-    """The coupon cannot go on this subscription (see :class:`CouponProblem`)."""
+    """The coupon cannot go on this subscription (see `CouponProblem`)."""
+    UNKNOWN_STATUS = "unknown_status"
+    """The subscription's status is a value Stripe added after this cancelflow
+    (`status.known` is false): what it means for an offer is not known."""
 
 
 COUPON_NOT_FOUND: Final = "not_found"
-"""The :attr:`GuardBlock.code` of a coupon that does not exist."""
+"""The `GuardBlock.code` of a coupon that does not exist."""
 
 
 @attrs.frozen
@@ -62,7 +65,7 @@ class GuardBlock:
     Attributes:
         guard: which guard.
         code: a stable code for reports: the guard's own name, or for the
-            ``coupon`` guard the :class:`CouponProblem` value (or
+            ``coupon`` guard the `CouponProblem` value (or
             ``not_found``).
         detail: one sentence for people.
     """
@@ -75,7 +78,7 @@ class GuardBlock:
 class CouponSource(Protocol):
     """Anything that can look a coupon up by id (``None`` when there is none).
 
-    :class:`~cancelflow.CouponCache` is one, over the gateway; a plain
+    `CouponCache` is one, over the gateway; a plain
     ``Mapping[str, Coupon]`` is accepted wherever a source is.
     """
 
@@ -130,7 +133,9 @@ class Guards:
         schedule: no offer on a subscription managed by a schedule.
         multi_item: no offer on a subscription with more than one item.
         coupon: no offer of a coupon that does not exist or cannot go on this
-            subscription (:meth:`Coupon.problems`).
+            subscription (`Coupon.problems`).
+        unknown_status: no offer on a subscription whose status is a value
+            this cancelflow does not know (Stripe adds statuses over time).
     """
 
     not_cancelable: bool = True
@@ -145,6 +150,7 @@ class Guards:
     schedule: bool = True
     multi_item: bool = True
     coupon: bool = True
+    unknown_status: bool = True
 
     def __attrs_post_init__(self) -> None:
         for guard in Guard:
@@ -209,6 +215,15 @@ class Guards:
         status_guard = _STATUS_GUARDS.get(sub.status)
         if status_guard is not None and getattr(self, status_guard.value):
             blocks.append(_STATUS_BLOCKS[status_guard])
+        if self.unknown_status and not sub.status.known:
+            blocks.append(
+                GuardBlock(
+                    Guard.UNKNOWN_STATUS,
+                    "unknown_status",
+                    f"the subscription's status {sub.status.value!r} is not one "
+                    "cancelflow knows",
+                )
+            )
         if self.paused and sub.paused:
             blocks.append(_PAUSED_BLOCK)
         if self.schedule and sub.schedule is not None:

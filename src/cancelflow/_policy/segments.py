@@ -1,9 +1,9 @@
 """Segments: which subscriptions a retention rule applies to.
 
-A :class:`Segment` is a set of conditions that must all hold; conditions left
-out (``None``) do not restrict. Segments combine with ``&`` (:class:`AllOf`),
-``|`` (:class:`AnyOf`) and ``~`` (:class:`Not`). Every condition is pure: it
-reads only the :class:`~cancelflow.DecisionContext`.
+A `Segment` is a set of conditions that must all hold; conditions left
+out (``None``) do not restrict. Segments combine with ``&`` (`AllOf`),
+``|`` (`AnyOf`) and ``~`` (`Not`). Every condition is pure: it
+reads only the `DecisionContext`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import attrs
 
@@ -45,12 +45,12 @@ _Check: TypeAlias = Callable[[DecisionContext], bool]
 
 ShapeKey: TypeAlias = tuple[str, bool, tuple[tuple[str | None, int, str], ...]]
 """A subscription's shape: currency, whether it is trialing, and each item's
-``(interval, interval_count, product_id)``: all that :meth:`Condition.prefilter`
+``(interval, interval_count, product_id)``: all that `Condition.prefilter`
 reads. Many subscriptions share one."""
 
 
 def shape_key(subscription: SubscriptionSnapshot) -> ShapeKey:
-    """The :data:`ShapeKey` of *subscription*."""
+    """The `ShapeKey` of *subscription*."""
     return (
         subscription.currency,
         subscription.status == "trialing",
@@ -63,6 +63,25 @@ _MetaItems: TypeAlias = tuple[tuple[str, "frozenset[str] | bool"], ...]
 
 def _fail(message: str, key: str) -> PolicyError:
     return PolicyError(message, key_path=key)
+
+
+#: How deeply ``AllOf``, ``AnyOf`` and ``Not`` may nest. Matching, describing,
+#: dumping and pickling a condition recurse once per level (pickling several
+#: times), so a bound keeps them all far from Python's recursion limit; real
+#: policies nest a few levels.
+MAX_NESTING: Final = 32
+
+
+def _nesting(conditions: Iterable[Condition]) -> int:
+    """The nesting of a combinator of *conditions*; refused past :data:`MAX_NESTING`."""
+    depth = 1 + max((c.nesting for c in conditions), default=0)
+    if depth > MAX_NESTING:
+        raise _fail(
+            f"segments nest {depth} levels deep (all/any/not inside each other); "
+            f"at most {MAX_NESTING} are allowed: flatten them",
+            "conditions",
+        )
+    return depth
 
 
 @attrs.frozen
@@ -107,7 +126,7 @@ class Range:
 class Predicate:
     """A named custom condition, for anything the built-in ones do not cover.
 
-    *fn* receives the :class:`~cancelflow.DecisionContext` and must be pure and
+    *fn* receives the `DecisionContext` and must be pure and
     fast. Two predicates are equal when their names are: in a TOML policy a
     predicate is referenced by its name, from a registry the host passes in.
     """
@@ -139,19 +158,19 @@ class Condition(abc.ABC):
         """The condition in a few words, for explanations."""
 
     def compile(self) -> Callable[[DecisionContext], bool]:
-        """A function equivalent to :meth:`matches`, as fast as it can be."""
+        """A function equivalent to `matches`, as fast as it can be."""
         return self.matches
 
     def prefilter(self, key: ShapeKey) -> bool:  # noqa: ARG002 - overridden
         """``False`` only if no subscription of this shape can match.
 
-        Rules are indexed by shape (see :data:`ShapeKey`), so a policy tries
+        Rules are indexed by shape (see `ShapeKey`), so a policy tries
         only the rules a subscription's shape allows.
         """
         return True
 
     def residual(self) -> Callable[[DecisionContext], bool] | None:
-        """The checks :meth:`prefilter` does not cover (``None``: nothing left)."""
+        """The checks `prefilter` does not cover (``None``: nothing left)."""
         return self.compile()
 
     @property
@@ -159,6 +178,14 @@ class Condition(abc.ABC):
         """Whether matching may read the customer's facts (country, customer
         metadata or tenure, or a custom predicate), so they must be fetched."""
         return True
+
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (1 for a leaf).
+
+        `AllOf`, `AnyOf` and `Not` nest at most 32 levels deep (`MAX_NESTING`).
+        """
+        return 1
 
     def __and__(self, other: Condition) -> AllOf:
         return AllOf((self, other))
@@ -435,7 +462,7 @@ class Segment(Condition):
         interval_count: ... every this many intervals (with *interval*, the same
             item must satisfy both).
         mrr: the MRR (minor units of the subscription's own currency, see
-            :attr:`SubscriptionSnapshot.mrr`) is in this range. Pair it with
+            `SubscriptionSnapshot.mrr`) is in this range. Pair it with
             *currencies*: 5000 is $50 in ``usd`` but ¥5000 in ``jpy``.
         currencies: the subscription's currency is one of these.
         tenure_days: whole days since the subscription started.
@@ -449,7 +476,7 @@ class Segment(Condition):
             when the customer is unknown.
         attempts: the number of the customer's *earlier* cancellation attempts
             (from the ledger) is in this range.
-        predicate: a custom :class:`Predicate` must hold too.
+        predicate: a custom `Predicate` must hold too.
     """
 
     prices: frozenset[str] | None = attrs.field(default=None, converter=_prices)
@@ -648,12 +675,19 @@ class AllOf(Condition):
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_by_init(self)
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_nesting", _nesting(self.conditions))
         object.__setattr__(self, "_test", _all([c.compile() for c in self.conditions]))
+
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
+        return self._nesting
 
     def compile(self) -> _Check:
         return self._test
@@ -684,11 +718,18 @@ class AnyOf(Condition):
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_by_init(self)
 
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
+        return self._nesting
+
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_nesting", _nesting(self.conditions))
         tests = [c.compile() for c in self.conditions]
         object.__setattr__(self, "_test", _any(tests) if tests else _never)
 
@@ -716,6 +757,7 @@ class Not(Condition):
     """The condition does not hold (``~a``)."""
 
     condition: Condition
+    _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_by_init(self)
@@ -723,6 +765,12 @@ class Not(Condition):
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.condition, Condition):
             raise _fail(f"expected a segment, got {self.condition!r}", "not")
+        object.__setattr__(self, "_nesting", _nesting((self.condition,)))
+
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
+        return self._nesting
 
     def compile(self) -> _Check:
         inner = self.condition.compile()

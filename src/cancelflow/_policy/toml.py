@@ -1,7 +1,7 @@
-"""A retention policy as a TOML file: read with :mod:`tomllib`, written back.
+"""A retention policy as a TOML file: read with `tomllib`, written back.
 
 The format is documented in ``docs/policy-toml.md``. Every error is a
-:class:`~cancelflow.exceptions.PolicyError` whose ``key_path`` names the
+`PolicyError` whose ``key_path`` names the
 offending key, such as ``rules[2].segment.mrr.min``.
 """
 
@@ -55,6 +55,13 @@ _SEGMENT_KEYS: Final = frozenset(
     }
 )
 _COMBINATORS: Final = frozenset({"all", "any", "not"})
+
+#: The deepest nesting of arrays and inline tables a policy file may have. A
+#: policy needs a handful of levels (a segment inside ``all``/``any``/``not``
+#: takes two); ``tomllib`` recurses once per level and would overflow Python's
+#: stack a few hundred levels down, so deeper files are refused before it reads
+#: them.
+MAX_TOML_NESTING: Final = 64
 _OUTCOMES: Final = ("offer", "no_offer", "experiment")
 
 
@@ -346,30 +353,118 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _check_nesting(text: str) -> None:
+    """Refuse *text* if arrays and inline tables nest deeper than
+    :data:`MAX_TOML_NESTING`, reading strings and comments as TOML does (their
+    brackets do not count), without recursion.
+
+    Raises:
+        PolicyError: the nesting is too deep; the message gives the line.
+    """
+    depth, line, i, end = 0, 1, 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == "\n":
+            line += 1
+        elif char == "#":
+            newline = text.find("\n", i)
+            i = end if newline < 0 else newline
+            continue
+        elif char in "\"'":
+            quote = text[i : i + 3] if text.startswith(char * 3, i) else char
+            i += len(quote)
+            while i < end and not text.startswith(quote, i):
+                if text[i] == "\n":
+                    line += 1
+                # a backslash escapes the next character in basic strings only
+                i += 2 if char == '"' and text[i] == "\\" else 1
+            i += len(quote)
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_TOML_NESTING:
+                raise PolicyError(
+                    f"arrays and inline tables nest more than {MAX_TOML_NESTING} "
+                    f"levels deep (line {line}); a policy needs a few levels: "
+                    "flatten the all/any/not segments"
+                )
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+
+
 def parse_policy(
     text: str, *, predicates: PredicateRegistry | None = None
 ) -> RetentionPolicy:
     """Read a policy from TOML text.
 
     Args:
-        text: the TOML document (format: ``docs/policy-toml.md``).
-        predicates: custom predicates by name, for ``predicate = "name"``.
+        text: the TOML document (format: `docs/policy-toml.md`).
+        predicates: custom predicates by name, for `predicate = "name"`.
+
+    Returns:
+        The [`RetentionPolicy`][cancelflow.RetentionPolicy].
+
+    Example:
+        ```python
+        import cancelflow
+
+        policy = cancelflow.parse_policy('''
+        name = "retention"
+
+        [[rules]]
+        name = "no offer during trials"
+        segment = { trialing = true }
+        no_offer = true
+        ''')
+        assert policy.name == "retention"
+        ```
 
     Raises:
-        PolicyError: the text is not TOML, or not a valid policy; ``key_path``
-            names the key (``rules[2].segment.mrr.min``).
+        PolicyError: the text is not TOML, nests arrays and inline tables
+            more than 64 levels deep, or is not a valid policy; `key_path`
+            names the key (`rules[2].segment.mrr.min`).
     """
+    given: object = text
+    if not isinstance(given, str):
+        raise PolicyError(f"expected TOML text (str), got {type(given).__name__}")
+    _check_nesting(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise PolicyError(f"not valid TOML: {err}") from None
+    except RecursionError:  # pragma: no cover - _check_nesting comes first
+        raise PolicyError("nested too deeply to read") from None
     return _Loader(predicates or {}).policy(data)
 
 
 def load_policy(
     path: str | PathLike[str], *, predicates: PredicateRegistry | None = None
 ) -> RetentionPolicy:
-    """Read a policy from a TOML file (see :func:`parse_policy`).
+    """Read a policy from a TOML file (the format of `docs/policy-toml.md`).
+
+    Args:
+        path: the file.
+        predicates: custom predicates by name, for `predicate = "name"`.
+
+    Returns:
+        The policy, as [`parse_policy`][cancelflow.parse_policy] reads it.
+
+    Example:
+        ```python
+        from pathlib import Path
+
+        import cancelflow
+
+        Path("policy.toml").write_text('''
+        [[rules]]
+        name = "monthly plans"
+        segment = { interval = "month" }
+        offer = { coupon = "STAY20" }
+        ''')
+        policy = cancelflow.load_policy("policy.toml")
+        assert policy.coupon_ids == {"STAY20"}
+        ```
 
     Raises:
         PolicyError: the file cannot be read or is not a valid policy.
@@ -468,14 +563,31 @@ def _outcome_lines(outcome: Outcome, table: str) -> list[str]:
 
 
 def dump_policy(policy: RetentionPolicy) -> str:
-    """The policy as TOML text that :func:`parse_policy` reads back equal.
+    """Return the policy as TOML text that `parse_policy` reads back equal.
 
     Custom predicates are written by name: pass the same registry when
     reading the text back.
 
+    Args:
+        policy: the policy to write.
+
+    Returns:
+        The TOML document.
+
+    Example:
+        ```python
+        import cancelflow
+
+        policy = cancelflow.RetentionPolicy(rules=[
+            cancelflow.Rule("annual", cancelflow.Segment(interval="year"),
+                            cancelflow.Offer("ANNUAL20")),
+        ])
+        assert cancelflow.parse_policy(cancelflow.dump_policy(policy)) == policy
+        ```
+
     Raises:
-        PolicyError: a segment is a custom :class:`Condition` subclass, which
-            has no TOML form, or *policy* is not a :class:`RetentionPolicy`.
+        PolicyError: a segment is a custom `Condition` subclass, which
+            has no TOML form, or *policy* is not a `RetentionPolicy`.
     """
     given: object = policy
     if not isinstance(given, RetentionPolicy):

@@ -1,21 +1,20 @@
 """A Stripe subscription's JSON read into plain values, and the facts derived from them.
 
-Strictly private. :class:`~cancelflow.SubscriptionSnapshot` builds its frozen
-model from :func:`read_subscription`, and the webhook parser
-(:mod:`cancelflow._outcomes.events`) reads the same values without building models: a
+Strictly private. `SubscriptionSnapshot` builds its frozen
+model from `read_subscription`, and the webhook parser
+(`cancelflow._outcomes.events`) reads the same values without building models: a
 serverless webhook handler then imports neither ``attrs`` nor the models on a
-cold start. The derived facts (:func:`scheduled_to_cancel`,
-:func:`monthly_ratio`, :func:`round_half_even`, ...) are functions of plain
+cold start. The derived facts (`scheduled_to_cancel`,
+`monthly_ratio`, `round_half_even`, ...) are functions of plain
 values used by both, so that there is one definition of each.
 """
 
 from __future__ import annotations
 
-import enum
 from math import lcm
 from types import MappingProxyType
 
-from cancelflow._stripe.read import Obj, to_member
+from cancelflow._stripe.read import Obj, StripeEnum, out_of_range, to_member
 from cancelflow._stripe.reasons import read_details
 from cancelflow.exceptions import StripeObjectError
 
@@ -35,6 +34,7 @@ __all__ = [
     "item_ratio",
     "latest",
     "main_item",
+    "monthly_amount",
     "monthly_ratio",
     "read_discount",
     "read_item",
@@ -45,8 +45,13 @@ __all__ = [
 ]
 
 
-class SubscriptionStatus(enum.StrEnum):
-    """``subscription.status``, Stripe's wire values."""
+class SubscriptionStatus(StripeEnum):
+    """``subscription.status``, Stripe's wire values.
+
+    A status Stripe adds later is read as an unknown value (``known`` is
+    false): not ended, not scheduled, and blocked from retention offers by the
+    ``unknown_status`` guard.
+    """
 
     ACTIVE = "active"
     CANCELED = "canceled"
@@ -58,8 +63,8 @@ class SubscriptionStatus(enum.StrEnum):
     UNPAID = "unpaid"
 
 
-class BillingMode(enum.StrEnum):
-    """``subscription.billing_mode.type``.
+class BillingMode(StripeEnum):
+    """``subscription.billing_mode.type`` (an unknown mode is kept as a value).
 
     It changes how the portal schedules a cancel: ``classic`` sets
     ``cancel_at_period_end``, ``flexible`` sets only ``cancel_at``.
@@ -148,6 +153,24 @@ def sum_ratios(ratios: Iterable[tuple[int, int]]) -> tuple[int, int]:
     return numerator, denominator
 
 
+def monthly_amount(items: Iterable[Mapping[str, Any]], path: str) -> int:
+    """The MRR of items read by :func:`read_item`, in minor units.
+
+    Raises:
+        StripeObjectError: it does not fit a signed 64-bit integer (amount ×
+            quantity too large to be stored); the message names *path*.
+    """
+    mrr = round_half_even(*sum_ratios(item_ratio(i) for i in items))
+    if out_of_range(mrr):
+        raise StripeObjectError(
+            path,
+            "the monthly amount (unit amount × quantity) is outside the range of a "
+            "signed 64-bit integer, which no Stripe amount reaches and no ledger "
+            "store can keep",
+        )
+    return mrr
+
+
 def round_half_even(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half to even, in integers."""
     quotient, remainder = divmod(numerator, denominator)
@@ -175,7 +198,7 @@ def main_item(items: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 
 def read_item(o: Obj) -> dict[str, Any]:
     """A subscription item's fields, as keyword arguments of
-    :class:`~cancelflow.SubscriptionItemSnapshot`."""
+    `SubscriptionItemSnapshot`."""
     price = o.obj("price")
     recurring = price.opt_obj("recurring")
     quantity = o.opt_integer("quantity")
@@ -198,7 +221,7 @@ def read_item(o: Obj) -> dict[str, Any]:
 
 
 def item_ratio(item: Mapping[str, Any]) -> tuple[int, int]:
-    """:func:`monthly_ratio` of an item read by :func:`read_item`."""
+    """`monthly_ratio` of an item read by `read_item`."""
     return monthly_ratio(
         item["unit_amount"],
         item["quantity"],
@@ -225,9 +248,9 @@ def read_discount(value: object, path: str) -> tuple[str, str | None]:
 
 
 def read_subscription(value: object) -> dict[str, Any]:
-    """A subscription's fields as plain values (items as :func:`read_item`
-    dicts, discounts as :func:`read_discount` pairs, ``cancellation_details``
-    as :func:`~cancelflow._stripe.reasons.read_details` gives it).
+    """A subscription's fields as plain values (items as `read_item`
+    dicts, discounts as `read_discount` pairs, ``cancellation_details``
+    as `read_details` gives it).
 
     Raises:
         StripeObjectError: not a subscription, or a field has the wrong type;
