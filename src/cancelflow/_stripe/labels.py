@@ -91,6 +91,10 @@ class FeedbackLabels:
     labels.label("too_expensive", "de-AT")   # 'Zu teuer'
     labels.label("unused", "de")              # 'I no longer need it'
     ```
+
+    Attributes:
+        locales: the labels by locale, then by reason; the default holds `en`
+            and `fr`.
     """
 
     locales: Mapping[str, Mapping[CancellationFeedback, str]] = attrs.field(
