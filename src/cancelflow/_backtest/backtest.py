@@ -261,7 +261,7 @@ def backtest(
     forever_months: int = 12,
     on_decision: Callable[[BacktestRecord, Decision], None] | None = None,
 ) -> BacktestReport:
-    """Run *policy* over *records* and count what it would have done.
+    """Run a policy over past attempts and count what it would have done.
 
     Streams: only counters are kept, however many records there are.
 
@@ -277,6 +277,30 @@ def backtest(
             counted for in the cost.
         on_decision: called with each record and its `Decision` (to
             write decisions out, or sample explanations); slower.
+
+    Returns:
+        The [`BacktestReport`][cancelflow.BacktestReport].
+
+    Example:
+        ```python
+        from pathlib import Path
+
+        import cancelflow
+
+        Path("history.jsonl").write_text(
+            '{"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "eur", '
+            '"items": [["price_pro", "prod_pro", "month", 1, 1, 2900]], "at": 1767225600}\\n'
+        )
+        policy = cancelflow.parse_policy('''
+        [[rules]]
+        name = "monthly plans"
+        segment = { interval = "month" }
+        offer = { coupon = "STAY20" }
+        ''')
+        report = cancelflow.backtest(policy, cancelflow.read_history("history.jsonl"))
+        assert report.decisions == 1
+        assert report.by_rule == {"monthly plans": 1}
+        ```
     """
     lookup = lookup_for(coupons)
     evaluate = policy.evaluate

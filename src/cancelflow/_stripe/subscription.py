@@ -109,7 +109,30 @@ class SubscriptionSnapshot:
     """The facts of one Stripe subscription that cancellation depends on.
 
     Build it with `from_stripe`. Derived facts are properties:
-    `scheduled_to_cancel`, `can_be_canceled`, `mrr`.
+    `scheduled_to_cancel` (classic and flexible billing mode), `can_be_canceled`,
+    `mrr`.
+
+    Attributes:
+        id: the `sub_…` id.
+        customer: the `cus_…` id of its customer.
+        status: its [`SubscriptionStatus`][cancelflow.SubscriptionStatus].
+        currency: its currency (lower-case).
+        items: its items ([`SubscriptionItemSnapshot`][cancelflow.SubscriptionItemSnapshot]).
+        discounts: its discounts ([`DiscountRef`][cancelflow.DiscountRef]).
+        billing_mode: `classic` or `flexible` ([`BillingMode`][cancelflow.BillingMode]).
+        cancel_at: when a scheduled cancel takes effect (unix seconds), if any.
+        cancel_at_period_end: whether it cancels at the period's end (classic mode).
+        canceled_at: when the cancel was requested, if it was.
+        ended_at: when it ended, if it has.
+        cancellation_details: the customer's answer and Stripe's reason
+            ([`CancellationDetails`][cancelflow.CancellationDetails]).
+        trial_start: when its trial started, if it has one.
+        trial_end: when its trial ends, if it has one.
+        schedule: the `sub_sched_…` id of the schedule managing it, if any.
+        paused: whether collection is paused.
+        created: when it was created (unix seconds).
+        start_date: when it started (unix seconds).
+        metadata: its metadata.
     """
 
     id: str
