@@ -62,47 +62,6 @@ FENCE = re.compile(
 )
 NOT_DOCUMENTED_RAISES = {"AssertionError", "NotImplementedError"}
 
-# Names written before the rule, still to convert. The list only shrinks: a name
-# that now passes must leave it (the test says so), and a new name never joins it.
-PENDING: frozenset[str] = frozenset(
-    {
-        "cancelflow.BacktestReport.merge",
-        "cancelflow.BacktestReport.render_text",
-        "cancelflow.BacktestReport.to_dict",
-        "cancelflow.testing.FakeClock",
-        "cancelflow.testing.FakeClock.add_advance_hook",
-        "cancelflow.testing.FakeClock.advance",
-        "cancelflow.testing.FakeClock.advance_to",
-        "cancelflow.testing.FakeClock.now",
-        "cancelflow.testing.FakeClock.now_datetime",
-        "cancelflow.testing.FakeStripe.add_webhook_endpoint",
-        "cancelflow.testing.FakeStripe.client",
-        "cancelflow.testing.FakeStripe.hold_webhooks",
-        "cancelflow.testing.FakeStripe.install",
-        "cancelflow.testing.FakeStripe.retry_failed_webhooks",
-        "cancelflow.testing.Faults",
-        "cancelflow.testing.Faults.fail_next",
-        "cancelflow.testing.Portal",
-        "cancelflow.testing.Portal.visit",
-        "cancelflow.testing.PortalVisit",
-        "cancelflow.testing.PortalVisit.accept_offer",
-        "cancelflow.testing.PortalVisit.cancel",
-        "cancelflow.testing.PortalVisit.renew",
-        "cancelflow.testing.WebhookEndpoint",
-        "cancelflow.testing.WebhookEndpoint.wants",
-        "cancelflow.testing._pytest_plugin.fake_stripe",
-        "cancelflow.testing._pytest_plugin.stripe_client",
-        "cancelflow.testing.strategies.PortalScenario.run",
-        "cancelflow.testing.strategies.SubscriptionShape.create",
-        "cancelflow.testing.strategies.SubscriptionShape.create_params",
-        "cancelflow.testing.strategies.customers",
-        "cancelflow.testing.strategies.event_sequences",
-        "cancelflow.testing.strategies.portal_configurations",
-        "cancelflow.testing.strategies.portal_scenarios",
-        "cancelflow.testing.strategies.subscription_shapes",
-    }
-)
-
 #: pytest fixtures: their parameters are other fixtures and pytest calls them, so
 #: they need a summary and an Example (a test using them), not Args/Returns/Raises.
 FIXTURES: set[str] = set()
@@ -374,24 +333,10 @@ def test_every_public_name_follows_the_docstring_rule():
     """Each public name's docstring has its summary, Args, Returns, Raises and Example."""
     failures = []
     for path, obj in PUBLIC.items():
-        if path in PENDING:
-            continue
         failures += [f"{path}: {problem}" for problem in problems_of(path, obj)]
     assert not failures, (
         "docstrings break the rule in tests/test_docstrings.py's docstring "
         "(CONTRIBUTING.md, Docstrings):\n" + "\n".join(failures)
-    )
-
-
-def test_pending_list_only_shrinks():
-    """A name still listed as pending breaks the rule; one that follows it leaves the list."""
-    unknown = sorted(PENDING - set(PUBLIC))
-    converted = sorted(
-        path for path in PENDING & set(PUBLIC) if not problems_of(path, PUBLIC[path])
-    )
-    assert unknown == [], f"not public names, remove from PENDING: {unknown}"
-    assert converted == [], (
-        f"these follow the rule now, remove from PENDING: {converted}"
     )
 
 

@@ -99,7 +99,13 @@ class BacktestReport:
 
     @classmethod
     def merge(cls, reports: Iterable[BacktestReport]) -> BacktestReport:
-        """One report for the records of all *reports* (the counts add up).
+        """Add reports of parts of the same records up into one report.
+
+        Args:
+            reports: the reports, one per part of the records.
+
+        Returns:
+            The merged report.
 
         Raises:
             ValueError: the reports are of different policies or count
@@ -142,7 +148,11 @@ class BacktestReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (what ``cancelflow policy backtest --json`` prints)."""
+        """Return a JSON-ready summary of the report.
+
+        Returns:
+            The summary (what `cancelflow policy backtest --json` prints).
+        """
 
         def offer_rows(counts: Mapping[OfferKey, int]) -> list[dict[str, Any]]:
             return [
@@ -183,7 +193,11 @@ class BacktestReport:
         }
 
     def render_text(self) -> str:
-        """A plain-text report for a terminal."""
+        """Return a plain-text report for a terminal.
+
+        Returns:
+            The report, several lines of text.
+        """
         lines = [
             (
                 f"Backtest of policy {self.policy or '(unnamed)'}: "
