@@ -17,6 +17,7 @@ from cancelflow import (
     Cancelflow,
     CancelLink,
     HostedConfirmation,
+    MemoryLedger,
     PortalHomepage,
     PortalLink,
     Redirect,
@@ -315,3 +316,22 @@ class TestPortalLink:
         with pytest.raises(DisallowedURLError):
             flow.create_portal_link(customer="cus_1", return_url="https://evil.com")
         assert recorder.requests == []
+
+
+def test_an_mrr_no_ledger_can_store_still_records_the_link(recorder):
+    """A subscription whose amount × quantity goes beyond 64 bits still gets its
+    cancel link recorded (without an MRR) instead of losing the link Stripe made."""
+    recorder.subscriptions["sub_1"] = subscription_json(
+        customer="cus_1", unit_amount=2**62, quantity=2**10
+    )
+    ledger = MemoryLedger()
+    flow = Cancelflow(
+        recorder.client(),
+        allowed_hosts=["example.com"],
+        clock=lambda: NOW,
+        ledger=ledger,
+    )
+    link = flow.create_cancel_link(customer="cus_1", subscription="sub_1")
+    (record,) = ledger.links()
+    assert record.session_id == link.session_id
+    assert record.mrr is None

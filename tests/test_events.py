@@ -809,14 +809,14 @@ def test_numbers_at_the_edges_of_64_bits_are_read(edge, quantity):
 )
 def test_ids_no_store_can_keep_are_refused(where, text):
     """A U+0000 or lone surrogate in an id or other stored text is an
-    EventPayloadError, as text (a JSON escape) and as decoded data."""
+    EventPayloadError, as bytes and text (a JSON escape) and as decoded data."""
     event = SubSim().schedule_with_feedback("other")
     event["type"] = "customer.subscription.updated"
     target = event
     for step in where[:-1]:
         target = target[step]
     target[where[-1]] = ("evt_" if where == ("id",) else "x") + text
-    for payload in (json.dumps(event), event):
+    for payload in (json.dumps(event).encode(), json.dumps(event), event):
         with pytest.raises(EventPayloadError, match=r"U\+"):
             parse_event(payload)
 
