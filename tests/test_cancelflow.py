@@ -319,11 +319,13 @@ class TestPortalLink:
 
 
 def test_an_mrr_no_ledger_can_store_still_records_the_link(recorder):
-    """A subscription whose amount × quantity goes beyond 64 bits still gets its
-    cancel link recorded (without an MRR) instead of losing the link Stripe made."""
-    recorder.subscriptions["sub_1"] = subscription_json(
-        customer="cus_1", unit_amount=2**62, quantity=2**10
-    )
+    """A subscription whose items' MRR adds up beyond 64 bits (each item within
+    range) still gets its cancel link recorded, without an MRR, instead of
+    losing the link Stripe made."""
+    sub = subscription_json(customer="cus_1", unit_amount=2**50, quantity=2**4)
+    item = sub["items"]["data"][0]
+    sub["items"]["data"] = [{**item, "id": f"si_{n}"} for n in range(2**10)]
+    recorder.subscriptions["sub_1"] = sub
     ledger = MemoryLedger()
     flow = Cancelflow(
         recorder.client(),

@@ -89,7 +89,14 @@ def general(o: Obj, key: str, name: str):
     }
     if name in typed:
         kind, label, required = typed[name]
-        return o._typed(key, kind, label, required=required)
+        value = o._typed(key, kind, label, required=required)
+        if kind is int and value is not None and not INT64_MIN <= value <= INT64_MAX:
+            raise StripeObjectError(
+                o.where(key),
+                "outside the range of a signed 64-bit integer (−2⁶³ … 2⁶³−1), "
+                "which every Stripe integer fits and every ledger store needs",
+            )
+        return value
     if name == "boolean":
         return bool(o._typed(key, bool, "a boolean", required=True))
     if name == "boolean_default":
@@ -101,7 +108,8 @@ def general(o: Obj, key: str, name: str):
 @settings(max_examples=300)
 @given(value=values, missing=st.booleans())
 def test_scalar_fast_paths_agree_with_the_general_checks(value, missing):
-    """string, opt_string, integer, opt_integer and boolean read any value as _typed does."""
+    """string, opt_string, integer, opt_integer and boolean read any value as _typed
+    does (integers then checked against the signed 64-bit range)."""
     o = Obj({} if missing else {"k": value}, "sub")
     for name in ("string", "opt_string", "integer", "opt_integer", "boolean"):
         assert result(lambda n=name: getattr(o, n)("k")) == result(
