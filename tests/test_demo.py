@@ -86,3 +86,16 @@ def test_listed_first_in_help():
     assert main(["--help"], stdout=out, stderr=io.StringIO(), environ={}) == 0
     commands = out.getvalue().split("commands:", 1)[1]
     assert commands.split()[1] == "demo"
+
+
+def test_the_demo_applies_its_configuration_from_toml():
+    """The demo declares its portal configuration in TOML and applies it with
+    apply_portal_config, as a team applies its own file."""
+    from cancelflow import parse_portal_config
+    from cancelflow._cli.demo import PORTAL_TOML
+
+    config = parse_portal_config(PORTAL_TOML)
+    assert config.keys() == ("cancel-page",)
+    out = io.StringIO()
+    assert main(["demo"], stdout=out, stderr=io.StringIO(), environ={}) == 0
+    assert "applied from the demo's TOML file (1 write)" in out.getvalue()

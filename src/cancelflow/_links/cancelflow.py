@@ -50,8 +50,11 @@ from cancelflow.exceptions import (
     CouponNotFoundError,
     CouponNotValidError,
     CouponRefusedError,
+    InvalidParameterError,
     LedgerError,
     LinkNotRecordedError,
+    ManagedConfigurationNotFoundError,
+    PortalConfigMatchError,
     StripeResourceMissingError,
     SubscriptionAlreadyScheduledError,
     SubscriptionNotCancelableError,
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
     from cancelflow._policy.context import CustomerFacts
     from cancelflow._policy.decision import Decision
     from cancelflow._policy.policy import RetentionPolicy
+    from cancelflow._portal_config.model import PortalConfigSpec
 
 __all__ = ["CancelLink", "Cancelflow", "PortalLink"]
 
@@ -294,8 +298,11 @@ class Cancelflow:
         return_url: the default top-level ``return_url`` of every session.
         locale: the default portal locale (one of `LOCALES`).
         after_completion: the default ``after_completion`` of cancel links.
-        configuration: the ``bpc_…`` portal configuration to use; Stripe's
-            default configuration when ``None``.
+        configuration: the portal configuration every session uses: a
+            ``bpc_…`` id, or a configuration declared in a portal
+            configuration file (``load_portal_config(path)["key"]``), found
+            in the account on first use (one list request) and remembered;
+            Stripe's default configuration when ``None``.
         on_behalf_of: a connected ``acct_…`` account for every session.
         clock: returns the current time in unix seconds (coupon ``redeem_by``
             is checked against it).
@@ -321,6 +328,7 @@ class Cancelflow:
         "_gateway",
         "_ledger",
         "_locale",
+        "_managed",
         "_on_behalf_of",
         "_policy",
         "_return_url",
@@ -334,7 +342,7 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
         after_completion: AfterCompletion | None = None,
-        configuration: str | None = None,
+        configuration: str | PortalConfigSpec | None = None,
         on_behalf_of: str | None = None,
         clock: Callable[[], float] = time.time,
         ledger: Ledger | None = None,
@@ -356,11 +364,22 @@ class Cancelflow:
         if after_completion is not None:  # check it once, here
             check_after_completion(after_completion, self._allowed_hosts)
         self._after_completion = after_completion
-        self._configuration = (
-            None
-            if configuration is None
-            else check_id(configuration, "configuration", prefix="bpc_")
-        )
+        self._configuration: str | None = None
+        self._managed: PortalConfigSpec | None = None
+        if configuration is not None and not isinstance(configuration, str):
+            from cancelflow._portal_config.model import PortalConfigSpec
+
+            if not isinstance(configuration, PortalConfigSpec):
+                raise InvalidParameterError(
+                    "configuration",
+                    "expected a bpc_… id or a PortalConfigSpec (a portal configuration "
+                    f"file's config['key']), got a {type(configuration).__name__}",
+                )
+            self._managed = configuration
+        elif configuration is not None:
+            self._configuration = check_id(
+                configuration, "configuration", prefix="bpc_"
+            )
         self._on_behalf_of = (
             None
             if on_behalf_of is None
@@ -371,11 +390,62 @@ class Cancelflow:
         self._coupons = CouponCache(gateway.retrieve_coupon, ttl=coupon_ttl)
 
     def __repr__(self) -> str:
+        configuration = (
+            f"<managed {self._managed.key!r}>"
+            if self._managed is not None and self._configuration is None
+            else repr(self._configuration)
+        )
         return (
             f"Cancelflow(allowed_hosts={self._allowed_hosts!r}, "
             f"return_url={self._return_url!r}, locale={self._locale!r}, "
-            f"configuration={self._configuration!r})"
+            f"configuration={configuration})"
         )
+
+    def _resolve_configuration(self) -> Flow[None]:
+        """Find the managed configuration's ``bpc_…`` id, once (then it is kept)."""
+        managed = self._managed
+        if managed is None or self._configuration is not None:
+            return
+        from cancelflow._portal_config.model import ConfigMatch
+        from cancelflow._portal_config.plan import find_configuration
+
+        gateway = self._gateway
+        configurations = yield from io(
+            gateway.list_portal_configurations,
+            gateway.list_portal_configurations_async,
+        )
+        try:
+            found = find_configuration(managed, configurations)
+        except PortalConfigMatchError as err:
+            if managed.match is ConfigMatch.METADATA:
+                raise  # two configurations carry its key: not a missing one
+            found = None
+            reason = err.problem
+        else:
+            reason = "no configuration in the account carries its key; apply the file"
+        if found is not None and not found.active:
+            reason = f"{found.id} is inactive"
+            found = None
+        if found is None:
+            raise ManagedConfigurationNotFoundError(
+                f"the managed portal configuration {managed.key!r} is not in this "
+                f"account: {reason} (cancelflow config apply FILE); no session was "
+                "created",
+                key_path=f"configurations.{managed.key}",
+            )
+        self._configuration = found.id
+
+    @property
+    def configuration(self) -> str | None:
+        """The ``bpc_…`` id the sessions use.
+
+        ``None`` means Stripe's default configuration, or a declared configuration
+        that has not been looked up yet (it is, on the first session).
+
+        Returns:
+            The id, or ``None``.
+        """
+        return self._configuration
 
     @property
     def gateway(self) -> StripeGateway:
@@ -403,18 +473,36 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Create a portal session that opens on *subscription*'s cancel page.
+        """Create a portal session that opens on a subscription's cancel page.
 
         Before asking Stripe for the session, the subscription is retrieved
-        and must be *customer*'s, not ended and not already scheduled to
-        cancel; a *coupon* must exist and fit the subscription. Arguments left
+        and must be the customer's, not ended and not already scheduled to
+        cancel; a coupon must exist and fit the subscription. Arguments left
         out use the defaults given to `Cancelflow`.
 
-        Without a *coupon*, the retention *policy* (or the one given to
-        `Cancelflow`) chooses it: the customer's history comes from the
+        Without a coupon, the retention policy (this call's, or the one given
+        to `Cancelflow`) chooses it: the customer's history comes from the
         ledger, their facts from Stripe when a rule needs them, the coupon's
         facts from a cache. The decision is on the result and recorded in the
         ledger with the link.
+
+        Args:
+            customer: the `cus_…` id of the signed-in customer (from your
+                session, never from the request).
+            subscription: the `sub_…` id to cancel; it must be `customer`'s.
+            coupon: a coupon to offer as a retention offer; bypasses the policy.
+            return_url: the link back to your site; the default when `None`.
+            after_completion: what the portal does after the cancel
+                ([`Redirect`][cancelflow.Redirect],
+                [`HostedConfirmation`][cancelflow.HostedConfirmation],
+                [`PortalHomepage`][cancelflow.PortalHomepage]).
+            locale: the portal's language (one of [`LOCALES`][cancelflow.LOCALES]).
+            policy: the [`RetentionPolicy`][cancelflow.RetentionPolicy] for this
+                call, instead of the one given to `Cancelflow`.
+
+        Returns:
+            The [`CancelLink`][cancelflow.CancelLink]: redirect the customer to
+            its `url`.
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -449,7 +537,23 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Async twin of `create_cancel_link` (same checks, same errors)."""
+        """Create a cancel link without blocking: the async twin of `create_cancel_link`.
+
+        It runs the same checks, raises the same errors, and calls Stripe with
+        stripe-python's `*_async` methods (install the `async` extra).
+
+        Args:
+            customer: as for `create_cancel_link`.
+            subscription: as for `create_cancel_link`.
+            coupon: as for `create_cancel_link`.
+            return_url: as for `create_cancel_link`.
+            after_completion: as for `create_cancel_link`.
+            locale: as for `create_cancel_link`.
+            policy: as for `create_cancel_link`.
+
+        Returns:
+            The [`CancelLink`][cancelflow.CancelLink].
+        """
         flow = self._cancel_link_flow(
             customer=customer,
             subscription=subscription,
@@ -534,7 +638,9 @@ class Cancelflow:
         if offered is not None:
             check_coupon(offered, snapshot, now=self._now())
 
-        # 5. Build the session parameters.
+        # 5. Build the session parameters (a managed configuration is looked up
+        #    once, then remembered).
+        yield from self._resolve_configuration()
         params = params_for(coupon_id)
 
         # 6. Create the session.
@@ -645,10 +751,18 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Create a portal session on the portal's homepage for *customer*.
+        """Create a portal session on the portal's homepage for a customer.
 
         This is the way forward for a subscription that is already scheduled
         to cancel: the homepage shows the date and lets the customer renew.
+
+        Args:
+            customer: the `cus_…` id of the signed-in customer.
+            return_url: the link back to your site; the default when `None`.
+            locale: the portal's language (one of [`LOCALES`][cancelflow.LOCALES]).
+
+        Returns:
+            The [`PortalLink`][cancelflow.PortalLink].
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -664,13 +778,23 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Async twin of `create_portal_link`."""
+        """Create a homepage link without blocking: the async twin of `create_portal_link`.
+
+        Args:
+            customer: as for `create_portal_link`.
+            return_url: as for `create_portal_link`.
+            locale: as for `create_portal_link`.
+
+        Returns:
+            The [`PortalLink`][cancelflow.PortalLink].
+        """
         return await run_async(self._portal_link_flow(customer, return_url, locale))
 
     def _portal_link_flow(
         self, customer: str, return_url: str | None, locale: str | None
     ) -> Flow[PortalLink]:
         check_id(customer, "customer", prefix="cus_")
+        yield from self._resolve_configuration()
         params = build_portal_session_params(
             customer=customer,
             allowed_hosts=self._allowed_hosts,

@@ -335,7 +335,14 @@ class StripeGateway:
     # -- subscriptions -----------------------------------------------------------
 
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
-        """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
+        """Retrieve a subscription: `GET /v1/subscriptions/{id}`, `discounts` expanded.
+
+        Args:
+            subscription: the `sub_…` id.
+
+        Returns:
+            Its [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot].
+        """
         check_id(subscription, "subscription", prefix="sub_")
         obj = _call(
             f"retrieve subscription {subscription}",
@@ -349,7 +356,14 @@ class StripeGateway:
     async def retrieve_subscription_async(
         self, subscription: str
     ) -> SubscriptionSnapshot:
-        """Async twin of `retrieve_subscription`."""
+        """Async twin of `retrieve_subscription` (stripe-python's async client).
+
+        Args:
+            subscription: as for `retrieve_subscription`.
+
+        Returns:
+            As for `retrieve_subscription`.
+        """
         check_id(subscription, "subscription", prefix="sub_")
         obj = await _acall(
             f"retrieve subscription {subscription}",
@@ -368,10 +382,20 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> Iterator[SubscriptionSnapshot]:
-        """Every subscription matching the filters, page after page.
+        """List the subscriptions matching the filters, page after page.
 
-        Stripe's default (``status=None``) lists the subscriptions that are
-        not canceled; ``status="all"`` lists every one.
+        Stripe's default (`status=None`) lists the subscriptions that are not
+        canceled; `status="all"` lists every one. `GET /v1/subscriptions`, with
+        `data.discounts` expanded.
+
+        Args:
+            customer: only this `cus_…` customer's.
+            status: only this status, or `"all"`.
+            price: only subscriptions to this `price_…`.
+            page_size: subscriptions per request (1 to 100).
+
+        Returns:
+            An iterator of [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot]s.
         """
         params = _subscription_list_params(customer, status, price, page_size)
         page = _call(
@@ -392,7 +416,17 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[SubscriptionSnapshot]:
-        """Async twin of `iter_subscriptions` (use ``async for``)."""
+        """Async twin of `iter_subscriptions` (stripe-python's async client).
+
+        Args:
+            customer: as for `iter_subscriptions`.
+            status: as for `iter_subscriptions`.
+            price: as for `iter_subscriptions`.
+            page_size: as for `iter_subscriptions`.
+
+        Returns:
+            As for `iter_subscriptions` (an async iterator).
+        """
         params = _subscription_list_params(customer, status, price, page_size)
         page = await _acall(
             "list subscriptions",
@@ -411,7 +445,14 @@ class StripeGateway:
     # -- customers and coupons ---------------------------------------------------
 
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
-        """``GET /v1/customers/{id}``."""
+        """Retrieve a customer: `GET /v1/customers/{id}`.
+
+        Args:
+            customer: the `cus_…` id.
+
+        Returns:
+            Its [`CustomerSnapshot`][cancelflow.CustomerSnapshot].
+        """
         check_id(customer, "customer", prefix="cus_")
         obj = _call(
             f"retrieve customer {customer}",
@@ -422,7 +463,14 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
-        """Async twin of `retrieve_customer`."""
+        """Async twin of `retrieve_customer` (stripe-python's async client).
+
+        Args:
+            customer: as for `retrieve_customer`.
+
+        Returns:
+            As for `retrieve_customer`.
+        """
         check_id(customer, "customer", prefix="cus_")
         obj = await _acall(
             f"retrieve customer {customer}",
@@ -433,8 +481,17 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
-        """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
-        expanded (Stripe leaves both out otherwise)."""
+        """Retrieve a coupon: `GET /v1/coupons/{id}`.
+
+        `applies_to` and `currency_options` are expanded (Stripe leaves both out
+        otherwise).
+
+        Args:
+            coupon: the coupon's id.
+
+        Returns:
+            Its [`Coupon`][cancelflow.Coupon].
+        """
         check_id(coupon, "coupon")
         obj = _call(
             f"retrieve coupon {coupon}",
@@ -446,7 +503,14 @@ class StripeGateway:
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
-        """Async twin of `retrieve_coupon`."""
+        """Async twin of `retrieve_coupon` (stripe-python's async client).
+
+        Args:
+            coupon: as for `retrieve_coupon`.
+
+        Returns:
+            As for `retrieve_coupon`.
+        """
         check_id(coupon, "coupon")
         obj = await _acall(
             f"retrieve coupon {coupon}",
@@ -460,9 +524,17 @@ class StripeGateway:
     # -- portal sessions -----------------------------------------------------------
 
     def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
-        """``POST /v1/billing_portal/sessions`` with a fresh idempotency key.
+        """Create a portal session: `POST /v1/billing_portal/sessions`.
 
-        Build *params* with `build_cancel_session_params`.
+        Sent with a fresh idempotency key. Build `params` with
+        [`build_cancel_session_params`][cancelflow.build_cancel_session_params].
+
+        Args:
+            params: the session's parameters.
+
+        Returns:
+            The [`PortalSession`][cancelflow.PortalSession]; its `url` logs the
+            customer in.
         """
         _no_request_options(params, "params")
         obj = _call(
@@ -477,7 +549,14 @@ class StripeGateway:
     async def create_portal_session_async(
         self, params: SessionCreateParams
     ) -> PortalSession:
-        """Async twin of `create_portal_session`."""
+        """Async twin of `create_portal_session` (stripe-python's async client).
+
+        Args:
+            params: as for `create_portal_session`.
+
+        Returns:
+            As for `create_portal_session`.
+        """
         _no_request_options(params, "params")
         obj = await _acall(
             "create a portal session",
@@ -493,7 +572,15 @@ class StripeGateway:
     def list_portal_configurations(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Every portal configuration (all pages), optionally filtered."""
+        """List every portal configuration (all pages), optionally filtered.
+
+        Args:
+            active: only active (`True`) or inactive (`False`) ones.
+            is_default: only the default one (`True`) or the others (`False`).
+
+        Returns:
+            The [`PortalConfiguration`][cancelflow.PortalConfiguration]s.
+        """
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
         page = _call(
@@ -507,7 +594,15 @@ class StripeGateway:
     async def list_portal_configurations_async(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Async twin of `list_portal_configurations`."""
+        """Async twin of `list_portal_configurations` (stripe-python's async client).
+
+        Args:
+            active: as for `list_portal_configurations`.
+            is_default: as for `list_portal_configurations`.
+
+        Returns:
+            As for `list_portal_configurations`.
+        """
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
         page = await _acall(
@@ -524,7 +619,19 @@ class StripeGateway:
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
-        """``GET /v1/billing_portal/configurations/{id}``."""
+        """Retrieve a portal configuration: ``GET /v1/billing_portal/configurations/{id}``.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         obj = _call(
             f"retrieve portal configuration {configuration}",
@@ -537,7 +644,19 @@ class StripeGateway:
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of `retrieve_portal_configuration`."""
+        """Async twin of `retrieve_portal_configuration`.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         obj = await _acall(
             f"retrieve portal configuration {configuration}",
@@ -550,11 +669,22 @@ class StripeGateway:
     def create_portal_configuration(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations``.
+        """Create a portal configuration (``POST /v1/billing_portal/configurations``).
 
-        *idempotency_key* replaces the gateway's fresh key (at most 255
-        characters): the same key and parameters within 24 hours replay
-        Stripe's first answer instead of creating a second configuration.
+        A configuration created through the API is never the account's default.
+
+        Args:
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -570,7 +700,23 @@ class StripeGateway:
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of `create_portal_configuration`."""
+        """Async twin of `create_portal_configuration`.
+
+        A configuration created through the API is never the account's default.
+
+        Args:
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
         obj = await _acall(
@@ -589,8 +735,21 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
-        for `create_portal_configuration`)."""
+        """Update a portal configuration: ``POST /v1/billing_portal/configurations/{id}``.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -611,7 +770,21 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of `update_portal_configuration`."""
+        """Async twin of `update_portal_configuration`.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -630,7 +803,17 @@ class StripeGateway:
     def list_feedback_options(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Every custom feedback option (all pages), or only active/inactive ones."""
+        """List every custom feedback option, all pages: ``GET /v1/billing/feedback_options``.
+
+        Args:
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
+
+        Returns:
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
+        """
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
         page = _call(
@@ -644,7 +827,17 @@ class StripeGateway:
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of `list_feedback_options`."""
+        """Async twin of `list_feedback_options`.
+
+        Args:
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
+
+        Returns:
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
+        """
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
         page = await _acall(
@@ -660,8 +853,21 @@ class StripeGateway:
     def create_feedback_option(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
-        `create_portal_configuration`)."""
+        """Create a custom feedback option (``POST /v1/billing/feedback_options``).
+
+        Args:
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
         obj = _call(
@@ -676,7 +882,21 @@ class StripeGateway:
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `create_feedback_option`."""
+        """Async twin of `create_feedback_option`.
+
+        Args:
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
         obj = await _acall(
@@ -691,8 +911,22 @@ class StripeGateway:
     def deactivate_feedback_option(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options/{id}/deactivate``: it can no longer
-        be offered (there is no way back)."""
+        """Deactivate a feedback option: ``POST /v1/billing/feedback_options/{id}/deactivate``.
+
+        A deactivated option can no longer be offered, and there is no way back.
+
+        Args:
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         obj = _call(
@@ -707,7 +941,22 @@ class StripeGateway:
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `deactivate_feedback_option`."""
+        """Async twin of `deactivate_feedback_option`.
+
+        A deactivated option can no longer be offered, and there is no way back.
+
+        Args:
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         obj = await _acall(
