@@ -157,6 +157,14 @@ class FakeStripe:
 
         *options* go to ``stripe.StripeClient`` (``stripe_version``,
         ``max_network_retries``, …); ``http_client`` is the fake's.
+
+        Args:
+            api_key: the key the client sends (any `sk_test_…` works).
+            **options: more `stripe.StripeClient` options (`stripe_version`,
+                `max_network_retries`, …); `http_client` is the fake's.
+
+        Returns:
+            The `stripe.StripeClient`.
         """
         import stripe
 
@@ -172,6 +180,12 @@ class FakeStripe:
         block uses the fake too. With *api_key*, also sets ``stripe.api_key``.
         Everything is restored on exit, also when the block raises. Only one
         FakeStripe can be installed at a time.
+
+        Args:
+            api_key: also set `stripe.api_key` to this inside the block.
+
+        Returns:
+            A context manager that gives this fake.
 
         Raises:
             FakeStripeError: another FakeStripe is installed, or the installed
@@ -434,7 +448,7 @@ class FakeStripe:
         seed: int | None = None,
         expect_failures: bool = False,
     ) -> str:
-        """Deliver the account's events to *handler*; return the endpoint's signing secret.
+        """Deliver the account's events to a handler, as a webhook endpoint.
 
         *handler(body, headers)* gets the raw JSON body and a ``Stripe-Signature``
         header that ``stripe.Webhook.construct_event(body, headers["Stripe-Signature"],
@@ -446,6 +460,7 @@ class FakeStripe:
         showing the traceback (see the FakeStripe's ``webhook_errors``).
 
         Args:
+            handler: called as `handler(body, headers)` for each delivery.
             secret: the ``whsec_…`` secret to sign with (one is generated otherwise).
             events: the event types to deliver (``*`` wildcards allowed); all by default.
             duplicates: the probability of delivering an event a second time.
@@ -454,6 +469,9 @@ class FakeStripe:
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
             expect_failures: the handler raising is part of the test: only
                 record it (the pytest plugin does not fail the test).
+
+        Returns:
+            The endpoint's `whsec_…` signing secret.
 
         Example:
             ```python
@@ -485,7 +503,11 @@ class FakeStripe:
         return list(self._webhooks.endpoints)
 
     def hold_webhooks(self) -> contextlib.AbstractContextManager[None]:
-        """Hold deliveries until the block ends, then deliver them in one batch."""
+        """Hold deliveries until the block ends, then deliver them in one batch.
+
+        Returns:
+            A context manager.
+        """
         return self._webhooks.hold()
 
     def retry_failed_webhooks(self) -> list[WebhookDelivery]:
@@ -495,6 +517,9 @@ class FakeStripe:
         exponential back-off; the fake retries when you call this, once per
         call, with a fresh signature. Returns the new deliveries (their
         ``attempt`` counts from 2).
+
+        Returns:
+            The new deliveries (their `attempt` counts from 2).
         """
         events = self.backend.events.store.by_id
         return self._webhooks.retry_failed(lambda event_id: events[event_id].obj)

@@ -93,6 +93,10 @@ class WebhookEndpoint:
         expect_failures: whether the handler raising is part of the test (only
             recorded, never reported or raised).
         deliveries: every delivery so far, in order.
+
+    Args:
+        secret: its `whsec_…` signing secret (also the attribute `secret`).
+        rng: the random source for duplicates and order (seeded by the fake).
     """
 
     handler: WebhookHandler
@@ -110,7 +114,14 @@ class WebhookEndpoint:
         return [d for d in self.deliveries if not d.ok]
 
     def wants(self, event_type: str) -> bool:
-        """Whether this endpoint subscribed to *event_type*."""
+        """Tell whether this endpoint subscribed to an event type.
+
+        Args:
+            event_type: an event type such as `customer.subscription.updated`.
+
+        Returns:
+            Whether it receives that type.
+        """
         events = self.enabled_events
         if events is None or event_type in events:
             return True
