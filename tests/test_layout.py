@@ -29,6 +29,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_outcomes": frozenset({"_policy", "_stripe"}),
     "_links": frozenset({"_policy", "_outcomes", "_stripe"}),
     "_backtest": frozenset({"_policy", "_outcomes", "_stripe"}),
+    "_reports": frozenset({"_policy", "_outcomes", "_stripe"}),
     "_cli": frozenset({"*"}),
     "testing": frozenset(),  # plus the labels, below
     "__init__": frozenset({"*"}),  # the public façade names everything lazily
