@@ -55,7 +55,10 @@ def wilson_interval(
     half = (
         z / denominator * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
     )
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 and at 1 the bound is exactly 0 (1); floating point leaves a crumb.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 def newcombe_interval(
