@@ -32,7 +32,7 @@ T = 1_780_000_000
 SINCE = T - 1
 UNTIL = T + 45 * DAY
 SCRIPT_COMMENT = "<script>alert('x')</script> too slow"
-IMG_COMMENT = '"><img src=x onerror=alert(1)> =HYPERLINK("http://evil")'
+IMG_COMMENT = '=HYPERLINK("http://evil") "><img src=x onerror=alert(1)>'
 
 
 def _sim(name: str, *, start_days: int, currency: str = "eur", amount: int = 2000) -> SubSim:
