@@ -35,8 +35,12 @@ SCRIPT_COMMENT = "<script>alert('x')</script> too slow"
 IMG_COMMENT = '=HYPERLINK("http://evil") "><img src=x onerror=alert(1)>'
 
 
-def _sim(name: str, *, start_days: int, currency: str = "eur", amount: int = 2000) -> SubSim:
-    sim = SubSim(f"sub_{name}", f"cus_{name}", now=T, currency=currency, unit_amount=amount)
+def _sim(
+    name: str, *, start_days: int, currency: str = "eur", amount: int = 2000
+) -> SubSim:
+    sim = SubSim(
+        f"sub_{name}", f"cus_{name}", now=T, currency=currency, unit_amount=amount
+    )
     sim.sub["start_date"] = T - start_days * DAY
     return sim
 

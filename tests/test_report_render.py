@@ -55,16 +55,21 @@ def test_text_tables_are_aligned(report):
     text = report.render("text")
     block = text.split("Why customers leave\n", 1)[1].split("\n\n", 1)[0]
     lines = block.splitlines()[1:]
-    assert lines[0].split() [:3] == ["Reason", "Count", "Share"]
+    assert lines[0].split()[:3] == ["Reason", "Count", "Share"]
     widths = {text_width(line.rstrip()) for line in lines[1:]}
     assert len(widths) == 1  # every row as wide as the rule under the headers
-    counts = [line[lines[0].index("Count") : lines[0].index("Count") + 5] for line in lines[2:]]
+    counts = [
+        line[lines[0].index("Count") : lines[0].index("Count") + 5]
+        for line in lines[2:]
+    ]
     assert counts == ["    3", "    1", "    1"]
 
 
 def test_text_escapes_control_characters():
     """An ANSI escape or a right-to-left override in a comment shows as an escape, not as itself."""
-    assert safe_text("a\x1b[31mred\u202egnp.exe\nb") == "a\\x1b[31mred\\u202egnp.exe\\nb"
+    assert (
+        safe_text("a\x1b[31mred\u202egnp.exe\nb") == "a\\x1b[31mred\\u202egnp.exe\\nb"
+    )
     assert text_width("日本") == 4 and text_width("e\u0301") == 1
 
 
@@ -96,7 +101,14 @@ def test_csv_is_long_and_inert(report):
     """One figure per line; amounts in major units; formula-like text cells start with a quote."""
     rows = list(csv.reader(io.StringIO(report.render("csv"))))
     assert rows[0] == ["section", "key", "detail", "currency", "metric", "value"]
-    assert ["reasons", "too_expensive", "It’s too expensive", "eur", "mrr", "50.00"] in rows
+    assert [
+        "reasons",
+        "too_expensive",
+        "It’s too expensive",
+        "eur",
+        "mrr",
+        "50.00",
+    ] in rows
     assert ["withdrawn", "", "", "jpy", "mrr", "1000"] in rows  # zero-decimal yen
     comments = [r[5] for r in rows if r[0] == "comments" and r[4] == "comment"]
     assert comments == ["'" + IMG_COMMENT, SCRIPT_COMMENT]

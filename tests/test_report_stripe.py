@@ -37,7 +37,7 @@ def account():
         }
     )
     subs = []
-    for n in range(12):
+    for _ in range(12):
         customer = client.v1.customers.create()
         sub = client.v1.subscriptions.create(
             params={"customer": customer.id, "items": [{"price": price.id}]}
@@ -89,7 +89,7 @@ def test_counts_cancellations_over_several_pages(account):
 
 def test_a_window_limits_by_cancellation_time(account):
     """Only cancellations requested inside [since, until) count."""
-    fake, client = account
+    _fake, client = account
     first = int(START.timestamp()) + 12 * 3600
     got = scan(client, since=first + 60, until=first + 4 * 60)
     assert got.summary.cancellations == 3
@@ -161,7 +161,12 @@ def test_a_checkpoint_of_another_scan_is_refused(account, tmp_path):
             {
                 "format": "cancelflow.report-checkpoint",
                 "version": 1,
-                "query": {"since": 1, "until": None, "horizon_months": 12, "comments": 100},
+                "query": {
+                    "since": 1,
+                    "until": None,
+                    "horizon_months": 12,
+                    "comments": 100,
+                },
                 "cursor": None,
                 "cube": {},
             }
@@ -190,7 +195,11 @@ def test_unknown_feedback_and_involuntary_ends_from_stripe():
     )
     record = _record(sub)
     assert record is not None
-    assert (record["feedback"], record["option"], record["initiated"]) == ("too_slow", "fo_1", True)
+    assert (record["feedback"], record["option"], record["initiated"]) == (
+        "too_slow",
+        "fo_1",
+        True,
+    )
     assert (record["mrr"], record["currency"], record["state"]) == (990, "jpy", "ended")
     sub["cancellation_details"]["reason"] = "payment_failed"
     assert _record(sub)["initiated"] is False
@@ -204,7 +213,7 @@ def test_unknown_feedback_and_involuntary_ends_from_stripe():
 
 def test_bad_options_are_refused(account):
     """max_retries and the window are checked before any call to Stripe."""
-    fake, client = account
+    _fake, client = account
     with pytest.raises(InvalidParameterError, match="max_retries"):
         scan(client, max_retries=-1)
     with pytest.raises(InvalidParameterError, match="until"):

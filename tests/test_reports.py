@@ -17,7 +17,13 @@ from cancelflow import (
     SQLiteLedger,
     report_from_ledger,
 )
-from cancelflow._reports.cube import TENURE_BANDS, Cube, assemble, tenure_band, trunc_div
+from cancelflow._reports.cube import (
+    TENURE_BANDS,
+    Cube,
+    assemble,
+    tenure_band,
+    trunc_div,
+)
 from cancelflow._reports.stats import newcombe_interval
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 from report_fixture import IMG_COMMENT, SCRIPT_COMMENT, SINCE, UNTIL, T, fill
@@ -61,7 +67,9 @@ def test_reasons_by_hand(expected):
 
 def test_prices_tenure_and_months_by_hand(expected):
     """Four cancellations on price_basic, one on price_pro; one per tenure band but 24+; May, empty June, July."""
-    assert [(p.product_id, p.price_id, p.count, dict(p.mrr)) for p in expected.prices] == [
+    assert [
+        (p.product_id, p.price_id, p.count, dict(p.mrr)) for p in expected.prices
+    ] == [
         ("prod_basic", "price_basic", 4, {"eur": 5000, "usd": 1500}),
         ("prod_pro", "price_pro", 1, {"eur": 3000}),
     ]
@@ -81,9 +89,18 @@ def test_comments_and_withdrawn_by_hand(expected):
     assert expected.comments_total == 2
     (g, c) = expected.comments
     assert (g.customer_id, g.comment, g.feedback, g.mrr, g.currency) == (
-        "cus_g", IMG_COMMENT, "missing_features", 1500, "usd"
+        "cus_g",
+        IMG_COMMENT,
+        "missing_features",
+        1500,
+        "usd",
     )
-    assert (c.customer_id, c.comment, c.at, c.mrr) == ("cus_c", SCRIPT_COMMENT, T + 2005, 3000)
+    assert (c.customer_id, c.comment, c.at, c.mrr) == (
+        "cus_c",
+        SCRIPT_COMMENT,
+        T + 2005,
+        3000,
+    )
     w = expected.withdrawn
     assert (w.count, dict(w.mrr)) == (1, {"jpy": 1000})
     assert [(r.key, r.count, r.share) for r in w.reasons] == [("unused", 1, 1.0)]
@@ -92,18 +109,31 @@ def test_comments_and_withdrawn_by_hand(expected):
 def test_offers_arms_and_revenue_by_hand(expected):
     """STAY20: offered 3, redeemed 1, stayed 2; twenty vs control lift 2/3 − 0/2 with Newcombe's interval; 240 − 4 EUR kept."""
     (offer,) = expected.offers
-    assert (offer.coupon, offer.shown, offer.redeemed, offer.stayed) == ("STAY20", 3, 1, 2)
+    assert (offer.coupon, offer.shown, offer.redeemed, offer.stayed) == (
+        "STAY20",
+        3,
+        1,
+        2,
+    )
     assert offer.redemption == Rate.of(1, 3)
     assert offer.save == Rate.of(2, 3)
     assert dict(offer.saved_mrr) == {"eur": 2000}
     control, twenty = expected.arms
-    assert (control.arm, control.holdout, control.coupon, control.attempts, control.stayed) == (
-        "control", True, None, 2, 0
-    )
+    assert (
+        control.arm,
+        control.holdout,
+        control.coupon,
+        control.attempts,
+        control.stayed,
+    ) == ("control", True, None, 2, 0)
     assert control.lift is None
-    assert (twenty.arm, twenty.coupon, twenty.attempts, twenty.redeemed, twenty.stayed) == (
-        "twenty", "STAY20", 3, 1, 2
-    )
+    assert (
+        twenty.arm,
+        twenty.coupon,
+        twenty.attempts,
+        twenty.redeemed,
+        twenty.stayed,
+    ) == ("twenty", "STAY20", 3, 1, 2)
     assert twenty.save == Rate.of(2, 3)
     lift = twenty.lift
     assert lift is not None
@@ -136,11 +166,17 @@ def test_sql_stores_give_the_same_report(request, tmp_path, expected, store):
         got = report(ledger)
         assert got.source == ("sqlite" if store == "sqlite" else "postgresql")
         assert attrs.evolve(got, source="memory") == expected
-        for since, until, comments in [(None, None, 1), (T + 1500, T + 6500, None), (None, T + 3500, 0)]:
+        for since, until, comments in [
+            (None, None, 1),
+            (T + 1500, T + 6500, None),
+            (None, T + 3500, 0),
+        ]:
             memory = report_from_ledger(
                 fill(MemoryLedger()), since=since, until=until, comments=comments, now=0
             )
-            sql = report_from_ledger(ledger, since=since, until=until, comments=comments, now=0)
+            sql = report_from_ledger(
+                ledger, since=since, until=until, comments=comments, now=0
+            )
             assert attrs.evolve(sql, source="memory") == memory
 
 
@@ -158,10 +194,14 @@ def test_empty_window_gives_an_empty_report(tmp_path):
     """A window with no case: zeros, no rows, and every format still renders."""
     with SQLiteLedger(tmp_path / "l.db") as ledger:
         fill(ledger)
-        empty = report_from_ledger(ledger, since=T + 900 * DAY, until=T + 901 * DAY, now=0)
+        empty = report_from_ledger(
+            ledger, since=T + 900 * DAY, until=T + 901 * DAY, now=0
+        )
     s = empty.summary
     assert (s.cases, s.cancellations, dict(s.mrr_lost)) == (0, 0, {})
-    assert (empty.reasons, empty.tenure, empty.months, empty.offers, empty.arms) == ((),) * 5
+    assert (empty.reasons, empty.tenure, empty.months, empty.offers, empty.arms) == (
+        (),
+    ) * 5
     assert empty.currencies == ()
     assert "Nothing in this window." in empty.render("text")
     for fmt in ("json", "csv", "html"):
@@ -179,7 +219,9 @@ def test_one_currency_has_one_amount_column():
     assert got.currencies == ("eur",)
     text = got.render("text")
     assert "MRR EUR" in text and "MRR USD" not in text
-    assert "12.34\u00a0EUR" in text  # a no-break space keeps amount and currency together
+    assert (
+        "12.34\u00a0EUR" in text
+    )  # a no-break space keeps amount and currency together
 
 
 def test_zero_decimal_currencies_are_written_without_decimals(expected):
@@ -194,7 +236,9 @@ def test_unknown_feedback_values_are_kept_and_flagged(tmp_path):
     with SQLiteLedger(path) as ledger:
         fill(ledger)
     with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("UPDATE cancelflow_cases SET feedback = 'too_slow' WHERE subscription_id = 'sub_h'")
+        conn.execute(
+            "UPDATE cancelflow_cases SET feedback = 'too_slow' WHERE subscription_id = 'sub_h'"
+        )
     with SQLiteLedger(path) as ledger:
         got = report(ledger)
     row = next(r for r in got.reasons if r.key == "too_slow")
@@ -213,11 +257,13 @@ def test_window_is_half_open():
         ledger.record_events(cancelflow.parse_event(sim.events[0]))
     got = report_from_ledger(ledger, since=T, until=T + 100, now=0)
     assert got.summary.cancellations == 1
-    assert report_from_ledger(ledger, since=dt.date(2026, 5, 28), now=0).summary.cases == 2
+    assert (
+        report_from_ledger(ledger, since=dt.date(2026, 5, 28), now=0).summary.cases == 2
+    )
 
 
 def test_a_later_cancellation_after_the_window_does_not_count(expected):
-    """"Cancelled later" looks only before the window's end."""
+    """ "Cancelled later" looks only before the window's end."""
     got = report(fill(MemoryLedger()), until=T + 30 * DAY)
     assert got.revenue[0].cancelled_later == 0
 
@@ -236,7 +282,7 @@ def test_comment_limit(expected):
         ({"horizon_months": 0}, "horizon_months"),
         ({"horizon_months": True}, "horizon_months"),
         ({"comments": -1}, "comments"),
-        ({"since": dt.datetime(2026, 1, 1)}, "since"),  # noqa: DTZ001 - naive on purpose
+        ({"since": dt.datetime(2026, 1, 1)}, "since"),
         ({"until": "2026-01-01"}, "until"),
         ({"since": float("nan")}, "since"),
         ({"now": object()}, "now"),
@@ -273,10 +319,18 @@ def test_cube_round_trips_through_json(expected):
     cube = Cube(horizon=12, comment_limit=100)
     for case in fill(MemoryLedger()).cases():
         if SINCE <= case.opened_at < UNTIL:
-            cube.add_case(case, later=case.subscription_id == "sub_a" and case.state.value == "saved")
+            cube.add_case(
+                case,
+                later=case.subscription_id == "sub_a" and case.state.value == "saved",
+            )
     again = Cube(horizon=12, comment_limit=100)
     again.load_json(cube.to_json())
-    meta = {"source": "memory", "since": SINCE, "until": UNTIL, "generated_at": T + 50 * DAY}
+    meta = {
+        "source": "memory",
+        "since": SINCE,
+        "until": UNTIL,
+        "generated_at": T + 50 * DAY,
+    }
     assert assemble(again, **meta) == assemble(cube, **meta) == expected
     with pytest.raises(ValueError, match="not a report checkpoint"):
         again.load_json({"by_case": [[["x"], [1]]]})

@@ -64,7 +64,9 @@ def shop(tmp_path_factory):
     secret = fake.add_webhook_endpoint(
         endpoint, events=["customer.subscription.*", "customer.discount.*"]
     )
-    handlers.extend(WebhookHandler(secret, ledger=ledger) for ledger in (sqlite, memory))
+    handlers.extend(
+        WebhookHandler(secret, ledger=ledger) for ledger in (sqlite, memory)
+    )
     prices = {
         currency: client.v1.prices.create(
             params={
@@ -76,7 +78,9 @@ def shop(tmp_path_factory):
         )
         for currency, amount in PRICE.items()
     }
-    client.v1.coupons.create(params={"id": "STAY20", "percent_off": 20, "duration": "once"})
+    client.v1.coupons.create(
+        params={"id": "STAY20", "percent_off": 20, "duration": "once"}
+    )
     option = client.v1.billing.feedback_options.create(
         params={"description": "Too many notifications"}
     )
@@ -120,13 +124,19 @@ def shop(tmp_path_factory):
         sub = client.v1.subscriptions.create(
             params={"customer": customer.id, "items": [{"price": prices[currency].id}]}
         )
-        people.append({"i": i, "customer": customer.id, "sub": sub, "currency": currency})
+        people.append(
+            {"i": i, "customer": customer.id, "sub": sub, "currency": currency}
+        )
         fake.clock.advance(dt.timedelta(days=3))
     since = fake.clock.now()
     for person in people:
         i = person["i"]
-        link = flow.create_cancel_link(customer=person["customer"], subscription=person["sub"].id)
-        person.update(link=link, arm=link.decision.arm, offered=link.coupon_id is not None)
+        link = flow.create_cancel_link(
+            customer=person["customer"], subscription=person["sub"].id
+        )
+        person.update(
+            link=link, arm=link.decision.arm, offered=link.coupon_id is not None
+        )
         visit = fake.portal.visit(link.url)
         fake.clock.advance(60)
         what = plan(i)
@@ -201,9 +211,15 @@ def test_summary_reasons_and_option_match_the_plan(shop):
     assert dict(s.mrr_lost) == dict(lost)
     reasons = Counter()
     for p in gone:
-        reasons[{0: "too_expensive", 1: "missing_features", 2: "other", 5: None}[plan(p["i"])]] += 1
+        reasons[
+            {0: "too_expensive", 1: "missing_features", 2: "other", 5: None}[
+                plan(p["i"])
+            ]
+        ] += 1
     assert {r.key: r.count for r in got.reasons} == dict(reasons)
-    assert [(o.key, o.count) for o in got.feedback_options] == [(shop["option"], reasons[None])]
+    assert [(o.key, o.count) for o in got.feedback_options] == [
+        (shop["option"], reasons[None])
+    ]
     assert sum(p.count for p in got.prices) == len(gone)
     assert {p.product_id for p in got.prices} == {
         s_["sub"]["items"]["data"][0]["price"]["product"] for s_ in gone
