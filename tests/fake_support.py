@@ -92,3 +92,43 @@ def event_types(fake: FakeStripe) -> list[str]:
     """Every event type the fake emitted, oldest first."""
     events = fake.backend.events.store
     return [events.by_id[i].obj["type"] for i in events.order.ids]
+
+
+class Counting(stripe.HTTPClient):
+    """Passes every request on to another HTTP client and records its method and path."""
+
+    name = "counting"
+
+    def __init__(self, inner: stripe.HTTPClient) -> None:
+        super().__init__()
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []
+        self.idempotency_keys: list[str] = []
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        from urllib.parse import urlsplit
+
+        self.calls.append((method, urlsplit(url).path))
+        if headers and "Idempotency-Key" in headers:
+            self.idempotency_keys.append(headers["Idempotency-Key"])
+        return self.inner.request(method, url, headers, post_data)
+
+    async def request_async(self, method, url, headers, post_data=None):
+        from urllib.parse import urlsplit
+
+        self.calls.append((method, urlsplit(url).path))
+        return await self.inner.request_async(method, url, headers, post_data)
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        """The POST requests (every write to Stripe is a POST)."""
+        return [c for c in self.calls if c[0] == "post"]
+
+
+def counting_client(fake: FakeStripe) -> tuple[stripe.StripeClient, Counting]:
+    """A StripeClient on *fake* whose requests are counted."""
+    counter = Counting(fake.http_client)
+    return stripe.StripeClient("sk_test_counting", http_client=counter), counter

@@ -4,7 +4,9 @@ Not a test module: helpers for the webhook, event and ledger tests. A
 :class:`SubSim` holds one subscription's JSON and, for every change, emits the
 event Stripe would: the full object after the change and, for
 ``customer.subscription.updated``, ``previous_attributes`` holding the old value of
-every changed top-level field (whole hashes and arrays, as Stripe documents).
+every changed top-level field: whole hashes and arrays (older API versions and some
+captures), or with ``SubSim(partial=True)`` only the changed sub-keys of a hash, as
+captured events of the pinned version show (arrays stay whole either way).
 Exact portal payloads are UNCONFIRMED in Stripe's docs; these follow
 ``shared/reference/stripe-api.md`` §3.3 and §5.2.
 """
@@ -200,6 +202,13 @@ def discount_json(
     }
 
 
+def _changed(old: Any, new: Any) -> Any:
+    """The old value of a changed field; of a hash, only its changed sub-keys."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {k: _changed(old.get(k), v) for k, v in new.items() if old.get(k) != v}
+    return old
+
+
 class SubSim:
     """One subscription whose changes are emitted as Stripe events."""
 
@@ -209,9 +218,11 @@ class SubSim:
         customer: str = "cus_1",
         *,
         now: int = 1_780_000_000,
+        partial: bool = False,
         **kw: Any,
     ) -> None:
         self.now = now
+        self.partial = partial
         self.sub = subscription_json(sub_id, customer, created=now, **kw)
         self.events: list[dict[str, Any]] = []
 
@@ -234,7 +245,11 @@ class SubSim:
     def _update(self, **changes: Any) -> dict[str, Any]:
         before = copy.deepcopy(self.sub)
         self.sub.update(changes)
-        prev = {k: before[k] for k in changes if before[k] != self.sub[k]}
+        prev = {
+            k: _changed(before[k], self.sub[k]) if self.partial else before[k]
+            for k in changes
+            if before[k] != self.sub[k]
+        }
         ev = event_json(
             "customer.subscription.updated",
             copy.deepcopy(self.sub),

@@ -114,21 +114,68 @@ def run_page(path: Path, tmp_path: Path, namespace: dict[str, object]) -> None:
                 )
 
 
-@pytest.mark.parametrize(
-    "module", ["cancelflow", "cancelflow.exceptions", "cancelflow.testing"]
-)
-def test_reference_names_every_public_name(module: str):
-    """docs/reference.md mentions every name in the public modules' __all__."""
+API_PAGES = sorted((ROOT / "docs" / "api").glob("*.md"))
+DIRECTIVE = re.compile(r"^::: (?P<target>[\w.]+)\s*$", re.MULTILINE)
+#: Modules whose page documents every name of their __all__ with one directive.
+WHOLE_MODULES = ("cancelflow.exceptions", "cancelflow.testing.strategies")
+
+
+def directives() -> dict[str, str]:
+    """`::: target` of every API page → the page's name."""
+    found = {}
+    for page in API_PAGES:
+        for m in DIRECTIVE.finditer(page.read_text(encoding="utf-8")):
+            found[m.group("target")] = page.name
+    return found
+
+
+@pytest.mark.parametrize("module", ["cancelflow", "cancelflow.testing"])
+def test_api_reference_renders_every_public_name(module: str):
+    """Each name of the module's __all__ has its `::: module.Name` on a docs/api page."""
     import importlib
 
-    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    targets = directives()
     names = importlib.import_module(module).__all__
     missing = [
-        name
+        f"::: {module}.{name}"
         for name in names
-        if name != "exceptions" and not re.search(rf"`[^`]*\b{name}\b[^`]*`", text)
+        if name != "exceptions"
+        and f"{module}.{name}" not in targets
+        and not (name == "CancelflowError" and "cancelflow.exceptions" in targets)
     ]
-    assert missing == []
+    assert missing == [], (
+        "add these lines to the docs/api/*.md page of their topic "
+        f"(the reference is generated from them): {missing}"
+    )
+
+
+def test_api_reference_names_only_what_exists():
+    """Every `::: target` on a docs/api page is a public name or a whole public module."""
+    import importlib
+
+    wrong = []
+    for target, page in directives().items():
+        module, _, name = target.rpartition(".")
+        if target in WHOLE_MODULES or target == "cancelflow.testing._pytest_plugin":
+            importlib.import_module(target)
+            continue
+        public = getattr(importlib.import_module(module), "__all__", [])
+        if name not in public:
+            wrong.append(f"{page}: ::: {target}")
+    assert wrong == [], f"not public names: {wrong}"
+    assert set(WHOLE_MODULES) <= set(directives())
+
+
+def test_every_page_is_in_the_site_nav():
+    """Each docs/**/*.md page is in mkdocs.yml's nav, and each nav page exists."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = config[config.index("\nnav:") : config.index("\ntheme:")]
+    listed = set(re.findall(r"([\w./-]+\.md)\s*$", nav, re.MULTILINE))
+    pages = {
+        p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")
+    }
+    assert sorted(pages - listed) == [], "add these pages to `nav` in mkdocs.yml"
+    assert sorted(listed - pages) == [], "nav names pages that do not exist"
 
 
 def _python_block(doc: str) -> str:

@@ -127,6 +127,96 @@ class TestSchedule:
         assert kinds(parse_event(s.unrelated())) == [NotAboutCancellation]
 
 
+@pytest.mark.parametrize("partial", [False, True], ids=["whole", "changed-keys"])
+class TestPreviousAttributesForms:
+    """Whole hashes (older versions) and changed sub-keys only (captured) read alike."""
+
+    def test_schedule_then_feedback(self, partial):
+        """A schedule, then the answer: one CancellationScheduled, one FeedbackReceived."""
+        s = SubSim(mode="flexible", partial=partial)
+        assert kinds(parse_event(s.schedule())) == [CancellationScheduled]
+        (ev,) = parse_event(s.tick(3).feedback("other", comment="too dear"))
+        assert isinstance(ev, FeedbackReceived)
+        assert (ev.feedback, ev.comment) == (CancellationFeedback.OTHER, "too dear")
+
+    def test_a_changed_comment_alone_is_new_feedback(self, partial):
+        """Only the comment changed ({"comment": old}): still FeedbackReceived."""
+        s = SubSim(partial=partial)
+        s.schedule()
+        s.feedback("other", comment="first")
+        ev = s.feedback("other", comment="second")
+        assert ev["data"]["previous_attributes"]["cancellation_details"] == (
+            {"comment": "first"}
+            if partial
+            else {
+                "comment": "first",
+                "feedback": "other",
+                "feedback_option": None,
+                "reason": "cancellation_requested",
+            }
+        )
+        (got,) = parse_event(ev)
+        assert isinstance(got, FeedbackReceived) and got.comment == "second"
+
+    def test_same_answer_and_reason_only_changes_are_not_feedback(self, partial):
+        """A reason-only change, or details changed elsewhere, is not the customer's answer."""
+        s = SubSim(partial=partial)
+        s.feedback("unused")
+        ev = s._update(cancellation_details=s._details(reason="cancellation_requested"))
+        if partial:
+            assert ev["data"]["previous_attributes"] == {
+                "cancellation_details": {"reason": None}
+            }
+        assert kinds(parse_event(ev)) == [NotAboutCancellation]
+
+    def test_renewal_is_withdrawn(self, partial):
+        """Renewing after an answer: CancellationWithdrawn only."""
+        s = SubSim(partial=partial)
+        s.schedule()
+        s.feedback("unused")
+        assert kinds(parse_event(s.tick(60).renew())) == [CancellationWithdrawn]
+
+
+def test_the_fakes_own_events_parse_alike():
+    """FakeStripe's portal events (changed sub-keys only) parse as the hand-built ones do."""
+    from cancelflow.testing import FakeStripe
+
+    fake = FakeStripe()
+    client = fake.client()
+    fake.dashboard.save_portal_settings(
+        features={
+            "subscription_cancel": {
+                "enabled": True,
+                "cancellation_reason": {"enabled": True, "options": ["other"]},
+            }
+        }
+    )
+    price = client.v1.prices.create(
+        params={
+            "currency": "eur",
+            "unit_amount": 900,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "P"},
+        }
+    )
+    customer = client.v1.customers.create().id
+    sub = client.v1.subscriptions.create(
+        params={"customer": customer, "items": [{"price": price.id}]}
+    )
+    session = client.v1.billing_portal.sessions.create(
+        params={
+            "customer": customer,
+            "flow_data": {
+                "type": "subscription_cancel",
+                "subscription_cancel": {"subscription": sub.id},
+            },
+        }
+    )
+    outcome = fake.portal.visit(session.url).cancel(feedback="other", comment="x")
+    parsed = [kinds(parse_event(json.dumps(e))) for e in outcome.events]
+    assert parsed == [[CancellationScheduled], [FeedbackReceived]]
+
+
 class TestWithdrawAndEnd:
     def test_renewal_is_a_withdrawal(self):
         """Removing a pending cancel gives CancellationWithdrawn (not feedback, though details changed)."""
@@ -514,7 +604,12 @@ def test_events_read_the_subscription_as_the_snapshot_does(data):
         "status": "incomplete",
         "cancel_at": None,
         "cancel_at_period_end": False,
-        "cancellation_details": {"feedback": None, "comment": None, "reason": None},
+        "cancellation_details": {  # a whole hash: every key of this API version
+            "feedback": None,
+            "comment": None,
+            "feedback_option": None,
+            "reason": None,
+        },
     }
     event = event_json(
         "customer.subscription.updated",

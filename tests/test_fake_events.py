@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 import stripe
-from tests.fake_support import cancel_config, client, event_types, fake, subscription
+from tests.fake_support import (
+    cancel_config,
+    client,
+    event_types,
+    fake,
+    raw,
+    subscription,
+)
 
 __all__ = ["client", "fake"]
 
@@ -67,22 +74,39 @@ def test_snapshots_do_not_change_later(fake, client):
     ).data
     assert [e.data.object.metadata["step"] for e in updates] == ["2", "1"]
     assert updates[0].data.previous_attributes.metadata.to_dict() == {"step": "1"}
-    assert updates[1].data.previous_attributes.metadata.to_dict() == {}
+    assert updates[1].data.previous_attributes.metadata.to_dict() == {"step": None}
 
 
-def test_previous_attributes_hold_only_changed_top_level_keys(fake, client):
-    """previous_attributes names changed top-level keys, whole hashes, old values."""
-    sub = subscription(client)
+def test_previous_attributes_hold_only_changed_keys(fake, client):
+    """previous_attributes names changed keys with old values; a hash only its changed sub-keys."""
+    sub = subscription(client, metadata={"kept": "x", "gone": "y"})
     client.v1.subscriptions.update(
-        sub.id, params={"description": "Main", "metadata": {"a": "1"}}
+        sub.id,
+        params={"description": "Main", "metadata": {"a": "1", "gone": ""}},
     )
     event = client.v1.events.list(
         params={"type": "customer.subscription.updated"}
     ).data[0]
+    assert event.data.object.metadata.to_dict() == {"kept": "x", "a": "1"}
     assert event.data.previous_attributes.to_dict() == {
         "description": None,
-        "metadata": {},
+        "metadata": {"a": None, "gone": "y"},
     }
+
+
+def test_a_renewal_gives_items_as_data_only(fake, client):
+    """A renewal's previous_attributes hold items as {"data": [...]}, the whole old list."""
+    sub = subscription(client)
+    fake.clock.advance(32 * 86_400)
+    (event,) = client.v1.events.list(
+        params={"type": "customer.subscription.updated"}
+    ).data
+    previous = raw(client.v1.events.retrieve(event.id))["data"]["previous_attributes"]
+    assert set(previous) == {"items"}
+    assert set(previous["items"]) == {"data"}  # no has_more, url, total_count
+    (item,) = previous["items"]["data"]
+    assert item["current_period_end"] == sub["items"].data[0].current_period_end
+    assert item["id"] == sub["items"].data[0].id and "price" in item  # whole items
 
 
 def test_retrieve(client):

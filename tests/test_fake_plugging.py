@@ -177,10 +177,39 @@ class TestInstall:
 
 class TestKeys:
     def test_missing_key(self, fake):
-        """No Authorization header: 401, like Stripe."""
+        """No Authorization header: 401 with Stripe's own message."""
         body, status, _ = call(fake, headers={"Stripe-Version": VERSION})
         assert status == 401
-        assert "did not provide an API key" in body["error"]["message"]
+        assert body["error"]["message"] == (
+            "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for "
+            "details, or we can help at https://support.stripe.com/."
+        )
+        assert body["error"]["type"] == "invalid_request_error"
+
+    @pytest.mark.parametrize(
+        ("key", "shown"),
+        [
+            ("pk_test_51AbCdEfSECRETxyz9", "pk_test_**************xyz9"),
+            ("sk_test_", "sk_test_"),
+            ("sk_test_x", None),  # accepted: a test key
+            ("SECRET_abcd", "*******abcd"),
+            ("sk_tes_abc", "******_abc"),
+            ("rk_live_", None),  # refused as live, with the fake's own words
+        ],
+    )
+    def test_a_bad_key_is_named_masked_as_stripe_does(self, fake, key, shown):
+        """Invalid API Key provided: the prefix and the last four kept, the rest starred."""
+        body, status, _ = call(
+            fake, headers={"Authorization": f"Bearer {key}", "Stripe-Version": VERSION}
+        )
+        if shown is None:
+            assert key.startswith("rk_live_") == (status == 401)
+            return
+        assert status == 401
+        assert body["error"]["message"] == f"Invalid API Key provided: {shown}"
+        assert len(shown) == len(key)
 
     def test_live_key_refused_without_echoing_it(self, fake):
         """A live-mode key is refused, and the key is not in the message."""

@@ -201,12 +201,7 @@ class TestCancel:
             "cancel_at": None,
             "cancel_at_period_end": False,
             "canceled_at": None,
-            "cancellation_details": {
-                "comment": None,
-                "feedback": None,
-                "feedback_option": None,
-                "reason": None,
-            },
+            "cancellation_details": {"reason": None},
         }
         assert second["data"]["object"]["cancellation_details"] == {
             "comment": "moving to a spreadsheet",
@@ -239,6 +234,33 @@ class TestCancel:
         ) == (year_end, False)
         assert outcome.event_types == ["customer.subscription.updated"]
         assert outcome.redirect_url is None
+
+    def test_flexible_cancel_and_renew_events_match_the_capture(self, fake, client):
+        """As captured (evt_1TfIR16UYJj2vm0GTbbwormk): canceled_at null, only changed sub-keys."""
+        sub = subscription(client, mode="flexible")
+        default_cancel_config(fake)
+        fake.clock.advance(DAY)
+        (scheduled,) = (
+            fake.portal.visit(cancel_session(client, sub).url).cancel().events
+        )
+        obj = scheduled["data"]["object"]
+        assert (obj["cancel_at"], obj["cancel_at_period_end"], obj["canceled_at"]) == (
+            FEB_1,
+            False,
+            None,
+        )
+        assert obj["cancellation_details"]["reason"] == "cancellation_requested"
+        assert scheduled["data"]["previous_attributes"] == {
+            "cancel_at": None,
+            "cancellation_details": {"reason": None},
+        }
+        home = fake.portal.visit(home_session(client, sub.customer).url)
+        (renewed,) = home.renew().events
+        assert renewed["data"]["previous_attributes"] == {
+            "cancel_at": FEB_1,
+            "cancellation_details": {"reason": "cancellation_requested"},
+        }
+        assert renewed["data"]["object"]["cancellation_details"]["reason"] is None
 
     def test_a_custom_feedback_option(self, fake, client):
         """A custom feedback option lands in cancellation_details.feedback_option."""

@@ -391,7 +391,7 @@ class TestProductAndPriceFields:
         )
         assert previous.to_dict() == {
             "active": True,
-            "metadata": {},
+            "metadata": {"k": None},
             "nickname": None,
             "tax_behavior": "unspecified",
         }

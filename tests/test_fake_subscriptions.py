@@ -221,12 +221,7 @@ class TestUpdate:
             "cancel_at": None,
             "cancel_at_period_end": False,
             "canceled_at": None,
-            "cancellation_details": {
-                "comment": None,
-                "feedback": None,
-                "feedback_option": None,
-                "reason": None,
-            },
+            "cancellation_details": {"reason": None},
         }
         assert event["created"] == JAN_1 + DAY
 
@@ -244,6 +239,47 @@ class TestUpdate:
             sub.id, params={"cancel_at": "max_period_end"}
         )
         assert late.cancel_at == int(dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp())
+
+    def test_mixed_intervals_cancel_at_period_end_is_the_earliest_end(
+        self, fake, client
+    ):
+        """Monthly + yearly, cancel_at_period_end: cancel_at is the monthly (earliest) end."""
+        monthly, yearly = price(client), price(client, interval="year")
+        sub = subscription(
+            client, items=[{"price": monthly.id}, {"price": yearly.id}], mode="flexible"
+        )
+        fake.clock.advance(DAY)
+        updated = client.v1.subscriptions.update(
+            sub.id, params={"cancel_at_period_end": True}
+        )
+        assert (updated.cancel_at, updated.cancel_at_period_end) == (FEB_1, True)
+        assert updated.canceled_at == JAN_1 + DAY  # the request's time (documented)
+        fake.clock.advance_to(FEB_1)
+        ended = client.v1.subscriptions.retrieve(sub.id)
+        assert (ended.status, ended.ended_at) == ("canceled", FEB_1)
+        assert events_of(fake, "customer.subscription.deleted")[-1]["created"] == FEB_1
+
+    def test_a_cancel_at_schedule_leaves_canceled_at_null(self, fake, client):
+        """cancel_at (not the flag) schedules without canceled_at, until the end comes."""
+        sub = subscription(client, mode="flexible")
+        fake.clock.advance(DAY)
+        updated = client.v1.subscriptions.update(sub.id, params={"cancel_at": MAR_1})
+        assert (updated.cancel_at, updated.canceled_at) == (MAR_1, None)
+        assert updated.cancellation_details.reason == "cancellation_requested"
+        previous = events_of(fake, "customer.subscription.updated")[-1]["data"][
+            "previous_attributes"
+        ]
+        assert previous == {
+            "cancel_at": None,
+            "cancellation_details": {"reason": None},
+        }
+        fake.clock.advance_to(MAR_1)
+        ended = client.v1.subscriptions.retrieve(sub.id)
+        assert (ended.status, ended.canceled_at, ended.ended_at) == (
+            "canceled",
+            MAR_1,
+            MAR_1,
+        )
 
     def test_cancel_at_timestamp_rules(self, client):
         """cancel_at must be in the future and excludes cancel_at_period_end."""
@@ -456,12 +492,21 @@ class TestCancel:
         assert len(deleted) == 1
         assert "previous_attributes" not in deleted[0]["data"]
 
-    def test_cancel_twice(self, client):
-        """Canceling a canceled subscription is refused."""
+    def test_cancel_twice(self, fake, client):
+        """Canceling a canceled subscription answers 404 No such subscription, as Stripe does."""
         sub = subscription(client)
         client.v1.subscriptions.cancel(sub.id)
-        with pytest.raises(stripe.InvalidRequestError, match="already been canceled"):
+        before = len(fake.backend.events.store)
+        with pytest.raises(stripe.InvalidRequestError) as info:
             client.v1.subscriptions.cancel(sub.id)
+        assert (info.value.http_status, info.value.code, info.value.param) == (
+            404,
+            "resource_missing",
+            "id",
+        )
+        assert info.value.user_message == f"No such subscription: '{sub.id}'"
+        assert len(fake.backend.events.store) == before  # nothing emitted
+        assert client.v1.subscriptions.retrieve(sub.id).status == "canceled"
 
 
 class TestList:
@@ -522,12 +567,7 @@ class TestBackendOperations:
         )
         assert first["request"] == {"id": None, "idempotency_key": None}
         assert second["data"]["previous_attributes"] == {
-            "cancellation_details": {
-                "comment": None,
-                "feedback": None,
-                "feedback_option": None,
-                "reason": "cancellation_requested",
-            }
+            "cancellation_details": {"comment": None, "feedback": None}
         }
 
     def test_flexible_schedule_uses_cancel_at(self, fake, client):

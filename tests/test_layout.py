@@ -18,7 +18,9 @@ SRC = Path(cancelflow.__file__).parent
 
 #: Top-level private modules that every capability may use: small helpers with no
 #: knowledge of Stripe objects, policies or ledgers.
-HELPERS = frozenset({"_format", "_ids", "_pickle", "_redact", "_typing", "_validate"})
+HELPERS = frozenset(
+    {"_format", "_ids", "_pickle", "_redact", "_toml", "_typing", "_validate"}
+)
 
 #: Which units a unit may import (besides itself, the helpers and ``exceptions``).
 #: A unit is a private package (``_policy``), ``testing``, a helper, ``exceptions``
@@ -27,8 +29,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_stripe": frozenset(),
     "_policy": frozenset({"_stripe"}),
     "_outcomes": frozenset({"_policy", "_stripe"}),
-    "_links": frozenset({"_policy", "_outcomes", "_stripe"}),
+    "_links": frozenset({"_policy", "_outcomes", "_portal_config", "_stripe"}),
     "_backtest": frozenset({"_policy", "_outcomes", "_stripe"}),
+    "_portal_config": frozenset({"_stripe"}),
     "_reports": frozenset({"_policy", "_outcomes", "_stripe"}),
     "_cli": frozenset({"*"}),
     "testing": frozenset(),  # plus the labels, below

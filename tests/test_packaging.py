@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib.metadata import entry_points, version
 from importlib.resources import files
@@ -46,3 +47,59 @@ def test_console_script_points_at_main():
     from cancelflow._cli.main import main
 
     assert script.load() is main
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_version_is_written_in_pyproject_only():
+    """The version is static in pyproject (no dynamic version) and PEP 440 shaped."""
+    project = PYPROJECT["project"]
+    assert "version" not in project.get("dynamic", [])
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+|(a|b|rc)\d+)?", project["version"])
+
+
+def test_a_release_version_has_its_changelog_section():
+    """A version that is not a .devN has a `## [X.Y.Z] - date` section in CHANGELOG.md."""
+    release = PYPROJECT["project"]["version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in changelog
+    if ".dev" not in release:
+        assert re.search(
+            rf"^## \[{re.escape(release)}\] - \d{{4}}-\d\d-\d\d$",
+            changelog,
+            re.MULTILINE,
+        ), f"CHANGELOG.md has no section for {release}"
+
+
+def test_metadata_is_complete():
+    """URLs, the licence file and the classifiers that PyPI shows are declared."""
+    project = PYPROJECT["project"]
+    assert set(project["urls"]) >= {
+        "Homepage",
+        "Documentation",
+        "Repository",
+        "Issues",
+        "Changelog",
+    }
+    assert project["license"] == "MIT"
+    assert project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    assert "Programming Language :: Python :: 3 :: Only" in project["classifiers"]
+    backend = PYPROJECT["build-system"]["requires"]
+    assert backend == ["hatchling>=1.27"]  # PEP 639 licence metadata
+
+
+def test_sdist_carries_what_the_checks_need():
+    """The sdist holds the tests, docs, site config and licence, so it can be checked."""
+    include = PYPROJECT["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    for needed in (
+        "src",
+        "tests",
+        "docs",
+        "tools",
+        "mkdocs.yml",
+        "LICENSE",
+        "noxfile.py",
+    ):
+        assert needed in include

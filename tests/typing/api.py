@@ -688,9 +688,14 @@ def errors(error: Exception) -> list[object]:
         LedgerError,
         LinkNotRecordedError,
         MalformedSignatureHeaderError,
+        ManagedConfigurationNotFoundError,
         MissingSignatureHeaderError,
         NoV1SignatureError,
         PolicyError,
+        PortalConfigApplyError,
+        PortalConfigError,
+        PortalConfigInvalidError,
+        PortalConfigMatchError,
         SignatureMismatchError,
         SignatureVerificationError,
         StripeAPIError,
@@ -769,8 +774,168 @@ def errors(error: Exception) -> list[object]:
         found.append(isinstance(error, EventPayloadError))
     if isinstance(error, PolicyError):
         found += [error.key_path, error.problem]
+    if isinstance(error, PortalConfigError):
+        portal_kinds = (
+            PortalConfigInvalidError,
+            PortalConfigMatchError,
+            ManagedConfigurationNotFoundError,
+        )
+        found += [error.key_path, error.problem, isinstance(error, portal_kinds)]
+    if isinstance(error, PortalConfigApplyError):
+        applied: tuple[str, ...] = error.applied
+        found += [applied, error.not_applied]
     if isinstance(error, LinkNotRecordedError):
         link: cancelflow.CancelLink = error.link
         record: cancelflow.LinkRecord = error.record
         found += [link.url, record.session_id]
     return found
+
+
+def portal_config_as_code(client: stripe.StripeClient, path: str) -> list[object]:
+    from cancelflow import (
+        AdjustableQuantitySpec,
+        ApplyResult,
+        BillingCycleAnchor,
+        BusinessProfileSpec,
+        CancellationReasonSpec,
+        ConfigMatch,
+        ConfigurationPlan,
+        CustomerUpdateField,
+        CustomerUpdateSpec,
+        FeaturesSpec,
+        FeedbackOption,
+        FeedbackOptionPlan,
+        FieldChange,
+        InvoiceHistorySpec,
+        LoginPageSpec,
+        PauseDurationSpec,
+        PauseDurationType,
+        PauseInterval,
+        PauseIntervalSpec,
+        PaymentMethodUpdateSpec,
+        PlanAction,
+        PortalConfigFile,
+        PortalConfigPlan,
+        PortalConfigSpec,
+        ProductSpec,
+        ScheduleCondition,
+        SubscriptionCancelSpec,
+        SubscriptionPauseSpec,
+        SubscriptionUpdateField,
+        SubscriptionUpdateSpec,
+        TrialUpdateBehavior,
+        apply_portal_config,
+        dump_portal_config,
+        export_portal_config,
+        load_portal_config,
+        parse_portal_config,
+        plan_portal_config,
+    )
+
+    spec = PortalConfigSpec(
+        key="cancel-page",
+        match=ConfigMatch.METADATA,
+        name="Cancel page",
+        default_return_url="https://example.com/account",
+        metadata={"team": "billing"},
+        business_profile=BusinessProfileSpec(headline="Billing"),
+        login_page=LoginPageSpec(enabled=False),
+        features=FeaturesSpec(
+            subscription_cancel=SubscriptionCancelSpec(
+                enabled=True,
+                mode=cancelflow.CancelMode.AT_PERIOD_END,
+                proration_behavior=cancelflow.ProrationBehavior.NONE,
+                cancellation_reason=CancellationReasonSpec(
+                    enabled=True,
+                    options=frozenset({cancelflow.CancellationFeedback.OTHER}),
+                    feedback_options=("Too many emails",),
+                ),
+            ),
+            customer_update=CustomerUpdateSpec(
+                enabled=True, allowed_updates=frozenset({CustomerUpdateField.EMAIL})
+            ),
+            invoice_history=InvoiceHistorySpec(enabled=True),
+            payment_method_update=PaymentMethodUpdateSpec(enabled=True),
+            subscription_pause=SubscriptionPauseSpec(
+                enabled=True,
+                duration=PauseDurationSpec(
+                    type=PauseDurationType.INTERVAL_OPTIONS,
+                    interval_options=(
+                        PauseIntervalSpec(
+                            interval=PauseInterval.MONTH, interval_count=1
+                        ),
+                    ),
+                ),
+            ),
+            subscription_update=SubscriptionUpdateSpec(
+                enabled=True,
+                default_allowed_updates=frozenset({SubscriptionUpdateField.PRICE}),
+                products=(
+                    ProductSpec(
+                        product="prod_1",
+                        prices=("price_1",),
+                        adjustable_quantity=AdjustableQuantitySpec(
+                            enabled=True, maximum=5
+                        ),
+                    ),
+                ),
+                billing_cycle_anchor=BillingCycleAnchor.UNCHANGED,
+                schedule_at_period_end=frozenset(
+                    {ScheduleCondition.SHORTENING_INTERVAL}
+                ),
+                trial_update_behavior=TrialUpdateBehavior.END_TRIAL,
+            ),
+        ),
+    )
+    config: PortalConfigFile = PortalConfigFile([spec])
+    same: PortalConfigFile = parse_portal_config(dump_portal_config(config))
+    loaded: PortalConfigFile = load_portal_config(path)
+    plan: PortalConfigPlan = plan_portal_config(client, config)
+    first: ConfigurationPlan = plan.configurations[0]
+    change: FieldChange = first.changes[0]
+    options: tuple[FeedbackOptionPlan, ...] = plan.feedback_options
+    action: PlanAction = first.action
+    result: ApplyResult = apply_portal_config(client, config, plan=plan)
+    exported: PortalConfigFile = export_portal_config(
+        client, configuration="cancel-page"
+    )
+    params: dict[str, object] = spec.to_params({"Too many emails": "fo_1"}, create=True)
+    back: PortalConfigSpec = PortalConfigSpec.from_stripe(
+        params, feedback_labels={"fo_1": "Too many emails"}, key="cancel-page"
+    )
+    option = FeedbackOption.from_stripe(
+        {"id": "fo_1", "description": "x", "status": "active"}
+    )
+    gateway = cancelflow.StripeGateway(client)
+    listed: list[FeedbackOption] = gateway.list_feedback_options(active=True)
+    made: FeedbackOption = gateway.create_feedback_option("x", idempotency_key="k")
+    gone: FeedbackOption = gateway.deactivate_feedback_option(made.id)
+    one: cancelflow.PortalConfiguration = gateway.retrieve_portal_configuration("bpc_1")
+    return [
+        same == loaded,
+        plan.in_step,
+        plan.render(),
+        plan.summary(),
+        plan.counts(),
+        plan.unmanaged,
+        change.describe(),
+        options,
+        action.value,
+        result.writes,
+        result.applied,
+        result.configuration_ids,
+        exported.keys(),
+        config["cancel-page"].feedback_labels(),
+        spec.to_data(),
+        spec.declared(),
+        back.key,
+        option.active,
+        option.deactivated_at,
+        listed,
+        gone.active,
+        one.name,
+        one.metadata,
+        config.to_toml(),
+        len(config),
+        [s.key for s in config],
+    ]

@@ -57,13 +57,39 @@ _CANCEL: Final = "flow_data[subscription_cancel]"
 
 @attrs.frozen
 class Redirect:
-    """After cancelling, send the customer to *return_url* (an allowed URL)."""
+    """After cancelling, send the customer to an allowed URL of the site.
+
+    Attributes:
+        return_url: where to send the customer; checked against the
+            [`AllowedHosts`][cancelflow.AllowedHosts] like the session's `return_url`.
+
+    Example:
+        ```python
+        import cancelflow
+
+        after = cancelflow.Redirect("https://example.com/goodbye")
+        params = after.to_params(cancelflow.AllowedHosts(["example.com"]))
+        assert params["redirect"]["return_url"] == "https://example.com/goodbye"
+        ```
+    """
 
     return_url: str
 
     def to_params(
         self, allowed_hosts: AllowedHosts
     ) -> SessionCreateParamsFlowDataAfterCompletion:
+        """Return the `flow_data[after_completion]` parameters.
+
+        Args:
+            allowed_hosts: the hosts `return_url` may point to.
+
+        Returns:
+            `{"type": "redirect", "redirect": {"return_url": ...}}`, with the URL
+            normalised.
+
+        Raises:
+            DisallowedURLError: `return_url` is not an allowed URL.
+        """
         url = allowed_hosts.check(
             self.return_url, field=f"{_AFTER}[redirect][return_url]"
         )
@@ -72,14 +98,31 @@ class Redirect:
 
 @attrs.frozen
 class HostedConfirmation:
-    """After cancelling, show Stripe's confirmation page, with an optional message
-    of at most 500 characters."""
+    """After cancelling, show Stripe's confirmation page, with an optional message.
+
+    Attributes:
+        custom_message: at most 500 characters (Stripe's limit), not blank; Stripe's
+            own text when `None`.
+    """
 
     custom_message: str | None = None
 
     def to_params(
         self, allowed_hosts: AllowedHosts
     ) -> SessionCreateParamsFlowDataAfterCompletion:
+        """Return the `flow_data[after_completion]` parameters.
+
+        Args:
+            allowed_hosts: unused (there is no URL here); taken for symmetry with
+                [`Redirect.to_params`][cancelflow.Redirect.to_params].
+
+        Returns:
+            `{"type": "hosted_confirmation", ...}` with the message when there is one.
+
+        Raises:
+            InvalidParameterError: the message is not a string, is blank, or is
+                longer than 500 characters.
+        """
         del allowed_hosts  # no URL here
         field = f"{_AFTER}[hosted_confirmation][custom_message]"
         message: object = self.custom_message
@@ -110,6 +153,14 @@ class PortalHomepage:
     def to_params(
         self, allowed_hosts: AllowedHosts
     ) -> SessionCreateParamsFlowDataAfterCompletion:
+        """Return the `flow_data[after_completion]` parameters.
+
+        Args:
+            allowed_hosts: unused (there is no URL here).
+
+        Returns:
+            `{"type": "portal_homepage"}`.
+        """
         del allowed_hosts
         return {"type": "portal_homepage"}
 
@@ -197,21 +248,46 @@ def build_cancel_session_params(
         customer: the ``cus_…`` id the session is for.
         subscription: the ``sub_…`` id to cancel (it must be *customer*'s;
             :class:`~cancelflow.Cancelflow` checks that, this function cannot).
-        allowed_hosts: where *return_url* and a :class:`Redirect` may point:
-            an :class:`AllowedHosts` or a list of its entries.
-        coupon: a coupon id to offer as ``retention.coupon_offer``.
+        allowed_hosts: where `return_url` and a [`Redirect`][cancelflow.Redirect]
+            may point: an [`AllowedHosts`][cancelflow.AllowedHosts] or a list of
+            its entries.
+        coupon: a coupon id to offer as `retention.coupon_offer`.
         return_url: the top-level link back to the site, shown all along.
-        after_completion: :class:`Redirect`, :class:`HostedConfirmation` or
-            :class:`PortalHomepage`; Stripe's default when ``None``.
-        locale: one of :data:`LOCALES`; Stripe picks one when ``None``.
-        configuration: a ``bpc_…`` portal configuration; the default one when
-            ``None``.
-        on_behalf_of: a connected ``acct_…`` account.
+        after_completion: [`Redirect`][cancelflow.Redirect],
+            [`HostedConfirmation`][cancelflow.HostedConfirmation] or
+            [`PortalHomepage`][cancelflow.PortalHomepage]; Stripe's default when
+            `None`.
+        locale: one of [`LOCALES`][cancelflow.LOCALES] (case and `_`/`-` do not
+            matter); Stripe picks one when `None`.
+        configuration: a `bpc_…` portal configuration; the default one when
+            `None`.
+        on_behalf_of: a connected `acct_…` account.
+
+    Returns:
+        stripe-python's `SessionCreateParams`, ready for
+        `client.v1.billing_portal.sessions.create(params=...)`.
 
     Raises:
-        InvalidParameterError: a field breaks a rule; ``field`` is its path in
-            Stripe's form notation and ``rule`` says which rule.
-        DisallowedURLError: a URL is not allowed (see :class:`AllowedHosts`).
+        InvalidParameterError: a field breaks a rule; `field` is its path in
+            Stripe's form notation and `rule` says which rule.
+        DisallowedURLError: a URL is not allowed (see
+            [`AllowedHosts.check`][cancelflow.AllowedHosts.check]).
+
+    Example:
+        ```python
+        import cancelflow
+
+        params = cancelflow.build_cancel_session_params(
+            customer="cus_123",
+            subscription="sub_456",
+            allowed_hosts=["example.com"],
+            coupon="STAY20",
+            after_completion=cancelflow.HostedConfirmation("Sorry to see you go."),
+            locale="fr_ca",
+        )
+        assert params["flow_data"]["type"] == "subscription_cancel"
+        assert params["locale"] == "fr-CA"
+        ```
     """
     allowed_hosts = as_allowed_hosts(allowed_hosts)
     flow: SessionCreateParamsFlowData = {
@@ -261,7 +337,38 @@ def build_portal_session_params(
 ) -> SessionCreateParams:
     """Parameters for a plain portal session (the portal's homepage, no flow).
 
-    The same checks as :func:`build_cancel_session_params` apply.
+    The way forward for a subscription already scheduled to cancel: the homepage
+    lets the customer renew it. The same checks as
+    [`build_cancel_session_params`][cancelflow.build_cancel_session_params] apply.
+
+    Args:
+        customer: the `cus_…` id the session is for.
+        allowed_hosts: where `return_url` may point: an
+            [`AllowedHosts`][cancelflow.AllowedHosts] or a list of its entries.
+        return_url: the link back to the site.
+        locale: one of [`LOCALES`][cancelflow.LOCALES]; Stripe picks one when `None`.
+        configuration: a `bpc_…` portal configuration; the default one when `None`.
+        on_behalf_of: a connected `acct_…` account.
+
+    Returns:
+        stripe-python's `SessionCreateParams` for
+        `client.v1.billing_portal.sessions.create(params=...)`.
+
+    Raises:
+        InvalidParameterError: a field breaks a rule (`field`, `rule`).
+        DisallowedURLError: `return_url` is not allowed.
+
+    Example:
+        ```python
+        import cancelflow
+
+        params = cancelflow.build_portal_session_params(
+            customer="cus_123",
+            allowed_hosts=["example.com"],
+            return_url="https://example.com/account",
+        )
+        assert "flow_data" not in params
+        ```
     """
     params: SessionCreateParams = {
         "customer": check_id(customer, "customer", prefix="cus_")

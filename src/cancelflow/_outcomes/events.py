@@ -679,6 +679,22 @@ def _about(env: _Envelope, sub: _Sub) -> dict[str, Any]:
     }
 
 
+def _details_before(data: Obj, prev: Obj) -> DetailsData:
+    """``cancellation_details`` before the update, from ``previous_attributes``.
+
+    Stripe sends only the changed sub-keys of a changed hash
+    (``{"reason": null}``); older API versions and some captures send the
+    whole hash. Both read the same: the keys sent, over the current values.
+    """
+    raw_before = prev.data.get("cancellation_details")
+    if raw_before is None:
+        return (None, None, None, None)
+    before = Obj.of(raw_before, prev.where("cancellation_details"))
+    now = data.obj("object").opt_obj("cancellation_details")
+    merged = {**(now.data if now is not None else {}), **before.data}
+    return read_details(Obj(merged, before.path))
+
+
 def _detail_key(d: DetailsData) -> tuple[object, ...]:
     feedback, comment, option, _ = d
     return (feedback, comment or None, option)
@@ -783,12 +799,7 @@ def _subscription_updated(env: _Envelope, data: Obj) -> list[CancellationEvent]:
 
     details = sub["cancellation_details"]
     if "cancellation_details" in changed and answered(*details[:3]):
-        raw_before = prev.data.get("cancellation_details")
-        details_before: DetailsData = (
-            read_details(Obj.of(raw_before, prev.where("cancellation_details")))
-            if raw_before is not None
-            else (None, None, None, None)
-        )
+        details_before = _details_before(data, prev)
         if _detail_key(details_before) != _detail_key(details):
             found.append(_feedback(env, sub))
 

@@ -29,6 +29,8 @@ from cancelflow._policy.segments import (
     Range,
     Segment,
 )
+from cancelflow._toml import toml_string as _str
+from cancelflow._toml import toml_value as _value
 from cancelflow._validate import is_int, is_name
 from cancelflow.exceptions import PolicyError
 
@@ -380,33 +382,6 @@ def load_policy(
 
 
 # -- writing -------------------------------------------------------------------------
-
-
-def _str(value: str) -> str:
-    # JSON's string escapes are valid TOML basic-string escapes; TOML also
-    # forbids a raw DEL.
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F")
-
-
-def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _str(key)
-
-
-def _value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return _str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        inner = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }"
-    raise AssertionError(type(value))  # pragma: no cover - we write only these
 
 
 def _ids(values: frozenset[str]) -> str | list[str]:

@@ -25,6 +25,7 @@ from cancelflow._ids import check_id
 from cancelflow._redact import redact
 from cancelflow._stripe.coupon import Coupon
 from cancelflow._stripe.customer import CustomerSnapshot
+from cancelflow._stripe.feedback_option import FeedbackOption
 from cancelflow._stripe.portal import PortalConfiguration, PortalSession
 from cancelflow._stripe.read import plain
 from cancelflow._stripe.subscription import SubscriptionSnapshot
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     import stripe
     from stripe import RequestOptions
     from stripe.params import CouponRetrieveParams, SubscriptionListParams
+    from stripe.params.billing import FeedbackOptionListParams
     from stripe.params.billing_portal import (
         ConfigurationCreateParams,
         ConfigurationListParams,
@@ -122,6 +124,16 @@ NEW_CONFIGURATION: Final = Retry(
 )
 #: An update sets the same values again.
 UPDATE: Final = Retry(True, "Retrying is safe: the update sets the same values.")
+#: Creating a feedback option twice makes two.
+NEW_FEEDBACK_OPTION: Final = Retry(
+    False,
+    "It may have been created anyway: list the feedback options before retrying, "
+    "or a retry may create a second one.",
+)
+#: Deactivating twice changes nothing more.
+DEACTIVATE: Final = Retry(
+    True, "Retrying is safe: deactivating it again changes nothing."
+)
 
 
 def _network_detail(message: str) -> str:
@@ -300,8 +312,10 @@ class StripeGateway:
     def __repr__(self) -> str:
         return f"StripeGateway(client=<{type(self.client).__name__}>)"
 
-    def _post_options(self) -> RequestOptions:
-        return {"idempotency_key": self.idempotency_key()}
+    def _post_options(self, idempotency_key: str | None = None) -> RequestOptions:
+        if idempotency_key is None:
+            return {"idempotency_key": self.idempotency_key()}
+        return {"idempotency_key": _check_idempotency_key(idempotency_key)}
 
     # -- subscriptions -----------------------------------------------------------
 
@@ -500,51 +514,161 @@ class StripeGateway:
             objs = [o async for o in page.auto_paging_iter()]
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
-    def create_portal_configuration(
-        self, params: ConfigurationCreateParams
+    def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
+        """``GET /v1/billing_portal/configurations/{id}``."""
+        check_id(configuration, "configuration", prefix="bpc_")
+        with _stripe_errors(f"retrieve portal configuration {configuration}"):
+            obj = self.client.v1.billing_portal.configurations.retrieve(configuration)
+        return PortalConfiguration.from_stripe(obj)
+
+    async def retrieve_portal_configuration_async(
+        self, configuration: str
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations``."""
+        """Async twin of :meth:`retrieve_portal_configuration`."""
+        check_id(configuration, "configuration", prefix="bpc_")
+        with _stripe_errors(f"retrieve portal configuration {configuration}"):
+            obj = await self.client.v1.billing_portal.configurations.retrieve_async(
+                configuration
+            )
+        return PortalConfiguration.from_stripe(obj)
+
+    def create_portal_configuration(
+        self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
+    ) -> PortalConfiguration:
+        """``POST /v1/billing_portal/configurations``.
+
+        *idempotency_key* replaces the gateway's fresh key (at most 255
+        characters): the same key and parameters within 24 hours replay
+        Stripe's first answer instead of creating a second configuration.
+        """
         _no_request_options(params, "params")
+        options = self._post_options(idempotency_key)
         with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
             obj = self.client.v1.billing_portal.configurations.create(
-                params=params, options=self._post_options()
+                params=params, options=options
             )
         return PortalConfiguration.from_stripe(obj)
 
     async def create_portal_configuration_async(
-        self, params: ConfigurationCreateParams
+        self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
         """Async twin of :meth:`create_portal_configuration`."""
         _no_request_options(params, "params")
+        options = self._post_options(idempotency_key)
         with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
             obj = await self.client.v1.billing_portal.configurations.create_async(
-                params=params, options=self._post_options()
+                params=params, options=options
             )
         return PortalConfiguration.from_stripe(obj)
 
     def update_portal_configuration(
-        self, configuration: str, params: ConfigurationUpdateParams
+        self,
+        configuration: str,
+        params: ConfigurationUpdateParams,
+        *,
+        idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations/{id}``."""
+        """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
+        for :meth:`create_portal_configuration`)."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
+        options = self._post_options(idempotency_key)
         with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
             obj = self.client.v1.billing_portal.configurations.update(
-                configuration, params=params, options=self._post_options()
+                configuration, params=params, options=options
             )
         return PortalConfiguration.from_stripe(obj)
 
     async def update_portal_configuration_async(
-        self, configuration: str, params: ConfigurationUpdateParams
+        self,
+        configuration: str,
+        params: ConfigurationUpdateParams,
+        *,
+        idempotency_key: str | None = None,
     ) -> PortalConfiguration:
         """Async twin of :meth:`update_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
+        options = self._post_options(idempotency_key)
         with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
             obj = await self.client.v1.billing_portal.configurations.update_async(
-                configuration, params=params, options=self._post_options()
+                configuration, params=params, options=options
             )
         return PortalConfiguration.from_stripe(obj)
+
+    # -- feedback options ------------------------------------------------------------
+
+    def list_feedback_options(
+        self, *, active: bool | None = None
+    ) -> list[FeedbackOption]:
+        """Every custom feedback option (all pages), or only active/inactive ones."""
+        params = _feedback_option_list_params(active)
+        with _stripe_errors("list feedback options"):
+            page = self.client.v1.billing.feedback_options.list(params=params)
+            objs = list(page.auto_paging_iter())
+        return [FeedbackOption.from_stripe(o) for o in objs]
+
+    async def list_feedback_options_async(
+        self, *, active: bool | None = None
+    ) -> list[FeedbackOption]:
+        """Async twin of :meth:`list_feedback_options`."""
+        params = _feedback_option_list_params(active)
+        with _stripe_errors("list feedback options"):
+            page = await self.client.v1.billing.feedback_options.list_async(
+                params=params
+            )
+            objs = [o async for o in page.auto_paging_iter()]
+        return [FeedbackOption.from_stripe(o) for o in objs]
+
+    def create_feedback_option(
+        self, description: str, *, idempotency_key: str | None = None
+    ) -> FeedbackOption:
+        """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
+        :meth:`create_portal_configuration`)."""
+        _check_description(description)
+        options = self._post_options(idempotency_key)
+        with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
+            obj = self.client.v1.billing.feedback_options.create(
+                params={"description": description}, options=options
+            )
+        return FeedbackOption.from_stripe(obj)
+
+    async def create_feedback_option_async(
+        self, description: str, *, idempotency_key: str | None = None
+    ) -> FeedbackOption:
+        """Async twin of :meth:`create_feedback_option`."""
+        _check_description(description)
+        options = self._post_options(idempotency_key)
+        with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
+            obj = await self.client.v1.billing.feedback_options.create_async(
+                params={"description": description}, options=options
+            )
+        return FeedbackOption.from_stripe(obj)
+
+    def deactivate_feedback_option(
+        self, option: str, *, idempotency_key: str | None = None
+    ) -> FeedbackOption:
+        """``POST /v1/billing/feedback_options/{id}/deactivate``: it can no longer
+        be offered (there is no way back)."""
+        check_id(option, "feedback_option")
+        options = self._post_options(idempotency_key)
+        with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
+            obj = self.client.v1.billing.feedback_options.deactivate(
+                option, options=options
+            )
+        return FeedbackOption.from_stripe(obj)
+
+    async def deactivate_feedback_option_async(
+        self, option: str, *, idempotency_key: str | None = None
+    ) -> FeedbackOption:
+        """Async twin of :meth:`deactivate_feedback_option`."""
+        check_id(option, "feedback_option")
+        options = self._post_options(idempotency_key)
+        with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
+            obj = await self.client.v1.billing.feedback_options.deactivate_async(
+                option, options=options
+            )
+        return FeedbackOption.from_stripe(obj)
 
 
 def _plain_object(obj: object) -> Mapping[str, Any]:
@@ -563,3 +687,40 @@ def _configuration_list_params(
     if is_default is not None:
         params["is_default"] = is_default
     return params
+
+
+def _feedback_option_list_params(active: bool | None) -> FeedbackOptionListParams:
+    params: FeedbackOptionListParams = {"limit": 100}
+    if active is not None:
+        params["status"] = "active" if active else "inactive"
+    return params
+
+
+#: Stripe's documented limit of a feedback option's ``description``.
+FEEDBACK_OPTION_MAX: Final = 100
+#: Stripe's documented limit of an ``Idempotency-Key``.
+IDEMPOTENCY_KEY_MAX: Final = 255
+
+
+def _check_description(description: object) -> None:
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidParameterError("description", "must be a non-empty string")
+    if len(description) > FEEDBACK_OPTION_MAX:
+        raise InvalidParameterError(
+            "description", f"must be at most {FEEDBACK_OPTION_MAX} characters"
+        )
+
+
+def _check_idempotency_key(key: object) -> str:
+    if (
+        not isinstance(key, str)
+        or not key
+        or len(key) > IDEMPOTENCY_KEY_MAX
+        or not key.isascii()
+        or not key.isprintable()
+    ):
+        raise InvalidParameterError(
+            "idempotency_key",
+            f"must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters",
+        )
+    return key

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from cancelflow._stripe.read import Obj, plain, to_member
+from cancelflow._stripe.read import Obj, frozen_map, plain, to_member
 from cancelflow._stripe.reasons import CancellationFeedback
 from cancelflow.exceptions import StripeObjectError
 
@@ -182,6 +182,8 @@ class PortalConfiguration:
         livemode: ``True`` in live mode.
         default_return_url: the configuration's default return URL, if any.
         subscription_cancel: what the cancel page does.
+        name: the configuration's ``name``, if it has one.
+        metadata: its ``metadata`` (an empty map when it has none).
         raw: the whole object as plain JSON data (a dict), for everything
             else; it is not part of equality, hashing or ``repr``.
     """
@@ -193,6 +195,10 @@ class PortalConfiguration:
     default_return_url: str | None = None
     subscription_cancel: SubscriptionCancelFeature = attrs.field(
         factory=SubscriptionCancelFeature
+    )
+    name: str | None = None
+    metadata: Mapping[str, str] = attrs.field(
+        factory=dict, converter=frozen_map, hash=False
     )
     raw: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_raw, eq=False, hash=False, repr=False
@@ -221,5 +227,7 @@ class PortalConfiguration:
             subscription_cancel=SubscriptionCancelFeature.from_obj(cancel)
             if cancel
             else SubscriptionCancelFeature(),
+            name=o.opt_string("name"),
+            metadata=o.str_map("metadata"),
             raw=data,
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
 from cancelflow.testing._errors import ApiError
+from cancelflow.testing._expand import check_paths
 from cancelflow.testing._form import decode
 from cancelflow.testing._headers import Headers
 from cancelflow.testing._resources import (
@@ -39,9 +40,11 @@ if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
 
 __all__ = [
+    "NO_API_KEY",
     "ROUTES",
     "Router",
     "handle",
+    "masked_key",
     "operation_name",
     "surface",
     "unmodeled_endpoints",
@@ -66,6 +69,15 @@ RESERVED_SEGMENTS: Final = frozenset({"search"})
 _TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
 _LIVE_KEY_PREFIXES: Final = ("sk_live_", "rk_live_")
 _SEPARATORS: Final = (",", ":")
+_KEY_PREFIX: Final = re.compile(r"(?:sk|rk|pk)_(?:test|live)_")
+_KEPT: Final = 4
+NO_API_KEY: Final = (
+    "You did not provide an API key. You need to provide your API key in the "
+    "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+    "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
+    "or we can help at https://support.stripe.com/."
+)
+"""Stripe's answer to a request without a key, verbatim (captured responses)."""
 
 Answer = tuple[str, int, Headers]
 
@@ -169,6 +181,8 @@ def _handle(  # noqa: PLR0917 - the HTTPClient call shape, plus the request id
     raw = decode((post_data or "") if method == "post" else query)
     params = params_spec(route.params).coerce(raw, None)
     check_modeled(route, params)
+    if method != "get" and "expand" in params:
+        _check_expand(route, params["expand"])
     key = headers.get("idempotency-key") if method == "post" else None
     call = Call(route, ids, params, request_id, key)
     for intercept in backend.interceptors:
@@ -201,6 +215,27 @@ def _handle(  # noqa: PLR0917 - the HTTPClient call shape, plus the request id
     return body, 200, False, key
 
 
+_OBJECT_OF: Final = {
+    "billing.feedback_options": "billing.feedback_option",
+    "billing_portal.configurations": "billing_portal.configuration",
+    "billing_portal.sessions": "billing_portal.session",
+    "coupons": "coupon",
+    "customers": "customer",
+    "events": "event",
+    "prices": "price",
+    "products": "product",
+    "subscriptions": "subscription",
+}
+"""The ``object`` each resource's writes answer with (deletes answer other shapes)."""
+
+
+def _check_expand(route: Route, paths: list[str]) -> None:
+    resource, _, verb = route.name.rpartition(".")
+    object_name = _OBJECT_OF.get(resource)
+    if object_name is not None and verb != "delete":
+        check_paths(object_name, paths, listed=False)
+
+
 def operation_name(method: str, url: str) -> str | None:
     """The name of the operation a request calls (``None``: no route matches)."""
     path = _path(url)
@@ -217,11 +252,7 @@ def _path(url: str) -> str:
 
 def _check_key(authorization: str | None) -> None:
     if not authorization:
-        raise ApiError(
-            401,
-            "You did not provide an API key. Send it in the Authorization header, "
-            "using Bearer auth (Authorization: Bearer sk_test_…).",
-        )
+        raise ApiError(401, NO_API_KEY)
     scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer":
         raise ApiError(
@@ -234,11 +265,21 @@ def _check_key(authorization: str | None) -> None:
             "(sk_test_… or rk_test_…).",
         )
     if not key.startswith(_TEST_KEY_PREFIXES) or len(key) <= len("sk_test_"):
-        raise ApiError(
-            401,
-            "Invalid API Key provided: expected a test-mode secret key (sk_test_…) "
-            "or restricted key (rk_test_…).",
-        )
+        raise ApiError(401, f"Invalid API Key provided: {masked_key(key)}")
+
+
+def masked_key(key: str) -> str:
+    """A key as Stripe's 401 shows it: the ``sk_test_`` prefix and the last four kept.
+
+    Every other character becomes ``*`` (``sk_test_****…abcd``), as in captured
+    answers; a key with four characters or fewer after its prefix is masked whole.
+    """
+    match = _KEY_PREFIX.match(key)
+    prefix = match.group(0) if match else ""
+    rest = key[len(prefix) :]
+    if len(rest) <= _KEPT:
+        return prefix + "*" * len(rest)
+    return prefix + "*" * (len(rest) - _KEPT) + rest[-_KEPT:]
 
 
 def _unrouted(method: str, path: str) -> ApiError:

@@ -34,6 +34,10 @@ _NOT_ON_THE_PAGE: Final = ("active", "expand")
 class Dashboard:
     """The Dashboard settings of one fake account (``FakeStripe.dashboard``).
 
+    Args:
+        backend: the fake account's internal state; not built by hand: use
+            `fake.dashboard`.
+
     Example:
         ```python
         from cancelflow.testing import FakeStripe

@@ -21,18 +21,28 @@ JSON = dict[str, Any]
 
 
 def previous_attributes(old: JSON, new: JSON) -> JSON:
-    """Stripe's ``data.previous_attributes``: the old value of each changed top-level key.
+    """Stripe's ``data.previous_attributes``: the old value of what changed.
 
-    A changed array or hash is given whole (``cancellation_details``,
-    ``discounts``, ``metadata``). A key that did not exist before is given as
-    ``null``. (Whether Stripe sends a changed hash whole or only its changed
-    keys is UNCONFIRMED; whole is what the references record.)
+    A changed hash holds only its changed sub-keys, at any depth
+    (``{"cancellation_details": {"reason": null}}``), and so does a list
+    object (``{"items": {"data": [...]}}``, without ``has_more``, ``url`` or
+    ``total_count``), as captured events show (``evt_1TfIR16UYJj2vm0GTbbwormk``,
+    ``evt_1SBiOdBe0ycHroRBN3pieuMu``). A changed array is given whole (Stripe's
+    documented rule for arrays: ``discounts``, ``items.data``). A key that did
+    not exist before is given as ``null``; a key removed from a hash (a
+    ``metadata`` key unset) with its old value.
     """
     changed: JSON = {}
     for key, value in new.items():
         before = old.get(key)
         if before != value:
-            changed[key] = before
+            if type(before) is dict and type(value) is dict:
+                changed[key] = previous_attributes(before, value)
+            else:
+                changed[key] = before
+    if len(old) > len(new) or not old.keys() <= new.keys():
+        for key in old.keys() - new.keys():
+            changed[key] = old[key]
     return changed
 
 

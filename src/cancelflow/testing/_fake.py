@@ -189,7 +189,7 @@ class FakeStripe:
 
     @property
     def latency(self) -> Latency:
-        """The delay added to each request (none unless :meth:`set_latency` was called)."""
+        """The delay added to each request (none unless `set_latency` was called)."""
         return self._latency
 
     def set_latency(

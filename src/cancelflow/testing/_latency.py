@@ -30,11 +30,11 @@ def _frozen_routes(value: Mapping[str, float]) -> Mapping[str, float]:
 
 @attrs.frozen(kw_only=True)
 class Latency:
-    """The delay a :class:`~cancelflow.testing.FakeStripe` adds to each request.
+    """The delay a [`FakeStripe`][cancelflow.testing.FakeStripe] adds to each request.
 
-    Set it with :meth:`FakeStripe.set_latency
-    <cancelflow.testing.FakeStripe.set_latency>`; read it from
-    ``fake.latency``.
+    Set it with
+    [`FakeStripe.set_latency`][cancelflow.testing.FakeStripe.set_latency]; read it
+    from `fake.latency`.
 
     Attributes:
         default: seconds added to every request whose operation has no
@@ -84,7 +84,7 @@ NO_LATENCY: Final = Latency()
 def latency_of(
     seconds: float | dt.timedelta, routes: Mapping[str, float | dt.timedelta] | None
 ) -> Latency:
-    """A checked :class:`Latency` from :meth:`FakeStripe.set_latency`'s arguments."""
+    """A checked `Latency` from `FakeStripe.set_latency`'s arguments."""
     from cancelflow.testing._faults import check_operation
 
     default = _seconds(seconds, "seconds")

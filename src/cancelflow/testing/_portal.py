@@ -371,8 +371,9 @@ class PortalVisit:
         Raises:
             PortalOfferError: the session offers no coupon, or it can no
                 longer apply (used up, expired, deleted).
-            PortalFlowFinishedError, PortalSessionExpiredError,
-            PortalSubscriptionError: as for :meth:`cancel`.
+            PortalFlowFinishedError: as for [`cancel`][..cancel].
+            PortalSessionExpiredError: as for [`cancel`][..cancel].
+            PortalSubscriptionError: as for [`cancel`][..cancel].
         """
         return self._act("accept_offer", self._accept_offer)
 

@@ -395,11 +395,16 @@ class Subscriptions(Store[SubscriptionRecord]):
             raise ApiError.state(
                 "A canceled subscription can only update its cancellation_details and metadata."
             )
-        when = self.period_end(record) if cancel_at is None else cancel_at
+        # cancel_at_period_end: the earliest item period end for mixed intervals
+        # (changelog 2025-07-30.basil, cancel-at-enums); one end in classic mode.
+        when = self.period_end(record, "min") if cancel_at is None else cancel_at
         return {
             "cancel_at": when,
             "cancel_at_period_end": at_period_end,
-            "canceled_at": self.b.now(),
+            # Documented for cancel_at_period_end ("the time of the most recent
+            # update request"); a cancel_at schedule leaves it null until the end,
+            # as a captured portal cancel in flexible mode shows.
+            "canceled_at": self.b.now() if at_period_end else obj["canceled_at"],
             "cancellation_details": {
                 **obj["cancellation_details"],
                 "reason": "cancellation_requested",
@@ -529,9 +534,11 @@ class Subscriptions(Store[SubscriptionRecord]):
     ) -> JSON | None:
         """Schedule the end: ``cancel_at_period_end`` (classic portal) or ``cancel_at``.
 
-        Sets ``canceled_at`` to now and ``cancellation_details.reason`` to
-        ``cancellation_requested`` (plus *details*: ``comment``, ``feedback``,
-        ``feedback_option``). Emits one ``customer.subscription.updated``.
+        Sets ``cancellation_details.reason`` to ``cancellation_requested`` (plus
+        *details*: ``comment``, ``feedback``, ``feedback_option``), and
+        ``canceled_at`` to now with ``cancel_at_period_end`` only (a
+        ``cancel_at`` schedule leaves it null). Emits one
+        ``customer.subscription.updated``.
         """
         changes = self._plan_schedule(
             record, at_period_end=at_period_end, cancel_at=cancel_at
@@ -663,7 +670,7 @@ class Subscriptions(Store[SubscriptionRecord]):
                 "current_period_end": nxt,
             }
         if record.obj["cancel_at_period_end"]:
-            record.obj = {**record.obj, "cancel_at": self.period_end(record)}
+            record.obj = {**record.obj, "cancel_at": self.period_end(record, "min")}
         return self.b.emit_updated(
             "customer.subscription.updated", before, self.render(record)
         )
@@ -760,6 +767,10 @@ def _update(b: Backend, call: Call) -> JSON:
 def _cancel(b: Backend, call: Call) -> JSON:
     subs = b.subscriptions
     record = subs.get(call.id)
+    if record.obj["status"] in ENDED:
+        # Stripe answers a canceled subscription's DELETE as if it did not exist
+        # (404, confirmed by Stripe staff in a stripe-go issue and in captured bodies).
+        raise ApiError.resource_missing(subs.noun, call.id, "id")
     return respond(
         b,
         call,

@@ -1,0 +1,642 @@
+"""Every public name has a docstring the API reference can render, in one style.
+
+The docs site (mkdocstrings) renders Google-style docstrings. The rule, also in
+CONTRIBUTING.md ("Docstrings"), applies to every *public name*: each name in the
+``__all__`` of ``cancelflow``, ``cancelflow.exceptions``, ``cancelflow.testing``
+and ``cancelflow.testing.strategies``, the pytest plugin's fixtures, and each
+public method, classmethod, staticmethod and property that a public class
+defines itself (no leading underscore):
+
+1. a docstring whose first line is a one-line summary ending with a period,
+   followed by a blank line when more text comes;
+2. no reST/Sphinx markup (``:class:`…```, ``:func:``, ``:meth:``, ``:attr:``,
+   ``:data:``, ``:exc:``, ``:mod:``, ``::`` literal blocks): Markdown renders
+   them as they are; cross-reference as ``[`Name`][cancelflow.Name]``;
+3. every parameter (not ``self``/``cls``) in an ``Args:`` section — for a class,
+   the parameters of the ``__init__`` it defines (attrs' included) in the class
+   docstring's ``Args:`` or ``Attributes:`` — and no entry for a parameter that
+   does not exist;
+4. a ``Returns:`` (or ``Yields:``) section when a function or method (not a
+   property) returns something other than ``None``;
+5. a ``Raises:`` section naming every exception its own body raises with
+   ``raise Name(...)``;
+6. an ``Example:`` section with a ```` ```python ```` block on every public
+   module-level function; every such block (on any public name) runs.
+
+A failure lists each name with what is missing, for example
+``cancelflow.Cancelflow.create_cancel_link: Args: no entry for 'locale'``.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import functools
+import importlib
+import inspect
+import logging
+import re
+import textwrap
+import typing
+from pathlib import Path
+
+import griffe
+import pytest
+
+PUBLIC_MODULES = (
+    "cancelflow",
+    "cancelflow.exceptions",
+    "cancelflow.testing",
+    "cancelflow.testing.strategies",
+    "cancelflow.testing._pytest_plugin",  # its __all__: the fixtures
+)
+SPHINX = re.compile(
+    r":(?:class|func|meth|attr|data|exc|mod|obj|const):`|::\s*$", re.MULTILINE
+)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```python\n(?P<body>.*?)^(?P=indent)```",
+    re.MULTILINE | re.DOTALL,
+)
+NOT_DOCUMENTED_RAISES = {"AssertionError", "NotImplementedError"}
+
+# Names written before the rule, still to convert. The list only shrinks: a name
+# that now passes must leave it (the test says so), and a new name never joins it.
+PENDING: frozenset[str] = frozenset(
+    {
+        "cancelflow.AdjustableQuantitySpec.rules",
+        "cancelflow.AllOf",
+        "cancelflow.AllOf.compile",
+        "cancelflow.AllOf.describe",
+        "cancelflow.AllOf.matches",
+        "cancelflow.AllOf.prefilter",
+        "cancelflow.AllOf.residual",
+        "cancelflow.AllOf.uses_customer",
+        "cancelflow.AllowedHosts",
+        "cancelflow.AllowedHosts.check",
+        "cancelflow.AnyOf",
+        "cancelflow.AnyOf.compile",
+        "cancelflow.AnyOf.describe",
+        "cancelflow.AnyOf.matches",
+        "cancelflow.AnyOf.prefilter",
+        "cancelflow.AnyOf.uses_customer",
+        "cancelflow.BacktestReport.merge",
+        "cancelflow.BacktestReport.render_text",
+        "cancelflow.BacktestReport.to_dict",
+        "cancelflow.CancelLink",
+        "cancelflow.Cancelflow",
+        "cancelflow.Cancelflow.create_cancel_link",
+        "cancelflow.Cancelflow.create_cancel_link_async",
+        "cancelflow.Cancelflow.create_portal_link",
+        "cancelflow.Cancelflow.create_portal_link_async",
+        "cancelflow.Cancelflow.gateway",
+        "cancelflow.CancellationDetails.from_obj",
+        "cancelflow.CancellationDetails.from_stripe",
+        "cancelflow.CancellationEvent",
+        "cancelflow.CancellationEvent.as_kwargs",
+        "cancelflow.CancellationEvent.describe",
+        "cancelflow.CancellationEvent.replace",
+        "cancelflow.CancellationEvent.to_json",
+        "cancelflow.CancellationFeedback.parse",
+        "cancelflow.CancellationReason",
+        "cancelflow.CancellationReasonFeature",
+        "cancelflow.CancellationReasonFeature.from_obj",
+        "cancelflow.CancellationReasonSpec.rules",
+        "cancelflow.CancellationScheduled",
+        "cancelflow.CancellationWithdrawn",
+        "cancelflow.Case",
+        "cancelflow.Case.customer_initiated",
+        "cancelflow.Case.describe",
+        "cancelflow.Condition.compile",
+        "cancelflow.Condition.describe",
+        "cancelflow.Condition.matches",
+        "cancelflow.Condition.prefilter",
+        "cancelflow.Condition.residual",
+        "cancelflow.Condition.uses_customer",
+        "cancelflow.ConfigurationPlan.title",
+        "cancelflow.Coupon",
+        "cancelflow.Coupon.amount_off_in",
+        "cancelflow.Coupon.from_stripe",
+        "cancelflow.Coupon.monthly_discount",
+        "cancelflow.Coupon.months",
+        "cancelflow.Coupon.problems",
+        "cancelflow.Coupon.standing_problems",
+        "cancelflow.CouponCache",
+        "cancelflow.CouponCache.cached",
+        "cancelflow.CouponCache.from_gateway",
+        "cancelflow.CouponCache.get_coupon",
+        "cancelflow.CouponCache.invalidate",
+        "cancelflow.CouponCache.prefetch",
+        "cancelflow.CouponCache.put",
+        "cancelflow.CouponCache.remember",
+        "cancelflow.CouponSource",
+        "cancelflow.CouponSource.get_coupon",
+        "cancelflow.CustomerFacts.country",
+        "cancelflow.CustomerFacts.created",
+        "cancelflow.CustomerFacts.id",
+        "cancelflow.CustomerFacts.metadata",
+        "cancelflow.CustomerSnapshot.from_stripe",
+        "cancelflow.CustomerSnapshot.tenure_days",
+        "cancelflow.Decision.explain",
+        "cancelflow.Decision.from_dict",
+        "cancelflow.Decision.from_json",
+        "cancelflow.Decision.guards",
+        "cancelflow.Decision.to_dict",
+        "cancelflow.Decision.to_json",
+        "cancelflow.DecisionContext.mrr",
+        "cancelflow.DecisionContext.price_ids",
+        "cancelflow.DecisionContext.product_ids",
+        "cancelflow.DecisionContext.tenure_days",
+        "cancelflow.DiscountRef",
+        "cancelflow.Experiment.assign",
+        "cancelflow.Experiment.bucket",
+        "cancelflow.Experiment.coupon_ids",
+        "cancelflow.Experiment.share",
+        "cancelflow.FeedbackLabels",
+        "cancelflow.FeedbackLabels.all",
+        "cancelflow.FeedbackLabels.label",
+        "cancelflow.FeedbackLabels.with_locale",
+        "cancelflow.FeedbackOption.from_stripe",
+        "cancelflow.FeedbackOptionRef",
+        "cancelflow.FeedbackReceived",
+        "cancelflow.FieldChange.describe",
+        "cancelflow.GuardBlock",
+        "cancelflow.Guards",
+        "cancelflow.Guards.is_on",
+        "cancelflow.Guards.none",
+        "cancelflow.Guards.offer_blocks",
+        "cancelflow.Guards.subscription_blocks",
+        "cancelflow.Ledger",
+        "cancelflow.Ledger.cases",
+        "cancelflow.Ledger.customer_history",
+        "cancelflow.Ledger.is_processed",
+        "cancelflow.Ledger.links",
+        "cancelflow.Ledger.processed_count",
+        "cancelflow.Ledger.prune_processed_events",
+        "cancelflow.Ledger.record_events",
+        "cancelflow.Ledger.record_link",
+        "cancelflow.LinkRecord",
+        "cancelflow.LinkRecord.to_json",
+        "cancelflow.MemoryLedger",
+        "cancelflow.MemoryLedger.cases",
+        "cancelflow.MemoryLedger.customer_history",
+        "cancelflow.MemoryLedger.is_processed",
+        "cancelflow.MemoryLedger.links",
+        "cancelflow.MemoryLedger.processed_count",
+        "cancelflow.MemoryLedger.prune_processed_events",
+        "cancelflow.MemoryLedger.record_events",
+        "cancelflow.MemoryLedger.record_link",
+        "cancelflow.NoOffer.describe",
+        "cancelflow.Not",
+        "cancelflow.Not.compile",
+        "cancelflow.Not.describe",
+        "cancelflow.Not.matches",
+        "cancelflow.Not.uses_customer",
+        "cancelflow.NotAboutCancellation",
+        "cancelflow.Offer.describe",
+        "cancelflow.OfferHistory",
+        "cancelflow.OfferHistory.customer_history",
+        "cancelflow.OfferRedeemed",
+        "cancelflow.PauseDurationSpec.rules",
+        "cancelflow.PauseIntervalSpec.rules",
+        "cancelflow.PortalConfigFile.keys",
+        "cancelflow.PortalConfigFile.to_toml",
+        "cancelflow.PortalConfigPlan.counts",
+        "cancelflow.PortalConfigPlan.render",
+        "cancelflow.PortalConfigPlan.summary",
+        "cancelflow.PortalConfigSpec.data_keys",
+        "cancelflow.PortalConfigSpec.declared",
+        "cancelflow.PortalConfigSpec.feedback_labels",
+        "cancelflow.PortalConfigSpec.from_data",
+        "cancelflow.PortalConfigSpec.from_stripe",
+        "cancelflow.PortalConfigSpec.rules",
+        "cancelflow.PortalConfigSpec.to_data",
+        "cancelflow.PortalConfigSpec.to_params",
+        "cancelflow.PortalConfiguration.from_stripe",
+        "cancelflow.PortalLink",
+        "cancelflow.PortalSession.from_stripe",
+        "cancelflow.PostgresLedger",
+        "cancelflow.Predicate",
+        "cancelflow.Range",
+        "cancelflow.Range.describe",
+        "cancelflow.RetentionPolicy.decide",
+        "cancelflow.RetentionPolicy.decide_context",
+        "cancelflow.RetentionPolicy.evaluate",
+        "cancelflow.RetentionPolicy.proposal",
+        "cancelflow.RetentionPolicy.uses_customer",
+        "cancelflow.Rule",
+        "cancelflow.SQLiteLedger",
+        "cancelflow.Segment",
+        "cancelflow.Segment.compile",
+        "cancelflow.Segment.describe",
+        "cancelflow.Segment.matches",
+        "cancelflow.Segment.prefilter",
+        "cancelflow.Segment.residual",
+        "cancelflow.Segment.uses_customer",
+        "cancelflow.SignatureVerifier",
+        "cancelflow.SignatureVerifier.verify",
+        "cancelflow.StripeGateway",
+        "cancelflow.StripeGateway.create_feedback_option",
+        "cancelflow.StripeGateway.create_feedback_option_async",
+        "cancelflow.StripeGateway.create_portal_configuration",
+        "cancelflow.StripeGateway.create_portal_configuration_async",
+        "cancelflow.StripeGateway.create_portal_session",
+        "cancelflow.StripeGateway.create_portal_session_async",
+        "cancelflow.StripeGateway.deactivate_feedback_option",
+        "cancelflow.StripeGateway.deactivate_feedback_option_async",
+        "cancelflow.StripeGateway.iter_subscriptions",
+        "cancelflow.StripeGateway.iter_subscriptions_async",
+        "cancelflow.StripeGateway.list_feedback_options",
+        "cancelflow.StripeGateway.list_feedback_options_async",
+        "cancelflow.StripeGateway.list_portal_configurations",
+        "cancelflow.StripeGateway.list_portal_configurations_async",
+        "cancelflow.StripeGateway.retrieve_coupon",
+        "cancelflow.StripeGateway.retrieve_coupon_async",
+        "cancelflow.StripeGateway.retrieve_customer",
+        "cancelflow.StripeGateway.retrieve_customer_async",
+        "cancelflow.StripeGateway.retrieve_portal_configuration",
+        "cancelflow.StripeGateway.retrieve_portal_configuration_async",
+        "cancelflow.StripeGateway.retrieve_subscription",
+        "cancelflow.StripeGateway.retrieve_subscription_async",
+        "cancelflow.StripeGateway.update_portal_configuration",
+        "cancelflow.StripeGateway.update_portal_configuration_async",
+        "cancelflow.SubscriptionCancelFeature",
+        "cancelflow.SubscriptionCancelFeature.from_obj",
+        "cancelflow.SubscriptionCancelSpec.rules",
+        "cancelflow.SubscriptionEnded",
+        "cancelflow.SubscriptionItemSnapshot.monthly_ratio",
+        "cancelflow.SubscriptionSnapshot",
+        "cancelflow.SubscriptionSnapshot.from_stripe",
+        "cancelflow.SubscriptionSnapshot.mrr_ratio",
+        "cancelflow.SubscriptionSnapshot.price_ids",
+        "cancelflow.SubscriptionSnapshot.product_ids",
+        "cancelflow.SubscriptionSnapshot.trialing",
+        "cancelflow.SubscriptionUpdateSpec.rules",
+        "cancelflow.WebhookHandler.handle_webhook",
+        "cancelflow.WebhookHandler.handle_webhook_async",
+        "cancelflow.WebhookHandler.verify_and_parse",
+        "cancelflow.apply_portal_config",
+        "cancelflow.backtest",
+        "cancelflow.backtest_file",
+        "cancelflow.build_cancel_session_params",
+        "cancelflow.dump_policy",
+        "cancelflow.dump_portal_config",
+        "cancelflow.exceptions.CancelLinkRefusedError",
+        "cancelflow.exceptions.CouponForeverAmountOffError",
+        "cancelflow.exceptions.CouponRefusedError",
+        "cancelflow.exceptions.HistoryFileError",
+        "cancelflow.exceptions.LinkNotRecordedError",
+        "cancelflow.exceptions.PolicyError",
+        "cancelflow.exceptions.PortalConfigApplyError",
+        "cancelflow.exceptions.PortalConfigError",
+        "cancelflow.exceptions.StripeObjectError",
+        "cancelflow.exceptions.SubscriptionAlreadyScheduledError",
+        "cancelflow.exceptions.SubscriptionNotCancelableError",
+        "cancelflow.exceptions.TimestampOutsideToleranceError",
+        "cancelflow.experiment_bucket",
+        "cancelflow.export_portal_config",
+        "cancelflow.fold_cases",
+        "cancelflow.handle_webhook",
+        "cancelflow.load_policy",
+        "cancelflow.load_portal_config",
+        "cancelflow.parse_event",
+        "cancelflow.parse_policy",
+        "cancelflow.plan_portal_config",
+        "cancelflow.read_history",
+        "cancelflow.records_from_ledger",
+        "cancelflow.records_from_stripe",
+        "cancelflow.sign_webhook",
+        "cancelflow.testing.FakeClock",
+        "cancelflow.testing.FakeClock.add_advance_hook",
+        "cancelflow.testing.FakeClock.advance",
+        "cancelflow.testing.FakeClock.advance_to",
+        "cancelflow.testing.FakeClock.now",
+        "cancelflow.testing.FakeClock.now_datetime",
+        "cancelflow.testing.FakeStripe",
+        "cancelflow.testing.FakeStripe.add_webhook_endpoint",
+        "cancelflow.testing.FakeStripe.client",
+        "cancelflow.testing.FakeStripe.hold_webhooks",
+        "cancelflow.testing.FakeStripe.install",
+        "cancelflow.testing.FakeStripe.retry_failed_webhooks",
+        "cancelflow.testing.Faults",
+        "cancelflow.testing.Faults.fail_next",
+        "cancelflow.testing.Portal",
+        "cancelflow.testing.Portal.visit",
+        "cancelflow.testing.PortalOutcome.event_types",
+        "cancelflow.testing.PortalVisit",
+        "cancelflow.testing.PortalVisit.accept_offer",
+        "cancelflow.testing.PortalVisit.cancel",
+        "cancelflow.testing.PortalVisit.renew",
+        "cancelflow.testing.WebhookEndpoint",
+        "cancelflow.testing.WebhookEndpoint.wants",
+        "cancelflow.testing._pytest_plugin.fake_stripe",
+        "cancelflow.testing._pytest_plugin.stripe_client",
+        "cancelflow.testing.strategies.PortalScenario.run",
+        "cancelflow.testing.strategies.SubscriptionShape.create",
+        "cancelflow.testing.strategies.SubscriptionShape.create_params",
+        "cancelflow.testing.strategies.customers",
+        "cancelflow.testing.strategies.event_sequences",
+        "cancelflow.testing.strategies.portal_configurations",
+        "cancelflow.testing.strategies.portal_scenarios",
+        "cancelflow.testing.strategies.subscription_shapes",
+    }
+)
+
+#: pytest fixtures: their parameters are other fixtures and pytest calls them, so
+#: they need a summary and an Example (a test using them), not Args/Returns/Raises.
+FIXTURES: set[str] = set()
+
+
+def _public_objects() -> dict[str, object]:
+    """Public path → object, each object once (under its first public path)."""
+    found: dict[str, object] = {}
+    seen: set[int] = set()
+
+    def add(path: str, obj: object) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        found[path] = obj
+
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.ismodule(obj):
+                continue
+            if module_name.endswith("_pytest_plugin"):
+                FIXTURES.add(f"{module_name}.{name}")
+                obj = getattr(obj, "__wrapped__", obj)  # the fixture's function
+            add(f"{module_name}.{name}", obj)
+            if isinstance(obj, type):
+                for member, value in _own_members(obj):
+                    add(f"{module_name}.{name}.{member}", value)
+    return found
+
+
+def _own_members(cls: type) -> list[tuple[str, object]]:
+    if issubclass(cls, BaseException) and not cls.__module__.startswith("cancelflow"):
+        return []
+    members = []
+    for member, raw in vars(cls).items():
+        if member.startswith("_") or isinstance(raw, enum.Enum):
+            continue
+        value = raw.__func__ if isinstance(raw, (classmethod, staticmethod)) else raw
+        if inspect.isfunction(value) or isinstance(
+            value, (property, functools.cached_property)
+        ):
+            members.append((member, value))
+    return members
+
+
+def _sections(doc: str) -> dict[str, list[object]]:
+    logging.getLogger("griffe").setLevel(logging.CRITICAL)
+    parsed = griffe.Docstring(doc, lineno=1, parser="google").parsed
+    sections: dict[str, list[object]] = {}
+    for section in parsed:
+        kind = section.kind.value
+        if kind == "admonition":
+            kind = f"admonition:{section.value.annotation}"  # Example: → example
+            sections.setdefault(kind, []).append(section.value.contents)
+        elif kind == "examples":
+            sections.setdefault("admonition:example", []).extend(
+                text for _, text in section.value
+            )
+        elif isinstance(section.value, list):
+            sections.setdefault(kind, []).extend(section.value)
+        else:
+            sections.setdefault(kind, []).append(section.value)
+    return sections
+
+
+def _names(items: list[object]) -> list[str]:
+    return [str(getattr(item, "name", "")) for item in items]
+
+
+def _parameters(func: typing.Callable[..., object]) -> list[str]:
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return []
+    names = []
+    for param in signature.parameters.values():
+        if param.name in {"self", "cls"}:
+            continue
+        prefix = {
+            inspect.Parameter.VAR_POSITIONAL: "*",
+            inspect.Parameter.VAR_KEYWORD: "**",
+        }.get(param.kind, "")
+        names.append(prefix + param.name)
+    return names
+
+
+def _documented(items: list[object]) -> set[str]:
+    return {name.lstrip("*") for name in _names(items)}
+
+
+def _check_parameters(
+    expected: list[str], sections: dict[str, list[object]], *, also: str = ""
+) -> list[str]:
+    documented = _documented(sections.get("parameters", []))
+    if also:
+        documented |= _documented(sections.get(also, []))
+    wanted = [name.lstrip("*") for name in expected]
+    problems = [
+        f"Args: no entry for {name!r}" for name in wanted if name not in documented
+    ]
+    extra = sorted(set(_documented(sections.get("parameters", []))) - set(wanted))
+    problems += [f"Args: {name!r} is not a parameter" for name in extra]
+    return problems
+
+
+def _raised_names(func: typing.Callable[..., object]) -> set[str]:
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        return set()
+    tree = ast.parse(source)
+    top = tree.body[0]
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue  # a nested function raises when it is called, elsewhere
+            if isinstance(child, ast.Raise) and child.exc is not None:
+                exc = child.exc.func if isinstance(child.exc, ast.Call) else child.exc
+                if isinstance(exc, ast.Name) and exc.id[:1].isupper():
+                    names.add(exc.id)
+                elif isinstance(exc, ast.Attribute):
+                    names.add(exc.attr)
+            visit(child)
+
+    visit(top)
+    return names - NOT_DOCUMENTED_RAISES
+
+
+def _returns_something(func: typing.Callable[..., object]) -> bool:
+    annotation = inspect.signature(func).return_annotation
+    return annotation not in {None, "None", inspect.Signature.empty}
+
+
+def _constructor(cls: type) -> typing.Callable[..., object] | None:
+    if issubclass(cls, enum.Enum) or getattr(cls, "_is_protocol", False):
+        return None
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):  # a NamedTuple
+        return cls
+    if "__init__" in vars(cls):
+        return vars(cls)["__init__"]  # type: ignore[no-any-return]
+    return None
+
+
+def problems_of(path: str, obj: object) -> list[str]:
+    """What the docstring of *obj* (public as *path*) lacks under the rule."""
+    if isinstance(obj, property | functools.cached_property):
+        raw = obj.__doc__
+    elif isinstance(obj, type):
+        raw = vars(obj).get("__doc__")  # not inherited
+    elif inspect.isfunction(obj):
+        raw = obj.__doc__
+    else:
+        return []  # a constant or a type alias: documented by a `#:` comment in source
+    doc = inspect.cleandoc(raw or "")
+    if not doc:
+        return ["no docstring"]
+    problems = []
+    lines = doc.splitlines()
+    if not lines[0].rstrip().endswith("."):
+        problems.append("summary: the first line must be one sentence ending with '.'")
+    if len(lines) > 1 and lines[1].strip():
+        problems.append("summary: the first line must be followed by a blank line")
+    if SPHINX.search(doc):
+        problems.append(
+            "reST markup (:class:`…`, ::): use Markdown, [`Name`][cancelflow.Name]"
+        )
+    if isinstance(obj, property | functools.cached_property):
+        return problems
+    sections = _sections(doc)
+    if path in FIXTURES:
+        return problems + _check_example(sections)
+    if isinstance(obj, type):
+        init = _constructor(obj)
+        if init is not None:
+            init_doc = inspect.getdoc(init) if init is not obj else None
+            if init_doc and init.__doc__ and "Args:" in init.__doc__:
+                sections = {**sections, **_sections(init_doc)}
+            problems += _check_parameters(_parameters(obj), sections, also="attributes")
+            if init is not obj:
+                problems += _check_raises(init, sections)
+        return problems
+    problems += _check_parameters(_parameters(obj), sections)
+    if _returns_something(obj) and not (
+        sections.get("returns") or sections.get("yields")
+    ):
+        problems.append("Returns: missing (the function returns a value)")
+    problems += _check_raises(obj, sections)
+    if obj.__qualname__ == obj.__name__:  # a module-level function, not a method
+        problems += _check_example(sections)
+    return problems
+
+
+def _check_example(sections: dict[str, list[object]]) -> list[str]:
+    examples = sections.get("admonition:example", [])
+    if any(FENCE.search(str(text) + "\n") for text in examples):
+        return []
+    return ["Example: missing (a ```python block showing a call)"]
+
+
+def _check_raises(func: object, sections: dict[str, list[object]]) -> list[str]:
+    documented = {
+        str(getattr(item, "annotation", "")).rsplit(".", 1)[-1]
+        for item in sections.get("raises", [])
+    }
+    raised = _raised_names(func)  # type: ignore[arg-type]
+    return [f"Raises: no entry for {name}" for name in sorted(raised - documented)]
+
+
+PUBLIC = _public_objects()
+
+
+def test_every_public_name_follows_the_docstring_rule():
+    """Each public name's docstring has its summary, Args, Returns, Raises and Example."""
+    failures = []
+    for path, obj in PUBLIC.items():
+        if path in PENDING:
+            continue
+        failures += [f"{path}: {problem}" for problem in problems_of(path, obj)]
+    assert not failures, (
+        "docstrings break the rule in tests/test_docstrings.py's docstring "
+        "(CONTRIBUTING.md, Docstrings):\n" + "\n".join(failures)
+    )
+
+
+def test_pending_list_only_shrinks():
+    """A name still listed as pending breaks the rule; one that follows it leaves the list."""
+    unknown = sorted(PENDING - set(PUBLIC))
+    converted = sorted(
+        path for path in PENDING & set(PUBLIC) if not problems_of(path, PUBLIC[path])
+    )
+    assert unknown == [], f"not public names, remove from PENDING: {unknown}"
+    assert converted == [], (
+        f"these follow the rule now, remove from PENDING: {converted}"
+    )
+
+
+EXAMPLES = {
+    path: obj
+    for path, obj in PUBLIC.items()
+    if FENCE.search(inspect.cleandoc(getattr(obj, "__doc__", None) or "") + "\n")
+}
+
+
+def test_docstring_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The ```python blocks of each docstring run, in order, in one namespace per name."""
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    assert EXAMPLES, "no docstring has an example"
+    for path, obj in EXAMPLES.items():
+        where = tmp_path / path
+        where.mkdir()
+        monkeypatch.chdir(where)
+        doc = inspect.cleandoc(obj.__doc__ or "")
+        namespace: dict[str, object] = {"__name__": "docstring_example"}
+        for block in FENCE.finditer(doc + "\n"):
+            body = textwrap.dedent(block.group("body"))
+            exec(compile(body, f"<Example of {path}>", "exec"), namespace)
+
+
+def test_the_rule_catches_what_it_says():
+    """A docstring without summary period, Args, Returns, Raises and Example is reported."""
+
+    def sample(amount: int, *, currency: str = "eur") -> int:
+        """Give the amount back
+
+        Args:
+            amount: minor units.
+            colour: not a parameter.
+        """
+        if amount < 0:
+            raise ValueError(amount)
+        return amount
+
+    sample.__qualname__ = "sample"  # as if defined at module level
+    assert problems_of("cancelflow.sample", sample) == [
+        "summary: the first line must be one sentence ending with '.'",
+        "Args: no entry for 'currency'",
+        "Args: 'colour' is not a parameter",
+        "Returns: missing (the function returns a value)",
+        "Raises: no entry for ValueError",
+        "Example: missing (a ```python block showing a call)",
+    ]
+
+
+def test_the_rule_wants_a_blank_line_and_markdown():
+    """A summary run into the next line, and a Sphinx role, are reported."""
+
+    class Sample:
+        """One line.
+        Then another; see :class:`Other`.
+        """
+
+    assert problems_of("cancelflow.Sample", Sample) == [
+        "summary: the first line must be followed by a blank line",
+        "reST markup (:class:`…`, ::): use Markdown, [`Name`][cancelflow.Name]",
+    ]
