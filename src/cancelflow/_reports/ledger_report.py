@@ -93,12 +93,13 @@ def report_from_ledger(
 ) -> Report:
     """The report of the cases opened in ``[since, until)``, from *ledger*.
 
-    A :class:`~cancelflow.SQLiteLedger` or :class:`~cancelflow.PostgresLedger`
-    computes the figures with SQL in its database: only partial sums (a few
-    thousand rows) and the newest comments leave it, so a ledger shared by many
-    app servers reports without moving its rows. Any other ledger (the
-    :class:`~cancelflow.MemoryLedger`, or the host's own) is read through
-    ``ledger.cases()`` and gives the same figures.
+    A [`SQLiteLedger`][cancelflow.SQLiteLedger] or
+    [`PostgresLedger`][cancelflow.PostgresLedger] computes the figures with SQL
+    in its database: only partial sums (a few thousand rows) and the newest
+    comments leave it, so a ledger shared by many app servers reports without
+    moving its rows. Any other ledger (the
+    [`MemoryLedger`][cancelflow.MemoryLedger], or the host's own) is read
+    through `ledger.cases()` and gives the same figures.
 
     Args:
         ledger: the ledger to report on.
@@ -112,7 +113,7 @@ def report_from_ledger(
         now: the report's ``generated_at`` (default: the current time).
 
     Returns:
-        The :class:`~cancelflow.Report`.
+        The [`Report`][cancelflow.Report].
 
     Raises:
         InvalidParameterError: an option of the wrong type or out of range.

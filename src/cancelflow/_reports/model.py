@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 REPORT_SCHEMA_VERSION: Final = 1
-"""The version of :meth:`Report.to_json_data`'s layout (``docs/reports.md``)."""
+"""The version of `Report.to_json_data()`'s layout (``docs/reports.md``)."""
 
 Format = Literal["text", "json", "csv", "html"]
 
@@ -49,7 +49,9 @@ class Rate:
         successes: how many succeeded (redeemed, stayed).
         trials: out of how many.
         rate: ``successes / trials``; ``None`` without trials.
-        low, high: the Wilson score interval (95 %); ``None`` without trials.
+        low: the Wilson score interval's lower bound (95 %); ``None``
+            without trials.
+        high: its upper bound.
     """
 
     successes: int
@@ -67,7 +69,7 @@ class Rate:
             trials: out of how many (0 gives no rate).
 
         Returns:
-            The :class:`Rate`.
+            The rate.
 
         Example:
             ```python
@@ -99,8 +101,9 @@ class Lift:
 
     Attributes:
         difference: the arm's save rate minus the holdout's.
-        low, high: the 95 % interval of the difference (Newcombe's hybrid score
+        low: the 95 % interval's lower bound (Newcombe's hybrid score
             interval).
+        high: its upper bound.
         holdout_arms: the holdout arm(s) compared with (pooled when several).
         method: ``"newcombe-hybrid-score"``.
     """
@@ -119,7 +122,8 @@ class ReportSummary:
     Attributes:
         cases: every case opened in the window.
         cancellations: customer-initiated cases now ``scheduled`` or ``ended``.
-        scheduled, ended: of those, still pending and over.
+        scheduled: of those, still pending.
+        ended: of those, over.
         withdrawn: cases the customer renewed before the end (no offer).
         saved: cases saved by a redeemed retention offer.
         opened: cancel links the customer left without cancelling.
@@ -168,8 +172,11 @@ class PriceBreakdown:
     """Cancellations of one price (the subscription's main item).
 
     Attributes:
-        product_id, price_id: the product and price (``None``: unknown).
-        count, share, mrr: as in :class:`Breakdown`.
+        product_id: the product (``None``: unknown).
+        price_id: the price (``None``: unknown).
+        count: cancellations of that price.
+        share: ``count`` / all cancellations (0 when there are none).
+        mrr: their MRR, per currency (minor units).
     """
 
     product_id: str | None
@@ -185,11 +192,13 @@ class CommentRow:
 
     Attributes:
         case_id: the case (or, from Stripe, the subscription) it belongs to.
-        customer_id, subscription_id: whose.
+        customer_id: whose.
+        subscription_id: which subscription.
         at: when it was given (the feedback's time, else the case's opening).
         feedback: the reason picked with it, if any.
         comment: the text, as the customer typed it.
-        mrr, currency: the subscription's MRR (minor units) and currency.
+        mrr: the subscription's MRR (minor units).
+        currency: its currency.
     """
 
     case_id: str
@@ -246,7 +255,8 @@ class ArmFigures:
     """One arm of a retention experiment.
 
     Attributes:
-        experiment, arm: the names the policy recorded.
+        experiment: the experiment's name, as the policy recorded it.
+        arm: the arm's name.
         coupon: the coupon the arm offered (``None`` for a holdout; the most
             frequent one if it changed).
         holdout: whether the arm offers nothing.
@@ -304,16 +314,17 @@ class RevenueFigures:
 class Report:
     """Why customers leave and what the retention offers saved, for a window.
 
-    Build it with :func:`~cancelflow.report_from_ledger` or
-    :func:`~cancelflow.report_from_stripe`; write it with :meth:`render` (or
-    :meth:`to_json_data` for the JSON data). ``docs/reports.md`` defines each
-    figure.
+    Build it with [`report_from_ledger`][cancelflow.report_from_ledger] or
+    [`report_from_stripe`][cancelflow.report_from_stripe]; write it with
+    `render()` (or `to_json_data()` for the JSON data). ``docs/reports.md``
+    defines each figure.
 
     Attributes:
         source: where the figures come from: ``"sqlite"``, ``"postgresql"``,
             ``"memory"``, ``"ledger"`` (another store) or ``"stripe"``.
-        since, until: the window (unix seconds; ``since`` included, ``until``
-            excluded; ``None``: unbounded).
+        since: the window's start, included (unix seconds; ``None``: the
+            beginning).
+        until: the window's end, excluded (``None``: no end).
         generated_at: when the report was made (unix seconds).
         horizon_months: the months over which revenue is counted.
         currencies: every currency seen, sorted.
@@ -389,12 +400,12 @@ class Report:
         *,
         locale: str = "en",
     ) -> None:
-        """Write :meth:`render`'s text to *path* (UTF-8).
+        """Write `render()`'s text to *path* (UTF-8).
 
         Args:
             path: the file to write (replaced if it exists).
-            format: as for :meth:`render`.
-            locale: as for :meth:`render`.
+            format: as for `render()`.
+            locale: as for `render()`.
 
         Raises:
             InvalidParameterError: an unknown format or locale.

@@ -26,7 +26,7 @@ _STYLE: Final = """
 body { margin: 0; padding: 32px; background: #f5f7fa; color: var(--ink);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue",
   Arial, sans-serif; }
-main { max-width: 1040px; margin: 0 auto; }
+main { max-width: 1200px; margin: 0 auto; }
 header h1 { margin: 0 0 4px; font-size: 26px; }
 header p { margin: 0 0 24px; color: var(--muted); }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
@@ -34,12 +34,13 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
 h2 { margin: 0 0 12px; font-size: 18px; }
 p.note { margin: 0 0 12px; color: var(--muted); }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line);
-  vertical-align: top; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line);
+  vertical-align: top; font-size: 14px; }
 th { font-weight: 600; color: var(--muted); font-size: 13px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
-td.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+td { white-space: nowrap; }
+td.text { white-space: pre-wrap; overflow-wrap: anywhere; min-width: 240px; }
 svg { display: block; margin: 0 0 16px; max-width: 100%; height: auto; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   fill: var(--ink); }
@@ -131,16 +132,19 @@ def _arms_chart(report: Report, w: Words) -> Markup:
                 w.percent(tick / 100),
             )
         )
+    several = len({a.experiment for a in arms}) > 1
     for i, arm in enumerate(arms):
         y = 6 + i * step + 12
-        name = f"{arm.experiment} / {arm.arm}" if arm.experiment else arm.arm
+        name = (
+            f"{arm.experiment} / {arm.arm}" if several and arm.experiment else arm.arm
+        )
         kind = "hold" if arm.holdout else "bar"
         parts = [
             el("title", None, f"{name}: {w.percent(arm.save.rate)}"),
             el(
                 "text",
                 {"x": left - 10, "y": y + 4, "text-anchor": "end"},
-                _label(name + (f" ({w['holdout']})" if arm.holdout else ""), 36),
+                _label(name + (f" ({w['holdout_short']})" if arm.holdout else ""), 36),
             ),
         ]
         if (
@@ -288,7 +292,7 @@ def _table(table: Table) -> Markup:
     def cls(i: int, header: bool = False) -> str | None:
         if table.numeric[i]:
             return "num"
-        return None if header else "text"
+        return "text" if i == table.wrap and not header else None
 
     head = (
         el(

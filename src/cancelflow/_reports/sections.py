@@ -19,11 +19,13 @@ __all__ = ["Section", "Table", "sections"]
 
 @attrs.frozen
 class Table:
-    """Rows of cells under headers; *numeric* marks right-aligned columns."""
+    """Rows of cells under headers; *numeric* marks right-aligned columns, *wrap*
+    the column of long text (comments) that may wrap in HTML."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...]
+    wrap: int | None = None
 
 
 @attrs.frozen
@@ -37,8 +39,13 @@ class Section:
     chart: str | None = None  # "reasons", "arms" or "months"
 
 
-def _table(headers: list[str], numeric: list[bool], rows: list[list[str]]) -> Table:
-    return Table(tuple(headers), tuple(tuple(r) for r in rows), tuple(numeric))
+def _table(
+    headers: list[str],
+    numeric: list[bool],
+    rows: list[list[str]],
+    wrap: int | None = None,
+) -> Table:
+    return Table(tuple(headers), tuple(tuple(r) for r in rows), tuple(numeric), wrap)
 
 
 def _interval(rate: Rate, w: Words) -> str:
@@ -242,6 +249,7 @@ def sections(report: Report, w: Words) -> list[Section]:
                         ]
                         for c in report.comments
                     ],
+                    wrap=4,
                 ),
             )
         )

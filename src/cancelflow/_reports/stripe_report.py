@@ -297,27 +297,29 @@ def report_from_stripe(
     ``canceled_by_retention_policy``) are counted apart as involuntary.
 
     Args:
-        client: the host's ``stripe.StripeClient`` (or a
-            :class:`~cancelflow.StripeGateway`).
+        client: the host's `stripe.StripeClient` (or a
+            [`StripeGateway`][cancelflow.StripeGateway]).
         since: the window's start (included): unix seconds, an aware
             ``datetime`` or a ``date``; ``None``: the beginning.
         until: the window's end (excluded); also limits the listing to
             subscriptions created before it.
-        horizon_months: as for :func:`~cancelflow.report_from_ledger`.
+        horizon_months: as for
+            [`report_from_ledger`][cancelflow.report_from_ledger].
         comments: how many of the newest comments to list (``None``: all).
         now: the report's ``generated_at`` (default: the current time).
         checkpoint: a file to save progress to after every page, and to
             resume from (same window and options) after an interruption;
             removed when the scan finishes.
-        on_progress: called after every page with a :class:`ScanProgress`.
-        on_rate_limit: called with a :class:`RateLimitWait` before each wait
-            after a 429.
+        on_progress: called after every page with a
+            [`ScanProgress`][cancelflow.ScanProgress].
+        on_rate_limit: called with a [`RateLimitWait`][cancelflow.RateLimitWait]
+            before each wait after a 429.
         max_retries: how many times one page is retried after a 429.
         sleep: how to wait (``time.sleep``; tests pass a recorder).
         page_size: subscriptions per page (1 to 100).
 
     Returns:
-        The :class:`~cancelflow.Report` (``source="stripe"``).
+        The [`Report`][cancelflow.Report] (`source="stripe"`).
 
     Raises:
         InvalidParameterError: an option is wrong, or the checkpoint belongs
@@ -326,6 +328,8 @@ def report_from_stripe(
             (progress is in the checkpoint).
         StripeAPIError: Stripe refused otherwise (progress is in the
             checkpoint; run again to resume).
+        StripeObjectError: a subscription Stripe sent does not have the
+            expected shape (the message says which page and item).
 
     Example:
         ```python

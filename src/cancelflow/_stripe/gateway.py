@@ -394,11 +394,11 @@ class StripeGateway:
     ) -> SubscriptionPage:
         """One page of ``GET /v1/subscriptions``, newest first, as plain JSON.
 
-        For scans that must survive an interruption: the caller keeps
-        :attr:`SubscriptionPage.last_id` and passes it back as
-        *starting_after* (``iter_subscriptions`` pages on its own, but hides
-        the cursor). The subscriptions stay plain JSON so that a caller can
-        read values a newer API version adds.
+        For scans that must survive an interruption: the caller keeps the
+        page's `last_id` and passes it back as *starting_after*
+        (`iter_subscriptions` pages on its own, but hides the cursor). The
+        subscriptions stay plain JSON, so that a caller can read values a newer
+        API version adds.
 
         Args:
             status: Stripe's ``status`` filter (``"all"`` includes canceled).
@@ -408,7 +408,7 @@ class StripeGateway:
             page_size: 1 to 100.
 
         Returns:
-            The :class:`SubscriptionPage`.
+            The [`SubscriptionPage`][cancelflow.SubscriptionPage].
 
         Raises:
             InvalidParameterError: a bad filter or cursor.
