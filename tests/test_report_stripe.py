@@ -179,6 +179,62 @@ def test_a_checkpoint_of_another_scan_is_refused(account, tmp_path):
         scan(client, checkpoint=path)
 
 
+def test_flexible_mode_schedules_are_placed_at_their_end():
+    """A portal cancel in flexible mode leaves canceled_at empty: it counts at cancel_at, then at its end."""
+    fake = FakeStripe(start=START)
+    client = fake.client()
+    price = client.v1.prices.create(
+        params={
+            "currency": "usd",
+            "unit_amount": 500,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Flex"},
+        }
+    )
+    customer = client.v1.customers.create()
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "billing_mode": {"type": "flexible"},
+        }
+    )
+    fake.dashboard.save_portal_settings(
+        features={
+            "subscription_cancel": {
+                "enabled": True,
+                "mode": "at_period_end",
+                "cancellation_reason": {"enabled": True, "options": ["unused"]},
+            }
+        }
+    )
+    session = client.v1.billing_portal.sessions.create(
+        params={
+            "customer": customer.id,
+            "flow_data": {
+                "type": "subscription_cancel",
+                "subscription_cancel": {"subscription": sub.id},
+            },
+        }
+    )
+    fake.portal.visit(session.url).cancel("unused")
+    pending = client.v1.subscriptions.retrieve(sub.id)
+    assert pending.canceled_at is None and pending.cancel_at is not None
+    now = int(fake.clock.now())
+    got = scan(client)
+    assert (got.summary.scheduled, got.reasons[0].key) == (1, "unused")
+    assert (
+        scan(client, until=now + 60).summary.cancellations == 0
+    )  # placed at cancel_at
+    assert scan(client, since=pending.cancel_at).summary.cancellations == 1
+    created_with_an_end = {**_record_ready(pending), "cancellation_details": None}
+    assert _record(created_with_an_end) is None
+
+
+def _record_ready(obj):
+    return obj.to_dict()
+
+
 def test_unknown_feedback_and_involuntary_ends_from_stripe():
     """A feedback value from a newer API is kept as it is; a payment-failure end is involuntary."""
     sub = subscription_json("sub_n", "cus_n", currency="jpy", unit_amount=990)

@@ -121,8 +121,15 @@ def shop(tmp_path_factory):
     for i in range(CUSTOMERS):
         currency = "usd" if i % 3 == 2 else "eur"
         customer = client.v1.customers.create(params={"name": f"Customer {i}"})
+        # Classic billing mode: the portal's schedule sets canceled_at, the time
+        # a report from Stripe places a cancellation at (flexible mode leaves it
+        # empty until the end; tests/test_report_stripe.py covers that).
         sub = client.v1.subscriptions.create(
-            params={"customer": customer.id, "items": [{"price": prices[currency].id}]}
+            params={
+                "customer": customer.id,
+                "items": [{"price": prices[currency].id}],
+                "billing_mode": {"type": "classic"},
+            }
         )
         people.append(
             {"i": i, "customer": customer.id, "sub": sub, "currency": currency}

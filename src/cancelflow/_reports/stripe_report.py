@@ -130,20 +130,7 @@ def _record(value: Mapping[str, Any]) -> dict[str, Any] | None:
     o = Obj.of(value, "subscription")
     status = o.opt_string("status")
     canceled_at = o.opt_integer("canceled_at")
-    ended_at = o.opt_integer("ended_at")
-    if status == "canceled":
-        state = "ended"
-        at = canceled_at if canceled_at is not None else ended_at
-    elif status != "incomplete_expired" and (
-        o.boolean("cancel_at_period_end", default=False)
-        or o.opt_integer("cancel_at") is not None
-    ):
-        state = "scheduled"
-        at = canceled_at  # when the cancellation was requested
-    else:
-        return None
-    if at is None:
-        return None  # no time to place it in a window (see docs/reports.md)
+    cancel_at = o.opt_integer("cancel_at")
     details = o.opt_obj("cancellation_details")
     feedback = comment = option = reason = None
     if details is not None:
@@ -151,6 +138,24 @@ def _record(value: Mapping[str, Any]) -> dict[str, Any] | None:
         comment = details.opt_string("comment") or None
         option = details.opt_id_of("feedback_option") or None
         reason = details.opt_string("reason")
+    if status == "canceled":
+        state = "ended"
+        at = canceled_at if canceled_at is not None else o.opt_integer("ended_at")
+    elif status != "incomplete_expired" and (
+        o.boolean("cancel_at_period_end", default=False) or cancel_at is not None
+    ):
+        state = "scheduled"
+        # When the cancellation was asked for; a schedule made with cancel_at
+        # alone (the portal in flexible billing mode) leaves canceled_at empty
+        # until the end, so it is placed at its cancel_at -- if someone asked
+        # for it (a subscription created with an end date is no cancellation).
+        at = canceled_at
+        if at is None and reason == "cancellation_requested":
+            at = cancel_at
+    else:
+        return None
+    if at is None:
+        return None  # no time to place it in a window (see docs/reports.md)
     items_obj = o.opt_obj("items")
     items = [read_item(i) for i in items_obj.objs("data")] if items_obj else []
     item = main_item(items)
