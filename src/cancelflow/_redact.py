@@ -1,6 +1,6 @@
 """Keep secrets out of messages (strictly private).
 
-:func:`redact` replaces anything shaped like a Stripe secret or restricted key
+`redact` replaces anything shaped like a Stripe secret or restricted key
 (``sk_…``, ``rk_…``) or a webhook signing secret (``whsec_…``) in a text that
 may reach an error message, a log or a terminal.
 """

@@ -4,7 +4,7 @@ Strictly private. Verifying and parsing a webhook must stay cheap on a cold
 start (a serverless handler pays every import each time), and ``typing`` is
 a good part of that cost. Modules on that path import names only for type
 checkers (under ``TYPE_CHECKING``, which type checkers treat as true), and the
-one name used at run time, :func:`final`, from here.
+one name used at run time, `final`, from here.
 """
 
 from __future__ import annotations

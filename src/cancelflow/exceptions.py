@@ -1,59 +1,62 @@
 """Every error cancelflow raises, in one tree.
 
-Catch :class:`CancelflowError` to catch them all, or any branch below it::
+Catch `CancelflowError` to catch them all, or any branch below it:
 
-    CancelflowError
-    ├── InvalidInputError (ValueError)          bad input to a cancelflow function
-    │   ├── InvalidParameterError               a deep-link/config field breaks a rule
-    │   ├── DisallowedURLError                  return/redirect URL not allowed
-    │   ├── StripeObjectError                   a Stripe object/JSON is not the expected shape
-    │   └── HistoryFileError                    a backtest history line cannot be read
-    ├── CancelLinkRefusedError                  a cancel link must not be created
-    │   ├── SubscriptionNotFoundError (LookupError)
-    │   ├── SubscriptionOwnershipError          the subscription is another customer's
-    │   ├── SubscriptionNotCancelableError      already canceled / incomplete_expired
-    │   ├── SubscriptionAlreadyScheduledError   already scheduled to cancel
-    │   └── CouponRefusedError                  the retention coupon cannot be offered
-    │       ├── CouponNotFoundError (LookupError)
-    │       ├── CouponNotValidError             invalid, used up or past redeem_by
-    │       ├── CouponNotApplicableError        applies_to excludes the products
-    │       ├── CouponCurrencyMismatchError     amount_off in another currency
-    │       └── CouponForeverAmountOffError     amount_off + forever on a subscription
-    ├── StripeAPIError                          Stripe answered with an error
-    │   ├── StripeInvalidRequestError (ValueError)
-    │   │   └── StripeResourceMissingError (LookupError)
-    │   ├── StripeAuthenticationError
-    │   ├── StripePermissionError
-    │   ├── StripeRateLimitError
-    │   ├── StripeIdempotencyError
-    │   ├── StripeConnectionError
-    │   └── StripeServerError
-    ├── WebhookError                            a webhook delivery cannot be used
-    │   ├── SignatureVerificationError
-    │   │   ├── MissingSignatureHeaderError
-    │   │   ├── MalformedSignatureHeaderError
-    │   │   ├── NoV1SignatureError
-    │   │   ├── SignatureMismatchError
-    │   │   └── TimestampOutsideToleranceError
-    │   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
-    ├── FrozenEventError (AttributeError)       a typed event's fields cannot change
-    ├── LedgerError                             the ledger store failed or is incompatible
-    │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
-    ├── PolicyError                             a retention policy is invalid
-    ├── PortalConfigError                       portal configuration as code failed
-    │   ├── PortalConfigInvalidError (ValueError)  a declaration breaks a rule (.key_path)
-    │   ├── PortalConfigMatchError              the account cannot be matched to the file
-    │   ├── PortalConfigApplyError              an apply stopped part-way or left drift
-    │   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
-    └── FakeStripeError                         cancelflow.testing: a fake-only refusal
-        └── PortalError                         the fake portal refused a visit or action
-            ├── PortalSessionNotFoundError (LookupError)
-            ├── PortalSessionExpiredError       the session's URL has expired
-            ├── PortalFlowFinishedError         the flow is done, or the visit has ended
-            ├── PortalCancelDisabledError       the configuration does not allow cancels
-            ├── PortalReasonNotOfferedError     a reason the page does not offer
-            ├── PortalSubscriptionError         another's, ended, or (not) scheduled
-            └── PortalOfferError                no retention offer, or it cannot apply
+```text
+CancelflowError
+├── InvalidInputError (ValueError)          bad input to a cancelflow function
+│   ├── InvalidParameterError               a deep-link/config field breaks a rule
+│   ├── DisallowedURLError                  return/redirect URL not allowed
+│   ├── StripeObjectError                   a Stripe object/JSON is not the expected shape
+│   └── HistoryFileError                    a backtest history line cannot be read
+├── CancelLinkRefusedError                  a cancel link must not be created
+│   ├── SubscriptionNotFoundError (LookupError)
+│   ├── SubscriptionOwnershipError          the subscription is another customer's
+│   ├── SubscriptionNotCancelableError      already canceled / incomplete_expired
+│   ├── SubscriptionAlreadyScheduledError   already scheduled to cancel
+│   └── CouponRefusedError                  the retention coupon cannot be offered
+│       ├── CouponNotFoundError (LookupError)
+│       ├── CouponNotValidError             invalid, used up or past redeem_by
+│       ├── CouponNotApplicableError        applies_to excludes the products
+│       ├── CouponCurrencyMismatchError     amount_off in another currency
+│       └── CouponForeverAmountOffError     amount_off + forever on a subscription
+├── StripeAPIError                          Stripe answered with an error
+│   ├── StripeInvalidRequestError (ValueError)
+│   │   └── StripeResourceMissingError (LookupError)
+│   ├── StripeAuthenticationError
+│   ├── StripePermissionError
+│   ├── StripeRateLimitError
+│   ├── StripeIdempotencyError
+│   ├── StripeConnectionError
+│   └── StripeServerError
+├── WebhookError                            a webhook delivery cannot be used
+│   ├── SignatureVerificationError
+│   │   ├── MissingSignatureHeaderError
+│   │   ├── MalformedSignatureHeaderError
+│   │   ├── NoV1SignatureError
+│   │   ├── SignatureMismatchError
+│   │   └── TimestampOutsideToleranceError
+│   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
+├── FrozenEventError (AttributeError)       a typed event's fields cannot change
+├── LedgerError                             the ledger store failed or is incompatible
+│   └── LinkNotRecordedError                the link exists but was not recorded (.link)
+├── PolicyError                             a retention policy is invalid
+├── PortalConfigError                       portal configuration as code failed
+│   ├── PortalConfigInvalidError (ValueError)  a declaration breaks a rule (.key_path)
+│   ├── PortalConfigMatchError              the account cannot be matched to the file
+│   ├── PortalConfigApplyError              an apply stopped part-way or left drift
+│   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
+└── FakeStripeError                         cancelflow.testing: a fake-only refusal
+    ├── FakeServerStateError                a served fake's --state file cannot be used
+    └── PortalError                         the fake portal refused a visit or action
+        ├── PortalSessionNotFoundError (LookupError)
+        ├── PortalSessionExpiredError       the session's URL has expired
+        ├── PortalFlowFinishedError         the flow is done, or the visit has ended
+        ├── PortalCancelDisabledError       the configuration does not allow cancels
+        ├── PortalReasonNotOfferedError     a reason the page does not offer
+        ├── PortalSubscriptionError         another's, ended, or (not) scheduled
+        └── PortalOfferError                no retention offer, or it cannot apply
+```
 
 Messages say what was wrong and what to do; none of them contains an API key or
 a webhook secret.
@@ -79,6 +82,7 @@ __all__ = [
     "CouponRefusedError",
     "DisallowedURLError",
     "EventPayloadError",
+    "FakeServerStateError",
     "FakeStripeError",
     "FrozenEventError",
     "HistoryFileError",
@@ -163,7 +167,8 @@ class StripeObjectError(InvalidInputError):
     """A Stripe object or JSON payload does not have the expected shape.
 
     Attributes:
-        path: where in the object the problem is (``items.data[0].price``).
+        path: where in the object the problem is (`items.data[0].price`).
+        problem: what is wrong there.
     """
 
     def __init__(self, path: str, problem: str) -> None:
@@ -281,8 +286,10 @@ class CouponCurrencyMismatchError(CouponRefusedError):
 
 
 class CouponForeverAmountOffError(CouponRefusedError):
-    """An ``amount_off`` coupon with ``duration=forever``: Stripe refuses those on
-    subscriptions since API version 2025-03-31.basil."""
+    """An `amount_off` coupon with `duration=forever`, which Stripe refuses on subscriptions.
+
+    Stripe refuses them since API version 2025-03-31.basil.
+    """
 
 
 # -- Stripe answered with an error -------------------------------------------------
@@ -464,8 +471,8 @@ class LinkNotRecordedError(LedgerError):
     idempotent by session id), so that the case its webhooks open is linked to it.
 
     Attributes:
-        link: the :class:`~cancelflow.CancelLink` Stripe created.
-        record: the :class:`~cancelflow.LinkRecord` the ledger refused.
+        link: the `CancelLink` Stripe created.
+        record: the `LinkRecord` the ledger refused.
     """
 
     def __init__(self, message: str, *, link: CancelLink, record: LinkRecord) -> None:
@@ -558,6 +565,14 @@ class FakeStripeError(CancelflowError):
 
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
+    """
+
+
+class FakeServerStateError(FakeStripeError):
+    """A served fake's state file cannot be used: unreadable, corrupt, or newer.
+
+    Raised by ``cancelflow fake serve --state FILE`` (and ``FakeServer(state=…)``)
+    before the server starts; the file is left as it was.
     """
 
 

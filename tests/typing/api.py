@@ -791,6 +791,76 @@ def errors(error: Exception) -> list[object]:
     return found
 
 
+# -- cancelflow.testing: the served fake ----------------------------------------------
+
+
+def fake_stripe_served() -> list[str]:
+    from pathlib import Path
+
+    from cancelflow.exceptions import FakeServerStateError
+    from cancelflow.testing import FakeServer, FakeStripe, ForwardedDelivery
+
+    fake = FakeStripe()
+    with fake.serve(
+        host="127.0.0.1",
+        port=0,
+        forward_to=["http://127.0.0.1:8000/webhooks"],
+        webhook_secret="whsec_x",
+    ) as url:
+        client = stripe.StripeClient("sk_test_x", base_addresses={"api": url})
+        client.v1.customers.create(params={"email": "a@example.com"})
+    server = FakeServer(
+        fake,
+        host="127.0.0.1",
+        port=0,
+        forward_to=(),
+        webhook_secret=None,
+        webhook_attempts=3,
+        webhook_backoff=0.5,
+    )
+    base: str = server.start()
+    port: int = server.port
+    done: bool = server.wait_for_webhooks(timeout=1.0)
+    deliveries: list[ForwardedDelivery] = server.deliveries
+    first = deliveries[0] if deliveries else None
+    facts: list[object] = (
+        []
+        if first is None
+        else [first.url, first.event_id, first.event_type, first.attempt, first.status]
+    )
+    ok: bool = first is None or (first.ok and first.error is None)
+    server.stop(webhook_grace=1.0)
+    try:
+        kept = FakeServer.with_state(
+            Path("fake.json"),
+            host="127.0.0.1",
+            port=0,
+            forward_to=["http://127.0.0.1:8000/webhooks"],
+            webhook_secret=None,
+            webhook_attempts=8,
+            webhook_backoff=1.0,
+        )
+    except FakeServerStateError as err:
+        return [str(err)]
+    path: Path | None = kept.state_path
+    same: FakeStripe = kept.fake
+    return [
+        base,
+        str(port),
+        str(done),
+        str(ok),
+        repr(facts),
+        server.url,
+        server.api_key,
+        server.webhook_secret,
+        repr(server.forward_to),
+        str(path),
+        str(kept.replayed),
+        repr(same),
+        kept.host,
+    ]
+
+
 def portal_config_as_code(client: stripe.StripeClient, path: str) -> list[object]:
     from cancelflow import (
         AdjustableQuantitySpec,

@@ -2,9 +2,9 @@
 
 A backtest answers "who would have seen which coupon, and what would it have
 cost?" from records of past cancellation attempts. Records come from a JSONL
-file (:func:`~cancelflow.read_history`), from a ledger
-(:func:`~cancelflow.records_from_ledger`) or straight from Stripe
-(:func:`~cancelflow.records_from_stripe`); :func:`backtest` streams
+file (`read_history`), from a ledger
+(`records_from_ledger`) or straight from Stripe
+(`records_from_stripe`); `backtest` streams
 them through the policy and keeps only counters, so memory does not grow with
 the number of records.
 """
@@ -267,15 +267,15 @@ def backtest(
 
     Args:
         policy: the policy to try.
-        records: from :func:`read_history`, :func:`records_from_ledger`,
-            :func:`records_from_stripe`, or any iterable of
-            :class:`BacktestRecord`.
-        coupons: the coupons' facts (a mapping or a :class:`CouponSource`);
+        records: from `read_history`, `records_from_ledger`,
+            `records_from_stripe`, or any iterable of
+            `BacktestRecord`.
+        coupons: the coupons' facts (a mapping or a `CouponSource`);
             a coupon missing here is blocked by the ``coupon`` guard and has
             no cost.
         forever_months: how many months a ``duration=forever`` coupon is
             counted for in the cost.
-        on_decision: called with each record and its :class:`Decision` (to
+        on_decision: called with each record and its `Decision` (to
             write decisions out, or sample explanations); slower.
     """
     lookup = lookup_for(coupons)

@@ -2,8 +2,8 @@
 
 The file is cut into byte ranges; worker processes (``spawn``ed, so nothing
 but the arguments is shared) each read their ranges with
-:func:`~cancelflow._backtest.jsonl.read_history_range` and count with
-:func:`~cancelflow.backtest`; the reports are merged. Every line belongs to
+`read_history_range` and count with
+`backtest`; the reports are merged. Every line belongs to
 exactly one range, so the result equals a single-process backtest.
 """
 
@@ -45,7 +45,7 @@ def _coupon_state(coupon: Coupon) -> dict[str, Any]:
 
 
 _worker: dict[str, Any] = {}
-"""A worker's policy, coupons and options, set once by :func:`_start_worker`."""
+"""A worker's policy, coupons and options, set once by `_start_worker`."""
 
 
 def _start_worker(
@@ -88,7 +88,7 @@ def backtest_file(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestReport:
-    """:func:`backtest` over a JSONL history file, on *workers* processes.
+    """`backtest` over a JSONL history file, on *workers* processes.
 
     The same report as ``backtest(policy, read_history(path, now=now), ...)``,
     faster on several cores. It falls back to one process when *workers* is 1,
@@ -102,12 +102,12 @@ def backtest_file(
         coupons: the coupons' facts; those of the policy's coupons are looked
             up once, here, and sent to the workers.
         now: the decision time of lines without ``at``.
-        forever_months: as for :func:`backtest`.
+        forever_months: as for `backtest`.
         workers: processes to use (default: the CPUs available).
         progress: called with (bytes done, file size) as ranges finish.
 
     Raises:
-        HistoryFileError: as :func:`read_history` (from whichever range).
+        HistoryFileError: as `read_history` (from whichever range).
     """
     source = str(path)
     try:

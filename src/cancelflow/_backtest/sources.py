@@ -1,6 +1,6 @@
 """Backtest records from a ledger, or straight from Stripe.
 
-See :mod:`cancelflow._backtest.jsonl` for records from a JSONL file.
+See `cancelflow._backtest.jsonl` for records from a JSONL file.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ __all__ = ["records_from_ledger", "records_from_stripe"]
 
 
 class SubscriptionLister(Protocol):
-    """What :func:`records_from_stripe` needs of a gateway
-    (:class:`~cancelflow.StripeGateway` has it)."""
+    """What `records_from_stripe` needs of a gateway
+    (`StripeGateway` has it)."""
 
     def iter_subscriptions(
         self, *, status: str | None = None
@@ -30,7 +30,7 @@ class SubscriptionLister(Protocol):
 
 
 class LinksAndCases(Protocol):
-    """What :func:`records_from_ledger` needs of a ledger (every ledger has it)."""
+    """What `records_from_ledger` needs of a ledger (every ledger has it)."""
 
     def links(self) -> list[LinkRecord]: ...
 
@@ -50,7 +50,7 @@ def records_from_stripe(
     "Who would get which offer if they all tried to cancel today?"
 
     Args:
-        gateway: a :class:`~cancelflow.StripeGateway` (``iter_subscriptions``).
+        gateway: a `StripeGateway` (``iter_subscriptions``).
         now: the decision time (default: the current time).
         history: a ledger, for each customer's history (empty without one).
         customers: also retrieve each customer (one request per subscription)

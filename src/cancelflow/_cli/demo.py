@@ -4,10 +4,10 @@ Everything goes through the public API a host application uses, against
 ``cancelflow.testing.FakeStripe`` instead of Stripe: a product, a price,
 customers and subscriptions; a portal configuration that asks for reasons; a
 retention policy deciding who is offered a coupon (with its explanation);
-cancel links from :class:`~cancelflow.Cancelflow`; customers acting on the
+cancel links from `Cancelflow`; customers acting on the
 portal (one redeems the offer, one cancels with "other" and a comment, one
 cancels then renews); time passing the period end; and every signed webhook
-verified by :class:`~cancelflow.WebhookHandler` into a ledger, printed as
+verified by `WebhookHandler` into a ledger, printed as
 typed events, then a summary.
 
 The output is deterministic: the fake's clock starts at a fixed instant and

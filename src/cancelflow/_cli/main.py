@@ -1,10 +1,10 @@
 """The ``cancelflow`` command line (stdlib ``argparse``).
 
-Each subcommand is one entry of :data:`COMMANDS`: a name and a function that
+Each subcommand is one entry of `COMMANDS`: a name and a function that
 adds its parser to the subparsers and sets ``handler`` (a function of the parsed
-arguments and a :class:`Context`, returning the exit code). To add a
+arguments and a `Context`, returning the exit code). To add a
 subcommand, write such a function (keep heavy imports inside the handler) and
-append one line to :data:`COMMANDS`.
+append one line to `COMMANDS`.
 
 Errors print one line on stderr and exit non-zero; no traceback reaches the
 user. The API key comes from ``STRIPE_API_KEY`` and is never printed.
@@ -288,6 +288,15 @@ def _register_policy(subparsers: Any, name: str) -> None:
     register(subparsers, name)
 
 
+# -- cancelflow fake (in its own module) ---------------------------------------------
+
+
+def _register_fake(subparsers: Any, name: str) -> None:
+    from cancelflow._cli.fake import register
+
+    register(subparsers, name)
+
+
 # -- cancelflow demo (in its own module) ---------------------------------------------
 
 
@@ -312,6 +321,7 @@ def _register_report(subparsers: Any, name: str) -> None:
 #: ``register(subparsers, name)`` adds the parser and sets ``handler``.
 COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
     ("demo", _register_demo),
+    ("fake", _register_fake),
     ("link", _register_link),
     ("policy", _register_policy),
     ("report", _register_report),

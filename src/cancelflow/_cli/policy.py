@@ -1,6 +1,6 @@
 """``cancelflow policy check`` and ``cancelflow policy backtest``.
 
-Registered in :data:`cancelflow._cli.main.COMMANDS`. Heavy imports stay inside the
+Registered in `cancelflow._cli.main.COMMANDS`. Heavy imports stay inside the
 handlers, so ``cancelflow --help`` stays fast.
 """
 

@@ -1,15 +1,15 @@
-"""The main entry point: :class:`Cancelflow` creates checked cancel links.
+"""The main entry point: `Cancelflow` creates checked cancel links.
 
 How a cancel link is made — one flow, written once, for sync and async
 ------------------------------------------------------------------------
 
-:meth:`Cancelflow._cancel_link_flow` is a generator that lists the steps in
+`Cancelflow._cancel_link_flow` is a generator that lists the steps in
 order. Pure steps are plain calls; each I/O step is ``yield from io(sync,
-async_)``, which hands both forms of the call to a driver. :func:`run` runs the
-flow with the sync calls, :func:`run_async` awaits the async ones, so the two
+async_)``, which hands both forms of the call to a driver. `run` runs the
+flow with the sync calls, `run_async` awaits the async ones, so the two
 public methods cannot drift apart. An exception raised by an I/O call is
 thrown back into the flow at the ``yield``, where a step may catch it (this is
-how "no such subscription" becomes :class:`SubscriptionNotFoundError`).
+how "no such subscription" becomes `SubscriptionNotFoundError`).
 
 To add a step (a retention policy choosing the coupon, a ledger recording the
 link), add it to the flow at the right place: a pure step as a call, an I/O
@@ -132,7 +132,7 @@ async def run_async(flow: Flow[T]) -> T:
 class CancelLink:
     """A cancel link Stripe created for one customer and one subscription.
 
-    Redirect the customer to :attr:`url` (or embed it) right away: portal
+    Redirect the customer to `url` (or embed it) right away: portal
     sessions are short-lived. The URL logs the customer into their portal,
     so it is left out of ``repr``.
 
@@ -168,7 +168,7 @@ class PortalLink:
     """A link to the portal's homepage (no flow), for one customer.
 
     Attributes:
-        url: the portal URL (left out of ``repr``, like :attr:`CancelLink.url`).
+        url: the portal URL (left out of ``repr``, like `CancelLink.url`).
         session_id: the ``bps_…`` portal session id.
         customer_id: the customer the session is for.
         created: when Stripe created the session (unix seconds).
@@ -242,7 +242,7 @@ def _offer_months(coupon: Coupon | None) -> int | None:
 def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) -> None:
     """Refuse to offer *coupon* on *snapshot* at *now* if it cannot apply.
 
-    The error is the one for the first of :meth:`Coupon.problems`; its message
+    The error is the one for the first of `Coupon.problems`; its message
     lists them all.
 
     Raises:
@@ -279,12 +279,12 @@ class Cancelflow:
 
     Args:
         client: the application's ``stripe.StripeClient`` (or a
-            :class:`StripeGateway` around one).
+            `StripeGateway` around one).
         allowed_hosts: where return and redirect URLs may point; an
-            :class:`AllowedHosts` or a list of host names. Take it from the
+            `AllowedHosts` or a list of host names. Take it from the
             application's settings, never from a request.
         return_url: the default top-level ``return_url`` of every session.
-        locale: the default portal locale (one of :data:`~cancelflow.LOCALES`).
+        locale: the default portal locale (one of `LOCALES`).
         after_completion: the default ``after_completion`` of cancel links.
         configuration: the ``bpc_…`` portal configuration to use; Stripe's
             default configuration when ``None``.
@@ -292,13 +292,13 @@ class Cancelflow:
         clock: returns the current time in unix seconds (coupon ``redeem_by``
             is checked against it).
         ledger: where to record every cancel link created (a
-            :class:`~cancelflow.Ledger`), so that the outcomes that webhooks
+            `Ledger`), so that the outcomes that webhooks
             bring later are linked to it; ``None`` records nothing.
-        policy: the :class:`~cancelflow.RetentionPolicy` that chooses the
+        policy: the `RetentionPolicy` that chooses the
             coupon of a cancel link created without one; ``None``: no coupon
             unless the caller gives one.
         coupon_ttl: how long the coupon facts a policy needs are cached, in
-            seconds (a :class:`~cancelflow.CouponCache`).
+            seconds (a `CouponCache`).
 
     Raises:
         InvalidParameterError: a default breaks a rule (checked here, once).
@@ -371,7 +371,7 @@ class Cancelflow:
 
     @property
     def gateway(self) -> StripeGateway:
-        """The :class:`StripeGateway` every Stripe call goes through."""
+        """The `StripeGateway` every Stripe call goes through."""
         return self._gateway
 
     @property
@@ -400,10 +400,10 @@ class Cancelflow:
         Before asking Stripe for the session, the subscription is retrieved
         and must be *customer*'s, not ended and not already scheduled to
         cancel; a *coupon* must exist and fit the subscription. Arguments left
-        out use the defaults given to :class:`Cancelflow`.
+        out use the defaults given to `Cancelflow`.
 
         Without a *coupon*, the retention *policy* (or the one given to
-        :class:`Cancelflow`) chooses it: the customer's history comes from the
+        `Cancelflow`) chooses it: the customer's history comes from the
         ledger, their facts from Stripe when a rule needs them, the coupon's
         facts from a cache. The decision is on the result and recorded in the
         ledger with the link.
@@ -441,7 +441,7 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Async twin of :meth:`create_cancel_link` (same checks, same errors)."""
+        """Async twin of `create_cancel_link` (same checks, same errors)."""
         flow = self._cancel_link_flow(
             customer=customer,
             subscription=subscription,
@@ -654,7 +654,7 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Async twin of :meth:`create_portal_link`."""
+        """Async twin of `create_portal_link`."""
         return await run_async(self._portal_link_flow(customer, return_url, locale))
 
     def _portal_link_flow(

@@ -2,7 +2,7 @@
 
 A policy checks the coupon it offers (valid, not used up, right currency ...)
 on every decision; asking Stripe each time would add a round trip to every
-cancel link. :class:`CouponCache` remembers each coupon (and each "no such
+cancel link. `CouponCache` remembers each coupon (and each "no such
 coupon") for *ttl* seconds and at most *max_entries* coupons, least recently
 fetched first out.
 """
@@ -26,7 +26,7 @@ _MISSING: Final = object()
 class CouponFetcher(Protocol):
     """A gateway that can retrieve a coupon by id.
 
-    Raises :class:`~cancelflow.exceptions.StripeResourceMissingError` when
+    Raises `StripeResourceMissingError` when
     there is none (or returns ``None``).
     """
 
@@ -37,12 +37,12 @@ class CouponFetcher(Protocol):
 class CouponCache:
     """A thread-safe, size- and time-bounded cache of coupon facts.
 
-    It is a :class:`CouponSource`: pass it as ``coupons=`` to
-    :meth:`RetentionPolicy.decide`.
+    It is a `CouponSource`: pass it as ``coupons=`` to
+    `RetentionPolicy.decide`.
 
     Args:
         fetch: ``coupon_id -> Coupon | None``; may raise
-            :class:`~cancelflow.exceptions.StripeResourceMissingError` for a
+            `StripeResourceMissingError` for a
             coupon that does not exist (cached as missing). Other errors
             propagate and nothing is cached.
         ttl: how long an answer is kept, in seconds (default 5 minutes): a
@@ -123,7 +123,7 @@ class CouponCache:
         """``(True, facts)`` when fresh facts are cached (``None`` facts: the
         coupon does not exist), else ``(False, None)``; never fetches.
 
-        With :meth:`remember`, this lets async code fetch with its own client.
+        With `remember`, this lets async code fetch with its own client.
         """
         entry = self._entries.get(coupon_id)
         if entry is not None and self._clock() - entry[0] < self.ttl:

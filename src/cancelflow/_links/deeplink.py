@@ -1,6 +1,6 @@
 """Parameters of a ``subscription_cancel`` portal session, built and checked purely.
 
-:func:`build_cancel_session_params` returns stripe-python's own
+`build_cancel_session_params` returns stripe-python's own
 ``SessionCreateParams`` TypedDict, so mypy checks the shape against the SDK and
 the result can go straight to ``client.v1.billing_portal.sessions.create``.
 Nothing here talks to Stripe or imports ``stripe`` at run time.
@@ -188,7 +188,7 @@ def check_after_completion(
 
 
 def check_locale(value: object, field: str = "locale") -> str:
-    """Return Stripe's spelling of *value* if it is one of :data:`LOCALES`.
+    """Return Stripe's spelling of *value* if it is one of `LOCALES`.
 
     Matching ignores case (``fr-ca`` gives ``fr-CA``); otherwise the error
     suggests the language alone when Stripe has it (``fr-BE`` → ``fr``).
@@ -247,7 +247,7 @@ def build_cancel_session_params(
     Args:
         customer: the ``cus_…`` id the session is for.
         subscription: the ``sub_…`` id to cancel (it must be *customer*'s;
-            :class:`~cancelflow.Cancelflow` checks that, this function cannot).
+            `Cancelflow` checks that, this function cannot).
         allowed_hosts: where `return_url` and a [`Redirect`][cancelflow.Redirect]
             may point: an [`AllowedHosts`][cancelflow.AllowedHosts] or a list of
             its entries.

@@ -145,10 +145,14 @@ def _to_rules(hosts: Iterable[str] | str) -> tuple[_HostRule, ...]:
 class AllowedHosts:
     """The hosts that return and redirect URLs may point to.
 
-    Configure it once, from the application's settings, never from a request::
+    Configure it once, from the application's settings, never from a request:
 
-        hosts = AllowedHosts(["example.com", "*.example.com", "localhost"])
-        hosts.check("https://app.example.com/account", field="return_url")
+    ```python
+    from cancelflow import AllowedHosts
+
+    hosts = AllowedHosts(["example.com", "*.example.com", "localhost"])
+    hosts.check("https://app.example.com/account", field="return_url")
+    ```
 
     An entry is a host name (``example.com``, matched exactly, IDN and case
     normalised), ``*.example.com`` (any subdomain, not the domain itself), or
@@ -244,5 +248,5 @@ class AllowedHosts:
 
 
 def as_allowed_hosts(value: AllowedHosts | Iterable[str]) -> AllowedHosts:
-    """*value* if it is an :class:`AllowedHosts`, else the one its entries make."""
+    """*value* if it is an `AllowedHosts`, else the one its entries make."""
     return value if isinstance(value, AllowedHosts) else AllowedHosts(value)

@@ -1,26 +1,26 @@
 """Typed cancellation events, read from Stripe webhook events.
 
-:func:`parse_event` turns one Stripe event (the verified JSON body) into a
+`parse_event` turns one Stripe event (the verified JSON body) into a
 non-empty list of frozen events. Subscription events are compared with their
 ``data.previous_attributes`` to see what *changed*:
 
-* :class:`CancellationScheduled` — a cancellation is now pending (classic
+* `CancellationScheduled` — a cancellation is now pending (classic
   billing mode: ``cancel_at_period_end``; flexible: ``cancel_at`` alone), or its
   date moved;
-* :class:`FeedbackReceived` — the customer's answer (``feedback``, ``comment``,
+* `FeedbackReceived` — the customer's answer (``feedback``, ``comment``,
   ``feedback_option``) appeared or changed; often in a *second*
   ``customer.subscription.updated`` a few seconds after the schedule;
-* :class:`CancellationWithdrawn` — a pending cancellation was removed (the
+* `CancellationWithdrawn` — a pending cancellation was removed (the
   customer renewed before the end);
-* :class:`SubscriptionEnded` — the subscription is ``canceled`` (with Stripe's
+* `SubscriptionEnded` — the subscription is ``canceled`` (with Stripe's
   ``reason`` and the customer's feedback);
-* :class:`OfferRedeemed` — a discount was added to the subscription
+* `OfferRedeemed` — a discount was added to the subscription
   (``customer.discount.created`` and/or a change of ``discounts``);
-* :class:`NotAboutCancellation` — everything else.
+* `NotAboutCancellation` — everything else.
 
 One Stripe event can give several typed events (a schedule and its feedback in
 one update). Nothing here imports ``stripe``; any JSON either parses or raises
-:class:`~cancelflow.exceptions.EventPayloadError`.
+`EventPayloadError`.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class CancellationEvent(_Frozen):
 
     Events are frozen values: equal when their class and fields are equal,
     hashable, printable (``repr`` lists the fields, ``str`` is
-    :meth:`describe`), picklable; :meth:`replace` gives a changed copy. They are
+    `describe`), picklable; `replace` gives a changed copy. They are
     plain slotted classes rather than ``attrs`` classes, so that verifying and
     parsing a webhook imports neither ``attrs`` nor ``typing`` (a serverless
     handler pays every import on each cold start).
@@ -580,7 +580,7 @@ _ENUM_FIELDS: Final[Mapping[str, type[enum.StrEnum]]] = {
 
 
 def event_from_json(data: Mapping[str, Any]) -> CancellationEvent:
-    """Rebuild a typed event from :meth:`CancellationEvent.to_json` output.
+    """Rebuild a typed event from `CancellationEvent.to_json` output.
 
     Raises:
         EventPayloadError: *data* is not such output.
@@ -634,14 +634,33 @@ def _load(payload: object) -> object:
 def parse_event(payload: object) -> list[CancellationEvent]:
     """Read one Stripe event into typed events (never an empty list).
 
-    *payload* is the raw JSON body (``bytes``/``str``), the decoded dict, or a
-    stripe-python ``Event``. Unknown event types give one
-    :class:`NotAboutCancellation`.
+    Unknown event types give one `NotAboutCancellation`. Parsing does not verify
+    a signature: use [`WebhookHandler`][cancelflow.WebhookHandler] on bodies
+    from the network.
+
+    Args:
+        payload: the raw JSON body (`bytes`/`str`), the decoded dict, or a
+            stripe-python `Event`.
+
+    Returns:
+        The typed events, in the order they happened.
+
+    Example:
+        ```python
+        import cancelflow
+
+        (event,) = cancelflow.parse_event(
+            {"id": "evt_1", "object": "event", "type": "invoice.paid",
+             "created": 1_767_225_600, "livemode": False,
+             "data": {"object": {"object": "invoice"}}}
+        )
+        assert isinstance(event, cancelflow.NotAboutCancellation)
+        ```
 
     Raises:
         EventPayloadError: not JSON, not a Stripe event, or a field has an
             unexpected type or value (the message names its path; the
-            :class:`~cancelflow.exceptions.StripeObjectError` is chained).
+            `StripeObjectError` is chained).
     """
     data = _load(payload)
     try:
@@ -724,7 +743,7 @@ def _ended(env: _Envelope, sub: _Sub) -> SubscriptionEnded:
 
 def _subscription(data: Obj) -> _Sub:
     """``data.object`` read as a subscription, with the facts derived from it
-    (the same functions :class:`~cancelflow.SubscriptionSnapshot` uses)."""
+    (the same functions `SubscriptionSnapshot` uses)."""
     value = data.data.get("object")
     if value is None:
         raise StripeObjectError(data.where("object"), "missing")

@@ -1,11 +1,11 @@
 """The ledger's model: cancellation cases, the links that start them, and the fold.
 
-A :class:`Case` is one cancellation attempt of one subscription: the deep link
+A `Case` is one cancellation attempt of one subscription: the deep link
 that started it (if any), the offer decision, the schedule, the customer's
 feedback, and how it closed (withdrawn, ended, saved by an offer), with the MRR
 involved. Cases are never updated in place: every store keeps the *set* of
 typed events and links and recomputes a subscription's cases with
-:func:`fold_cases`, a pure function of that set. So the same events, in any
+`fold_cases`, a pure function of that set. So the same events, in any
 arrival order and with any duplicates, give the same ledger.
 
 Order inside the set comes from Stripe's clock: items are sorted by
@@ -96,7 +96,7 @@ def canonical_json(value: object) -> str:
 
 
 def canonical_json_strings(values: Iterable[str]) -> str:
-    """:func:`canonical_json` of a list of strings, without building an encoder.
+    """`canonical_json` of a list of strings, without building an encoder.
 
     A fast path for a case's ``event_ids``: the same text, character for
     character (``tests/test_ledger.py`` checks it against the plain path).
@@ -138,7 +138,7 @@ class LinkRecord:
         experiment: the experiment *arm* belongs to, if any (when left out, the
             ``"experiment"`` of *decision*, if it names one).
         offer_discount: what the offered coupon takes off one month of *mrr*
-            (minor units; :meth:`~cancelflow.Coupon.monthly_discount`), if known.
+            (minor units; `monthly_discount`), if known.
         offer_months: how many months the offered coupon lasts (``once``: 1,
             ``repeating``: its ``duration_in_months``); ``None`` for
             ``forever`` (or unknown).
@@ -178,7 +178,7 @@ class Case:
     Attributes:
         id: ``case_`` + the link's session id, or + the first event's id.
         subscription_id, customer_id, livemode: whose attempt.
-        state: where it stands (:class:`CaseState`).
+        state: where it stands (`CaseState`).
         opened_at, updated_at: the first and last moment seen (unix seconds).
         link_session_id, link_created_at: the deep link that started it.
         offered_coupon, arm, decision: what the retention policy decided.
@@ -288,7 +288,7 @@ class Case:
 class Ledger(Protocol):
     """What every ledger store does (in memory, SQLite, PostgreSQL).
 
-    Every ledger is also an :class:`~cancelflow.OfferHistory`.
+    Every ledger is also an `OfferHistory`.
     """
 
     def record_events(self, events: Sequence[CancellationEvent]) -> bool:
@@ -351,7 +351,7 @@ class ClosesOnExit:
 
 
 def check_link(link: object) -> LinkRecord:
-    """*link*, after checking that it is a :class:`LinkRecord`."""
+    """*link*, after checking that it is a `LinkRecord`."""
     if not isinstance(link, LinkRecord):
         raise InvalidParameterError(
             "link", f"expected a LinkRecord, got {type(link).__name__}"
@@ -410,7 +410,7 @@ _Item = LinkRecord | _AboutSubscription
 def _identity(event: _AboutSubscription) -> tuple[str, str, str]:
     """What tells two typed events apart: parsing is deterministic, so one
     Stripe event gives at most one typed event per kind, except one
-    :class:`OfferRedeemed` per discount added."""
+    `OfferRedeemed` per discount added."""
     discount = event.discount_id if isinstance(event, OfferRedeemed) else ""
     return (event.event_id, event.kind, discount)  # a StrEnum: equal to its value
 
@@ -671,7 +671,7 @@ def history_from(
     *,
     before: int | None = None,
 ) -> CustomerHistory:
-    """A customer's :class:`~cancelflow.CustomerHistory` from cases and links.
+    """A customer's `CustomerHistory` from cases and links.
 
     With *before* (a Unix time), only what happened strictly earlier counts:
     the history as it stood at that instant (a backtest's view of the past).

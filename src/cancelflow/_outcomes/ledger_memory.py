@@ -25,7 +25,7 @@ __all__ = ["MemoryLedger"]
 
 @final
 class MemoryLedger(ClosesOnExit):
-    """A :class:`~cancelflow.Ledger` in a Python object (lost when the process ends).
+    """A `Ledger` in a Python object (lost when the process ends).
 
     Thread-safe. Same semantics as the SQLite and PostgreSQL ledgers.
     """

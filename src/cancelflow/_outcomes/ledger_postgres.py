@@ -1,7 +1,7 @@
 """The ledger on PostgreSQL (psycopg 3), for apps that run on several machines.
 
 Install the extra: ``pip install "cancelflow[postgres]"``. ``psycopg`` is
-imported when a :class:`PostgresLedger` is created, never by ``import
+imported when a `PostgresLedger` is created, never by ``import
 cancelflow``. Writers of one subscription are serialised with a transaction
 advisory lock, so concurrent deliveries on several machines cannot lose an
 update; duplicate deliveries meet on the processed-events primary key.
@@ -30,7 +30,7 @@ _MIGRATION_LOCK: Final = "cancelflow:migrations"
 
 @final
 class PostgresLedger(SQLLedger):
-    """A :class:`~cancelflow.Ledger` in a PostgreSQL database.
+    """A `Ledger` in a PostgreSQL database.
 
     Args:
         conninfo: a libpq connection string or URL

@@ -217,7 +217,7 @@ def payload_json(event: CancellationEvent) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _update_case(columns: tuple[int, ...]) -> str:
-    """``UPDATE`` of the case columns at these indexes (of :data:`CASE_COLUMNS`).
+    """``UPDATE`` of the case columns at these indexes (of `CASE_COLUMNS`).
 
     Only the columns that changed are assigned: the row is smaller to bind, and
     an indexed column (``customer_id``) assigned even its old value would
@@ -305,7 +305,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     # -- schema --------------------------------------------------------------------
 
     def _migrate(self, cur: Cursor) -> None:
-        """Bring the schema to :data:`LATEST_VERSION` (inside a transaction)."""
+        """Bring the schema to `LATEST_VERSION` (inside a transaction)."""
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} ("
             f"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
@@ -358,7 +358,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     # -- rows ----------------------------------------------------------------------
 
     def _case_params(self, case: Case) -> tuple[object, ...]:
-        """A case's row, in :data:`CASE_COLUMNS` order."""
+        """A case's row, in `CASE_COLUMNS` order."""
         values = list(_CASE_VALUES(case))
         for i in _ENUM_COLUMNS:
             value = values[i]

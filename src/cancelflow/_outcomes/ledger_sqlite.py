@@ -62,7 +62,7 @@ def _access_hint(path: str) -> str:
 
 @final
 class SQLiteLedger(SQLLedger):
-    """A :class:`~cancelflow.Ledger` in a SQLite file.
+    """A `Ledger` in a SQLite file.
 
     Safe to share between threads; several processes may use the same file
     (writers take SQLite's write lock with ``BEGIN IMMEDIATE`` and wait up to

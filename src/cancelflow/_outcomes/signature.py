@@ -53,10 +53,28 @@ def _hex_signature(key: bytes, timestamp: int, body: bytes) -> str:
 def sign_webhook(
     body: bytes | str, secret: str, *, timestamp: int | None = None
 ) -> str:
-    """Return a ``Stripe-Signature`` header value for *body*, as Stripe would.
+    """Return a `Stripe-Signature` header value for a body, as Stripe would.
 
-    For tests and local tools: ``t=<timestamp>,v1=<hex HMAC-SHA256>``. The
-    timestamp defaults to now.
+    For tests and local tools: `t=<timestamp>,v1=<hex HMAC-SHA256>`.
+
+    Args:
+        body: the exact body that will be sent (a `str` is encoded as UTF-8).
+        secret: the endpoint's `whsec_…` signing secret.
+        timestamp: the signature's time, unix seconds; now when `None`.
+
+    Returns:
+        The header value.
+
+    Example:
+        ```python
+        import cancelflow
+
+        body = b'{"id": "evt_1", "object": "event"}'
+        header = cancelflow.sign_webhook(body, "whsec_test", timestamp=1_767_225_600)
+        assert header.startswith("t=1767225600,v1=")
+        verifier = cancelflow.SignatureVerifier("whsec_test")
+        assert verifier.verify(body, header, now=1_767_225_600) == 1_767_225_600
+        ```
     """
     t = int(time.time()) if timestamp is None else timestamp
     return f"t={t},v1={_hex_signature(secret.encode('utf-8'), t, _as_bytes(body))}"
@@ -110,7 +128,7 @@ def _seconds(value: object, field: str, *, minimum: int, hint: str) -> int:
 class SignatureVerifier:
     """Verifies webhook deliveries against one or more endpoint secrets.
 
-    Build it once (at import or app start-up) and call :meth:`verify` per
+    Build it once (at import or app start-up) and call `verify` per
     request. Several secrets are accepted so that a secret can be rolled
     without downtime: a delivery passes if any ``v1`` signature matches any
     secret.

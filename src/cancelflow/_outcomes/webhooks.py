@@ -83,7 +83,7 @@ class WebhookHandler:
 
         *body* is the raw request body, unchanged; *signature_header* the
         ``Stripe-Signature`` header. The event is recorded in one ledger
-        transaction. Returns the typed events (a :class:`NotAboutCancellation`
+        transaction. Returns the typed events (a `NotAboutCancellation`
         for other event types), or an empty list when the ledger had already
         processed this event id, so that side effects run once per event.
 
@@ -102,7 +102,7 @@ class WebhookHandler:
     async def handle_webhook_async(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """:meth:`handle_webhook` for async frameworks: verifying and parsing
+        """`handle_webhook` for async frameworks: verifying and parsing
         run inline (microseconds), the ledger write in a worker thread."""
         import asyncio  # not at module level: it costs a serverless cold start
 
@@ -122,9 +122,38 @@ def handle_webhook(
     ledger: Ledger | None = None,
     tolerance: int = DEFAULT_TOLERANCE,
 ) -> list[CancellationEvent]:
-    """One-off :meth:`WebhookHandler.handle_webhook` (builds a handler per call).
+    """Verify, parse and record one webhook with a handler built for this call.
 
-    Prefer a module-level :class:`WebhookHandler` in a web app.
+    Prefer a module-level [`WebhookHandler`][cancelflow.WebhookHandler] in a
+    web app; this is
+    [`WebhookHandler.handle_webhook`][cancelflow.WebhookHandler.handle_webhook]
+    for one-off scripts.
+
+    Args:
+        body: the request's raw body, exactly as received.
+        signature_header: the `Stripe-Signature` header (`None` when absent).
+        secrets: the endpoint's `whsec_…` secret, or several while rotating.
+        ledger: where to record the events; `None` records nothing.
+        tolerance: how old (in seconds) a signature may be.
+
+    Returns:
+        The typed events, or `[]` for an event the ledger has already processed.
+
+    Raises:
+        WebhookError: the signature or the payload is refused (answer HTTP 400).
+        LedgerError: the ledger failed (answer HTTP 500 so Stripe retries).
+
+    Example:
+        ```python
+        import cancelflow
+
+        body = ('{"id": "evt_1", "object": "event", "type": "invoice.paid", '
+                '"created": 1767225600, "livemode": false, '
+                '"data": {"object": {"object": "invoice"}}}')
+        header = cancelflow.sign_webhook(body, "whsec_test")
+        events = cancelflow.handle_webhook(body, header, secrets="whsec_test")
+        assert [e.kind.value for e in events] == ["not_about_cancellation"]
+        ```
     """
     handler = WebhookHandler(secrets, ledger=ledger, tolerance=tolerance)
     return handler.handle_webhook(body, signature_header)

@@ -1,6 +1,6 @@
 """What a retention policy looks at: one subscription, its customer, their history, now.
 
-:class:`DecisionContext` is built once per decision and computes the derived
+`DecisionContext` is built once per decision and computes the derived
 facts (MRR, product ids, tenure) at most once, so twenty rules asking for the
 MRR cost one computation.
 """
@@ -103,7 +103,7 @@ class DecisionContext:
     @property
     def mrr(self) -> int:
         """The subscription's MRR in minor units of its currency
-        (:attr:`SubscriptionSnapshot.mrr`)."""
+        (`SubscriptionSnapshot.mrr`)."""
         value = self._mrr
         if value is _UNSET:
             value = self._mrr = self.subscription.mrr

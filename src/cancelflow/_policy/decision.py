@@ -1,6 +1,6 @@
 """A retention decision as a value: what was offered, and why.
 
-A :class:`Decision` is what :meth:`RetentionPolicy.decide` returns and what the
+A `Decision` is what `RetentionPolicy.decide` returns and what the
 ledger records with the case. It converts to JSON and back without loss.
 """
 
@@ -79,7 +79,7 @@ class Decision:
 
     @property
     def guards(self) -> frozenset[Guard]:
-        """The guards in :attr:`blocked_by`."""
+        """The guards in `blocked_by`."""
         return frozenset(b.guard for b in self.blocked_by)
 
     def explain(self) -> str:
@@ -147,12 +147,12 @@ class Decision:
         }
 
     def to_json(self) -> str:
-        """:meth:`to_dict` as compact JSON text."""
+        """`to_dict` as compact JSON text."""
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: object) -> Decision:
-        """Read back :meth:`to_dict`'s output.
+        """Read back `to_dict`'s output.
 
         Raises:
             InvalidInputError: the data is not a decision; the message names
@@ -195,7 +195,7 @@ class Decision:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Decision:
-        """Read back :meth:`to_json`'s output."""
+        """Read back `to_json`'s output."""
         try:
             data = json.loads(text)
         except ValueError as err:
@@ -204,9 +204,9 @@ class Decision:
 
 
 def trusted_decision(fields: dict[str, Any]) -> Decision:
-    """A :class:`Decision` whose ``__dict__`` is *fields*, without ``__init__``.
+    """A `Decision` whose ``__dict__`` is *fields*, without ``__init__``.
 
-    Only for :class:`RetentionPolicy`'s hot path, which gives every field with
+    Only for `RetentionPolicy`'s hot path, which gives every field with
     the right type: Decision has no validators or converters that this skips,
     so the result equals ``Decision(**fields)`` (``tests/test_decision.py``
     checks that on the decisions of random policies).

@@ -44,11 +44,30 @@ def _prefixed(text: str) -> bytes:
 
 
 def experiment_bucket(salt: str, customer_id: str) -> int:
-    """The bucket (0 to 9,999) of *customer_id* in the experiment salted *salt*.
+    """Return the bucket (0 to 9,999) of a customer in the experiment salted `salt`.
 
     SHA-256 of the length-prefixed UTF-8 salt and customer id; the first 8
-    bytes of the digest, big-endian, modulo 10,000. See the module
-    documentation and ``docs/experiments.md`` for the exact specification.
+    bytes of the digest, big-endian, modulo 10,000. See `docs/experiments.md`
+    for the exact specification, to reproduce it elsewhere.
+
+    Args:
+        salt: the experiment's salt (its name unless set).
+        customer_id: the `cus_…` id.
+
+    Returns:
+        The bucket; an [`Arm`][cancelflow.Arm] owns a range of buckets by weight.
+
+    Raises:
+        InvalidParameterError: `salt` or `customer_id` is not a string.
+
+    Example:
+        ```python
+        import cancelflow
+
+        bucket = cancelflow.experiment_bucket("offer-test", "cus_123")
+        assert 0 <= bucket < 10_000
+        assert bucket == cancelflow.experiment_bucket("offer-test", "cus_123")
+        ```
     """
     for field, value in (("salt", salt), ("customer_id", customer_id)):
         if not isinstance(value, str):
@@ -155,7 +174,7 @@ class Experiment:
         return (self._bounds[index] - low) / BUCKETS
 
     def bucket(self, customer_id: str) -> int:
-        """:func:`experiment_bucket` with this experiment's salt."""
+        """`experiment_bucket` with this experiment's salt."""
         digest = hashlib.sha256(self._prefix + _prefixed(customer_id)).digest()
         return int.from_bytes(digest[:8], "big") % BUCKETS
 

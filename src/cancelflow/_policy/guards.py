@@ -2,7 +2,7 @@
 
 Rules say who *should* get an offer; guards say who *must not*, whatever the
 rules say. Each guard is on by default and can be switched off in
-:class:`Guards`; ``docs/guards.md`` gives the reason each one exists.
+`Guards`; ``docs/guards.md`` gives the reason each one exists.
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ class Guard(enum.StrEnum):
     MULTI_ITEM = "multi_item"
     """The subscription has more than one item."""
     COUPON = "coupon"
-    """The coupon cannot go on this subscription (see :class:`CouponProblem`)."""
+    """The coupon cannot go on this subscription (see `CouponProblem`)."""
 
 
 COUPON_NOT_FOUND: Final = "not_found"
-"""The :attr:`GuardBlock.code` of a coupon that does not exist."""
+"""The `GuardBlock.code` of a coupon that does not exist."""
 
 
 @attrs.frozen
@@ -62,7 +62,7 @@ class GuardBlock:
     Attributes:
         guard: which guard.
         code: a stable code for reports: the guard's own name, or for the
-            ``coupon`` guard the :class:`CouponProblem` value (or
+            ``coupon`` guard the `CouponProblem` value (or
             ``not_found``).
         detail: one sentence for people.
     """
@@ -75,7 +75,7 @@ class GuardBlock:
 class CouponSource(Protocol):
     """Anything that can look a coupon up by id (``None`` when there is none).
 
-    :class:`~cancelflow.CouponCache` is one, over the gateway; a plain
+    `CouponCache` is one, over the gateway; a plain
     ``Mapping[str, Coupon]`` is accepted wherever a source is.
     """
 
@@ -130,7 +130,7 @@ class Guards:
         schedule: no offer on a subscription managed by a schedule.
         multi_item: no offer on a subscription with more than one item.
         coupon: no offer of a coupon that does not exist or cannot go on this
-            subscription (:meth:`Coupon.problems`).
+            subscription (`Coupon.problems`).
     """
 
     not_cancelable: bool = True

@@ -1,6 +1,6 @@
 """What cancelflow remembers about a customer's earlier cancellation attempts.
 
-The retention policy asks this through :class:`OfferHistory` (implemented by the
+The retention policy asks this through `OfferHistory` (implemented by the
 ledgers) because Stripe cannot answer it: a ``duration=once`` coupon vanishes
 from ``subscription.discounts`` after its invoice.
 """
@@ -32,7 +32,7 @@ class CustomerHistory:
 
 
 class OfferHistory(Protocol):
-    """Anything that can tell a customer's :class:`CustomerHistory`."""
+    """Anything that can tell a customer's `CustomerHistory`."""
 
     def customer_history(self, customer_id: str) -> CustomerHistory:
         """The history of *customer_id* (empty when unknown)."""

@@ -29,8 +29,8 @@ from cancelflow.exceptions import InvalidParameterError, PolicyError
 __all__ = ["Outcome", "RetentionPolicy", "Rule"]
 
 Outcome: TypeAlias = Offer | NoOffer | Experiment
-"""What a rule decides: an :class:`Offer`, :class:`NoOffer` or an
-:class:`Experiment`."""
+"""What a rule decides: an `Offer`, `NoOffer` or an
+`Experiment`."""
 
 DEFAULT_RULE = "default"
 
@@ -53,8 +53,8 @@ class Rule:
 
     Attributes:
         name: unique in the policy; recorded in every decision it makes.
-        segment: who the rule is for (:class:`Segment`, or a combination).
-        outcome: :class:`Offer`, :class:`NoOffer` or :class:`Experiment`.
+        segment: who the rule is for (`Segment`, or a combination).
+        outcome: `Offer`, `NoOffer` or `Experiment`.
     """
 
     name: str
@@ -216,7 +216,7 @@ class RetentionPolicy:
         """Decide the retention offer for one cancellation attempt.
 
         Pure and deterministic: the same arguments give an equal
-        :class:`Decision`.
+        `Decision`.
 
         Args:
             subscription: the subscription the customer wants to cancel.
@@ -225,7 +225,7 @@ class RetentionPolicy:
             history: the customer's earlier attempts, from the ledger
                 (``Ledger.customer_history``); none means a first attempt.
             coupons: the coupons' facts, by id: a ``Mapping[str, Coupon]`` or a
-                :class:`CouponSource` (such as a :class:`CouponCache`). A
+                `CouponSource` (such as a `CouponCache`). A
                 coupon missing from it is treated as not existing.
 
         Raises:
@@ -239,7 +239,7 @@ class RetentionPolicy:
     def decide_context(
         self, context: DecisionContext, coupons: _CouponLookup
     ) -> Decision:
-        """:meth:`decide` on a prepared context (for hot loops and backtests).
+        """`decide` on a prepared context (for hot loops and backtests).
 
         *coupons* is a ``coupon_id -> Coupon | None`` function.
         """
@@ -278,11 +278,11 @@ class RetentionPolicy:
         return None
 
     def evaluate(self, context: DecisionContext, coupons: _CouponLookup) -> Evaluation:
-        """The parts of a decision, without building a :class:`Decision`.
+        """The parts of a decision, without building a `Decision`.
 
         Returns ``(rule, proposed, experiment, arm, bucket, blocks)``: the
         offer is *proposed* when *blocks* is empty. Backtests use this to skip
-        the cost of a million :class:`Decision` objects.
+        the cost of a million `Decision` objects.
         """
         rule = self._match(context)
         outcome = rule.outcome
@@ -385,11 +385,13 @@ def example_policy() -> RetentionPolicy:
     customers are split between 10 % off, 25 % off and a 10 % holdout.
 
     Its coupons are ``RETAIN10``, ``RETAIN20`` and ``RETAIN25`` (create them,
-    e.g. in a FakeStripe account). ``cancelflow demo`` uses it as::
+    e.g. in a FakeStripe account). ``cancelflow demo`` uses it as:
 
-        flow = Cancelflow(client, allowed_hosts=[...], policy=example_policy())
-        link = flow.create_cancel_link(customer=..., subscription=...)
-        print(link.decision.explain())
+    ```python
+    flow = Cancelflow(client, allowed_hosts=[...], policy=example_policy())
+    link = flow.create_cancel_link(customer=..., subscription=...)
+    print(link.decision.explain())
+    ```
     """
     return RetentionPolicy(
         name="example",

@@ -1,9 +1,9 @@
 """Segments: which subscriptions a retention rule applies to.
 
-A :class:`Segment` is a set of conditions that must all hold; conditions left
-out (``None``) do not restrict. Segments combine with ``&`` (:class:`AllOf`),
-``|`` (:class:`AnyOf`) and ``~`` (:class:`Not`). Every condition is pure: it
-reads only the :class:`~cancelflow.DecisionContext`.
+A `Segment` is a set of conditions that must all hold; conditions left
+out (``None``) do not restrict. Segments combine with ``&`` (`AllOf`),
+``|`` (`AnyOf`) and ``~`` (`Not`). Every condition is pure: it
+reads only the `DecisionContext`.
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ _Check: TypeAlias = Callable[[DecisionContext], bool]
 
 ShapeKey: TypeAlias = tuple[str, bool, tuple[tuple[str | None, int, str], ...]]
 """A subscription's shape: currency, whether it is trialing, and each item's
-``(interval, interval_count, product_id)``: all that :meth:`Condition.prefilter`
+``(interval, interval_count, product_id)``: all that `Condition.prefilter`
 reads. Many subscriptions share one."""
 
 
 def shape_key(subscription: SubscriptionSnapshot) -> ShapeKey:
-    """The :data:`ShapeKey` of *subscription*."""
+    """The `ShapeKey` of *subscription*."""
     return (
         subscription.currency,
         subscription.status == "trialing",
@@ -107,7 +107,7 @@ class Range:
 class Predicate:
     """A named custom condition, for anything the built-in ones do not cover.
 
-    *fn* receives the :class:`~cancelflow.DecisionContext` and must be pure and
+    *fn* receives the `DecisionContext` and must be pure and
     fast. Two predicates are equal when their names are: in a TOML policy a
     predicate is referenced by its name, from a registry the host passes in.
     """
@@ -139,19 +139,19 @@ class Condition(abc.ABC):
         """The condition in a few words, for explanations."""
 
     def compile(self) -> Callable[[DecisionContext], bool]:
-        """A function equivalent to :meth:`matches`, as fast as it can be."""
+        """A function equivalent to `matches`, as fast as it can be."""
         return self.matches
 
     def prefilter(self, key: ShapeKey) -> bool:  # noqa: ARG002 - overridden
         """``False`` only if no subscription of this shape can match.
 
-        Rules are indexed by shape (see :data:`ShapeKey`), so a policy tries
+        Rules are indexed by shape (see `ShapeKey`), so a policy tries
         only the rules a subscription's shape allows.
         """
         return True
 
     def residual(self) -> Callable[[DecisionContext], bool] | None:
-        """The checks :meth:`prefilter` does not cover (``None``: nothing left)."""
+        """The checks `prefilter` does not cover (``None``: nothing left)."""
         return self.compile()
 
     @property
@@ -435,7 +435,7 @@ class Segment(Condition):
         interval_count: ... every this many intervals (with *interval*, the same
             item must satisfy both).
         mrr: the MRR (minor units of the subscription's own currency, see
-            :attr:`SubscriptionSnapshot.mrr`) is in this range. Pair it with
+            `SubscriptionSnapshot.mrr`) is in this range. Pair it with
             *currencies*: 5000 is $50 in ``usd`` but ¥5000 in ``jpy``.
         currencies: the subscription's currency is one of these.
         tenure_days: whole days since the subscription started.
@@ -449,7 +449,7 @@ class Segment(Condition):
             when the customer is unknown.
         attempts: the number of the customer's *earlier* cancellation attempts
             (from the ledger) is in this range.
-        predicate: a custom :class:`Predicate` must hold too.
+        predicate: a custom `Predicate` must hold too.
     """
 
     prices: frozenset[str] | None = attrs.field(default=None, converter=_prices)

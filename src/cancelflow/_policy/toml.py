@@ -1,7 +1,7 @@
-"""A retention policy as a TOML file: read with :mod:`tomllib`, written back.
+"""A retention policy as a TOML file: read with `tomllib`, written back.
 
 The format is documented in ``docs/policy-toml.md``. Every error is a
-:class:`~cancelflow.exceptions.PolicyError` whose ``key_path`` names the
+`PolicyError` whose ``key_path`` names the
 offending key, such as ``rules[2].segment.mrr.min``.
 """
 
@@ -352,8 +352,26 @@ def parse_policy(
     """Read a policy from TOML text.
 
     Args:
-        text: the TOML document (format: ``docs/policy-toml.md``).
-        predicates: custom predicates by name, for ``predicate = "name"``.
+        text: the TOML document (format: `docs/policy-toml.md`).
+        predicates: custom predicates by name, for `predicate = "name"`.
+
+    Returns:
+        The [`RetentionPolicy`][cancelflow.RetentionPolicy].
+
+    Example:
+        ```python
+        import cancelflow
+
+        policy = cancelflow.parse_policy('''
+        name = "retention"
+
+        [[rules]]
+        name = "no offer during trials"
+        segment = { trialing = true }
+        no_offer = true
+        ''')
+        assert policy.name == "retention"
+        ```
 
     Raises:
         PolicyError: the text is not TOML, or not a valid policy; ``key_path``
@@ -369,7 +387,30 @@ def parse_policy(
 def load_policy(
     path: str | PathLike[str], *, predicates: PredicateRegistry | None = None
 ) -> RetentionPolicy:
-    """Read a policy from a TOML file (see :func:`parse_policy`).
+    """Read a policy from a TOML file (the format of `docs/policy-toml.md`).
+
+    Args:
+        path: the file.
+        predicates: custom predicates by name, for `predicate = "name"`.
+
+    Returns:
+        The policy, as [`parse_policy`][cancelflow.parse_policy] reads it.
+
+    Example:
+        ```python
+        from pathlib import Path
+
+        import cancelflow
+
+        Path("policy.toml").write_text('''
+        [[rules]]
+        name = "monthly plans"
+        segment = { interval = "month" }
+        offer = { coupon = "STAY20" }
+        ''')
+        policy = cancelflow.load_policy("policy.toml")
+        assert policy.coupon_ids == {"STAY20"}
+        ```
 
     Raises:
         PolicyError: the file cannot be read or is not a valid policy.
@@ -468,14 +509,31 @@ def _outcome_lines(outcome: Outcome, table: str) -> list[str]:
 
 
 def dump_policy(policy: RetentionPolicy) -> str:
-    """The policy as TOML text that :func:`parse_policy` reads back equal.
+    """Return the policy as TOML text that `parse_policy` reads back equal.
 
     Custom predicates are written by name: pass the same registry when
     reading the text back.
 
+    Args:
+        policy: the policy to write.
+
+    Returns:
+        The TOML document.
+
+    Example:
+        ```python
+        import cancelflow
+
+        policy = cancelflow.RetentionPolicy(rules=[
+            cancelflow.Rule("annual", cancelflow.Segment(interval="year"),
+                            cancelflow.Offer("ANNUAL20")),
+        ])
+        assert cancelflow.parse_policy(cancelflow.dump_policy(policy)) == policy
+        ```
+
     Raises:
-        PolicyError: a segment is a custom :class:`Condition` subclass, which
-            has no TOML form, or *policy* is not a :class:`RetentionPolicy`.
+        PolicyError: a segment is a custom `Condition` subclass, which
+            has no TOML form, or *policy* is not a `RetentionPolicy`.
     """
     given: object = policy
     if not isinstance(given, RetentionPolicy):

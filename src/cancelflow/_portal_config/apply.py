@@ -67,7 +67,7 @@ _PARAM_PART: Final = re.compile(r"[^\[\]]+")
 
 
 def as_gateway(client: stripe.StripeClient | StripeGateway) -> StripeGateway:
-    """*client* as a :class:`StripeGateway`."""
+    """*client* as a `StripeGateway`."""
     return client if isinstance(client, StripeGateway) else StripeGateway(client)
 
 
@@ -88,7 +88,7 @@ def plan_portal_config(
     Reads every portal configuration and feedback option (no write).
 
     Args:
-        client: a ``stripe.StripeClient`` (or a :class:`StripeGateway`).
+        client: a ``stripe.StripeClient`` (or a `StripeGateway`).
         config: the declared configurations.
 
     Returns:
@@ -328,7 +328,7 @@ def apply_portal_config(
     again. A plan with nothing to do makes no write request.
 
     Args:
-        client: a ``stripe.StripeClient`` (or a :class:`StripeGateway`).
+        client: a ``stripe.StripeClient`` (or a `StripeGateway`).
         config: the declared configurations.
         plan: the plan to carry out (one shown to a person, say); planned
             afresh when ``None``. The account is read again first, and a plan
@@ -428,7 +428,7 @@ def export_portal_config(
     its id (``match="id"``, which ties the file to this account and mode).
 
     Args:
-        client: a ``stripe.StripeClient`` (or a :class:`StripeGateway`).
+        client: a ``stripe.StripeClient`` (or a `StripeGateway`).
         configuration: only this one: a ``bpc_…`` id, or a key.
 
     Raises:

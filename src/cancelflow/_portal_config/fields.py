@@ -1,11 +1,11 @@
 """The kinds of value a declared portal configuration holds, checked one way.
 
-Each field of a model class (:mod:`cancelflow._portal_config.model`) carries a
-:class:`Kind` in its ``attrs`` metadata. The kind checks a value given in Python
-(:meth:`Kind.check`) or read from a file (:meth:`Kind.load`), turns it into the
+Each field of a model class (`cancelflow._portal_config.model`) carries a
+`Kind` in its ``attrs`` metadata. The kind checks a value given in Python
+(`Kind.check`) or read from a file (`Kind.load`), turns it into the
 model's form (enum members, frozensets, tuples, nested models) and back into
-plain data (:meth:`Kind.dump`: what a TOML file and a diff hold). Every refusal
-is a :class:`~cancelflow.exceptions.PortalConfigInvalidError` whose ``key_path``
+plain data (`Kind.dump`: what a TOML file and a diff hold). Every refusal
+is a `PortalConfigInvalidError` whose ``key_path``
 names the key, so that a model built by hand and a file read from disk fail
 with the same words.
 
@@ -374,7 +374,7 @@ class NestedList(Kind):
 
 
 def spec_field(kind: Kind, *, required: bool = False) -> Any:
-    """An ``attrs`` field of a :class:`Spec`, checked by *kind* (``None``: not
+    """An ``attrs`` field of a `Spec`, checked by *kind* (``None``: not
     declared, unless *required*)."""
     return attrs.field(default=None, metadata={"kind": kind, "required": required})
 
@@ -383,7 +383,7 @@ class Spec:
     """Base of the declared models: fields checked by their kinds on creation.
 
     Subclasses are ``@attrs.frozen(kw_only=True)`` classes whose fields come
-    from :func:`spec_field`; :meth:`rules` adds the checks between fields.
+    from `spec_field`; `rules` adds the checks between fields.
     """
 
     __slots__ = ()
@@ -405,7 +405,7 @@ class Spec:
         self.rules()
 
     def rules(self) -> None:
-        """Checks between fields (raise :class:`PortalConfigInvalidError`)."""
+        """Checks between fields (raise `PortalConfigInvalidError`)."""
 
     @classmethod
     def data_keys(cls) -> dict[str, Kind]:

@@ -1,13 +1,15 @@
 """Portal configuration files: several named configurations, in TOML or in Python.
 
-A TOML file holds one table per configuration under ``configurations``::
+A TOML file holds one table per configuration under ``configurations``:
 
-    [configurations.cancel-page.features.subscription_cancel]
-    enabled = true
-    mode = "at_period_end"
+```toml
+[configurations.cancel-page.features.subscription_cancel]
+enabled = true
+mode = "at_period_end"
+```
 
-A Python file (``.py``) defines ``PORTAL_CONFIG``: a :class:`PortalConfigFile`
-or a list of :class:`~cancelflow.PortalConfigSpec`. The format is documented in
+A Python file (``.py``) defines ``PORTAL_CONFIG``: a `PortalConfigFile`
+or a list of `PortalConfigSpec`. The format is documented in
 ``docs/how-to/portal-config-as-code.md``.
 """
 
@@ -138,7 +140,7 @@ class PortalConfigFile:
         return tuple(spec.key for spec in self.configurations)
 
     def to_toml(self) -> str:
-        """The file as TOML text (see :func:`dump_portal_config`)."""
+        """The file as TOML text (see `dump_portal_config`)."""
         return dump_portal_config(self)
 
 
@@ -293,10 +295,10 @@ def _table_lines(data: Mapping[str, Any], header: str) -> list[str]:
 
 
 def dump_portal_config(config: PortalConfigFile) -> str:
-    """The configurations as TOML text that :func:`parse_portal_config` reads back equal.
+    """The configurations as TOML text that `parse_portal_config` reads back equal.
 
     Raises:
-        PortalConfigInvalidError: *config* is not a :class:`PortalConfigFile`.
+        PortalConfigInvalidError: *config* is not a `PortalConfigFile`.
     """
     given: object = config
     if not isinstance(given, PortalConfigFile):

@@ -1,6 +1,6 @@
 """A portal configuration as declared: frozen, checked with Stripe's rules.
 
-:class:`PortalConfigSpec` covers every writable field of
+`PortalConfigSpec` covers every writable field of
 ``billing_portal.configuration`` at the API version stripe-python pins
 (``2026-10-28.endive``). A field left at ``None`` is *not declared*: cancelflow
 neither compares nor writes it. ``""`` declares a text field empty (Stripe's
@@ -683,7 +683,7 @@ class PortalConfigSpec(Spec):
         """Declare everything a configuration is (export), or what params set.
 
         Reads a ``billing_portal.configuration`` (object or dict), or the
-        parameters :meth:`to_params` built: a field that is absent stays
+        parameters `to_params` built: a field that is absent stays
         undeclared, ``null`` and ``""`` declare it empty. Feedback option ids
         become their labels.
 

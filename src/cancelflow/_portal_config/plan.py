@@ -6,7 +6,7 @@ carries it), as the account's default configuration (``match="default"``), or
 by id (``match="id"``). Every other configuration is *unmanaged*: listed, never
 touched.
 
-Comparing. Only what the file declares is compared (:func:`diff`): a field the
+Comparing. Only what the file declares is compared (`diff`): a field the
 file leaves out may be anything. Lists of Stripe's enum values are compared as
 sets (Stripe's order on the page is its own), other lists in order.
 """

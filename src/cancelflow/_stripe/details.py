@@ -50,7 +50,7 @@ class CancellationDetails:
         """Parse Stripe's ``cancellation_details`` (a dict or ``StripeObject``).
 
         ``None`` gives empty details. Unknown enum values raise
-        :class:`~cancelflow.exceptions.StripeObjectError`.
+        `StripeObjectError`.
         """
         if value is None:
             return cls()
@@ -69,7 +69,7 @@ class CancellationDetails:
 
 def details_from(data: DetailsData) -> CancellationDetails:
     """The model of ``cancellation_details`` read by
-    :func:`~cancelflow._stripe.reasons.read_details`."""
+    `read_details`."""
     feedback, comment, option, reason = data
     return CancellationDetails(
         feedback=feedback,

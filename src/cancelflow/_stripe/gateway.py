@@ -1,9 +1,9 @@
 """The only place cancelflow talks to Stripe.
 
-:class:`StripeGateway` wraps a ``stripe.StripeClient`` the host built (never the
+`StripeGateway` wraps a ``stripe.StripeClient`` the host built (never the
 global ``stripe.api_key``), calls only ``client.v1.*``, turns Stripe's objects
 into cancelflow's frozen models and every ``stripe.StripeError`` into a
-:class:`~cancelflow.exceptions.StripeAPIError` subclass. ``stripe`` itself is
+`StripeAPIError` subclass. ``stripe`` itself is
 imported only when an error has to be mapped, so importing this module costs
 nothing more than cancelflow's models.
 
@@ -162,13 +162,13 @@ def _connection_error(
 def map_stripe_error(
     err: stripe.StripeError, action: str, *, retry: Retry = READ
 ) -> StripeAPIError:
-    """The :class:`~cancelflow.exceptions.StripeAPIError` for a stripe-python error.
+    """The `StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
     The message, code, param, HTTP status, request id and Stripe's error type
     are kept; anything shaped like an API key is redacted from the message.
     A connection error or timeout (Stripe never answered) becomes a
-    :class:`~cancelflow.exceptions.StripeConnectionError` that says so and,
+    `StripeConnectionError` that says so and,
     from *retry*, whether sending the request again is safe.
     """
     import stripe
@@ -300,9 +300,9 @@ class StripeGateway:
             once per call (per attempt), so a new attempt never replays an
             earlier, possibly expired, session.
 
-    Every method raises a :class:`~cancelflow.exceptions.StripeAPIError`
+    Every method raises a `StripeAPIError`
     subclass when Stripe answers with an error, and
-    :class:`~cancelflow.exceptions.StripeObjectError` when its answer does not
+    `StripeObjectError` when its answer does not
     have the expected shape.
     """
 
@@ -331,7 +331,7 @@ class StripeGateway:
     async def retrieve_subscription_async(
         self, subscription: str
     ) -> SubscriptionSnapshot:
-        """Async twin of :meth:`retrieve_subscription`."""
+        """Async twin of `retrieve_subscription`."""
         check_id(subscription, "subscription", prefix="sub_")
         with _stripe_errors(f"retrieve subscription {subscription}"):
             obj = await self.client.v1.subscriptions.retrieve_async(
@@ -371,7 +371,7 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[SubscriptionSnapshot]:
-        """Async twin of :meth:`iter_subscriptions` (use ``async for``)."""
+        """Async twin of `iter_subscriptions` (use ``async for``)."""
         params = _subscription_list_params(customer, status, price, page_size)
         with _stripe_errors("list subscriptions"):
             page = await self.client.v1.subscriptions.list_async(params=params)
@@ -442,7 +442,7 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
-        """Async twin of :meth:`retrieve_customer`."""
+        """Async twin of `retrieve_customer`."""
         check_id(customer, "customer", prefix="cus_")
         with _stripe_errors(f"retrieve customer {customer}"):
             obj = await self.client.v1.customers.retrieve_async(customer)
@@ -457,7 +457,7 @@ class StripeGateway:
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
-        """Async twin of :meth:`retrieve_coupon`."""
+        """Async twin of `retrieve_coupon`."""
         check_id(coupon, "coupon")
         with _stripe_errors(f"retrieve coupon {coupon}"):
             obj = await self.client.v1.coupons.retrieve_async(
@@ -470,7 +470,7 @@ class StripeGateway:
     def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
         """``POST /v1/billing_portal/sessions`` with a fresh idempotency key.
 
-        Build *params* with :func:`~cancelflow.build_cancel_session_params`.
+        Build *params* with `build_cancel_session_params`.
         """
         _no_request_options(params, "params")
         with _stripe_errors("create a portal session", NEW_SESSION):
@@ -482,7 +482,7 @@ class StripeGateway:
     async def create_portal_session_async(
         self, params: SessionCreateParams
     ) -> PortalSession:
-        """Async twin of :meth:`create_portal_session`."""
+        """Async twin of `create_portal_session`."""
         _no_request_options(params, "params")
         with _stripe_errors("create a portal session", NEW_SESSION):
             obj = await self.client.v1.billing_portal.sessions.create_async(
@@ -505,7 +505,7 @@ class StripeGateway:
     async def list_portal_configurations_async(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Async twin of :meth:`list_portal_configurations`."""
+        """Async twin of `list_portal_configurations`."""
         params = _configuration_list_params(active, is_default)
         with _stripe_errors("list portal configurations"):
             page = await self.client.v1.billing_portal.configurations.list_async(
@@ -524,7 +524,7 @@ class StripeGateway:
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of :meth:`retrieve_portal_configuration`."""
+        """Async twin of `retrieve_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         with _stripe_errors(f"retrieve portal configuration {configuration}"):
             obj = await self.client.v1.billing_portal.configurations.retrieve_async(
@@ -552,7 +552,7 @@ class StripeGateway:
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of :meth:`create_portal_configuration`."""
+        """Async twin of `create_portal_configuration`."""
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
         with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
@@ -569,7 +569,7 @@ class StripeGateway:
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
         """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
-        for :meth:`create_portal_configuration`)."""
+        for `create_portal_configuration`)."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -586,7 +586,7 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of :meth:`update_portal_configuration`."""
+        """Async twin of `update_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -611,7 +611,7 @@ class StripeGateway:
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of :meth:`list_feedback_options`."""
+        """Async twin of `list_feedback_options`."""
         params = _feedback_option_list_params(active)
         with _stripe_errors("list feedback options"):
             page = await self.client.v1.billing.feedback_options.list_async(
@@ -624,7 +624,7 @@ class StripeGateway:
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
         """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
-        :meth:`create_portal_configuration`)."""
+        `create_portal_configuration`)."""
         _check_description(description)
         options = self._post_options(idempotency_key)
         with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
@@ -636,7 +636,7 @@ class StripeGateway:
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of :meth:`create_feedback_option`."""
+        """Async twin of `create_feedback_option`."""
         _check_description(description)
         options = self._post_options(idempotency_key)
         with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
@@ -661,7 +661,7 @@ class StripeGateway:
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of :meth:`deactivate_feedback_option`."""
+        """Async twin of `deactivate_feedback_option`."""
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):

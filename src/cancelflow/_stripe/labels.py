@@ -77,16 +77,20 @@ def _labels(labels: object, where: str) -> dict[CancellationFeedback, str]:
 
 @attrs.frozen
 class FeedbackLabels:
-    """Display labels for :class:`CancellationFeedback`, per locale.
+    """Display labels for `CancellationFeedback`, per locale.
 
     ``FeedbackLabels()`` holds Stripe's portal wording in English and French
     (typographic apostrophes kept). A locale is looked up exactly, then by its
     language (``fr-CA`` → ``fr``), then falls back to English. Add or override
-    locales with :meth:`with_locale`, which returns a new object::
+    locales with `with_locale`, which returns a new object:
 
-        labels = FeedbackLabels().with_locale("de", {"too_expensive": "Zu teuer"})
-        labels.label("too_expensive", "de-AT")   # 'Zu teuer'
-        labels.label("unused", "de")              # 'I no longer need it'
+    ```python
+    from cancelflow import FeedbackLabels
+
+    labels = FeedbackLabels().with_locale("de", {"too_expensive": "Zu teuer"})
+    labels.label("too_expensive", "de-AT")   # 'Zu teuer'
+    labels.label("unused", "de")              # 'I no longer need it'
+    ```
     """
 
     locales: Mapping[str, Mapping[CancellationFeedback, str]] = attrs.field(

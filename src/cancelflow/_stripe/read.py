@@ -1,7 +1,7 @@
 """Read Stripe-shaped JSON with clear errors instead of ``KeyError``/``TypeError``.
 
-Strictly private. Every model's ``from_stripe`` goes through :class:`Obj`, so any
-input either parses or raises :class:`~cancelflow.exceptions.StripeObjectError`
+Strictly private. Every model's ``from_stripe`` goes through `Obj`, so any
+input either parses or raises `StripeObjectError`
 naming the path of the bad field. Nothing here imports ``stripe``: a
 stripe-python ``StripeObject`` is recognised by its ``to_dict`` method.
 """
@@ -46,7 +46,7 @@ def frozen_int_map(mapping: Mapping[str, int]) -> Mapping[str, int]:
 
 def to_member(kind: type[_E], value: str, path: str) -> _E:
     """*value* as a member of the string enum *kind*; an unknown value raises
-    :class:`~cancelflow.exceptions.StripeObjectError` naming *path*."""
+    `StripeObjectError` naming *path*."""
     try:
         return kind(value)
     except ValueError:

@@ -5,10 +5,10 @@ Stripe keeps two different enums on ``subscription.cancellation_details``:
 is why the subscription *ended* (4 system values). They are two types here so
 that they can never be mixed up.
 
-The models built from them live elsewhere: :class:`CancellationDetails` in
-:mod:`cancelflow._stripe.details`, :class:`FeedbackLabels` in :mod:`cancelflow._stripe.labels`.
+The models built from them live elsewhere: `CancellationDetails` in
+`cancelflow._stripe.details`, `FeedbackLabels` in `cancelflow._stripe.labels`.
 This module stays free of ``attrs`` and ``typing``: the webhook parser reads
-``cancellation_details`` with :func:`read_details` on a cold start.
+``cancellation_details`` with `read_details` on a cold start.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class CancellationReason(enum.StrEnum):
     """Why Stripe says a subscription was canceled (``cancellation_details.reason``).
 
     This is a system value, not the customer's answer: see
-    :class:`CancellationFeedback` for that.
+    `CancellationFeedback` for that.
     """
 
     CANCELLATION_REQUESTED = "cancellation_requested"
@@ -87,7 +87,7 @@ if TYPE_CHECKING:
 def read_details(o: Obj) -> DetailsData:
     """Read ``cancellation_details`` into ``(feedback, comment, feedback_option
     id, reason)``; unknown enum values raise
-    :class:`~cancelflow.exceptions.StripeObjectError`."""
+    `StripeObjectError`."""
     feedback = o.opt_string("feedback")
     reason = o.opt_string("reason")
     option = o.opt_id_of("feedback_option") or None  # "" is no option

@@ -100,8 +100,8 @@ class DiscountRef:
 class SubscriptionSnapshot:
     """The facts of one Stripe subscription that cancellation depends on.
 
-    Build it with :meth:`from_stripe`. Derived facts are properties:
-    :attr:`scheduled_to_cancel`, :attr:`can_be_canceled`, :attr:`mrr`.
+    Build it with `from_stripe`. Derived facts are properties:
+    `scheduled_to_cancel`, `can_be_canceled`, `mrr`.
     """
 
     id: str

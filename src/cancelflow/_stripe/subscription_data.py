@@ -1,11 +1,11 @@
 """A Stripe subscription's JSON read into plain values, and the facts derived from them.
 
-Strictly private. :class:`~cancelflow.SubscriptionSnapshot` builds its frozen
-model from :func:`read_subscription`, and the webhook parser
-(:mod:`cancelflow._outcomes.events`) reads the same values without building models: a
+Strictly private. `SubscriptionSnapshot` builds its frozen
+model from `read_subscription`, and the webhook parser
+(`cancelflow._outcomes.events`) reads the same values without building models: a
 serverless webhook handler then imports neither ``attrs`` nor the models on a
-cold start. The derived facts (:func:`scheduled_to_cancel`,
-:func:`monthly_ratio`, :func:`round_half_even`, ...) are functions of plain
+cold start. The derived facts (`scheduled_to_cancel`,
+`monthly_ratio`, `round_half_even`, ...) are functions of plain
 values used by both, so that there is one definition of each.
 """
 
@@ -175,7 +175,7 @@ def main_item(items: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 
 def read_item(o: Obj) -> dict[str, Any]:
     """A subscription item's fields, as keyword arguments of
-    :class:`~cancelflow.SubscriptionItemSnapshot`."""
+    `SubscriptionItemSnapshot`."""
     price = o.obj("price")
     recurring = price.opt_obj("recurring")
     quantity = o.opt_integer("quantity")
@@ -198,7 +198,7 @@ def read_item(o: Obj) -> dict[str, Any]:
 
 
 def item_ratio(item: Mapping[str, Any]) -> tuple[int, int]:
-    """:func:`monthly_ratio` of an item read by :func:`read_item`."""
+    """`monthly_ratio` of an item read by `read_item`."""
     return monthly_ratio(
         item["unit_amount"],
         item["quantity"],
@@ -225,9 +225,9 @@ def read_discount(value: object, path: str) -> tuple[str, str | None]:
 
 
 def read_subscription(value: object) -> dict[str, Any]:
-    """A subscription's fields as plain values (items as :func:`read_item`
-    dicts, discounts as :func:`read_discount` pairs, ``cancellation_details``
-    as :func:`~cancelflow._stripe.reasons.read_details` gives it).
+    """A subscription's fields as plain values (items as `read_item`
+    dicts, discounts as `read_discount` pairs, ``cancellation_details``
+    as `read_details` gives it).
 
     Raises:
         StripeObjectError: not a subscription, or a field has the wrong type;

@@ -44,14 +44,18 @@ if TYPE_CHECKING:
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
     from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
+    from cancelflow.testing._server.forward import ForwardedDelivery
+    from cancelflow.testing._server.server import FakeServer
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
 
 _LAZY = {
     "Dashboard": "cancelflow.testing._dashboard",
     "FakeClock": "cancelflow.testing._clock",
+    "FakeServer": "cancelflow.testing._server.server",
     "FakeStripe": "cancelflow.testing._fake",
     "Fault": "cancelflow.testing._faults",
     "Faults": "cancelflow.testing._faults",
+    "ForwardedDelivery": "cancelflow.testing._server.forward",
     "InjectedFault": "cancelflow.testing._faults",
     "Latency": "cancelflow.testing._latency",
     "Portal": "cancelflow.testing._portal",
@@ -64,9 +68,11 @@ _LAZY = {
 __all__ = [
     "Dashboard",
     "FakeClock",
+    "FakeServer",
     "FakeStripe",
     "Fault",
     "Faults",
+    "ForwardedDelivery",
     "InjectedFault",
     "Latency",
     "Portal",

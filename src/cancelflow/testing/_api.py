@@ -1,7 +1,8 @@
 """The request pipeline: one HTTP request in, Stripe's answer out (strictly private).
 
-For each request: check the API key (``sk_test_…``/``rk_test_…``; a live key
-is refused), the API version, route it, decode and check the parameters
+For each request: check the API key (``sk_test_…``/``rk_test_…``, as a Bearer
+token or as the Basic user name, both of which Stripe accepts; a live key is
+refused), the API version, route it, decode and check the parameters
 against stripe-python's TypedDict for the call, refuse what the fake does not
 model, replay or refuse an idempotency key, run the operation, and answer
 with the JSON body and headers stripe-python expects. Every failure is a
@@ -254,7 +255,9 @@ def _check_key(authorization: str | None) -> None:
     if not authorization:
         raise ApiError(401, NO_API_KEY)
     scheme, _, key = authorization.partition(" ")
-    if scheme.lower() != "bearer":
+    if scheme.lower() == "basic":  # curl -u sk_test_…: (the key is the user name)
+        key = _basic_user(key)
+    elif scheme.lower() != "bearer":
         raise ApiError(
             401, "Invalid API Key provided: use Bearer auth with a test key."
         )
@@ -280,6 +283,18 @@ def masked_key(key: str) -> str:
     if len(rest) <= _KEPT:
         return prefix + "*" * len(rest)
     return prefix + "*" * (len(rest) - _KEPT) + rest[-_KEPT:]
+
+
+def _basic_user(credentials: str) -> str:
+    """The user name of HTTP Basic credentials (Stripe takes the key there)."""
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0]
 
 
 def _unrouted(method: str, path: str) -> ApiError:

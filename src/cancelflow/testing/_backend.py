@@ -1,6 +1,6 @@
 """The in-memory Stripe account behind a FakeStripe (strictly private).
 
-:class:`Backend` owns the state of one fake account: the clock, the id
+`Backend` owns the state of one fake account: the clock, the id
 counters, every resource's store (``backend.customers``,
 ``backend.subscriptions``, …), the event log, webhook endpoints and
 idempotency keys. Every state change is a *backend operation* — a method of a
@@ -9,7 +9,7 @@ changes records and emits the events Stripe would. The HTTP handlers call
 those operations; so do the portal driver and the clock's advance hooks.
 
 Events are delivered to webhook endpoints when the outermost
-:meth:`Backend.operation` block ends, so a handler that calls back into the
+`Backend.operation` block ends, so a handler that calls back into the
 fake always sees a finished change.
 
 Extending the fake (portal driver, clock effects, faults):
@@ -21,7 +21,7 @@ Extending the fake (portal driver, clock effects, faults):
   ``previous_attributes``). Call it inside ``with backend.operation():`` so
   its events are delivered once it is done; outside any request the events'
   ``request`` is ``{"id": null, "idempotency_key": null}``.
-* An API call is a :class:`~cancelflow.testing._routing.Route` in the
+* An API call is a `Route` in the
   resource module's ``ROUTES`` (listed in ``_api.ROUTES``): method, path,
   stripe-python params TypedDict, handler, operation name and the modeled
   parameters.
@@ -31,7 +31,7 @@ Extending the fake (portal driver, clock effects, faults):
   ``remove_discount``) in order.
 * Faults: append to ``backend.interceptors`` a callable ``(call) -> None``; it
   runs for every routed, validated request before the idempotency replay and
-  the handler, and may raise :class:`~cancelflow.testing._errors.ApiError`
+  the handler, and may raise `ApiError`
   (any status and type) or ``stripe.APIConnectionError``.
 * Listeners: ``backend.listeners`` are called with every event right after
   it is emitted (the timeline learns what is due from them).
@@ -131,6 +131,15 @@ class Backend:
         count = self._counters.get(prefix, 0) + 1
         self._counters[prefix] = count
         return f"{prefix}_fake{count:010d}"
+
+    def request_count(self) -> int:
+        """How many request ids (``req_…``) have been handed out."""
+        return self._counters.get("req", 0)
+
+    def set_request_count(self, count: int) -> None:
+        """Make the next request id ``req_…{count + 1}`` (a served fake replaying its
+        journal gives each replayed request the id it had)."""
+        self._counters["req"] = count
 
     def token(self, length: int = 24) -> str:
         """A random-looking token from the account's seeded generator."""

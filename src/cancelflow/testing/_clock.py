@@ -12,13 +12,13 @@ from cancelflow.exceptions import FakeStripeError
 __all__ = ["DEFAULT_START", "FakeClock", "add_interval"]
 
 DEFAULT_START: Final = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-"""Where every :class:`FakeClock` starts unless told otherwise."""
+"""Where every `FakeClock` starts unless told otherwise."""
 
 AdvanceHook = Callable[[int], None]
 
 
 class FakeClock:
-    """The time inside one :class:`~cancelflow.testing.FakeStripe`, in unix seconds.
+    """The time inside one `FakeStripe`, in unix seconds.
 
     It starts at a fixed instant (``2026-01-01T00:00:00Z`` unless you choose
     another) and only moves when you move it: every ``created``, ``canceled_at``
@@ -29,7 +29,7 @@ class FakeClock:
     scheduled cancellations ending, trials ending, discounts expiring). Those
     effects register as *advance hooks*: ``advance_to(when)`` calls each hook,
     in registration order, with the target time; a hook may step the clock
-    forward itself with :meth:`_move_to` (never past the target, never back)
+    forward itself with `_move_to` (never past the target, never back)
     so that what it does happens at the right instant, and the clock is at the
     target when ``advance_to`` returns.
     """

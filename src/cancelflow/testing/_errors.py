@@ -1,6 +1,6 @@
 """Stripe's error answers, as the fake sends them (strictly private).
 
-Every refusal inside the fake is an :class:`ApiError`: an HTTP status plus the
+Every refusal inside the fake is an `ApiError`: an HTTP status plus the
 ``{"error": {...}}`` body Stripe sends, so that stripe-python raises the same
 exception class with the same ``code``, ``param`` and ``http_status`` as it
 would against Stripe. Messages follow Stripe's wording where it is known; the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from cancelflow.exceptions import FakeStripeError
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cancelflow.testing._headers import Headers
     from cancelflow.testing._http import FakeHTTPClient
     from cancelflow.testing._portal import Portal
+    from cancelflow.testing._server.server import FakeServer
 
 __all__ = ["FakeStripe"]
 
@@ -43,9 +44,9 @@ class FakeStripe:
     """A fresh, empty Stripe test-mode account in memory.
 
     The host's own, unchanged stripe-python code runs against it: through
-    :meth:`client` (a ``stripe.StripeClient`` wired to the fake), through
-    :attr:`http_client` (for code that takes an HTTP client), or through
-    :meth:`install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
+    `client` (a ``stripe.StripeClient`` wired to the fake), through
+    `http_client` (for code that takes an HTTP client), or through
+    `install` (global ``stripe.*`` calls, and every ``stripe.StripeClient``
     built inside the block). Objects, errors, idempotency, pagination and
     events behave like Stripe's for the API version the installed
     stripe-python pins; what the fake does not model is refused with an error
@@ -69,6 +70,7 @@ class FakeStripe:
         self._webhooks = Webhooks()
         self._backend: Backend | None = None
         self._http_client: FakeHTTPClient | None = None
+        self._backend_hooks: list[Callable[[Backend], None]] = []
         self._latency = NO_LATENCY
 
     def __repr__(self) -> str:
@@ -91,7 +93,22 @@ class FakeStripe:
                 api_version=stripe.api_version,
                 seed=self._seed,
             )
+            for hook in tuple(self._backend_hooks):
+                hook(backend)
         return backend
+
+    def _on_backend(self, hook: Callable[[Backend], None]) -> None:
+        """Run *hook(backend)* now if the account exists, and on every (re)built one.
+
+        A served fake uses it to point session URLs at itself and to forward
+        webhooks, also after :meth:`reset`.
+        """
+        self._backend_hooks.append(hook)
+        if self._backend is not None:
+            hook(self._backend)
+
+    def _off_backend(self, hook: Callable[[Backend], None]) -> None:
+        self._backend_hooks.remove(hook)
 
     @property
     def http_client(self) -> FakeHTTPClient:
@@ -184,6 +201,59 @@ class FakeStripe:
             ) = saved
             with _install_lock:
                 _installed = None
+
+    def serve(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        forward_to: Sequence[str] = (),
+        webhook_secret: str | None = None,
+    ) -> FakeServer:
+        """Serve this account over HTTP on loopback, with the portal's pages.
+
+        ``with fake.serve() as url:`` starts the server on a free port of
+        127.0.0.1 and gives its base URL (``http://127.0.0.1:PORT``) for
+        ``stripe.StripeClient(key, base_addresses={"api": url})``, ``curl`` or any
+        language's Stripe SDK; portal sessions' ``url`` opens the cancel page in a
+        browser. The in-process account and the served one are the same: what
+        one changes, the other sees. The server stops when the block ends.
+
+        Args:
+            host: the interface to listen on. Anything but loopback is logged
+                as a warning: the fake has no real authentication.
+            port: the TCP port (``0``: a free one).
+            forward_to: URLs to POST every event to, signed (see
+                `FakeServer.webhook_secret`), with retries.
+            webhook_secret: the ``whsec_…`` secret that signs forwarded events
+                (one is generated otherwise).
+
+        Returns:
+            The [`FakeServer`][cancelflow.testing.FakeServer], not started yet;
+            its context manager starts it and yields the URL.
+
+        Example:
+            ```python
+            import stripe
+
+            from cancelflow.testing import FakeStripe
+
+            fake = FakeStripe()
+            with fake.serve() as url:
+                client = stripe.StripeClient("sk_test_x", base_addresses={"api": url})
+                made = client.v1.customers.create(params={"email": "ada@example.com"})
+            assert fake.client().v1.customers.retrieve(made.id).email == "ada@example.com"
+            ```
+        """
+        from cancelflow.testing._server.server import FakeServer
+
+        return FakeServer(
+            self,
+            host=host,
+            port=port,
+            forward_to=forward_to,
+            webhook_secret=webhook_secret,
+        )
 
     # -- latency ---------------------------------------------------------------------
 
@@ -296,7 +366,7 @@ class FakeStripe:
             events: the event types to deliver (``*`` wildcards allowed); all by default.
             duplicates: the probability of delivering an event a second time.
             out_of_order: deliver each batch of events shuffled (use
-                :meth:`hold_webhooks` to batch several API calls).
+                `hold_webhooks` to batch several API calls).
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
         """
         backend = self.backend

@@ -6,7 +6,7 @@ nested dicts become ``a[b][c]=v``, lists are always indexed (``a[0]=x``,
 ``items[0][price]=p``), booleans become ``true``/``false``, ``None``, ``{}``
 and ``[]`` are left out and ``""`` is kept (Stripe's "unset"). It has no
 decoder, so here is one. Every leaf comes back as a ``str``; the schema
-(:mod:`cancelflow.testing._schema`) coerces it to the type the operation expects.
+(`cancelflow.testing._schema`) coerces it to the type the operation expects.
 
 The decoder is schema-aware in the one place where the encoding is ambiguous:
 the keys under a ``metadata`` hash are always hash keys, even when they are
@@ -67,7 +67,7 @@ def encode(params: Mapping[str, Any]) -> str:
     """Encode parameters as stripe-python does (for fake-only calls that take Python values).
 
     ``None`` is left out, booleans become ``true``/``false``, lists are
-    indexed and hashes bracketed; :func:`decode` reads the result back.
+    indexed and hashes bracketed; `decode` reads the result back.
     """
     return urlencode(list(_pairs(params, None)))
 

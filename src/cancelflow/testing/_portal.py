@@ -7,23 +7,23 @@ and custom feedback options the configuration offers (with their labels in
 the session's locale), the retention coupon offered, the locale and where the
 customer goes afterwards — and acts on the account the way the page does:
 
-* :meth:`PortalVisit.cancel` — per the configuration's
+* `PortalVisit.cancel` — per the configuration's
   ``features.subscription_cancel``: ``mode=at_period_end`` schedules the end
   (classic billing mode: ``cancel_at_period_end`` and ``cancel_at`` = the
   period end; flexible: ``cancel_at`` = the latest item period end and
   ``cancel_at_period_end=false``), ``mode=immediately`` ends the subscription
   (``customer.subscription.deleted``). The reason the customer picks arrives
-  in a *second* ``customer.subscription.updated``, :attr:`Portal.feedback_delay`
+  in a *second* ``customer.subscription.updated``, `Portal.feedback_delay`
   later (the reason page comes after the cancel).
-* :meth:`PortalVisit.accept_offer` — applies the retention coupon as a
+* `PortalVisit.accept_offer` — applies the retention coupon as a
   discount (``customer.discount.created``, then
   ``customer.subscription.updated``) and cancels nothing.
-* :meth:`PortalVisit.renew` — on the homepage, renews a subscription that is
+* `PortalVisit.renew` — on the homepage, renews a subscription that is
   scheduled to cancel (``customer.subscription.updated`` clearing the schedule).
-* :meth:`PortalVisit.abandon` — the customer leaves; nothing changes.
+* `PortalVisit.abandon` — the customer leaves; nothing changes.
 
 Whatever Stripe's page would not allow is refused with a
-:class:`~cancelflow.exceptions.PortalError` subclass that says why.
+`PortalError` subclass that says why.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class PortalOutcome:
 
     @property
     def event_types(self) -> list[str]:
-        """The types of :attr:`events`, in order."""
+        """The types of `events`, in order."""
         return [event["type"] for event in self.events]
 
 
@@ -174,10 +174,10 @@ class Portal:
 
 
 class PortalVisit:
-    """One customer's visit to a portal session's page (see :meth:`Portal.visit`).
+    """One customer's visit to a portal session's page (see `Portal.visit`).
 
-    Reading attributes shows what the page shows; :meth:`cancel`,
-    :meth:`accept_offer`, :meth:`renew` and :meth:`abandon` act. A deep-link
+    Reading attributes shows what the page shows; `cancel`,
+    `accept_offer`, `renew` and `abandon` act. A deep-link
     flow is done after a cancel or an accepted offer: later actions on this
     visit, and new visits of the session, are refused.
     """

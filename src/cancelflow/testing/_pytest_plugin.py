@@ -2,7 +2,7 @@
 
 Installing cancelflow gives every pytest run two fixtures:
 
-* ``fake_stripe`` — a fresh :class:`~cancelflow.testing.FakeStripe` per test.
+* ``fake_stripe`` — a fresh `FakeStripe` per test.
 * ``stripe_client`` — a ``stripe.StripeClient`` wired to it.
 
 Mark a test (or module, or class) with ``@pytest.mark.fake_stripe(...)`` to

@@ -1,6 +1,6 @@
 """Routes: which operations the fake models, and which of their parameters (strictly private).
 
-A :class:`Route` ties an HTTP method and path template to the stripe-python
+A `Route` ties an HTTP method and path template to the stripe-python
 params TypedDict that says what the call accepts (see ``_schema``), to a
 handler, and to the parameters the handler models. A parameter Stripe accepts
 but the fake does not model is refused with a message that names it, never

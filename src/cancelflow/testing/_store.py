@@ -1,11 +1,11 @@
 """Ordered collections and secondary indexes, so nothing scans the store (strictly private).
 
-Stripe lists objects newest first. A :class:`Ordered` keeps ids in creation
+Stripe lists objects newest first. A `Ordered` keeps ids in creation
 order with each id's position, so a page that starts after (or ends before) a
 given id begins right there instead of searching for it; a secondary index is
 an ``Ordered`` per key (subscriptions by customer, events by type).
 
-Records are replaced, never mutated in place (see :class:`Record`), so an
+Records are replaced, never mutated in place (see `Record`), so an
 event or a response that holds a record's dict keeps what it saw.
 """
 

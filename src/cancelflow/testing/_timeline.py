@@ -1,6 +1,6 @@
 """What time drives inside the fake: renewals, scheduled ends, trials, discounts (strictly private).
 
-The :class:`Timeline` keeps a heap of *due transitions*, each keyed by the
+The `Timeline` keeps a heap of *due transitions*, each keyed by the
 object it concerns and the instant it is due. It learns about them from the
 events the account emits (every state change emits one), so it never scans
 the store: a subscription's ``customer.subscription.created``/``updated``

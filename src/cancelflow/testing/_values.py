@@ -8,11 +8,11 @@ idempotency key remembers it).
   (a scheme, ``://`` and a host, no white space) and the message are
   UNCONFIRMED.
 * Currencies: Stripe refuses a code it does not support. The reference has
-  no list of Stripe's currencies, so :data:`CURRENCIES` is the ISO 4217
+  no list of Stripe's currencies, so `CURRENCIES` is the ISO 4217
   currencies (without fund and precious-metal codes) plus a few retired codes
   Stripe is known to have listed: UNCONFIRMED as Stripe's exact list.
 * Lengths: only the limits stripe-python's parameter docs state (``This may be
-  up to *512 characters*``), listed in :data:`CUSTOMER_LIMITS` and at their
+  up to *512 characters*``), listed in `CUSTOMER_LIMITS` and at their
   call sites; the message wording is UNCONFIRMED.
 """
 
@@ -97,7 +97,7 @@ def check_length(value: Any, param: str, limit: int) -> None:
 
 
 def check_lengths(params: Mapping[str, Any], limits: Mapping[str, int]) -> None:
-    """:func:`check_length` for each field of *limits* present in *params*."""
+    """`check_length` for each field of *limits* present in *params*."""
     for field, limit in limits.items():
         if field in params:
             check_length(params[field], field, limit)

@@ -1,19 +1,19 @@
 """Hypothesis strategies for tests against FakeStripe (``pip install cancelflow[testing]``).
 
-* :func:`customers` — ``customers.create`` parameters.
-* :func:`subscription_shapes` — :class:`SubscriptionShape`: billing mode,
+* `customers` — ``customers.create`` parameters.
+* `subscription_shapes` — `SubscriptionShape`: billing mode,
   currency, items (interval, count, amount, quantity) and trial; its
-  :meth:`~SubscriptionShape.create` makes the product, prices and
+  `create` makes the product, prices and
   subscription on a fake (or any ``stripe.StripeClient``).
-* :func:`portal_configurations` — ``billing_portal.configurations.create``
+* `portal_configurations` — ``billing_portal.configurations.create``
   parameters whose cancel feature is valid for Stripe (mode, prorations,
   reasons).
-* :func:`portal_scenarios` — :class:`PortalScenario`: a subscription, a
+* `portal_scenarios` — `PortalScenario`: a subscription, a
   configuration, maybe a retention coupon, what the customer does on the
   cancel page (cancel with a reason, redeem the offer, leave), maybe a
-  renewal on the homepage, and time passing; :meth:`~PortalScenario.run`
+  renewal on the homepage, and time passing; `run`
   plays it on a fake and returns the events.
-* :func:`event_sequences` — the events of such a scenario played on a fresh
+* `event_sequences` — the events of such a scenario played on a fresh
   FakeStripe: for property tests of webhook handlers.
 
 Every strategy draws only what Stripe (and the fake) accept, so a failing
@@ -221,7 +221,7 @@ def subscription_shapes(
     max_items: int = 3,
     trials: bool = True,
 ) -> st.SearchStrategy[SubscriptionShape]:
-    """:class:`SubscriptionShape` values: billing modes, intervals, quantities, trials, currencies.
+    """`SubscriptionShape` values: billing modes, intervals, quantities, trials, currencies.
 
     In classic mode every item shares one interval (Stripe's rule); in
     flexible mode items mix intervals. ``trials=False`` draws no trials.
@@ -262,7 +262,7 @@ def portal_configurations(
 
     Draws ``mode`` (``at_period_end``/``immediately``), a ``proration_behavior``
     Stripe accepts with it, and reasons (on or off, a non-empty subset of
-    :data:`REASONS`). ``cancel_enabled=None`` also draws a disabled cancel.
+    `REASONS`). ``cancel_enabled=None`` also draws a disabled cancel.
     """
     return _configuration(cancel_enabled)
 
@@ -419,9 +419,9 @@ def _scenario(
 def portal_scenarios(
     shapes: st.SearchStrategy[SubscriptionShape] | None = None,
 ) -> st.SearchStrategy[PortalScenario]:
-    """:class:`PortalScenario` values: every outcome of a cancel deep link.
+    """`PortalScenario` values: every outcome of a cancel deep link.
 
-    *shapes* draws the subscriptions (:func:`subscription_shapes` by default;
+    *shapes* draws the subscriptions (`subscription_shapes` by default;
     pass ``subscription_shapes(trials=False)`` to leave trials out).
     """
     return _scenario(subscription_shapes() if shapes is None else shapes)

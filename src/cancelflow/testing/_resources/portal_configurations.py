@@ -8,7 +8,7 @@ A configuration created through the API is never the account's default
 (``is_default: false``, as Stripe's documented create and retrieve responses
 show): the default is the one saved on the Dashboard's portal page
 (``FakeStripe.dashboard.save_portal_settings``, which calls
-:meth:`PortalConfigurations.create` with ``default=True`` once). The API can
+`PortalConfigurations.create` with ``default=True`` once). The API can
 update the default configuration, and cannot deactivate it.
 """
 

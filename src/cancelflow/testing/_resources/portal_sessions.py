@@ -2,7 +2,7 @@
 
 A session's ``url`` (``https://billing.stripe.com/p/session/test_…``) is served
 by the fake: the portal driver finds the session by that url (or by id) and
-acts as the customer on it. :class:`SessionRecord` keeps what the driver
+acts as the customer on it. `SessionRecord` keeps what the driver
 needs besides the wire object: the configuration, the flow, the coupon
 offered, the locale, the return URLs and when it was created.
 
@@ -120,18 +120,25 @@ class PortalSessions(Store[SessionRecord]):
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
         self.by_token: dict[str, str] = {}
+        self.url_prefix = URL_PREFIX
+        """What new sessions' ``url`` starts with (a served fake points it at itself)."""
 
     def find(self, url_or_id: str) -> SessionRecord | None:
-        """The session with this ``url`` (query and fragment ignored) or id."""
-        if url_or_id.startswith(URL_PREFIX):
-            token = (
-                url_or_id[len(URL_PREFIX) :]
-                .split("?", 1)[0]
-                .split("#", 1)[0]
-                .rstrip("/")
-            )
-            session_id = self.by_token.get(token)
-            return None if session_id is None else self.store.by_id.get(session_id)
+        """The session with this ``url`` (query and fragment ignored) or id.
+
+        Both Stripe's URL and the served fake's (``http://127.0.0.1:…/p/session/…``)
+        find the session.
+        """
+        for prefix in (URL_PREFIX, self.url_prefix):
+            if url_or_id.startswith(prefix):
+                token = (
+                    url_or_id[len(prefix) :]
+                    .split("?", 1)[0]
+                    .split("#", 1)[0]
+                    .rstrip("/")
+                )
+                session_id = self.by_token.get(token)
+                return None if session_id is None else self.store.by_id.get(session_id)
         return self.store.by_id.get(url_or_id)
 
     @operation
@@ -168,7 +175,7 @@ class PortalSessions(Store[SessionRecord]):
             "locale": params.get("locale"),
             "on_behalf_of": None,
             "return_url": params.get("return_url") or config.obj["default_return_url"],
-            "url": URL_PREFIX + token,
+            "url": self.url_prefix + token,
         }
         record = self.store.add(SessionRecord(obj, token))
         self.by_token[token] = record.id

@@ -3,16 +3,16 @@
 The state changes are backend operations that the HTTP handlers, the portal
 driver and the clock all call; each emits the events Stripe would:
 
-* :meth:`Subscriptions.create` — ``customer.discount.created`` per discount,
+* `Subscriptions.create` — ``customer.discount.created`` per discount,
   then ``customer.subscription.created``.
-* :meth:`Subscriptions.update` — one ``customer.subscription.updated`` for
+* `Subscriptions.update` — one ``customer.subscription.updated`` for
   everything one API request changes (discounts first emit
   ``customer.discount.created``/``deleted``).
-* :meth:`Subscriptions.schedule_cancel`, :meth:`~Subscriptions.unschedule_cancel`,
-  :meth:`~Subscriptions.set_cancellation_details`, :meth:`~Subscriptions.apply_coupon`,
-  :meth:`~Subscriptions.remove_discount`, :meth:`~Subscriptions.renew`,
-  :meth:`~Subscriptions.end_trial` — one ``customer.subscription.updated`` each.
-* :meth:`Subscriptions.cancel_now` — ``customer.subscription.deleted``.
+* `Subscriptions.schedule_cancel`, `unschedule_cancel`,
+  `set_cancellation_details`, `apply_coupon`,
+  `remove_discount`, `renew`,
+  `end_trial` — one ``customer.subscription.updated`` each.
+* `Subscriptions.cancel_now` — ``customer.subscription.deleted``.
 
 Payments are not modeled: the first invoice of every subscription is paid,
 so a new subscription is ``active`` (or ``trialing``), never ``incomplete``.

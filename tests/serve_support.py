@@ -1,0 +1,288 @@
+"""Shared pieces for the tests of the served fake (not a test module)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import stripe
+
+from cancelflow.testing import FakeStripe
+
+KEY = "sk_test_served"
+
+
+@pytest.fixture
+def fake() -> FakeStripe:
+    return FakeStripe()
+
+
+@pytest.fixture
+def served(fake: FakeStripe) -> Iterator[str]:
+    """The fake served on a free loopback port; yields its URL."""
+    with fake.serve() as url:
+        yield url
+
+
+@pytest.fixture
+def remote(served: str) -> stripe.StripeClient:
+    """A StripeClient that reaches the fake over HTTP (no retries: errors show)."""
+    return stripe.StripeClient(
+        KEY, base_addresses={"api": served}, max_network_retries=0
+    )
+
+
+class Receiver:
+    """A local webhook endpoint: verifies each POST with stripe.Webhook.construct_event.
+
+    *statuses* are answered in turn (then 200); every verified event is kept.
+    """
+
+    def __init__(self, secret: str | None = None, statuses: Sequence[int] = ()) -> None:
+        self.secret = secret
+        self.statuses = list(statuses)
+        self.events: list[dict[str, Any]] = []
+        self.answered: list[int] = []
+        self.rejected: list[str] = []
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.receive(body, self.headers.get("Stripe-Signature", ""), self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/webhooks"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def receive(
+        self, body: bytes, signature: str, handler: BaseHTTPRequestHandler
+    ) -> None:
+        with self._cond:
+            status = self.statuses.pop(0) if self.statuses else 200
+        event = None
+        if status == 200:
+            try:
+                assert self.secret is not None
+                event = stripe.Webhook.construct_event(
+                    body.decode(), signature, self.secret
+                )
+            except (
+                stripe.SignatureVerificationError,
+                ValueError,
+                AssertionError,
+            ) as err:
+                status = 400
+                with self._cond:
+                    self.rejected.append(str(err))
+        with self._cond:  # recorded before answering, so the order is the sender's
+            self.answered.append(status)
+            if event is not None:
+                self.events.append(json.loads(body))
+            self._cond.notify_all()
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The verified events, once there are at least *count* (or the timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.events) < count and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            return list(self.events)
+
+    def types(self) -> list[str]:
+        with self._cond:
+            return [event["type"] for event in self.events]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+# -- an account with a portal set up ------------------------------------------------------
+
+
+def portal_account(
+    client: stripe.StripeClient,
+    *,
+    mode: str = "classic",
+    cancel_mode: str = "at_period_end",
+    options: Sequence[str] = ("too_expensive", "other"),
+    product: str = "Pro",
+    features: Sequence[str] = (),
+    feedback_options: Sequence[str] = (),
+) -> stripe.Subscription:
+    """A customer with one monthly subscription, a 20 %-off coupon STAY20 and a portal
+    configuration that asks for reasons; returns the subscription."""
+    prod = client.v1.products.create(
+        params={"name": product, "marketing_features": [{"name": f} for f in features]}
+    )
+    price = client.v1.prices.create(
+        params={
+            "currency": "eur",
+            "unit_amount": 1500,
+            "recurring": {"interval": "month"},
+            "product": prod.id,
+        }
+    )
+    client.v1.coupons.create(
+        params={"id": "STAY20", "percent_off": 20, "duration": "once"}
+    )
+    option_ids = [
+        client.v1.billing.feedback_options.create(params={"description": d}).id
+        for d in feedback_options
+    ]
+    feature: dict[str, Any] = {"enabled": True, "mode": cancel_mode}
+    if options:
+        feature["cancellation_reason"] = {"enabled": True, "options": list(options)}
+        if option_ids:
+            feature["cancellation_reason"]["feedback_options"] = option_ids
+    client.v1.billing_portal.configurations.create(
+        params={"features": {"subscription_cancel": feature}}
+    )
+    customer = client.v1.customers.create(params={"email": "chloe@example.com"})
+    return client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "billing_mode": {"type": mode},
+        }
+    )
+
+
+def newest_configuration(client: stripe.StripeClient) -> str:
+    """The portal configuration created last (API-created ones are not the default)."""
+    return client.v1.billing_portal.configurations.list(params={"limit": 1}).data[0].id
+
+
+def home_session(
+    client: stripe.StripeClient, sub: stripe.Subscription, **params: Any
+) -> stripe.billing_portal.Session:
+    """A session on the portal's homepage for *sub*'s customer."""
+    params.setdefault("configuration", newest_configuration(client))
+    return client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, **params}
+    )
+
+
+def cancel_session(
+    client: stripe.StripeClient,
+    sub: stripe.Subscription,
+    *,
+    coupon: str | None = None,
+    after: dict[str, Any] | None = None,
+    **params: Any,
+) -> stripe.billing_portal.Session:
+    flow: dict[str, Any] = {
+        "type": "subscription_cancel",
+        "subscription_cancel": {"subscription": sub.id},
+    }
+    if coupon is not None:
+        flow["subscription_cancel"]["retention"] = {
+            "type": "coupon_offer",
+            "coupon_offer": {"coupon": coupon},
+        }
+    if after is not None:
+        flow["after_completion"] = after
+    params.setdefault("configuration", newest_configuration(client))
+    return client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "flow_data": flow, **params}
+    )
+
+
+# -- plain HTTP ---------------------------------------------------------------------------
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def request(
+    url: str,
+    method: str = "GET",
+    *,
+    form: dict[str, str] | None = None,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """One request on a fresh connection; redirects are not followed."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    all_headers = dict(headers or {})
+    if form is not None:
+        body = urlencode(form).encode()
+        all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        conn.request(method, target, body=body, headers=all_headers)
+        answer = conn.getresponse()
+        return Answer(
+            answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        )
+    finally:
+        conn.close()
+
+
+# -- the browser ----------------------------------------------------------------------------
+
+CHROMIUM_VAR = "CANCELFLOW_TEST_CHROMIUM"
+
+
+def chromium_path() -> str | None:
+    return os.environ.get(CHROMIUM_VAR) or shutil.which("chromium")
+
+
+def browser_problem() -> str | None:
+    """Why the browser tests cannot run here, or ``None``."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright's Python package is not installed (the tests dependency group has it)"
+    if chromium_path() is None:
+        return (
+            f"no chromium executable (apt-get install chromium, or set {CHROMIUM_VAR} "
+            "to a Chromium binary); Playwright's own browser download is never used"
+        )
+    return None
+
+
+def need_browser() -> None:
+    """Skip (locally) or fail (CI) when the browser tests cannot run."""
+    problem = browser_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem}; CI must run the browser tests")
+        pytest.skip(problem)
