@@ -62,6 +62,7 @@ def test_summary(output):
     assert "reasons: other 1, too_expensive 1" in summary
     assert 'comments: "Moving to a spreadsheet"' in summary
     assert "webhooks: 16 signed deliveries, 16 verified and recorded" in summary
+    assert "problems: none" in summary
 
 
 def test_deterministic(output, tmp_path):

@@ -90,6 +90,7 @@ if TYPE_CHECKING:
         Case,
         CaseState,
         Ledger,
+        LedgerProblem,
         LinkRecord,
         fold_cases,
     )
@@ -280,6 +281,7 @@ _LAZY: dict[str, str] = {
     "InvoiceHistorySpec": "cancelflow._portal_config.model",
     "LOCALES": "cancelflow._links.deeplink",
     "Ledger": "cancelflow._outcomes.ledger",
+    "LedgerProblem": "cancelflow._outcomes.ledger",
     "Lift": "cancelflow._reports.model",
     "LinkRecord": "cancelflow._outcomes.ledger",
     "LoginPageSpec": "cancelflow._portal_config.model",
@@ -425,6 +427,7 @@ __all__ = [
     "HostedConfirmation",
     "InvoiceHistorySpec",
     "Ledger",
+    "LedgerProblem",
     "Lift",
     "LinkRecord",
     "LoginPageSpec",

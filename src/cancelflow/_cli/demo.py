@@ -318,6 +318,15 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
         f"{sum(d.ok for d in deliveries)} verified and recorded",
         3,
     )
+    problems = ledger.problems()
+    say(
+        f"problems: {len(problems)} deliveries kept as problems (never recorded)"
+        if problems
+        else "problems: none (no delivery had to be kept aside)",
+        3,
+    )
+    for problem in problems:
+        say(problem.describe(), 5)
 
     # -- the report ------------------------------------------------------------------
     say()

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -56,6 +55,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["StripeGateway", "SubscriptionPage", "map_stripe_error", "redact"]
+
+T = TypeVar("T")
 
 
 @functools.cache
@@ -156,6 +157,7 @@ def _connection_error(
         redact(f"{what} to {action} ({detail}). {retry.advice}"),
         retry_safe=retry.safe,
         request_id=err.request_id,
+        cause_type=type(err).__name__,
     )
 
 
@@ -165,8 +167,10 @@ def map_stripe_error(
     """The `StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
-    The message, code, param, HTTP status, request id and Stripe's error type
-    are kept; anything shaped like an API key is redacted from the message.
+    The message, code, param, HTTP status, request id, Stripe's error type and
+    the stripe class's name (``cause_type``) are kept; anything shaped like an
+    API key is redacted from each of them. Raise it without chaining *err*
+    (see :func:`_call`).
     A connection error or timeout (Stripe never answered) becomes a
     `StripeConnectionError` that says so and,
     from *retry*, whether sending the request again is safe.
@@ -212,20 +216,54 @@ def map_stripe_error(
         http_status=status,
         request_id=err.request_id,
         stripe_type=stripe_type,
+        cause_type=type(err).__name__,
     )
 
 
-@contextmanager
-def _stripe_errors(action: str, retry: Retry = READ) -> Iterator[None]:
-    """Turn a ``stripe.StripeError`` raised inside the block into ours."""
-    try:
-        yield
-    except Exception as err:
-        import stripe
+def _mapped(err: Exception, action: str, retry: Retry) -> StripeAPIError | None:
+    """Ours for a ``stripe.StripeError``; ``None`` for any other exception."""
+    import stripe
 
-        if isinstance(err, stripe.StripeError):
-            raise map_stripe_error(err, action, retry=retry) from err
-        raise
+    if not isinstance(err, stripe.StripeError):
+        return None
+    return map_stripe_error(err, action, retry=retry)
+
+
+def _call(
+    action: str, retry: Retry, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+) -> T:
+    """``fn(*args, **kwargs)``, with a ``stripe.StripeError`` turned into ours.
+
+    The mapped error is raised *after* the ``except`` block, so that it chains
+    neither the stripe exception (``__cause__``) nor its context
+    (``__context__``): stripe's own message can carry the caller's values
+    unredacted, and ``logging.exception`` prints every chained exception.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as err:
+        mapped = _mapped(err, action, retry)
+        if mapped is None:
+            raise
+    raise mapped
+
+
+async def _acall(
+    action: str,
+    retry: Retry,
+    fn: Callable[..., Awaitable[T]],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """Async twin of :func:`_call`."""
+    try:
+        return await fn(*args, **kwargs)
+    except Exception as err:
+        mapped = _mapped(err, action, retry)
+        if mapped is None:
+            raise
+    raise mapped
 
 
 def _no_request_options(params: Mapping[str, Any], field: str) -> None:
@@ -322,10 +360,13 @@ class StripeGateway:
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
         """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
         check_id(subscription, "subscription", prefix="sub_")
-        with _stripe_errors(f"retrieve subscription {subscription}"):
-            obj = self.client.v1.subscriptions.retrieve(
-                subscription, params={"expand": ["discounts"]}
-            )
+        obj = _call(
+            f"retrieve subscription {subscription}",
+            READ,
+            self.client.v1.subscriptions.retrieve,
+            subscription,
+            params={"expand": ["discounts"]},
+        )
         return SubscriptionSnapshot.from_stripe(obj)
 
     async def retrieve_subscription_async(
@@ -333,10 +374,13 @@ class StripeGateway:
     ) -> SubscriptionSnapshot:
         """Async twin of `retrieve_subscription`."""
         check_id(subscription, "subscription", prefix="sub_")
-        with _stripe_errors(f"retrieve subscription {subscription}"):
-            obj = await self.client.v1.subscriptions.retrieve_async(
-                subscription, params={"expand": ["discounts"]}
-            )
+        obj = await _acall(
+            f"retrieve subscription {subscription}",
+            READ,
+            self.client.v1.subscriptions.retrieve_async,
+            subscription,
+            params={"expand": ["discounts"]},
+        )
         return SubscriptionSnapshot.from_stripe(obj)
 
     def iter_subscriptions(
@@ -353,12 +397,12 @@ class StripeGateway:
         not canceled; ``status="all"`` lists every one.
         """
         params = _subscription_list_params(customer, status, price, page_size)
-        with _stripe_errors("list subscriptions"):
-            page = self.client.v1.subscriptions.list(params=params)
+        page = _call(
+            "list subscriptions", READ, self.client.v1.subscriptions.list, params=params
+        )
         items = iter(page.auto_paging_iter())
         while True:
-            with _stripe_errors("list subscriptions"):
-                obj = next(items, None)
+            obj = _call("list subscriptions", READ, next, items, None)
             if obj is None:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
@@ -373,15 +417,18 @@ class StripeGateway:
     ) -> AsyncIterator[SubscriptionSnapshot]:
         """Async twin of `iter_subscriptions` (use ``async for``)."""
         params = _subscription_list_params(customer, status, price, page_size)
-        with _stripe_errors("list subscriptions"):
-            page = await self.client.v1.subscriptions.list_async(params=params)
+        page = await _acall(
+            "list subscriptions",
+            READ,
+            self.client.v1.subscriptions.list_async,
+            params=params,
+        )
         items = page.auto_paging_iter()
         while True:
-            with _stripe_errors("list subscriptions"):
-                try:
-                    obj = await items.__anext__()
-                except StopAsyncIteration:
-                    return
+            try:
+                obj = await _acall("list subscriptions", READ, items.__anext__)
+            except StopAsyncIteration:
+                return
             yield SubscriptionSnapshot.from_stripe(obj)
 
     def list_subscriptions_page(
@@ -437,32 +484,48 @@ class StripeGateway:
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
         """``GET /v1/customers/{id}``."""
         check_id(customer, "customer", prefix="cus_")
-        with _stripe_errors(f"retrieve customer {customer}"):
-            obj = self.client.v1.customers.retrieve(customer)
+        obj = _call(
+            f"retrieve customer {customer}",
+            READ,
+            self.client.v1.customers.retrieve,
+            customer,
+        )
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
         """Async twin of `retrieve_customer`."""
         check_id(customer, "customer", prefix="cus_")
-        with _stripe_errors(f"retrieve customer {customer}"):
-            obj = await self.client.v1.customers.retrieve_async(customer)
+        obj = await _acall(
+            f"retrieve customer {customer}",
+            READ,
+            self.client.v1.customers.retrieve_async,
+            customer,
+        )
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
         """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
         expanded (Stripe leaves both out otherwise)."""
         check_id(coupon, "coupon")
-        with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = self.client.v1.coupons.retrieve(coupon, params=_coupon_params())
+        obj = _call(
+            f"retrieve coupon {coupon}",
+            READ,
+            self.client.v1.coupons.retrieve,
+            coupon,
+            params=_coupon_params(),
+        )
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
         """Async twin of `retrieve_coupon`."""
         check_id(coupon, "coupon")
-        with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = await self.client.v1.coupons.retrieve_async(
-                coupon, params=_coupon_params()
-            )
+        obj = await _acall(
+            f"retrieve coupon {coupon}",
+            READ,
+            self.client.v1.coupons.retrieve_async,
+            coupon,
+            params=_coupon_params(),
+        )
         return Coupon.from_stripe(obj)
 
     # -- portal sessions -----------------------------------------------------------
@@ -473,10 +536,13 @@ class StripeGateway:
         Build *params* with `build_cancel_session_params`.
         """
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session", NEW_SESSION):
-            obj = self.client.v1.billing_portal.sessions.create(
-                params=params, options=self._post_options()
-            )
+        obj = _call(
+            "create a portal session",
+            NEW_SESSION,
+            self.client.v1.billing_portal.sessions.create,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalSession.from_stripe(obj)
 
     async def create_portal_session_async(
@@ -484,10 +550,13 @@ class StripeGateway:
     ) -> PortalSession:
         """Async twin of `create_portal_session`."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session", NEW_SESSION):
-            obj = await self.client.v1.billing_portal.sessions.create_async(
-                params=params, options=self._post_options()
-            )
+        obj = await _acall(
+            "create a portal session",
+            NEW_SESSION,
+            self.client.v1.billing_portal.sessions.create_async,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalSession.from_stripe(obj)
 
     # -- portal configurations -------------------------------------------------------
@@ -497,9 +566,13 @@ class StripeGateway:
     ) -> list[PortalConfiguration]:
         """Every portal configuration (all pages), optionally filtered."""
         params = _configuration_list_params(active, is_default)
-        with _stripe_errors("list portal configurations"):
-            page = self.client.v1.billing_portal.configurations.list(params=params)
-            objs = list(page.auto_paging_iter())
+        configurations = self.client.v1.billing_portal.configurations
+        page = _call(
+            "list portal configurations", READ, configurations.list, params=params
+        )
+        objs: list[Any] = _call(
+            "list portal configurations", READ, list, page.auto_paging_iter()
+        )
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     async def list_portal_configurations_async(
@@ -507,18 +580,29 @@ class StripeGateway:
     ) -> list[PortalConfiguration]:
         """Async twin of `list_portal_configurations`."""
         params = _configuration_list_params(active, is_default)
-        with _stripe_errors("list portal configurations"):
-            page = await self.client.v1.billing_portal.configurations.list_async(
-                params=params
-            )
-            objs = [o async for o in page.auto_paging_iter()]
+        configurations = self.client.v1.billing_portal.configurations
+        page = await _acall(
+            "list portal configurations",
+            READ,
+            configurations.list_async,
+            params=params,
+        )
+
+        async def every() -> list[Any]:
+            return [o async for o in page.auto_paging_iter()]
+
+        objs = await _acall("list portal configurations", READ, every)
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
         """``GET /v1/billing_portal/configurations/{id}``."""
         check_id(configuration, "configuration", prefix="bpc_")
-        with _stripe_errors(f"retrieve portal configuration {configuration}"):
-            obj = self.client.v1.billing_portal.configurations.retrieve(configuration)
+        obj = _call(
+            f"retrieve portal configuration {configuration}",
+            READ,
+            self.client.v1.billing_portal.configurations.retrieve,
+            configuration,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def retrieve_portal_configuration_async(
@@ -526,10 +610,12 @@ class StripeGateway:
     ) -> PortalConfiguration:
         """Async twin of `retrieve_portal_configuration`."""
         check_id(configuration, "configuration", prefix="bpc_")
-        with _stripe_errors(f"retrieve portal configuration {configuration}"):
-            obj = await self.client.v1.billing_portal.configurations.retrieve_async(
-                configuration
-            )
+        obj = await _acall(
+            f"retrieve portal configuration {configuration}",
+            READ,
+            self.client.v1.billing_portal.configurations.retrieve_async,
+            configuration,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     def create_portal_configuration(
@@ -543,10 +629,13 @@ class StripeGateway:
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
-            obj = self.client.v1.billing_portal.configurations.create(
-                params=params, options=options
-            )
+        obj = _call(
+            "create a portal configuration",
+            NEW_CONFIGURATION,
+            self.client.v1.billing_portal.configurations.create,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def create_portal_configuration_async(
@@ -555,10 +644,13 @@ class StripeGateway:
         """Async twin of `create_portal_configuration`."""
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
-            obj = await self.client.v1.billing_portal.configurations.create_async(
-                params=params, options=options
-            )
+        obj = await _acall(
+            "create a portal configuration",
+            NEW_CONFIGURATION,
+            self.client.v1.billing_portal.configurations.create_async,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     def update_portal_configuration(
@@ -573,10 +665,14 @@ class StripeGateway:
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
-            obj = self.client.v1.billing_portal.configurations.update(
-                configuration, params=params, options=options
-            )
+        obj = _call(
+            f"update portal configuration {configuration}",
+            UPDATE,
+            self.client.v1.billing_portal.configurations.update,
+            configuration,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def update_portal_configuration_async(
@@ -590,10 +686,14 @@ class StripeGateway:
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
-            obj = await self.client.v1.billing_portal.configurations.update_async(
-                configuration, params=params, options=options
-            )
+        obj = await _acall(
+            f"update portal configuration {configuration}",
+            UPDATE,
+            self.client.v1.billing_portal.configurations.update_async,
+            configuration,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     # -- feedback options ------------------------------------------------------------
@@ -603,9 +703,13 @@ class StripeGateway:
     ) -> list[FeedbackOption]:
         """Every custom feedback option (all pages), or only active/inactive ones."""
         params = _feedback_option_list_params(active)
-        with _stripe_errors("list feedback options"):
-            page = self.client.v1.billing.feedback_options.list(params=params)
-            objs = list(page.auto_paging_iter())
+        feedback_options = self.client.v1.billing.feedback_options
+        page = _call(
+            "list feedback options", READ, feedback_options.list, params=params
+        )
+        objs: list[Any] = _call(
+            "list feedback options", READ, list, page.auto_paging_iter()
+        )
         return [FeedbackOption.from_stripe(o) for o in objs]
 
     async def list_feedback_options_async(
@@ -613,11 +717,15 @@ class StripeGateway:
     ) -> list[FeedbackOption]:
         """Async twin of `list_feedback_options`."""
         params = _feedback_option_list_params(active)
-        with _stripe_errors("list feedback options"):
-            page = await self.client.v1.billing.feedback_options.list_async(
-                params=params
-            )
-            objs = [o async for o in page.auto_paging_iter()]
+        feedback_options = self.client.v1.billing.feedback_options
+        page = await _acall(
+            "list feedback options", READ, feedback_options.list_async, params=params
+        )
+
+        async def every() -> list[Any]:
+            return [o async for o in page.auto_paging_iter()]
+
+        objs = await _acall("list feedback options", READ, every)
         return [FeedbackOption.from_stripe(o) for o in objs]
 
     def create_feedback_option(
@@ -627,10 +735,13 @@ class StripeGateway:
         `create_portal_configuration`)."""
         _check_description(description)
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
-            obj = self.client.v1.billing.feedback_options.create(
-                params={"description": description}, options=options
-            )
+        obj = _call(
+            "create a feedback option",
+            NEW_FEEDBACK_OPTION,
+            self.client.v1.billing.feedback_options.create,
+            params={"description": description},
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
     async def create_feedback_option_async(
@@ -639,10 +750,13 @@ class StripeGateway:
         """Async twin of `create_feedback_option`."""
         _check_description(description)
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
-            obj = await self.client.v1.billing.feedback_options.create_async(
-                params={"description": description}, options=options
-            )
+        obj = await _acall(
+            "create a feedback option",
+            NEW_FEEDBACK_OPTION,
+            self.client.v1.billing.feedback_options.create_async,
+            params={"description": description},
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
     def deactivate_feedback_option(
@@ -652,10 +766,13 @@ class StripeGateway:
         be offered (there is no way back)."""
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
-            obj = self.client.v1.billing.feedback_options.deactivate(
-                option, options=options
-            )
+        obj = _call(
+            f"deactivate feedback option {option}",
+            DEACTIVATE,
+            self.client.v1.billing.feedback_options.deactivate,
+            option,
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
     async def deactivate_feedback_option_async(
@@ -664,10 +781,13 @@ class StripeGateway:
         """Async twin of `deactivate_feedback_option`."""
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
-            obj = await self.client.v1.billing.feedback_options.deactivate_async(
-                option, options=options
-            )
+        obj = await _acall(
+            f"deactivate feedback option {option}",
+            DEACTIVATE,
+            self.client.v1.billing.feedback_options.deactivate_async,
+            option,
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
 
