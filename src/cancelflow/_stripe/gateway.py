@@ -472,8 +472,9 @@ class StripeGateway:
             params["starting_after"] = check_id(
                 starting_after, "starting_after", prefix="sub_"
             )
-        with _stripe_errors("list subscriptions"):
-            page = self.client.v1.subscriptions.list(params=params)
+        page = _call(
+            "list subscriptions", READ, self.client.v1.subscriptions.list, params=params
+        )
         return SubscriptionPage(
             objects=tuple(_plain_object(o) for o in page.data),
             has_more=bool(page.has_more),
