@@ -106,3 +106,17 @@ def test_ends_with_the_report(output, tmp_path):
     page = html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
     assert "<script" not in page
+
+
+def test_the_demo_applies_its_configuration_from_toml(tmp_path):
+    """The demo declares its portal configuration in TOML and applies it with
+    apply_portal_config, as a team applies its own file."""
+    from cancelflow import parse_portal_config
+    from cancelflow._cli.demo import PORTAL_TOML
+
+    config = parse_portal_config(PORTAL_TOML)
+    assert config.keys() == ("cancel-page",)
+    out = io.StringIO()
+    argv = ["demo", "--report-html", str(tmp_path / "report.html")]
+    assert main(argv, stdout=out, stderr=io.StringIO(), environ={}) == 0
+    assert "applied from the demo's TOML file (1 write)" in out.getvalue()

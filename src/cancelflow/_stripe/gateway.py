@@ -596,7 +596,19 @@ class StripeGateway:
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
-        """``GET /v1/billing_portal/configurations/{id}``."""
+        """Retrieve a portal configuration: ``GET /v1/billing_portal/configurations/{id}``.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         obj = _call(
             f"retrieve portal configuration {configuration}",
@@ -609,7 +621,19 @@ class StripeGateway:
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of `retrieve_portal_configuration`."""
+        """Async twin of `retrieve_portal_configuration`.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         obj = await _acall(
             f"retrieve portal configuration {configuration}",
@@ -622,11 +646,22 @@ class StripeGateway:
     def create_portal_configuration(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations``.
+        """Create a portal configuration (``POST /v1/billing_portal/configurations``).
 
-        *idempotency_key* replaces the gateway's fresh key (at most 255
-        characters): the same key and parameters within 24 hours replay
-        Stripe's first answer instead of creating a second configuration.
+        A configuration created through the API is never the account's default.
+
+        Args:
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -642,7 +677,23 @@ class StripeGateway:
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of `create_portal_configuration`."""
+        """Async twin of `create_portal_configuration`.
+
+        A configuration created through the API is never the account's default.
+
+        Args:
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
         obj = await _acall(
@@ -661,8 +712,21 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
-        for `create_portal_configuration`)."""
+        """Update a portal configuration: ``POST /v1/billing_portal/configurations/{id}``.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -683,7 +747,21 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of `update_portal_configuration`."""
+        """Async twin of `update_portal_configuration`.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
@@ -702,7 +780,17 @@ class StripeGateway:
     def list_feedback_options(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Every custom feedback option (all pages), or only active/inactive ones."""
+        """List every custom feedback option, all pages: ``GET /v1/billing/feedback_options``.
+
+        Args:
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
+
+        Returns:
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
+        """
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
         page = _call(
@@ -716,7 +804,17 @@ class StripeGateway:
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of `list_feedback_options`."""
+        """Async twin of `list_feedback_options`.
+
+        Args:
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
+
+        Returns:
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
+        """
         params = _feedback_option_list_params(active)
         feedback_options = self.client.v1.billing.feedback_options
         page = await _acall(
@@ -732,8 +830,21 @@ class StripeGateway:
     def create_feedback_option(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
-        `create_portal_configuration`)."""
+        """Create a custom feedback option (``POST /v1/billing/feedback_options``).
+
+        Args:
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
         obj = _call(
@@ -748,7 +859,21 @@ class StripeGateway:
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `create_feedback_option`."""
+        """Async twin of `create_feedback_option`.
+
+        Args:
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
         obj = await _acall(
@@ -763,8 +888,22 @@ class StripeGateway:
     def deactivate_feedback_option(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options/{id}/deactivate``: it can no longer
-        be offered (there is no way back)."""
+        """Deactivate a feedback option: ``POST /v1/billing/feedback_options/{id}/deactivate``.
+
+        A deactivated option can no longer be offered, and there is no way back.
+
+        Args:
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         obj = _call(
@@ -779,7 +918,22 @@ class StripeGateway:
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `deactivate_feedback_option`."""
+        """Async twin of `deactivate_feedback_option`.
+
+        A deactivated option can no longer be offered, and there is no way back.
+
+        Args:
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
         obj = await _acall(
