@@ -464,18 +464,36 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Create a portal session that opens on *subscription*'s cancel page.
+        """Create a portal session that opens on a subscription's cancel page.
 
         Before asking Stripe for the session, the subscription is retrieved
-        and must be *customer*'s, not ended and not already scheduled to
-        cancel; a *coupon* must exist and fit the subscription. Arguments left
+        and must be the customer's, not ended and not already scheduled to
+        cancel; a coupon must exist and fit the subscription. Arguments left
         out use the defaults given to `Cancelflow`.
 
-        Without a *coupon*, the retention *policy* (or the one given to
-        `Cancelflow`) chooses it: the customer's history comes from the
+        Without a coupon, the retention policy (this call's, or the one given
+        to `Cancelflow`) chooses it: the customer's history comes from the
         ledger, their facts from Stripe when a rule needs them, the coupon's
         facts from a cache. The decision is on the result and recorded in the
         ledger with the link.
+
+        Args:
+            customer: the `cus_…` id of the signed-in customer (from your
+                session, never from the request).
+            subscription: the `sub_…` id to cancel; it must be `customer`'s.
+            coupon: a coupon to offer as a retention offer; bypasses the policy.
+            return_url: the link back to your site; the default when `None`.
+            after_completion: what the portal does after the cancel
+                ([`Redirect`][cancelflow.Redirect],
+                [`HostedConfirmation`][cancelflow.HostedConfirmation],
+                [`PortalHomepage`][cancelflow.PortalHomepage]).
+            locale: the portal's language (one of [`LOCALES`][cancelflow.LOCALES]).
+            policy: the [`RetentionPolicy`][cancelflow.RetentionPolicy] for this
+                call, instead of the one given to `Cancelflow`.
+
+        Returns:
+            The [`CancelLink`][cancelflow.CancelLink]: redirect the customer to
+            its `url`.
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -510,7 +528,23 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Async twin of `create_cancel_link` (same checks, same errors)."""
+        """Create a cancel link without blocking: the async twin of `create_cancel_link`.
+
+        It runs the same checks, raises the same errors, and calls Stripe with
+        stripe-python's `*_async` methods (install the `async` extra).
+
+        Args:
+            customer: as for `create_cancel_link`.
+            subscription: as for `create_cancel_link`.
+            coupon: as for `create_cancel_link`.
+            return_url: as for `create_cancel_link`.
+            after_completion: as for `create_cancel_link`.
+            locale: as for `create_cancel_link`.
+            policy: as for `create_cancel_link`.
+
+        Returns:
+            The [`CancelLink`][cancelflow.CancelLink].
+        """
         flow = self._cancel_link_flow(
             customer=customer,
             subscription=subscription,
@@ -706,10 +740,18 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Create a portal session on the portal's homepage for *customer*.
+        """Create a portal session on the portal's homepage for a customer.
 
         This is the way forward for a subscription that is already scheduled
         to cancel: the homepage shows the date and lets the customer renew.
+
+        Args:
+            customer: the `cus_…` id of the signed-in customer.
+            return_url: the link back to your site; the default when `None`.
+            locale: the portal's language (one of [`LOCALES`][cancelflow.LOCALES]).
+
+        Returns:
+            The [`PortalLink`][cancelflow.PortalLink].
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -725,7 +767,16 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Async twin of `create_portal_link`."""
+        """Create a homepage link without blocking: the async twin of `create_portal_link`.
+
+        Args:
+            customer: as for `create_portal_link`.
+            return_url: as for `create_portal_link`.
+            locale: as for `create_portal_link`.
+
+        Returns:
+            The [`PortalLink`][cancelflow.PortalLink].
+        """
         return await run_async(self._portal_link_flow(customer, return_url, locale))
 
     def _portal_link_flow(

@@ -248,14 +248,22 @@ class AllowedHosts:
         return tuple(str(r) for r in self._rules)
 
     def check(self, url: object, *, field: str) -> str:
-        """Return *url*, normalised, if a customer may be sent there.
+        """Return the URL, normalised, if a customer may be sent there.
 
         The scheme and host are lower-cased and an IDN host is written in its
-        ``xn--`` form; path, query and fragment are kept as given.
+        `xn--` form; path, query and fragment are kept as given.
+
+        Args:
+            url: the URL to check (any value: a non-string is refused).
+            field: the parameter it is for, named in the error
+                (`return_url`, `flow_data[after_completion][redirect][return_url]`).
+
+        Returns:
+            The normalised URL.
 
         Raises:
-            DisallowedURLError: *url* breaks a rule; ``field`` is *field* and
-                ``rule`` says which rule.
+            DisallowedURLError: the URL breaks a rule; the error's `field` is
+                `field` and its `rule` says which rule.
         """
         if not isinstance(url, str):
             raise DisallowedURLError(field, "must be a string URL")

@@ -202,11 +202,21 @@ class CancellationEvent(_Frozen):
         return _rebuild, (self.__class__, self.as_kwargs())
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The fields as constructor arguments (enum members kept)."""
+        """Return the fields as constructor arguments.
+
+        Returns:
+            Field name → value, enum members kept.
+        """
         return {name: getattr(self, name) for name in self.fields}
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with *changes* applied (also ``copy.replace`` on Python 3.13+).
+        """Return a copy with some fields changed (also `copy.replace` on Python 3.13+).
+
+        Args:
+            **changes: new values by field name.
+
+        Returns:
+            A new event of the same class.
 
         Raises:
             TypeError: a name in *changes* is not a field of this event.
@@ -218,7 +228,11 @@ class CancellationEvent(_Frozen):
     # -- reading --------------------------------------------------------------------
 
     def describe(self) -> str:
-        """One readable line saying what happened."""
+        """Say what happened, in one readable line.
+
+        Returns:
+            The line (also `str(event)`).
+        """
         return f"{self.event_id} ({self.event_type}): {self._what()}"
 
     def _what(self) -> str:
@@ -228,7 +242,11 @@ class CancellationEvent(_Frozen):
         return self.describe()
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON data (enum members as their wire strings), with ``kind``."""
+        """Return the event as plain JSON data.
+
+        Returns:
+            Every field (enum members as their wire strings), and `kind`.
+        """
         data: dict[str, Any] = {"kind": self.kind.value}
         for name in self.fields:
             value = getattr(self, name)
