@@ -188,7 +188,6 @@ PENDING: frozenset[str] = frozenset(
         "cancelflow.SubscriptionSnapshot.price_ids",
         "cancelflow.SubscriptionSnapshot.product_ids",
         "cancelflow.SubscriptionSnapshot.trialing",
-        "cancelflow.SubscriptionUpdateSpec.rules",
         "cancelflow.backtest",
         "cancelflow.backtest_file",
         "cancelflow.dump_portal_config",

@@ -987,6 +987,10 @@ def portal_config_as_code(client: stripe.StripeClient, path: str) -> list[object
     made: FeedbackOption = gateway.create_feedback_option("x", idempotency_key="k")
     gone: FeedbackOption = gateway.deactivate_feedback_option(made.id)
     one: cancelflow.PortalConfiguration = gateway.retrieve_portal_configuration("bpc_1")
+    flow = cancelflow.Cancelflow(
+        client, allowed_hosts=["example.com"], configuration=loaded["cancel-page"]
+    )
+    resolved: str | None = flow.configuration
     return [
         same == loaded,
         plan.in_step,
@@ -1011,6 +1015,7 @@ def portal_config_as_code(client: stripe.StripeClient, path: str) -> list[object
         gone.active,
         one.name,
         one.metadata,
+        resolved,
         config.to_toml(),
         len(config),
         [s.key for s in config],

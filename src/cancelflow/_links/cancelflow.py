@@ -398,6 +398,7 @@ class Cancelflow:
         managed = self._managed
         if managed is None or self._configuration is not None:
             return
+        from cancelflow._portal_config.model import ConfigMatch
         from cancelflow._portal_config.plan import find_configuration
 
         gateway = self._gateway
@@ -408,8 +409,8 @@ class Cancelflow:
         try:
             found = find_configuration(managed, configurations)
         except PortalConfigMatchError as err:
-            if "carry" in err.problem:  # ambiguous: say so as it is
-                raise
+            if managed.match is ConfigMatch.METADATA:
+                raise  # two configurations carry its key: not a missing one
             found = None
             reason = err.problem
         else:
