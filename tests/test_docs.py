@@ -262,7 +262,9 @@ def _slug(heading: str) -> str:
 
 def _anchors(page: Path) -> set[str]:
     text = FENCE.sub("", page.read_text(encoding="utf-8"))
-    return {_slug(m.group(1)) for m in re.finditer(r"^#+ (.+?)\s*$", text, re.M)}
+    return {
+        _slug(m.group(1)) for m in re.finditer(r"^#+ (.+?)\s*$", text, re.MULTILINE)
+    }
 
 
 def test_relative_links_and_anchors_resolve():
