@@ -304,6 +304,7 @@ def fake_stripe_core() -> list[str]:
         FakeClock,
         FakeStripe,
         Latency,
+        RetrySchedule,
         WebhookDelivery,
         WebhookEndpoint,
     )
@@ -343,6 +344,11 @@ def fake_stripe_core() -> list[str]:
         features={"subscription_cancel": {"enabled": True}}, name="Main"
     )
     default: dict[str, object] | None = dashboard.portal_configuration
+    dashboard.retry_schedule = RetrySchedule(days=(3, 5, 7), then="unpaid")
+    schedule: RetrySchedule = dashboard.retry_schedule
+    last: int = schedule.last_day + len(schedule.days)
+    fake.fail_next_renewal("cus_1", attempts=2)
+    fake.fail_next_renewal("cus_1")
     fake.reset()
     return [
         secret,
@@ -355,6 +361,8 @@ def fake_stripe_core() -> list[str]:
         str(slow),
         str(saved["id"]),
         str(default),
+        schedule.then,
+        str(last),
     ]
 
 

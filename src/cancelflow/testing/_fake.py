@@ -343,6 +343,71 @@ class FakeStripe:
         self._webhooks = Webhooks()
         self._backend = None
 
+    def fail_next_renewal(self, customer: str, *, attempts: int | None = None) -> None:
+        """Make the customer's next renewal payment fail (fake-only: a declining card).
+
+        The next renewal of one of the customer's subscriptions (a period end,
+        or a trial's end) gets an invoice whose payment fails: the
+        subscription becomes `past_due`, and the payment is retried on the
+        account's retry schedule
+        ([`fake.dashboard.retry_schedule`][cancelflow.testing.Dashboard.retry_schedule]);
+        when the last try has failed the subscription is canceled, marked
+        `unpaid` or left `past_due`, as the schedule says. Each step emits the
+        events Stripe would (`invoice.created`, `invoice.finalized`,
+        `invoice.payment_failed`, `customer.subscription.updated`, …), as
+        time advances. Only subscriptions that charge automatically are
+        affected; the switch is used up by that one renewal.
+
+        Args:
+            customer: the `cus_…` id.
+            attempts: how many payment attempts fail before one succeeds (the
+                subscription then becomes `active` again); `None`, the
+                default, for every attempt.
+
+        Raises:
+            FakeStripeError: no such customer, or *attempts* is not a whole
+                number ≥ 1.
+
+        Example:
+            ```python
+            import datetime as dt
+
+            from cancelflow.testing import FakeStripe
+
+            fake = FakeStripe()
+            client = fake.client()
+            price = client.v1.prices.create(params={
+                "currency": "eur", "unit_amount": 900,
+                "recurring": {"interval": "month"}, "product_data": {"name": "Pro"}})
+            customer = client.v1.customers.create().id
+            sub = client.v1.subscriptions.create(
+                params={"customer": customer, "items": [{"price": price.id}]})
+            fake.fail_next_renewal(customer)
+            fake.clock.advance(dt.timedelta(days=32))
+            assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+            ```
+        """
+        backend = self.backend
+        given: object = customer  # untyped test code may pass anything
+        record = (
+            backend.customers.store.by_id.get(customer)
+            if isinstance(given, str)
+            else None
+        )
+        if record is None or record.deleted:
+            raise FakeStripeError(
+                f"fail_next_renewal: this fake account has no customer {given!r}"
+            )
+        count: object = attempts
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 1
+        ):
+            raise FakeStripeError(
+                "fail_next_renewal: attempts is how many payment attempts fail, a "
+                f"whole number ≥ 1 (or None for all); got {count!r}"
+            )
+        backend.invoices.fail_next_renewal(customer, attempts)
+
     def add_webhook_endpoint(
         self,
         handler: WebhookHandler,
