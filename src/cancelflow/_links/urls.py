@@ -223,6 +223,9 @@ class AllowedHosts:
     a public suffix (``com``, ``*.co.uk``, ``*.github.io``: from the Public
     Suffix List shipped by the ``publicsuffixlist`` package) is refused.
 
+    Args:
+        hosts: the entries (see above).
+
     Raises:
         InvalidParameterError: an entry is not a host name, or is (or
             wildcards) a public suffix.
@@ -295,8 +298,11 @@ class AllowedHosts:
                 field,
                 "must not contain user info ('user@host'); it hides the real host",
             )
-        hostname = parts.hostname or ""
-        host = normalise_host(f"[{hostname}]" if ":" in hostname else hostname)
+        # The host as written, not ``parts.hostname``: Python lower-cases it
+        # with its own rules (a final capital sigma becomes ς), where
+        # browsers apply UTS 46 to what was written (Σ becomes σ).
+        written = _HOST_PORT.match(parts.netloc)
+        host = normalise_host(written["host"]) if written else None
         if host is None or "%" in parts.netloc:
             raise DisallowedURLError(field, "does not have a valid host name")
         if port == 0:
