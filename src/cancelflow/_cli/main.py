@@ -318,6 +318,15 @@ def _register_demo(subparsers: Any, name: str) -> None:
     register(subparsers, name)
 
 
+# -- cancelflow report (in its own module) -------------------------------------------
+
+
+def _register_report(subparsers: Any, name: str) -> None:
+    from cancelflow._cli.report import register
+
+    register(subparsers, name)
+
+
 # -- the registry and the entry point ---------------------------------------------------
 
 #: ``(name, register)`` for every subcommand, in ``--help`` order.
@@ -328,6 +337,7 @@ COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
     ("fake", _register_fake),
     ("link", _register_link),
     ("policy", _register_policy),
+    ("report", _register_report),
 ]
 
 

@@ -229,6 +229,9 @@ class AllowedHosts:
     a public suffix (``com``, ``*.co.uk``, ``*.github.io``: from the Public
     Suffix List shipped by the ``publicsuffixlist`` package) is refused.
 
+    Args:
+        hosts: the entries (see above).
+
     Raises:
         InvalidParameterError: an entry is not a host name, or is (or
             wildcards) a public suffix.

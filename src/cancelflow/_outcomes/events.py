@@ -144,6 +144,16 @@ class CancellationEvent(_Frozen):
             (``customer.subscription.updated``).
         created: when Stripe created the event (unix seconds).
         livemode: whether it is a live-mode event.
+        subscription_id: whose subscription (every event but
+            `NotAboutCancellation`, as are the fields below).
+        customer_id: the subscription's customer.
+        mrr: the subscription's MRR, minor units.
+        currency: the subscription's currency.
+        price_id: the subscription's main item's price (the largest amount per
+            month), for reports by product.
+        product_id: that item's product.
+        started_at: the subscription's `start_date` (unix seconds), for reports
+            by tenure.
     """
 
     # ``__weakref__``: events can be weakly referenced, as attrs classes can.
@@ -475,7 +485,9 @@ class SubscriptionEnded(_AboutSubscription):
     Attributes:
         ended_at: when it ended (``ended_at``; the event time if Stripe sent none).
         reason: Stripe's reason (``cancellation_requested``, ``payment_failed``…).
-        feedback, comment, feedback_option: the customer's answer, if any.
+        feedback: the reason the customer chose, if any.
+        comment: their free text, if any.
+        feedback_option: the custom feedback option they chose, if any.
     """
 
     __slots__ = ("comment", "ended_at", "feedback", "feedback_option", "reason")
