@@ -176,6 +176,13 @@ class SQLiteLedger(SQLLedger):
         runs). An in-memory database, or one this process cannot open a second
         time, runs the works one after another in one read transaction.
 
+        Args:
+            works: functions of a cursor; they must not write to cancelflow's
+                tables (temporary tables of their own are fine).
+
+        Returns:
+            What each work returned, in the order of *works*.
+
         Raises:
             LedgerError: the store failed.
         """
