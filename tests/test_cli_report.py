@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from cancelflow import PostgresLedger, ScanProgress, SQLiteLedger
+from cancelflow import LedgerProblem, PostgresLedger, ScanProgress, SQLiteLedger
 from cancelflow._cli.main import UsageError, main
 from cancelflow._cli.report import ScanBar, parse_moment
+from cancelflow.exceptions import EventPayloadError
 from cancelflow.testing import FakeStripe
 from report_fixture import SINCE, UNTIL, T, fill
 
@@ -60,6 +61,24 @@ def test_text_report_from_a_sqlite_url(ledger_path):
     assert (code, err) == (0, "")
     assert "Why customers leave" in out and "It’s too expensive" in out
     assert "Source: sqlite" in out
+
+
+def test_a_ledger_keeping_problems_says_so_on_stderr(ledger_path):
+    """When the ledger keeps deliveries it could never record, the report says how
+    many on stderr (the report itself is unchanged on stdout)."""
+    with SQLiteLedger(ledger_path) as ledger:
+        ledger.record_problem(
+            LedgerProblem.from_delivery(
+                b'{"id": "evt_bad", "type": "customer.subscription.updated"}',
+                EventPayloadError("unreadable Stripe event"),
+                received_at=SINCE,
+            )
+        )
+    code, out, err = run("--ledger", f"sqlite:///{ledger_path}", "--format", "json")
+    assert code == 0
+    json.loads(out)
+    assert "keeps 1 webhook delivery it could never record" in err
+    assert "evt_bad" in err
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "html"])

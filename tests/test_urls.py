@@ -343,3 +343,11 @@ def test_a_capital_final_sigma_is_read_as_browsers_read_it():
     assert hosts.check("https://ΒΌΛΟΣ.de/", field="f") == "https://xn--nxasmq6b.de/"
     with pytest.raises(DisallowedURLError):
         hosts.check("https://βόλος.de/", field="f")  # ς: xn--nxasmm1c.de
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\x00"])
+def test_a_lone_surrogate_or_nul_anywhere_is_refused(bad):
+    """A lone surrogate or U+0000 in the path or query is refused: stripe-python
+    could not encode it, and no ledger could store it."""
+    with pytest.raises(DisallowedURLError):
+        check(f"https://example.com/a{bad}b?q={bad}")

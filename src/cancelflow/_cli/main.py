@@ -360,6 +360,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def note_problems(ledger: Any, name: str, stream: TextIO) -> None:
+    """Say on *stream* how many deliveries *ledger* keeps as problems (dead
+    letters it could never record), if any: a command reading a ledger leaves
+    them out, and the person running it should know."""
+    problems = ledger.problems()
+    if not problems:
+        return
+    count = len(problems)
+    print(
+        f"cancelflow: note: {name} keeps {count} webhook "
+        f"deliver{'y' if count == 1 else 'ies'} it could never record "
+        f"(ledger.problems()), left out here. Latest: "
+        f"{_one_line(problems[-1].describe())}",
+        file=stream,
+    )
+
+
 def _one_line(text: str) -> str:
     """*text* on one line, with anything shaped like a secret key redacted."""
     from cancelflow._redact import redact

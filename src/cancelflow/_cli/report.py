@@ -280,10 +280,12 @@ def _build(args: argparse.Namespace, ctx: Context) -> Report:
             raise
     if args.checkpoint != DEFAULT_CHECKPOINT or args.restart:
         raise UsageError("--checkpoint and --restart are for --from-stripe")
+    from cancelflow._cli.main import note_problems
     from cancelflow._reports.ledger_report import report_from_ledger
 
     ledger = open_ledger(args.ledger, args.schema)
     try:
+        note_problems(ledger, "the ledger", ctx.stderr)
         return report_from_ledger(
             ledger,
             since=since,

@@ -42,7 +42,13 @@ def _bad_char(text: str) -> str | None:
     for char in text:
         if char == "\\":
             return "a backslash"
-        if char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+        if char.isspace() or unicodedata.category(char) in {
+            "Cc",
+            "Cf",
+            "Cs",
+            "Zl",
+            "Zp",
+        }:
             return f"the character U+{ord(char):04X}"
     return None
 
