@@ -262,7 +262,11 @@ CHROMIUM_VAR = "CANCELFLOW_TEST_CHROMIUM"
 
 
 def chromium_path() -> str | None:
-    return os.environ.get(CHROMIUM_VAR) or shutil.which("chromium")
+    """The Chromium to drive: $CANCELFLOW_TEST_CHROMIUM, or `chromium` on PATH."""
+    given = os.environ.get(CHROMIUM_VAR)
+    if given:
+        return given if os.access(given, os.X_OK) else None
+    return shutil.which("chromium")
 
 
 def browser_problem() -> str | None:
@@ -286,3 +290,22 @@ def need_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{problem}; CI must run the browser tests")
         pytest.skip(problem)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium (the system's), driven by Playwright; one per test process."""
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
