@@ -67,7 +67,13 @@ def items(draw: st.DrawFn) -> SubscriptionItemSnapshot:
 
 @st.composite
 def subscriptions(draw: st.DrawFn) -> SubscriptionSnapshot:
-    status = draw(st.sampled_from(list(SubscriptionStatus)))
+    # a status Stripe may add later is read as an unknown value (a hostile class)
+    status = draw(
+        st.sampled_from(list(SubscriptionStatus))
+        | st.sampled_from(["suspended", "pending_activation"]).map(
+            SubscriptionStatus.from_wire
+        )
+    )
     return SubscriptionSnapshot(
         id=f"sub_{draw(st.integers(0, 10**6))}",
         customer=f"cus_{draw(st.integers(0, 10**6))}",
@@ -246,6 +252,7 @@ guard_settings = st.builds(
             "schedule",
             "multi_item",
             "coupon",
+            "unknown_status",
         )
     },
     cooldown_days=st.integers(0, 120),

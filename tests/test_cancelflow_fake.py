@@ -358,3 +358,142 @@ def test_a_ledger_failure_hands_the_link_over(shop, way):
     later = MemoryLedger()
     later.record_link(error.record)
     assert [link.session_id for link in later.links()] == [error.link.session_id]
+
+
+# -- a managed portal configuration (portal configuration as code) ------------------------
+
+MANAGED = """
+[configurations.cancel-page.features.subscription_cancel]
+enabled = true
+mode = "immediately"
+
+[configurations.cancel-page.features.subscription_cancel.cancellation_reason]
+enabled = true
+options = ["too_expensive", "other"]
+"""
+
+
+def _counted(shop: Shop):
+    import stripe
+
+    from fake_support import Counting
+
+    counter = Counting(shop.fake.http_client)
+    return stripe.StripeClient("sk_test_counted", http_client=counter), counter
+
+
+@pytest.mark.parametrize("way", ["sync", "async"])
+def test_a_managed_configuration_is_looked_up_once(way):
+    """Cancelflow given a declared configuration finds its bpc_ id once, then every
+    session (cancel links and portal links) uses it."""
+    from cancelflow import apply_portal_config, parse_portal_config
+
+    shop = Shop()
+    config = parse_portal_config(MANAGED)
+    applied = apply_portal_config(shop.client, config)
+    client, counter = _counted(shop)
+    flow = Cancelflow(
+        client,
+        allowed_hosts=["example.com"],
+        configuration=config["cancel-page"],
+        clock=shop.fake.clock.now,
+    )
+    assert flow.configuration is None
+    assert "<managed 'cancel-page'>" in repr(flow)
+    links = []
+    for _ in range(2):
+        customer, sub = shop.subscribe()
+        if way == "sync":
+            links.append(flow.create_cancel_link(customer=customer, subscription=sub))
+        else:
+            links.append(
+                asyncio.run(
+                    flow.create_cancel_link_async(customer=customer, subscription=sub)
+                )
+            )
+    home = flow.create_portal_link(customer=links[0].customer_id)
+    expected = applied.configuration_ids["cancel-page"]
+    assert flow.configuration == expected
+    assert [link.session.configuration for link in links] == [expected, expected]
+    assert home.session.configuration == expected
+    lists = [
+        c for c in counter.calls if c == ("get", "/v1/billing_portal/configurations")
+    ]
+    assert len(lists) == 1
+    visit = shop.fake.portal.visit(links[1].url)
+    assert list(visit.cancellation_reasons) == ["too_expensive", "other"]
+
+
+def test_a_managed_configuration_not_applied_yet_is_refused():
+    """Without an apply, no configuration carries the key: a clear error, no session."""
+    from cancelflow import parse_portal_config
+    from cancelflow.exceptions import ManagedConfigurationNotFoundError
+
+    shop = Shop()
+    flow = Cancelflow(
+        shop.client,
+        allowed_hosts=["example.com"],
+        configuration=parse_portal_config(MANAGED)["cancel-page"],
+    )
+    customer, sub = shop.subscribe()
+    with pytest.raises(
+        ManagedConfigurationNotFoundError, match="apply the file"
+    ) as caught:
+        flow.create_cancel_link(customer=customer, subscription=sub)
+    assert caught.value.key_path == "configurations.cancel-page"
+    assert isinstance(caught.value, LookupError)
+    assert not [
+        e
+        for e in shop.fake.backend.events.store.by_id.values()
+        if e.obj["type"] == "billing_portal.session.created"
+    ]
+
+
+def test_an_inactive_managed_configuration_is_refused():
+    """A managed configuration someone deactivated is not used silently."""
+    from cancelflow import apply_portal_config, parse_portal_config
+    from cancelflow.exceptions import ManagedConfigurationNotFoundError
+
+    shop = Shop()
+    config = parse_portal_config(MANAGED)
+    applied = apply_portal_config(shop.client, config)
+    shop.client.v1.billing_portal.configurations.update(
+        applied.configuration_ids["cancel-page"], params={"active": False}
+    )
+    flow = Cancelflow(
+        shop.client, allowed_hosts=["example.com"], configuration=config["cancel-page"]
+    )
+    with pytest.raises(ManagedConfigurationNotFoundError, match="is inactive"):
+        flow.create_portal_link(customer=shop.subscribe()[0])
+
+
+def test_a_managed_default_configuration_resolves_to_the_default():
+    """A declaration matched as the default resolves to the account's default id."""
+    from cancelflow import parse_portal_config
+
+    shop = Shop()
+    default = shop.client.v1.billing_portal.configurations.list(
+        params={"is_default": True}
+    ).data[0]
+    config = parse_portal_config('[configurations.main]\nmatch = "default"\n')
+    flow = Cancelflow(
+        shop.client, allowed_hosts=["example.com"], configuration=config["main"]
+    )
+    link = flow.create_portal_link(customer=shop.subscribe()[0])
+    assert link.session.configuration == default.id
+
+
+def test_configuration_of_another_kind_is_refused():
+    """A configuration that is neither an id nor a declaration is refused by name."""
+    from cancelflow import parse_portal_config
+    from cancelflow.exceptions import InvalidParameterError
+
+    shop = Shop()
+    with pytest.raises(
+        InvalidParameterError, match="expected a bpc_… id or a PortalConfigSpec"
+    ):
+        Cancelflow(
+            shop.client,
+            allowed_hosts=["example.com"],
+            configuration=parse_portal_config(MANAGED),  # type: ignore[arg-type]
+        )

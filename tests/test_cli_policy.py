@@ -8,6 +8,7 @@ import json
 import pytest
 
 from cancelflow import (
+    LedgerProblem,
     LinkRecord,
     SQLiteLedger,
     dump_policy,
@@ -16,6 +17,7 @@ from cancelflow import (
 from cancelflow._cli import main as _cli
 from cancelflow._cli.policy import EXAMPLE_POLICY_TOML, Progress
 from cancelflow._policy.policy import example_policy
+from cancelflow.exceptions import EventPayloadError
 from recording import (
     API_KEY,
     RecordingHTTPClient,
@@ -449,6 +451,27 @@ class TestBacktest:
         )
         assert code == 2
         assert "no such SQLite ledger" in err
+
+    def test_a_ledger_with_problems_says_so(self, policy_file, tmp_path):
+        """Reading a ledger that keeps problems (deliveries it could never record)
+        notes how many on stderr, and the backtest still runs."""
+        db = tmp_path / "ledger.sqlite3"
+        with SQLiteLedger(db) as ledger:
+            ledger.record_problem(
+                LedgerProblem.from_delivery(
+                    b'{"id": "evt_bad", "type": "customer.subscription.updated"}',
+                    EventPayloadError("unreadable Stripe event: subscription: missing"),
+                    received_at=AT,
+                )
+            )
+        code, _, err = run(
+            ["policy", "backtest", str(policy_file), "--history", f"ledger:{db}"],
+            environ={"STRIPE_API_KEY": API_KEY},
+            recorder=RecordingHTTPClient(),
+        )
+        assert code == 0
+        assert "keeps 1 webhook delivery it could never record" in err
+        assert "evt_bad (customer.subscription.updated): EventPayloadError" in err
 
 
 class Terminal(io.StringIO):

@@ -60,6 +60,7 @@ def test_summary(output):
     assert "reasons: other 1, too_expensive 1" in summary
     assert 'comments: "Moving to a spreadsheet"' in summary
     assert "webhooks: 16 signed deliveries, 16 verified and recorded" in summary
+    assert "problems: none" in summary
 
 
 def test_deterministic(output):
@@ -85,3 +86,16 @@ def test_listed_first_in_help():
     assert main(["--help"], stdout=out, stderr=io.StringIO(), environ={}) == 0
     commands = out.getvalue().split("commands:", 1)[1]
     assert commands.split()[1] == "demo"
+
+
+def test_the_demo_applies_its_configuration_from_toml():
+    """The demo declares its portal configuration in TOML and applies it with
+    apply_portal_config, as a team applies its own file."""
+    from cancelflow import parse_portal_config
+    from cancelflow._cli.demo import PORTAL_TOML
+
+    config = parse_portal_config(PORTAL_TOML)
+    assert config.keys() == ("cancel-page",)
+    out = io.StringIO()
+    assert main(["demo"], stdout=out, stderr=io.StringIO(), environ={}) == 0
+    assert "applied from the demo's TOML file (1 write)" in out.getvalue()

@@ -200,6 +200,8 @@ def violated(guards: Guards, subscription, history, offer, coupon) -> set[Guard]
         found.add(Guard.MULTI_ITEM)
     if guards.coupon and (coupon is None or coupon.problems(subscription, now=NOW)):
         found.add(Guard.COUPON)
+    if guards.unknown_status and not subscription.status.known:
+        found.add(Guard.UNKNOWN_STATUS)
     return found
 
 

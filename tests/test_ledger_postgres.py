@@ -37,6 +37,7 @@ def test_schema_is_created_and_migrated(postgres_url, pg_schema):
         "cancelflow_events",
         "cancelflow_links",
         "cancelflow_cases",
+        "cancelflow_problems",
     }
     ledger.close()
 

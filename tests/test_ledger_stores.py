@@ -1,8 +1,10 @@
-"""The three ledger stores (memory, SQLite, PostgreSQL) behave the same."""
+"""The three ledger stores (memory, SQLite, PostgreSQL) behave the same, hostile
+input and problems (dead letters) included."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
 
@@ -10,17 +12,26 @@ import attrs
 import pytest
 
 from cancelflow import (
+    CancellationScheduled,
     CaseState,
+    LedgerProblem,
     LinkRecord,
     MemoryLedger,
     PostgresLedger,
     SQLiteLedger,
+    WebhookHandler,
     fold_cases,
     parse_event,
+    sign_webhook,
 )
 from cancelflow._outcomes.ledger import history_from
-from cancelflow._outcomes.ledger_sql import _INSERT_CASE
-from cancelflow.exceptions import InvalidParameterError
+from cancelflow._outcomes.ledger_sql import _INSERT_CASE, LATEST_VERSION
+from cancelflow.exceptions import (
+    InvalidParameterError,
+    LedgerError,
+    UnstorableEventError,
+)
+from hostile import hostile_deliveries
 from stripe_events import DAY, SCENARIOS, SubSim, links_for, scenario
 
 pytest_plugins = ["pg"]  # the postgres_url and pg_schema fixtures
@@ -218,3 +229,267 @@ def test_a_case_row_changed_behind_the_ledger_is_put_right(sql_ledger):
         [], [e for r in raw for e in parse_event(r)]
     )
     assert sql_ledger.customer_history("cus_wrong").attempts == 0
+
+
+# -- hostile input and problems (dead letters) -------------------------------------------
+
+SECRET = "whsec_hostile"
+NOW = 1_780_100_000
+_BASE = SubSim("sub_base", "cus_h", now=NOW - 60)
+HOSTILE = hostile_deliveries(
+    _BASE.schedule_with_feedback("other"),
+    SubSim("sub_disc", "cus_d", now=NOW - 60).redeem()[0],
+)
+
+
+def deliver_hostile(ledger):
+    """Every hostile delivery, twice, through a WebhookHandler into *ledger*:
+    what each call returned, the problems kept, and the cases."""
+    handler = WebhookHandler(SECRET, ledger=ledger, clock=lambda: NOW)
+    returned = {}
+    for name, body in HOSTILE:
+        header = sign_webhook(body, SECRET, timestamp=NOW)
+        returned[name] = [
+            [e.to_json() for e in handler.handle_webhook(body, header)]
+            for _ in range(2)
+        ]
+    problems = [
+        (p.key, p.error, p.reason, p.body, p.received_at) for p in ledger.problems()
+    ]
+    return returned, problems, ledger.cases()
+
+
+EXPECTED_HOSTILE = deliver_hostile(MemoryLedger())
+
+
+def test_hostile_deliveries_end_the_same_in_every_store(ledger):
+    """The same hostile events (integers beyond 64 bits, U+0000 and lone
+    surrogates, unknown enum values, an old API version, bodies that are not
+    events) give the same answers, problems and cases in memory, SQLite and
+    PostgreSQL, and none raises: each is recorded or kept as a problem."""
+    assert deliver_hostile(ledger) == EXPECTED_HOSTILE
+
+
+def test_what_each_hostile_delivery_becomes():
+    """Out-of-range numbers and unstorable ids are problems with a reason naming
+    the field; a comment keeps its bad characters as JSON escapes; unknown enum
+    values are recorded as values; a 2019 event names the version needed."""
+    returned, problems, cases = EXPECTED_HOSTILE
+    reasons = {key: reason for key, _, reason, _, _ in problems}
+    recorded = {name for name, (first, again) in returned.items() if first}
+    assert all(again == [] for first, again in returned.values())
+    assert recorded == {
+        "comment_nul",
+        "comment_surrogate",
+        "unknown_status",
+        "unknown_feedback",
+        "unknown_reason",
+        "unknown_mode",
+    }
+    assert "64-bit" in reasons["evt_hostile_1"]  # cancel_at
+    assert "subscription.items" in reasons["evt_hostile_5"]  # amount × quantity
+    assert "subscription.customer" in reasons["evt_hostile_6"]
+    assert "U+0000" in reasons["evt_hostile_7"]
+    assert "2019-12-03" in reasons["evt_hostile_2019"]
+    assert "2022-11-15" in reasons["evt_hostile_2019"]
+    assert len(problems) == len(HOSTILE) - len(recorded)
+    comments = {c.subscription_id: c.comment for c in cases}
+    assert comments["sub_hostile_9"] == "too\\u0000much"
+    assert comments["sub_hostile_10"] == "x\\udfffy"
+    feedback = {c.subscription_id: c.feedback for c in cases}
+    assert feedback["sub_hostile_13"] == "too_slow"
+    assert not feedback["sub_hostile_13"].known
+
+
+def test_a_poison_event_never_loops(ledger):
+    """A verified event that can never be recorded is kept once as a problem and
+    acknowledged on every delivery; the subscription's later events still record."""
+    handler = WebhookHandler(SECRET, ledger=ledger, clock=lambda: NOW)
+    s = SubSim("sub_poison", "cus_p", now=NOW - 60)
+    poison = s.schedule()
+    poison["data"]["object"]["cancel_at"] = 2**63
+    body = json.dumps(poison).encode()
+    for _ in range(3):
+        assert (
+            handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW))
+            == []
+        )
+    (problem,) = ledger.problems()
+    assert (problem.key, problem.event_type, problem.error) == (
+        poison["id"],
+        "customer.subscription.updated",
+        "EventPayloadError",
+    )
+    assert problem.body == body
+    assert not ledger.is_processed(poison["id"])
+    later = json.dumps(s.tick(7).feedback("unused")).encode()
+    assert handler.handle_webhook(later, sign_webhook(later, SECRET, timestamp=NOW))
+    assert ledger.cases()[0].feedback == "unused"
+
+
+def test_a_problem_is_kept_once(ledger):
+    """record_problem is idempotent by key and refuses what is not a LedgerProblem."""
+    problem = LedgerProblem.from_delivery(b"{}", ValueError("x"), received_at=5)
+    assert problem.key.startswith("sha256:")
+    assert ledger.record_problem(problem) is True
+    assert ledger.record_problem(problem) is False
+    assert ledger.problems() == [problem]
+    with pytest.raises(InvalidParameterError) as info:
+        ledger.record_problem("not a problem")
+    assert info.value.field == "problem"
+
+
+def test_hand_built_events_the_stores_cannot_keep_are_refused_alike(ledger):
+    """Typed events built by hand with a 65-bit number or a U+0000 id raise the
+    same InvalidParameterError in every store, and change nothing."""
+    for bad in (
+        {"created": 2**63},
+        {"effective_at": -(2**63) - 1},
+        {"customer_id": "cus_\x00"},
+        {"subscription_id": "sub_\ud800"},
+    ):
+        event = CancellationScheduled(
+            **{
+                "event_id": "evt_hand",
+                "event_type": "customer.subscription.updated",
+                "created": 1,
+                "subscription_id": "sub_1",
+                "customer_id": "cus_1",
+                **bad,
+            }
+        )
+        with pytest.raises(InvalidParameterError) as info:
+            ledger.record_events([event])
+        assert next(iter(bad)) in info.value.field
+    assert ledger.processed_count() == 0
+
+
+def test_a_link_the_stores_cannot_keep_is_refused_when_built():
+    """A LinkRecord with a number beyond 64 bits, a U+0000 or a lone surrogate,
+    or a decision nested too deeply, is refused by name when it is built."""
+    good = {
+        "session_id": "bps_1",
+        "subscription_id": "sub_1",
+        "customer_id": "cus_1",
+        "created": 1,
+    }
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    for field, value in (
+        ("created", 2**63),
+        ("mrr", 2**64),
+        ("customer_id", "cus_\x00"),
+        ("arm", "a\udc00"),
+        ("decision", {"why": "x\x00"}),
+        ("decision", {"n": 2**70}),
+        ("decision", deep),
+    ):
+        with pytest.raises(InvalidParameterError) as info:
+            LinkRecord(**{**good, field: value})
+        assert info.value.field == field
+
+
+def test_memory_fold_failure_changes_nothing(monkeypatch):
+    """When folding a subscription fails, the memory ledger raises
+    UnstorableEventError and keeps nothing of the event."""
+    from cancelflow._outcomes import ledger_memory
+
+    ledger = MemoryLedger()
+    first = parse_event(SubSim().schedule())
+    ledger.record_events(first)
+    before = ledger.cases()
+
+    def broken(*args, **kwargs):
+        raise TypeError("boom")
+
+    monkeypatch.setattr(ledger_memory, "fold_cases", broken)
+    events = parse_event(SubSim().tick(9).feedback("unused"))
+    with pytest.raises(UnstorableEventError) as info:
+        ledger.record_events(events)
+    assert info.value.event_id == events[0].event_id
+    assert not ledger.is_processed(events[0].event_id)
+    assert ledger.cases() == before
+
+
+def refuse_poison(sql_ledger):
+    """Make the database itself refuse one subscription's events (a constraint)."""
+    with sql_ledger._transaction(write=True) as cur:
+        if isinstance(sql_ledger, SQLiteLedger):
+            cur.execute(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON cancelflow_events "
+                "WHEN NEW.subscription_id = 'sub_refused' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            cur.execute(
+                "ALTER TABLE cancelflow_events ADD CONSTRAINT refuse_poison "
+                "CHECK (subscription_id <> 'sub_refused')"
+            )
+
+
+def test_data_the_database_refuses_is_a_problem_not_a_retry(sql_ledger):
+    """When the database refuses an event's data (a constraint: permanent),
+    record_events raises UnstorableEventError with nothing written, and the
+    handler keeps it as a problem and acknowledges it."""
+    refuse_poison(sql_ledger)
+    s = SubSim("sub_refused", "cus_r", now=NOW - 60)
+    raw = s.schedule()
+    with pytest.raises(UnstorableEventError):
+        sql_ledger.record_events(parse_event(raw))
+    assert sql_ledger.processed_count() == 0
+    handler = WebhookHandler(SECRET, ledger=sql_ledger, clock=lambda: NOW)
+    body = json.dumps(raw).encode()
+    assert handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW)) == []
+    (problem,) = sql_ledger.problems()
+    assert (problem.key, problem.error) == (raw["id"], "UnstorableEventError")
+
+
+def test_a_database_that_is_down_still_raises(sql_ledger):
+    """A transient failure (the database unreachable) raises LedgerError, so the
+    host answers 500 and Stripe retries; nothing is kept as a problem."""
+    handler = WebhookHandler(SECRET, ledger=sql_ledger, clock=lambda: NOW)
+    body = json.dumps(SubSim(now=NOW - 60).schedule()).encode()
+    header = sign_webhook(body, SECRET, timestamp=NOW)
+    if isinstance(sql_ledger, SQLiteLedger):
+        sql_ledger._conn.execute("ALTER TABLE cancelflow_cases RENAME TO away")
+        undo = lambda: sql_ledger._conn.execute(  # noqa: E731
+            "ALTER TABLE away RENAME TO cancelflow_cases"
+        )
+    else:
+        sql_ledger.close()
+        real = sql_ledger._conninfo
+        sql_ledger._conninfo = "postgresql://nobody@127.0.0.1:1/none"
+
+        def undo():
+            sql_ledger._conninfo = real
+
+    with pytest.raises(LedgerError) as info:
+        handler.handle_webhook(body, header)
+    assert not isinstance(info.value, UnstorableEventError)
+    undo()
+    assert sql_ledger.problems() == []
+    assert handler.handle_webhook(body, header)
+
+
+def test_a_database_before_problems_opens_and_gains_the_table(sql_ledger):
+    """A database at schema version 2 (before the problems table of version 3)
+    opens with this cancelflow: it is migrated, its cases unchanged."""
+    sim = SubSim()
+    sql_ledger.record_events(parse_event(sim.schedule()))
+    cases = sql_ledger.cases()
+    with sql_ledger._transaction(write=True) as cur:
+        cur.execute("DROP TABLE cancelflow_problems")
+        cur.execute("DELETE FROM cancelflow_schema_migrations WHERE version > 2")
+    assert sql_ledger.schema_version() == 2
+    sql_ledger.close()
+    if isinstance(sql_ledger, SQLiteLedger):
+        again = SQLiteLedger(sql_ledger.path)
+    else:
+        again = PostgresLedger(sql_ledger._conninfo, schema=sql_ledger.schema)
+    with again:
+        assert again.schema_version() == LATEST_VERSION == 3
+        assert again.cases() == cases
+        assert again.problems() == []
+        again.record_problem(LedgerProblem.from_delivery(b"x", ValueError("y")))
+        assert len(again.problems()) == 1

@@ -127,13 +127,19 @@ class TestConfiguration:
         assert "invoice_history" not in repr(c)
 
     def test_unknown_values_name_their_path(self):
-        """An unknown mode or reason raises StripeObjectError at its path."""
+        """An unknown mode raises StripeObjectError at its path; an unknown reason
+        option (Stripe adds feedback values) is kept as an unknown value, and an
+        unreadable one is refused at its path."""
         data = configuration_json()
         data["features"]["subscription_cancel"]["mode"] = "sometimes"
         with pytest.raises(StripeObjectError) as info:
             PortalConfiguration.from_stripe(data)
         assert info.value.path == "configuration.features.subscription_cancel.mode"
-        data = configuration_json(reasons=["bored"])
+        config = PortalConfiguration.from_stripe(configuration_json(reasons=["bored"]))
+        (option,) = config.subscription_cancel.cancellation_reason.options
+        assert option == "bored"
+        assert not option.known
+        data = configuration_json(reasons=[""])
         with pytest.raises(StripeObjectError) as info:
             PortalConfiguration.from_stripe(data)
         assert info.value.path.endswith("cancellation_reason.options[0]")

@@ -108,17 +108,34 @@ class TestDetails:
     @pytest.mark.parametrize(
         ("data", "path"),
         [
-            ({"feedback": "bored"}, "cancellation_details.feedback"),
-            ({"reason": "too_expensive"}, "cancellation_details.reason"),
+            ({"feedback": ""}, "cancellation_details.feedback"),
+            ({"reason": "x\x00"}, "cancellation_details.reason"),
+            ({"feedback": "x" * 300}, "cancellation_details.feedback"),
             ({"comment": 3}, "cancellation_details.comment"),
             ([], "cancellation_details"),
         ],
     )
     def test_bad_shapes_name_the_path(self, data, path):
-        """An unknown value or a wrong type raises StripeObjectError at its path."""
+        """An unreadable value or a wrong type raises StripeObjectError at its path."""
         with pytest.raises(StripeObjectError) as info:
             CancellationDetails.from_stripe(data)
         assert info.value.path == path
+
+    def test_unknown_values_are_kept_as_values(self):
+        """A feedback or reason Stripe added later is read as an unknown value
+        (its raw string, known false), not refused; parse() still refuses it."""
+        details = CancellationDetails.from_stripe(
+            {"feedback": "bored", "reason": "too_expensive"}
+        )
+        assert details.feedback == "bored"
+        assert isinstance(details.feedback, CancellationFeedback)
+        assert not details.feedback.known
+        assert details.reason == "too_expensive"
+        assert not details.reason.known
+        assert CancellationFeedback.UNUSED.known
+        assert details.answered
+        with pytest.raises(InvalidParameterError):
+            CancellationFeedback.parse("bored")
 
     @given(
         st.dictionaries(

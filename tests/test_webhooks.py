@@ -73,7 +73,8 @@ def test_without_ledger_it_only_verifies_and_parses():
 
 
 def test_bad_deliveries_record_nothing():
-    """A forged, stale or unreadable delivery raises a WebhookError and records nothing."""
+    """A forged or stale delivery raises a WebhookError and keeps nothing, not
+    even as a problem; an unreadable but signed one is kept as a problem."""
     ledger = MemoryLedger()
     handler = WebhookHandler(SECRET, ledger=ledger, clock=lambda: NOW)
     event = SubSim().schedule()
@@ -81,13 +82,45 @@ def test_bad_deliveries_record_nothing():
         handler.handle_webhook(*deliver(event, "whsec_other", t=NOW))
     with pytest.raises(TimestampOutsideToleranceError):
         handler.handle_webhook(*deliver(event, t=NOW - 301))
+    assert ledger.problems() == []
     body = b'{"not": "an event"}'
-    with pytest.raises(EventPayloadError):
-        handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW))
+    assert handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW)) == []
     assert ledger.processed_count() == 0
     assert not ledger.is_processed(event["id"])
     assert ledger.cases() == []
     assert ledger.links() == []
+    (problem,) = ledger.problems()
+    assert problem.key.startswith("sha256:")
+    assert problem.error == "EventPayloadError"
+    assert problem.body == body
+    assert problem.received_at == NOW
+
+
+def test_unreadable_delivery_without_a_ledger_raises():
+    """Without a ledger to keep it in, an unreadable signed delivery raises
+    EventPayloadError (the host answers 400)."""
+    handler = WebhookHandler(SECRET, clock=lambda: NOW)
+    body = b'{"not": "an event"}'
+    with pytest.raises(EventPayloadError):
+        handler.handle_webhook(body, sign_webhook(body, SECRET, timestamp=NOW))
+
+
+@pytest.mark.parametrize("body", [None, {"id": "evt_1"}, ["x"], 5, 3.5, object()])
+def test_a_body_that_is_not_bytes_or_text_is_refused_by_name(body):
+    """None, a dict, a list, an int (which bytes() would read as zero bytes) or
+    any other non-bytes, non-str body is an InvalidParameterError naming it."""
+    handler = WebhookHandler(SECRET, ledger=MemoryLedger())
+    with pytest.raises(InvalidParameterError) as info:
+        handler.handle_webhook(body, "t=1,v1=00")
+    assert info.value.field == "body"
+    assert type(body).__name__ in info.value.rule
+    with pytest.raises(InvalidParameterError):
+        handle_webhook(body, "t=1,v1=00", secrets=SECRET)
+    with pytest.raises(InvalidParameterError):
+        asyncio.run(handler.handle_webhook_async(body, "t=1,v1=00"))
+    with pytest.raises(InvalidParameterError):
+        sign_webhook(body, SECRET)
+    assert handler.ledger.problems() == []
 
 
 def test_ledger_failure_is_retryable(tmp_path):

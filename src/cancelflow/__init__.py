@@ -90,6 +90,7 @@ if TYPE_CHECKING:
         Case,
         CaseState,
         Ledger,
+        LedgerProblem,
         LinkRecord,
         fold_cases,
     )
@@ -258,6 +259,7 @@ _LAZY: dict[str, str] = {
     "InvoiceHistorySpec": "cancelflow._portal_config.model",
     "LOCALES": "cancelflow._links.deeplink",
     "Ledger": "cancelflow._outcomes.ledger",
+    "LedgerProblem": "cancelflow._outcomes.ledger",
     "LinkRecord": "cancelflow._outcomes.ledger",
     "LoginPageSpec": "cancelflow._portal_config.model",
     "MemoryLedger": "cancelflow._outcomes.ledger_memory",
@@ -387,6 +389,7 @@ __all__ = [
     "HostedConfirmation",
     "InvoiceHistorySpec",
     "Ledger",
+    "LedgerProblem",
     "LinkRecord",
     "LoginPageSpec",
     "MemoryLedger",

@@ -2,19 +2,12 @@
 
 `redact` replaces anything shaped like a Stripe secret or restricted key
 (``sk_…``, ``rk_…``) or a webhook signing secret (``whsec_…``) in a text that
-may reach an error message, a log or a terminal.
+may reach an error message, a log or a terminal. The pattern lives in
+:mod:`cancelflow.exceptions`, whose errors redact their own messages with it.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final
+from cancelflow.exceptions import redact
 
 __all__ = ["redact"]
-
-_SECRET: Final = re.compile(r"\b(sk|rk|whsec)_(?:(test|live)_)?[A-Za-z0-9*]{4,}")
-
-
-def redact(text: str) -> str:
-    """Replace anything shaped like a secret key or webhook secret in *text*."""
-    return _SECRET.sub(lambda m: f"{m[1]}_{m[2] + '_' if m[2] else ''}[redacted]", text)

@@ -37,6 +37,7 @@ CancelflowError
 │   │   ├── SignatureMismatchError
 │   │   └── TimestampOutsideToleranceError
 │   └── EventPayloadError (ValueError)     the verified body is not a Stripe event
+│       └── UnstorableEventError            readable, but the ledger can never keep it
 ├── FrozenEventError (AttributeError)       a typed event's fields cannot change
 ├── LedgerError                             the ledger store failed or is incompatible
 │   └── LinkNotRecordedError                the link exists but was not recorded (.link)
@@ -59,17 +60,26 @@ CancelflowError
 ```
 
 Messages say what was wrong and what to do; none of them contains an API key or
-a webhook secret.
+a webhook secret: every error redacts anything shaped like one from its message
+and its text attributes when it is created (whatever the caller passed), and an
+error mapped from stripe-python's keeps the cause's type, code and request id as
+attributes rather than chaining the stripe exception.
 """
 
 from __future__ import annotations
+
+import re
 
 # Not ``typing.TYPE_CHECKING``: ``import cancelflow`` must not import typing
 # (see ``cancelflow/__init__.py``); type checkers treat this name as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from cancelflow._links.cancelflow import CancelLink
     from cancelflow._outcomes.ledger import LinkRecord
+
+    _T = TypeVar("_T")
 
 __all__ = [
     "CancelLinkRefusedError",
@@ -124,12 +134,54 @@ __all__ = [
     "SubscriptionNotFoundError",
     "SubscriptionOwnershipError",
     "TimestampOutsideToleranceError",
+    "UnstorableEventError",
     "WebhookError",
 ]
 
 
+# A Stripe secret or restricted key (``sk_live_…``, ``rk_test_…``) or a webhook
+# signing secret (``whsec_…``), wherever it sits: after a letter, a digit or an
+# underscore too (``cus_sk_live_…``, ``key=_sk_live_…``), and with the ``+``,
+# ``/``, ``=`` and ``%`` that base64 and URL encoding put in a secret.
+_SECRET = re.compile(
+    r"(?:(sk|rk)_(test|live)_|(?<![A-Za-z0-9])(sk|rk)_(?!(?:test|live)_)|(whsec)_)"
+    r"[A-Za-z0-9+/=%*_-]{4,}"
+)
+
+
+def _hide(match: re.Match[str]) -> str:
+    if match[4]:
+        return "whsec_[redacted]"
+    if match[1]:
+        return f"{match[1]}_{match[2]}_[redacted]"
+    return f"{match[3]}_[redacted]"
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a secret key or webhook secret in *text*."""
+    return _SECRET.sub(_hide, text)
+
+
+def _redacted(value: _T) -> _T:
+    """*value* with secrets redacted when it is a string (else unchanged)."""
+    if isinstance(value, str):
+        return redact(value)  # type: ignore[return-value]
+    return value
+
+
 class CancelflowError(Exception):
-    """Base class of every error cancelflow raises on purpose."""
+    """Base class of every error cancelflow raises on purpose.
+
+    Text arguments are redacted (anything shaped like an API key or a webhook
+    secret) before they become the message, so neither `str`, `repr` nor a
+    formatted traceback can show one.
+
+    Args:
+        *args: the message, and any other values, as for `Exception`.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*[_redacted(a) for a in args])
 
 
 # -- bad input -----------------------------------------------------------------
@@ -149,8 +201,8 @@ class InvalidParameterError(InvalidInputError):
     """
 
     def __init__(self, field: str, rule: str) -> None:
-        self.field = field
-        self.rule = rule
+        self.field = _redacted(field)
+        self.rule = _redacted(rule)
         super().__init__(f"{field}: {rule}")
 
 
@@ -172,8 +224,8 @@ class StripeObjectError(InvalidInputError):
     """
 
     def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
+        self.path = _redacted(path)
+        self.problem = _redacted(problem)
         super().__init__(f"{path}: {problem}")
 
 
@@ -186,9 +238,9 @@ class HistoryFileError(InvalidInputError):
     """
 
     def __init__(self, message: str, *, source: str, line: int) -> None:
-        self.source = source
+        self.source = _redacted(source)
         self.line = line
-        self.problem = message
+        self.problem = _redacted(message)
         super().__init__(f"{source}:{line}: {message}")
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -212,7 +264,7 @@ class CancelLinkRefusedError(CancelflowError):
     """
 
     def __init__(self, message: str, *, subscription_id: str) -> None:
-        self.subscription_id = subscription_id
+        self.subscription_id = _redacted(subscription_id)
         super().__init__(message)
 
 
@@ -236,7 +288,7 @@ class SubscriptionNotCancelableError(CancelLinkRefusedError):
     """
 
     def __init__(self, message: str, *, subscription_id: str, status: str) -> None:
-        self.status = status
+        self.status = _redacted(status)
         super().__init__(message, subscription_id=subscription_id)
 
 
@@ -265,7 +317,7 @@ class CouponRefusedError(CancelLinkRefusedError):
     """
 
     def __init__(self, message: str, *, subscription_id: str, coupon_id: str) -> None:
-        self.coupon_id = coupon_id
+        self.coupon_id = _redacted(coupon_id)
         super().__init__(message, subscription_id=subscription_id)
 
 
@@ -298,9 +350,11 @@ class CouponForeverAmountOffError(CouponRefusedError):
 class StripeAPIError(CancelflowError):
     """Stripe answered a request with an error (or could not be reached).
 
-    The stripe-python exception is chained as `__cause__`; its useful facts
-    are copied here (and kept as attributes of the same names) so that no
-    stripe type needs to be caught by the host.
+    The stripe-python exception is *not* chained (neither as `__cause__` nor
+    as `__context__`): its text may carry what the caller passed, unredacted,
+    and `logging.exception` prints every chained exception. Its useful facts
+    are copied here instead (every text redacted, and kept as attributes of the
+    same names), so that no stripe type needs to be caught by the host.
 
     Args:
         message: what Stripe said, with key-shaped text redacted.
@@ -309,6 +363,8 @@ class StripeAPIError(CancelflowError):
         http_status: the HTTP status, or `None` for connection errors.
         request_id: Stripe's `req_…` id, for their support and logs.
         stripe_type: Stripe's error type (`invalid_request_error`), if any.
+        cause_type: the name of the stripe-python exception's class
+            (`InvalidRequestError`), if the error was mapped from one.
     """
 
     def __init__(
@@ -320,19 +376,21 @@ class StripeAPIError(CancelflowError):
         http_status: int | None = None,
         request_id: str | None = None,
         stripe_type: str | None = None,
+        cause_type: str | None = None,
     ) -> None:
-        self.code = code
-        self.param = param
+        self.cause_type = _redacted(cause_type)
+        self.code = _redacted(code)
+        self.param = _redacted(param)
         self.http_status = http_status
-        self.request_id = request_id
-        self.stripe_type = stripe_type
+        self.request_id = _redacted(request_id)
+        self.stripe_type = _redacted(stripe_type)
         super().__init__(message)
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(message={str(self)!r}, code={self.code!r}, "
             f"param={self.param!r}, http_status={self.http_status!r}, "
-            f"request_id={self.request_id!r})"
+            f"request_id={self.request_id!r}, cause_type={self.cause_type!r})"
         )
 
 
@@ -377,6 +435,7 @@ class StripeConnectionError(StripeAPIError):
         http_status: as for `StripeAPIError` (`None`: no answer).
         request_id: as for `StripeAPIError`.
         stripe_type: as for `StripeAPIError`.
+        cause_type: as for `StripeAPIError`.
     """
 
     def __init__(
@@ -389,6 +448,7 @@ class StripeConnectionError(StripeAPIError):
         http_status: int | None = None,
         request_id: str | None = None,
         stripe_type: str | None = None,
+        cause_type: str | None = None,
     ) -> None:
         self.retry_safe = retry_safe
         super().__init__(
@@ -398,6 +458,7 @@ class StripeConnectionError(StripeAPIError):
             http_status=http_status,
             request_id=request_id,
             stripe_type=stripe_type,
+            cause_type=cause_type,
         )
 
 
@@ -445,7 +506,31 @@ class TimestampOutsideToleranceError(SignatureVerificationError):
 
 
 class EventPayloadError(WebhookError, ValueError):
-    """The (verified) body is not a Stripe event cancelflow can read."""
+    """The (verified) body is not a Stripe event cancelflow can read.
+
+    A permanent failure: the same body fails the same way every time.
+    ``WebhookHandler`` with a ledger keeps such a delivery as a problem
+    (``ledger.problems()``) and acknowledges it; without a ledger it raises.
+    """
+
+
+class UnstorableEventError(EventPayloadError):
+    """A readable event that the ledger can never store or fold.
+
+    A permanent failure, unlike a
+    [`LedgerError`][cancelflow.exceptions.LedgerError] (a database that is
+    down): the database refused the data itself, or folding the subscription's
+    events failed. `WebhookHandler` keeps the delivery as a problem and
+    acknowledges it, so that Stripe does not retry it for days.
+
+    Args:
+        message: what could not be stored, and why.
+        event_id: the Stripe event's id (kept as the attribute `event_id`).
+    """
+
+    def __init__(self, message: str, *, event_id: str) -> None:
+        self.event_id = _redacted(event_id)
+        super().__init__(message)
 
 
 class FrozenEventError(CancelflowError, AttributeError):
@@ -460,7 +545,12 @@ class FrozenEventError(CancelflowError, AttributeError):
 
 
 class LedgerError(CancelflowError):
-    """The ledger store failed, or its schema is newer than this cancelflow."""
+    """The ledger store failed, or its schema is newer than this cancelflow.
+
+    A transient failure as far as a webhook is concerned (the database is down,
+    locked, out of space, or needs an upgrade): answer Stripe 500 so that it
+    retries the delivery.
+    """
 
 
 class LinkNotRecordedError(LedgerError):
@@ -490,8 +580,8 @@ class PolicyError(CancelflowError, ValueError):
     """
 
     def __init__(self, message: str, *, key_path: str | None = None) -> None:
-        self.key_path = key_path
-        self.problem = message
+        self.key_path = _redacted(key_path)
+        self.problem = _redacted(message)
         super().__init__(f"{key_path}: {message}" if key_path else message)
 
 
@@ -508,8 +598,8 @@ class PortalConfigError(CancelflowError):
     """
 
     def __init__(self, message: str, *, key_path: str | None = None) -> None:
-        self.key_path = key_path
-        self.problem = message
+        self.key_path = _redacted(key_path)
+        self.problem = _redacted(message)
         super().__init__(f"{key_path}: {message}" if key_path else message)
 
 
@@ -548,8 +638,8 @@ class PortalConfigApplyError(PortalConfigError):
         applied: tuple[str, ...] = (),
         not_applied: tuple[str, ...] = (),
     ) -> None:
-        self.applied = applied
-        self.not_applied = not_applied
+        self.applied = tuple(_redacted(line) for line in applied)
+        self.not_applied = tuple(_redacted(line) for line in not_applied)
         super().__init__(message, key_path=key_path)
 
 

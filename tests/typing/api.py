@@ -247,6 +247,12 @@ def webhooks(body: bytes, header: str | None, tmp: str) -> list[str]:
     with contextlib.suppress(frozen):
         built.effective_at = 3  # type: ignore[misc]
     recorded: bool = ledger.record_events(events)
+    problem = cancelflow.LedgerProblem.from_delivery(
+        b"{}", exceptions.UnstorableEventError("no", event_id="evt_1"), received_at=1
+    )
+    kept: bool = ledger.record_problem(problem)
+    problems: list[cancelflow.LedgerProblem] = ledger.problems()
+    lines.append(f"{kept} {problems[0].describe()} {problems[0].body!r}")
     ledger.record_link(
         cancelflow.LinkRecord(
             session_id="bps_1",

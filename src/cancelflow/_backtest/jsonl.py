@@ -40,6 +40,7 @@ from cancelflow._backtest.backtest import BacktestRecord
 from cancelflow._policy.history import EMPTY_HISTORY, CustomerHistory
 from cancelflow._stripe.customer import CustomerSnapshot
 from cancelflow._stripe.details import CancellationDetails
+from cancelflow._stripe.read import to_member
 from cancelflow._stripe.subscription import (
     DiscountRef,
     SubscriptionItemSnapshot,
@@ -247,6 +248,14 @@ def _check_optional(d: Mapping[str, Any]) -> None:
             raise _bad(f"{key}: unknown key (known keys: {hint})")
 
 
+def _unknown_status(raw: str) -> SubscriptionStatus | None:
+    """*raw* as an unknown status, or ``None`` when it cannot be read as one."""
+    try:
+        return to_member(SubscriptionStatus, raw, "status")
+    except CancelflowError:
+        return None
+
+
 def _compact(d: dict[str, Any], now: int | None, items: _Items) -> BacktestRecord:
     get = d.get
     sid = get("id")
@@ -255,6 +264,9 @@ def _compact(d: dict[str, Any], now: int | None, items: _Items) -> BacktestRecor
     raw_items = get("items")
     raw_status = get("status")
     status = _STATUS.get(raw_status) if type(raw_status) is str else None
+    if status is None and type(raw_status) is str:
+        # a status Stripe added later: kept as an unknown value, as from Stripe
+        status = _unknown_status(raw_status)
     if (
         status is None
         or type(sid) is not str

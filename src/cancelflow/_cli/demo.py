@@ -2,7 +2,8 @@
 
 Everything goes through the public API a host application uses, against
 ``cancelflow.testing.FakeStripe`` instead of Stripe: a product, a price,
-customers and subscriptions; a portal configuration that asks for reasons; a
+customers and subscriptions; a portal configuration that asks for reasons,
+declared in TOML and applied as a team applies its own file; a
 retention policy deciding who is offered a coupon (with its explanation);
 cancel links from `Cancelflow`; customers acting on the
 portal (one redeems the offer, one cancels with "other" and a comment, one
@@ -34,6 +35,18 @@ if TYPE_CHECKING:
 __all__ = ["register", "run_demo"]
 
 START: Final = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+#: The demo's portal configuration, as a team keeps it in its repository
+#: (``cancelflow config apply portal.toml``; docs/how-to/portal-config-as-code.md).
+PORTAL_TOML: Final = """\
+[configurations.cancel-page.features.subscription_cancel]
+enabled = true
+mode = "at_period_end"
+
+[configurations.cancel-page.features.subscription_cancel.cancellation_reason]
+enabled = true
+options = ["too_expensive", "missing_features", "switched_service", "unused", "other"]
+"""
 _WIDTH: Final = 88
 
 
@@ -74,6 +87,7 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
     import cancelflow
     from cancelflow import (
         Cancelflow,
+        CancellationFeedback,
         NoOffer,
         Offer,
         Redirect,
@@ -81,6 +95,8 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
         Rule,
         Segment,
         WebhookHandler,
+        apply_portal_config,
+        parse_portal_config,
     )
     from cancelflow.testing import FakeStripe
 
@@ -146,34 +162,25 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
             "duration": "once",
         }
     )
+    portal = parse_portal_config(PORTAL_TOML)["cancel-page"]
+    applied = apply_portal_config(client, parse_portal_config(PORTAL_TOML))
+    config_id = applied.configuration_ids["cancel-page"]
+    cancel = portal.features.subscription_cancel if portal.features else None
+    reason = cancel.cancellation_reason if cancel else None
     reasons = [
-        "too_expensive",
-        "missing_features",
-        "switched_service",
-        "unused",
-        "other",
+        r.value for r in CancellationFeedback if reason and r in (reason.options or ())
     ]
-    config = client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_cancel": {
-                    "enabled": True,
-                    "mode": "at_period_end",
-                    "cancellation_reason": {"enabled": True, "options": reasons},
-                }
-            }
-        }
-    )
     say("1. The Stripe account")
     say(
         f"product Pro at 15.00 EUR a month ({price.id}); coupon STAY20: 20 % off, once",
         3,
     )
     say(
-        f"portal configuration {config.id}: cancel at period end, asking why "
-        f"({', '.join(reasons)})",
+        f"portal configuration {config_id}: applied from the demo's TOML file "
+        f"({applied.writes} write); it cancels at period end, asking why",
         3,
     )
+    say(f"({', '.join(reasons)})", 6)
     people: list[tuple[str, str, Literal["classic", "flexible"], int | None]] = [
         ("Ada", "ada@example.com", "classic", None),
         ("Ben", "ben@example.com", "flexible", None),
@@ -211,7 +218,7 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
         policy=policy,
         ledger=ledger,
         clock=fake.clock.now,
-        configuration=config.id,  # API-made configurations are never the default
+        configuration=portal,  # the declared configuration, found by its key
     )
     say("2. Each customer clicks 'Cancel': Cancelflow asks the policy, then Stripe")
     fake.clock.advance(dt.timedelta(days=9))
@@ -307,3 +314,12 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
         f"{sum(d.ok for d in deliveries)} verified and recorded",
         3,
     )
+    problems = ledger.problems()
+    say(
+        f"problems: {len(problems)} deliveries kept as problems (never recorded)"
+        if problems
+        else "problems: none (no delivery had to be kept aside)",
+        3,
+    )
+    for problem in problems:
+        say(problem.describe(), 5)

@@ -43,7 +43,7 @@ EX_PIPE: Final = 128 + 13
 class Context:
     """What a subcommand handler may use besides its arguments."""
 
-    __slots__ = ("environ", "make_client", "stderr", "stdout")
+    __slots__ = ("environ", "make_client", "stderr", "stdin", "stdout")
 
     def __init__(
         self,
@@ -52,11 +52,14 @@ class Context:
         stderr: TextIO,
         environ: Mapping[str, str],
         make_client: Callable[[str], stripe.StripeClient],
+        stdin: TextIO | None = None,
     ) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self.environ = environ
         self.make_client = make_client
+        #: Where a command reads an answer (``cancelflow config apply`` asks one).
+        self.stdin = sys.stdin if stdin is None else stdin
 
     def stripe_client(self, *, otherwise: str = "use --dry-run") -> stripe.StripeClient:
         """A ``StripeClient`` for ``STRIPE_API_KEY``, or a clear error.
@@ -288,6 +291,15 @@ def _register_policy(subparsers: Any, name: str) -> None:
     register(subparsers, name)
 
 
+# -- cancelflow config (in its own module) -------------------------------------------
+
+
+def _register_config(subparsers: Any, name: str) -> None:
+    from cancelflow._cli.config import register
+
+    register(subparsers, name)
+
+
 # -- cancelflow fake (in its own module) ---------------------------------------------
 
 
@@ -312,6 +324,7 @@ def _register_demo(subparsers: Any, name: str) -> None:
 #: ``register(subparsers, name)`` adds the parser and sets ``handler``.
 COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
     ("demo", _register_demo),
+    ("config", _register_config),
     ("fake", _register_fake),
     ("link", _register_link),
     ("policy", _register_policy),
@@ -366,6 +379,7 @@ def main(
     stderr: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
     make_client: Callable[[str], stripe.StripeClient] | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     """Run ``cancelflow`` with *argv*; return the exit code.
 
@@ -377,6 +391,7 @@ def main(
         stderr=stderr or sys.stderr,
         environ=os.environ if environ is None else environ,
         make_client=make_client or _default_client,
+        stdin=stdin,
     )
     parser = build_parser()
     try:

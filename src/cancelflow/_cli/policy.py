@@ -526,6 +526,15 @@ def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
 
     ledger = SQLiteLedger(path)
     try:
+        problems = ledger.problems()
+        if problems:
+            print(
+                f"cancelflow: note: {path} keeps {len(problems)} webhook "
+                f"deliver{'y' if len(problems) == 1 else 'ies'} it could never "
+                "record (ledger.problems()); the history leaves them out. "
+                f"Latest: {problems[-1].describe()}",
+                file=ctx.stderr,
+            )
         yield from records_from_ledger(ledger, snapshot)
     finally:
         ledger.close()

@@ -49,8 +49,11 @@ from cancelflow.exceptions import (
     CouponNotFoundError,
     CouponNotValidError,
     CouponRefusedError,
+    InvalidParameterError,
     LedgerError,
     LinkNotRecordedError,
+    ManagedConfigurationNotFoundError,
+    PortalConfigMatchError,
     StripeResourceMissingError,
     SubscriptionAlreadyScheduledError,
     SubscriptionNotCancelableError,
@@ -67,6 +70,7 @@ if TYPE_CHECKING:
     from cancelflow._policy.context import CustomerFacts
     from cancelflow._policy.decision import Decision
     from cancelflow._policy.policy import RetentionPolicy
+    from cancelflow._portal_config.model import PortalConfigSpec
 
 __all__ = ["CancelLink", "Cancelflow", "PortalLink"]
 
@@ -286,8 +290,11 @@ class Cancelflow:
         return_url: the default top-level ``return_url`` of every session.
         locale: the default portal locale (one of `LOCALES`).
         after_completion: the default ``after_completion`` of cancel links.
-        configuration: the ``bpc_…`` portal configuration to use; Stripe's
-            default configuration when ``None``.
+        configuration: the portal configuration every session uses: a
+            ``bpc_…`` id, or a configuration declared in a portal
+            configuration file (``load_portal_config(path)["key"]``), found
+            in the account on first use (one list request) and remembered;
+            Stripe's default configuration when ``None``.
         on_behalf_of: a connected ``acct_…`` account for every session.
         clock: returns the current time in unix seconds (coupon ``redeem_by``
             is checked against it).
@@ -313,6 +320,7 @@ class Cancelflow:
         "_gateway",
         "_ledger",
         "_locale",
+        "_managed",
         "_on_behalf_of",
         "_policy",
         "_return_url",
@@ -326,7 +334,7 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
         after_completion: AfterCompletion | None = None,
-        configuration: str | None = None,
+        configuration: str | PortalConfigSpec | None = None,
         on_behalf_of: str | None = None,
         clock: Callable[[], float] = time.time,
         ledger: Ledger | None = None,
@@ -348,11 +356,22 @@ class Cancelflow:
         if after_completion is not None:  # check it once, here
             check_after_completion(after_completion, self._allowed_hosts)
         self._after_completion = after_completion
-        self._configuration = (
-            None
-            if configuration is None
-            else check_id(configuration, "configuration", prefix="bpc_")
-        )
+        self._configuration: str | None = None
+        self._managed: PortalConfigSpec | None = None
+        if configuration is not None and not isinstance(configuration, str):
+            from cancelflow._portal_config.model import PortalConfigSpec
+
+            if not isinstance(configuration, PortalConfigSpec):
+                raise InvalidParameterError(
+                    "configuration",
+                    "expected a bpc_… id or a PortalConfigSpec (a portal configuration "
+                    f"file's config['key']), got a {type(configuration).__name__}",
+                )
+            self._managed = configuration
+        elif configuration is not None:
+            self._configuration = check_id(
+                configuration, "configuration", prefix="bpc_"
+            )
         self._on_behalf_of = (
             None
             if on_behalf_of is None
@@ -363,11 +382,61 @@ class Cancelflow:
         self._coupons = CouponCache(gateway.retrieve_coupon, ttl=coupon_ttl)
 
     def __repr__(self) -> str:
+        configuration = (
+            f"<managed {self._managed.key!r}>"
+            if self._managed is not None and self._configuration is None
+            else repr(self._configuration)
+        )
         return (
             f"Cancelflow(allowed_hosts={self._allowed_hosts!r}, "
             f"return_url={self._return_url!r}, locale={self._locale!r}, "
-            f"configuration={self._configuration!r})"
+            f"configuration={configuration})"
         )
+
+    def _resolve_configuration(self) -> Flow[None]:
+        """Find the managed configuration's ``bpc_…`` id, once (then it is kept)."""
+        managed = self._managed
+        if managed is None or self._configuration is not None:
+            return
+        from cancelflow._portal_config.plan import find_configuration
+
+        gateway = self._gateway
+        configurations = yield from io(
+            gateway.list_portal_configurations,
+            gateway.list_portal_configurations_async,
+        )
+        try:
+            found = find_configuration(managed, configurations)
+        except PortalConfigMatchError as err:
+            if "carry" in err.problem:  # ambiguous: say so as it is
+                raise
+            found = None
+            reason = err.problem
+        else:
+            reason = "no configuration in the account carries its key; apply the file"
+        if found is not None and not found.active:
+            reason = f"{found.id} is inactive"
+            found = None
+        if found is None:
+            raise ManagedConfigurationNotFoundError(
+                f"the managed portal configuration {managed.key!r} is not in this "
+                f"account: {reason} (cancelflow config apply FILE); no session was "
+                "created",
+                key_path=f"configurations.{managed.key}",
+            )
+        self._configuration = found.id
+
+    @property
+    def configuration(self) -> str | None:
+        """The ``bpc_…`` id the sessions use.
+
+        ``None`` means Stripe's default configuration, or a declared configuration
+        that has not been looked up yet (it is, on the first session).
+
+        Returns:
+            The id, or ``None``.
+        """
+        return self._configuration
 
     @property
     def gateway(self) -> StripeGateway:
@@ -526,7 +595,9 @@ class Cancelflow:
         if offered is not None:
             check_coupon(offered, snapshot, now=self._now())
 
-        # 5. Build the session parameters.
+        # 5. Build the session parameters (a managed configuration is looked up
+        #    once, then remembered).
+        yield from self._resolve_configuration()
         params = params_for(coupon_id)
 
         # 6. Create the session.
@@ -661,6 +732,7 @@ class Cancelflow:
         self, customer: str, return_url: str | None, locale: str | None
     ) -> Flow[PortalLink]:
         check_id(customer, "customer", prefix="cus_")
+        yield from self._resolve_configuration()
         params = build_portal_session_params(
             customer=customer,
             allowed_hosts=self._allowed_hosts,

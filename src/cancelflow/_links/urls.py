@@ -10,11 +10,12 @@ redirect on ``billing.stripe.com``. So every such URL must be an absolute
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import attrs
@@ -46,8 +47,29 @@ def _bad_char(text: str) -> str | None:
     return None
 
 
+def _to_ascii(host: str) -> str | None:
+    """*host* as browsers send it to DNS: UTS 46 non-transitional processing
+    (``ß`` and ``ς`` kept, full-width dots read as dots, case folded), its
+    labels in their ``xn--`` form; ``None`` if UTS 46 refuses it.
+
+    Python's own ``idna`` codec is IDNA 2003, which maps ``ß`` to ``ss`` and
+    ``ς`` to ``σ``: ``straße.de`` would become ``strasse.de``, another
+    registrable domain. The maintained ``idna`` package does what browsers do;
+    it is imported here, on the first non-ASCII host only.
+    """
+    if host.isascii():
+        return host.lower()
+    import idna
+
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except (UnicodeError, ValueError):
+        return None
+
+
 def normalise_host(host: str) -> str | None:
-    """Lower-case *host*, encode an IDN to its ``xn--`` form and drop a final dot.
+    """Lower-case *host*, encode an IDN to its ``xn--`` form as browsers do
+    (UTS 46, non-transitional) and drop a final dot.
 
     Returns ``None`` when *host* is not a DNS name or an IP address.
     """
@@ -63,16 +85,38 @@ def normalise_host(host: str) -> str | None:
         return str(ipaddress.IPv4Address(host))
     except ValueError:
         pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+    ascii_host = _to_ascii(host)
+    if ascii_host is None:
         return None
+    ascii_host = ascii_host.removesuffix(".")  # a final full-width dot, mapped
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
         return None
     if labels[-1].isdigit():  # 0x7f.1, 2130706433 and other IPv4 spellings
         return None
     return ascii_host
+
+
+@functools.cache
+def _public_suffixes() -> Any:
+    """The Public Suffix List, as shipped by the ``publicsuffixlist`` package
+    (read from the package's data, never from the network), parsed once."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def public_suffix(host: str) -> bool:
+    """Whether *host* (normalised) is a public suffix: a name under which
+    anyone can register their own site (``com``, ``co.uk``, ``github.io``).
+
+    Only names the list names count, not the list's default rule for unknown
+    top-level names (so ``localhost`` and ``intranet`` are not suffixes).
+    """
+    if host.startswith("[") or host[-1].isdigit():  # an IP address
+        return False
+    found: str | None = _public_suffixes().publicsuffix(host, accept_unknown=False)
+    return found == host
 
 
 @attrs.frozen
@@ -107,6 +151,21 @@ class _HostRule:
         port = int(match["port"]) if match["port"] else None
         if port is not None and not 0 < port < 65536:
             raise InvalidParameterError(field, f"port {port} is out of range")
+        if public_suffix(host):
+            if subdomains:
+                problem = (
+                    f"{entry!r} would allow every site under the public suffix "
+                    f"{host!r} (Public Suffix List), where anyone can register a "
+                    "domain, an attacker included; allow your own domain instead, "
+                    f"e.g. '*.example.{host}'"
+                )
+            else:
+                problem = (
+                    f"{entry!r} is a public suffix (Public Suffix List): anyone can "
+                    "register a domain under it, so it is no one's site; allow your "
+                    f"own host instead, e.g. 'example.{host}'"
+                )
+            raise InvalidParameterError(field, problem)
         return cls(host, port, subdomains)
 
     def matches(self, host: str, port: int | None, default_port: int) -> bool:
@@ -158,9 +217,15 @@ class AllowedHosts:
     normalised), ``*.example.com`` (any subdomain, not the domain itself), or
     ``host:port`` (that port only; without one, only the scheme's default port).
     ``localhost`` and ``127.0.0.1`` entries accept ``http`` and any port.
+    International names are read as browsers read them (UTS 46,
+    non-transitional: ``straße.de`` is ``xn--strae-oqa.de``, not
+    ``strasse.de``), in entries and URLs alike. An entry that is, or wildcards,
+    a public suffix (``com``, ``*.co.uk``, ``*.github.io``: from the Public
+    Suffix List shipped by the ``publicsuffixlist`` package) is refused.
 
     Raises:
-        InvalidParameterError: an entry is not a host name.
+        InvalidParameterError: an entry is not a host name, or is (or
+            wildcards) a public suffix.
     """
 
     _rules: tuple[_HostRule, ...] = attrs.field(converter=_to_rules, alias="hosts")

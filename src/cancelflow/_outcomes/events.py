@@ -29,7 +29,7 @@ import enum
 import json
 
 from cancelflow._format import format_amount, format_time
-from cancelflow._stripe.read import Obj, to_member
+from cancelflow._stripe.read import Obj, StripeEnum, to_member, unstorable
 from cancelflow._stripe.reasons import (
     CancellationFeedback,
     CancellationReason,
@@ -41,14 +41,12 @@ from cancelflow._stripe.subscription_data import (
     BillingMode,
     SubscriptionStatus,
     cancel_effective_at,
-    item_ratio,
     latest,
     main_item,
+    monthly_amount,
     read_discount,
     read_subscription,
-    round_half_even,
     scheduled_to_cancel,
-    sum_ratios,
 )
 from cancelflow.exceptions import EventPayloadError, FrozenEventError, StripeObjectError
 
@@ -62,6 +60,8 @@ if TYPE_CHECKING:
     from cancelflow._stripe.reasons import DetailsData
 
 __all__ = [
+    "OLDEST_API_VERSION",
+    "PINNED_API_VERSION",
     "CancellationEvent",
     "CancellationScheduled",
     "CancellationWithdrawn",
@@ -73,6 +73,14 @@ __all__ = [
     "event_from_json",
     "parse_event",
 ]
+
+
+OLDEST_API_VERSION: Final = "2022-11-15"
+"""The oldest webhook API version cancelflow reads: the version Stripe was on
+when it added ``cancellation_details`` to subscriptions (early 2023)."""
+
+PINNED_API_VERSION: Final = "2026-10-28.endive"
+"""The version stripe-python 16.1 pins, the newest cancelflow is tested with."""
 
 
 class EventKind(enum.StrEnum):
@@ -572,7 +580,7 @@ _CLASSES: Final[Mapping[str, type[CancellationEvent]]] = {
         NotAboutCancellation,
     )
 }
-_ENUM_FIELDS: Final[Mapping[str, type[enum.StrEnum]]] = {
+_ENUM_FIELDS: Final[Mapping[str, type[StripeEnum]]] = {
     "billing_mode": BillingMode,
     "feedback": CancellationFeedback,
     "reason": CancellationReason,
@@ -597,7 +605,9 @@ def event_from_json(data: Mapping[str, Any]) -> CancellationEvent:
             value = data[name]
             converter = _ENUM_FIELDS.get(name)
             kwargs[name] = (
-                converter(value) if converter and value is not None else value
+                converter.from_wire(value)
+                if converter and isinstance(value, str)
+                else value
             )
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -664,24 +674,94 @@ def parse_event(payload: object) -> list[CancellationEvent]:
     """
     data = _load(payload)
     try:
-        o = Obj.of(data, "event")
-        kind = o.opt_string("object")
-        if kind not in (None, "event"):
-            raise EventPayloadError(
-                f"expected a Stripe event (object 'event'), got object {kind!r}; "
-                "thin events (v2) are not supported"
-            )
-        env: _Envelope = {
-            "event_id": o.string("id"),
-            "event_type": o.string("type"),
-            "created": o.integer("created"),
-            "livemode": o.boolean("livemode", default=False),
-        }
-        parser = _PARSERS.get(env["event_type"])
-        found = parser(env, o.obj("data")) if parser else []
+        found, env = _parse(data)
     except StripeObjectError as exc:
-        raise EventPayloadError(f"unreadable Stripe event: {exc}") from exc
+        raise _unreadable(data, exc) from exc
     return found or [NotAboutCancellation(**env)]
+
+
+def _parse(data: object) -> tuple[list[CancellationEvent], _Envelope]:
+    o = Obj.of(data, "event")
+    kind = o.opt_string("object")
+    if kind not in (None, "event"):
+        raise EventPayloadError(
+            f"expected a Stripe event (object 'event'), got object {kind!r}; "
+            "thin events (v2) are not supported"
+        )
+    env: _Envelope = {
+        "event_id": o.string("id"),
+        "event_type": o.string("type"),
+        "created": o.integer("created"),
+        "livemode": o.boolean("livemode", default=False),
+    }
+    parser = _PARSERS.get(env["event_type"])
+    found = parser(env, o.obj("data")) if parser else []
+    _check_text(env, found)
+    return found, env
+
+
+# The text the ledger stores besides the comment (free text, which
+# read_details escapes), by field of the typed events, with where it comes from.
+_TEXT_PATHS: Final = {
+    "event_id": "event.id",
+    "event_type": "event.type",
+    "subscription_id": "subscription.id",
+    "customer_id": "subscription.customer",
+    "currency": "subscription.currency",
+    "price_id": "subscription.items.data[].price.id",
+    "product_id": "subscription.items.data[].price.product",
+    "feedback_option": "subscription.cancellation_details.feedback_option",
+    "discount_id": "discount.id",
+    "coupon_id": "discount.coupon",
+}
+
+
+def _check_text(env: _Envelope, found: list[CancellationEvent]) -> None:
+    """Refuse an id (or other stored text) holding U+0000 or a lone surrogate,
+    which no ledger store can keep (Stripe's ids never hold them)."""
+    values = [
+        (name, value)
+        for fields in (env, *[e.as_kwargs() for e in found])
+        for name, value in fields.items()
+        if name in _TEXT_PATHS and type(value) is str
+    ]
+    if unstorable("".join([value for _, value in values])) is None:
+        return  # the usual case: one scan of everything
+    for name, value in values:
+        problem = unstorable(value)
+        if problem is not None:
+            raise StripeObjectError(
+                _TEXT_PATHS[name], f"contains {problem}, which no ledger can store"
+            )
+
+
+def _unreadable(data: object, exc: StripeObjectError) -> EventPayloadError:
+    """The error for an event that cannot be read: what the path says, or, for
+    a subscription item with a ``plan`` and no ``price``, the API version
+    needed (such events come from an endpoint pinned to a version before
+    prices existed)."""
+
+    def get(value: object, key: str) -> object:
+        return value.get(key) if isinstance(value, dict) else None
+
+    version = get(data, "api_version")
+    rows = get(get(get(get(data, "data"), "object"), "items"), "data")
+    if isinstance(rows, list) and any(
+        isinstance(r, dict) and "price" not in r and "plan" in r for r in rows
+    ):
+        shown = (
+            f"API version {version}"
+            if isinstance(version, str)
+            else "an old API version"
+        )
+        return EventPayloadError(
+            f"this event was rendered for {shown}: its subscription items have a "
+            f"plan and no price. cancelflow reads events of API version "
+            f"{OLDEST_API_VERSION} or later (up to {PINNED_API_VERSION}); set the "
+            "webhook endpoint's API version to one of them in Stripe's Dashboard "
+            "(Developers, Webhooks)"
+        )
+    return EventPayloadError(f"unreadable Stripe event: {exc}")
 
 
 def _about(env: _Envelope, sub: _Sub) -> dict[str, Any]:
@@ -757,7 +837,7 @@ def _subscription(data: Obj) -> _Sub:
     sub["effective_at"] = cancel_effective_at(
         scheduled, sub["cancel_at"], latest(i["current_period_end"] for i in items)
     )
-    sub["mrr"] = round_half_even(*sum_ratios(item_ratio(i) for i in items))
+    sub["mrr"] = monthly_amount(items, "subscription.items")
     sub["main_item"] = main_item(items)
     return sub
 

@@ -37,9 +37,14 @@ from cancelflow._outcomes.events import (
     _AboutSubscription,
 )
 from cancelflow._policy.history import CustomerHistory
+from cancelflow._stripe.read import out_of_range, unstorable
 from cancelflow._stripe.reasons import CancellationFeedback, CancellationReason
 from cancelflow._stripe.subscription_data import BillingMode
-from cancelflow.exceptions import InvalidParameterError
+from cancelflow.exceptions import (
+    CancelflowError,
+    InvalidParameterError,
+    UnstorableEventError,
+)
 
 _encode_string: Final = encode_basestring  # the encoder's, for ensure_ascii=False
 
@@ -47,6 +52,7 @@ __all__ = [
     "Case",
     "CaseState",
     "Ledger",
+    "LedgerProblem",
     "LinkRecord",
     "fold_cases",
     "history_from",
@@ -105,7 +111,8 @@ def canonical_json_strings(values: Iterable[str]) -> str:
 
 
 def _json_value(value: object) -> object:
-    """Check that *value* is JSON data and return a private copy of it."""
+    """Check that *value* is JSON data every store can keep, and return a
+    private copy of it."""
     if value is None:
         return None
     try:
@@ -114,8 +121,58 @@ def _json_value(value: object) -> object:
         raise InvalidParameterError(
             "decision", f"must be JSON data (dict, list, str, number, bool): {exc}"
         ) from None
+    except RecursionError:
+        raise InvalidParameterError(
+            "decision", "is nested too deeply to be stored as JSON"
+        ) from None
     result: object = json.loads(text)
+    problem = _unstorable_json(result)
+    if problem is not None:
+        raise InvalidParameterError("decision", problem)
     return result
+
+
+def _unstorable_json(value: object) -> str | None:
+    """Why JSON data *value* cannot be stored by every store, or ``None``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            problem = unstorable(item)
+            if problem is not None:
+                return f"a text in it contains {problem}, which no ledger can store"
+        elif type(item) is int and out_of_range(item):
+            return "a number in it does not fit a signed 64-bit integer"
+    return None
+
+
+def storable(value: object, field: str) -> None:
+    """Refuse a value no ledger store can keep (text with U+0000 or a lone
+    surrogate, an integer outside the signed 64-bit range), naming *field*.
+
+    Raises:
+        InvalidParameterError: *value* cannot be stored.
+    """
+    if isinstance(value, str):
+        problem = unstorable(value)
+        if problem is not None:
+            raise InvalidParameterError(
+                field, f"contains {problem}, which no ledger can store"
+            )
+    elif isinstance(value, int) and not isinstance(value, bool) and out_of_range(value):
+        raise InvalidParameterError(
+            field, "does not fit a signed 64-bit integer, which the ledger stores"
+        )
+
+
+def _storable_field(_: object, attribute: Any, value: Any) -> None:
+    """attrs validator: :func:`storable`."""
+    storable(value, attribute.name)
 
 
 @attrs.frozen(kw_only=True)
@@ -142,21 +199,26 @@ class LinkRecord:
         offer_months: how many months the offered coupon lasts (``once``: 1,
             ``repeating``: its ``duration_in_months``); ``None`` for
             ``forever`` (or unknown).
+
+    Raises:
+        InvalidParameterError: a value no ledger store can keep (text with
+            U+0000 or a lone surrogate, an integer beyond 64 bits, JSON nested
+            too deeply); ``field`` names it.
     """
 
-    session_id: str
-    subscription_id: str
-    customer_id: str
-    created: int
+    session_id: str = attrs.field(validator=_storable_field)
+    subscription_id: str = attrs.field(validator=_storable_field)
+    customer_id: str = attrs.field(validator=_storable_field)
+    created: int = attrs.field(validator=_storable_field)
     livemode: bool = False
-    offered_coupon: str | None = None
-    arm: str | None = None
+    offered_coupon: str | None = attrs.field(default=None, validator=_storable_field)
+    arm: str | None = attrs.field(default=None, validator=_storable_field)
     decision: Any = attrs.field(default=None, converter=_json_value, hash=False)
-    mrr: int | None = None
-    currency: str | None = None
-    experiment: str | None = attrs.field()
-    offer_discount: int | None = None
-    offer_months: int | None = None
+    mrr: int | None = attrs.field(default=None, validator=_storable_field)
+    currency: str | None = attrs.field(default=None, validator=_storable_field)
+    experiment: str | None = attrs.field(validator=_storable_field)
+    offer_discount: int | None = attrs.field(default=None, validator=_storable_field)
+    offer_months: int | None = attrs.field(default=None, validator=_storable_field)
 
     @experiment.default
     def _experiment_of_decision(self) -> str | None:
@@ -285,6 +347,119 @@ class Case:
         return self.describe()
 
 
+_MAX_KEY = 255
+
+
+def _read_envelope(body: bytes) -> tuple[str | None, str | None, int | None]:
+    """The id, type and ``created`` of an event body, when they can be read
+    and stored (else ``None`` each): a problem's body is, by definition, not
+    entirely readable."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None, None, None
+    if not isinstance(data, dict):
+        return None, None, None
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        if isinstance(value, str) and 0 < len(value) <= _MAX_KEY:
+            return value if unstorable(value) is None else None
+        return None
+
+    created = data.get("created")
+    if type(created) is not int or out_of_range(created):
+        created = None
+    return text("id"), text("type"), created
+
+
+@attrs.frozen(kw_only=True)
+class LedgerProblem:
+    """A verified webhook delivery that the ledger could not record: a dead letter.
+
+    The reason is permanent (the body is not a readable event, or the event
+    can never be stored or folded), so ``WebhookHandler`` keeps it here and
+    acknowledges it instead of letting Stripe retry it for three days. Read
+    them with ``ledger.problems()``; fix the cause (upgrade cancelflow, say)
+    and replay ``problem.body`` with ``parse_event`` and ``record_events``.
+
+    Attributes:
+        key: the event's id, or ``sha256:`` and the body's hash when no id
+            could be read (one problem per key: a redelivery adds nothing).
+        event_id: the Stripe event's id, if it could be read.
+        event_type: its ``type``, if it could be read.
+        created: its ``created`` (unix seconds), if it could be read.
+        received_at: when the ledger kept it (unix seconds).
+        error: the name of the error's class (``EventPayloadError``,
+            ``UnstorableEventError``).
+        reason: the error's message (secrets redacted; a U+0000 or lone
+            surrogate written as its JSON escape).
+        body: the raw body, byte for byte (left out of ``repr``).
+
+    Example:
+        ```python
+        import cancelflow
+        from cancelflow.exceptions import EventPayloadError
+
+        problem = cancelflow.LedgerProblem.from_delivery(
+            b'{"id": "evt_1", "object": "event"}', EventPayloadError("no type")
+        )
+        assert problem.key == "evt_1" and problem.error == "EventPayloadError"
+        ```
+    """
+
+    key: str
+    event_id: str | None = None
+    event_type: str | None = None
+    created: int | None = None
+    received_at: int
+    error: str
+    reason: str
+    body: bytes = attrs.field(repr=False)
+
+    @classmethod
+    def from_delivery(
+        cls, body: bytes | str, error: Exception, *, received_at: int | None = None
+    ) -> LedgerProblem:
+        """The problem for a delivery of *body* that failed with *error*.
+
+        Args:
+            body: the raw request body (text is kept as its UTF-8 bytes).
+            error: why it cannot be recorded.
+            received_at: when (unix seconds); now by default.
+
+        Returns:
+            The problem, keyed by the event id when one can be read.
+        """
+        import hashlib
+        import time
+
+        from cancelflow._stripe.read import storable_text
+
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        event_id, event_type, created = _read_envelope(raw)
+        key = event_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
+        return cls(
+            key=key,
+            event_id=event_id,
+            event_type=event_type,
+            created=created,
+            received_at=int(time.time()) if received_at is None else received_at,
+            error=type(error).__name__,
+            reason=storable_text(str(error)),
+            body=bytes(raw),
+        )
+
+    def describe(self) -> str:
+        """One readable line: which event, and why it was not recorded.
+
+        Returns:
+            `key (event_type): error: reason`.
+        """
+        what = self.event_type or "unreadable delivery"
+        return f"{self.key} ({what}): {self.error}: {self.reason}"
+
+
 class Ledger(Protocol):
     """What every ledger store does (in memory, SQLite, PostgreSQL).
 
@@ -295,12 +470,34 @@ class Ledger(Protocol):
         """Record the typed events of ONE Stripe event, in one transaction.
 
         Returns ``False`` (and changes nothing) when that event id was already
-        processed.
+        processed. Raises `UnstorableEventError` (nothing changed) when the
+        event can never be stored or folded, and `LedgerError` when the store
+        failed.
         """
         ...
 
     def record_link(self, link: LinkRecord) -> None:
         """Remember a cancel link (idempotent by session id)."""
+        ...
+
+    def record_problem(self, problem: LedgerProblem) -> bool:
+        """Keep a delivery that can never be recorded (a dead letter).
+
+        Args:
+            problem: the delivery and why it cannot be recorded.
+
+        Returns:
+            `False` (and nothing changes) when a problem with the same key is
+            already kept, else `True`.
+        """
+        ...
+
+    def problems(self) -> list[LedgerProblem]:
+        """The deliveries kept as problems, oldest first.
+
+        Returns:
+            The problems, by `received_at` then `key`.
+        """
         ...
 
     def is_processed(self, event_id: str) -> bool:
@@ -350,6 +547,26 @@ class ClosesOnExit:
         self.close()
 
 
+def unstorable_error(event_id: str, exc: BaseException) -> Exception:
+    """The error for an exception raised while storing or folding *event_id*:
+    a cancelflow error as it is, anything else an :class:`UnstorableEventError`."""
+    if isinstance(exc, CancelflowError):
+        return exc
+    return UnstorableEventError(
+        f"event {event_id} can never be recorded: {type(exc).__name__}: {exc}",
+        event_id=event_id,
+    )
+
+
+def check_problem(problem: object) -> LedgerProblem:
+    """*problem*, after checking that it is a :class:`LedgerProblem`."""
+    if not isinstance(problem, LedgerProblem):
+        raise InvalidParameterError(
+            "problem", f"expected a LedgerProblem, got {type(problem).__name__}"
+        )
+    return problem
+
+
 def check_link(link: object) -> LinkRecord:
     """*link*, after checking that it is a `LinkRecord`."""
     if not isinstance(link, LinkRecord):
@@ -371,6 +588,7 @@ def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:
             raise InvalidParameterError(
                 "events", f"expected typed events, got {type(e).__name__}"
             )
+        _check_storable(e)
         if e.event_id != first.event_id:
             raise InvalidParameterError(
                 "events",
@@ -378,6 +596,27 @@ def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:
                 "record one Stripe event at a time",
             )
     return first
+
+
+def _check_storable(event: CancellationEvent) -> None:
+    """Refuse a typed event (built by hand: the parser's are checked already)
+    whose text or numbers no store can keep, so that every store agrees."""
+    texts: list[str] = []
+    for name in event.fields:
+        value = getattr(event, name)
+        if type(value) is int:
+            if out_of_range(value):
+                storable(value, f"events[{event.event_id}].{name}")
+        elif isinstance(value, str):
+            texts.append(value)
+    created: object = event.created
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise InvalidParameterError(
+            f"events[{event.event_id}].created", "must be an integer (unix seconds)"
+        )
+    if unstorable("".join(texts)) is not None:
+        for name in event.fields:
+            storable(getattr(event, name), f"events[{event.event_id}].{name}")
 
 
 def cutoff(older_than: dt.timedelta, now: float | None) -> int:

@@ -11,12 +11,15 @@ from cancelflow._outcomes.events import CancellationEvent, _AboutSubscription
 from cancelflow._outcomes.ledger import (
     Case,
     ClosesOnExit,
+    LedgerProblem,
     LinkRecord,
     check_batch,
     check_link,
+    check_problem,
     cutoff,
     fold_cases,
     history_from,
+    unstorable_error,
 )
 from cancelflow._policy.history import CustomerHistory
 
@@ -36,6 +39,7 @@ class MemoryLedger(ClosesOnExit):
         self._events: dict[str, list[_AboutSubscription]] = {}  # by subscription
         self._links: dict[str, LinkRecord] = {}
         self._cases: dict[str, list[Case]] = {}  # by subscription
+        self._problems: dict[str, LedgerProblem] = {}  # dead letters, by key
 
     def __repr__(self) -> str:
         return (
@@ -54,15 +58,55 @@ class MemoryLedger(ClosesOnExit):
         with self._lock:
             if first.event_id in self._processed:
                 return False
-            self._processed[first.event_id] = first.created
-            touched = set()
+            added: dict[str, list[_AboutSubscription]] = {}
             for event in events:
                 if isinstance(event, _AboutSubscription):
-                    self._events.setdefault(event.subscription_id, []).append(event)
-                    touched.add(event.subscription_id)
-            for subscription_id in touched:
-                self._refold(subscription_id)
+                    added.setdefault(event.subscription_id, []).append(event)
+            # Fold first, commit after: a fold that fails changes nothing.
+            folded: dict[str, list[Case]] = {}
+            try:
+                for subscription_id, new in added.items():
+                    folded[subscription_id] = fold_cases(
+                        (
+                            x
+                            for x in self._links.values()
+                            if x.subscription_id == subscription_id
+                        ),
+                        [*self._events.get(subscription_id, ()), *new],
+                    )
+            except Exception as exc:  # noqa: BLE001 - a permanent failure
+                raise unstorable_error(first.event_id, exc) from None
+            self._processed[first.event_id] = first.created
+            for subscription_id, new in added.items():
+                self._events.setdefault(subscription_id, []).extend(new)
+            self._cases.update(folded)
             return True
+
+    def record_problem(self, problem: LedgerProblem) -> bool:
+        """Keep a delivery that can never be recorded (a dead letter).
+
+        Args:
+            problem: the delivery and why it cannot be recorded.
+
+        Returns:
+            `False` when a problem with the same key is already kept.
+        """
+        check_problem(problem)
+        with self._lock:
+            if problem.key in self._problems:
+                return False
+            self._problems[problem.key] = problem
+            return True
+
+    def problems(self) -> list[LedgerProblem]:
+        """The deliveries kept as problems, oldest first.
+
+        Returns:
+            The problems, by `received_at` then `key`.
+        """
+        with self._lock:
+            found = list(self._problems.values())
+        return sorted(found, key=lambda p: (p.received_at, p.key))
 
     def record_link(self, link: LinkRecord) -> None:
         check_link(link)

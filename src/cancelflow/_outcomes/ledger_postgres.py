@@ -53,6 +53,7 @@ class PostgresLedger(SQLLedger):
     int_type = "BIGINT"
     bool_type = "BOOLEAN"
     json_type = "JSONB"
+    blob_type = "BYTEA"
     dialect = "postgresql"
     decision_experiment = (
         "CASE WHEN jsonb_typeof(decision -> 'experiment') = 'string' "
@@ -133,6 +134,13 @@ class PostgresLedger(SQLLedger):
     def _sql(self, text: str) -> str:
         return text.replace("?", "%s")
 
+    def _is_permanent(self, exc: BaseException | None) -> bool:
+        # SQLSTATE class 22 (data exception: a value the column cannot hold)
+        # and 23 (integrity constraint violation) come back on every retry;
+        # connection, lock, resource and permission failures do not.
+        state = getattr(exc, "sqlstate", None) or ""
+        return state.startswith(("22", "23"))
+
     def _json_in(self, value: object) -> object:
         from psycopg.types.json import Jsonb
 
@@ -178,6 +186,7 @@ class PostgresLedger(SQLLedger):
         """Drop cancelflow's tables (for tests and uninstalling; irreversible)."""
         with self._transaction(write=True) as cur:
             for table in (
+                "cancelflow_problems",
                 "cancelflow_cases",
                 "cancelflow_links",
                 "cancelflow_events",

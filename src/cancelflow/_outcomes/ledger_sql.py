@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from operator import attrgetter
 from typing import Any, Final, Protocol
@@ -29,22 +29,29 @@ from cancelflow._outcomes.ledger import (
     Case,
     CaseState,
     ClosesOnExit,
+    LedgerProblem,
     LinkRecord,
     canonical_json,
     canonical_json_strings,
     check_batch,
     check_link,
+    check_problem,
     cutoff,
     fold_cases,
+    unstorable_error,
 )
 from cancelflow._policy.history import CustomerHistory
 from cancelflow._stripe.reasons import CancellationFeedback, CancellationReason
 from cancelflow._stripe.subscription_data import BillingMode
-from cancelflow.exceptions import EventPayloadError, LedgerError
+from cancelflow.exceptions import (
+    EventPayloadError,
+    LedgerError,
+    UnstorableEventError,
+)
 
 SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
 
-# version, name, DDL ({int}, {bool} and {json} are the dialect's type names;
+# version, name, DDL ({int}, {bool}, {json} and {blob} are the dialect's type names;
 # {clustered} makes SQLite store a table in its primary key's order, which
 # keeps a commit to few pages; {decision_experiment} reads the "experiment"
 # string of the ``decision`` JSON column)
@@ -148,12 +155,29 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "CREATE INDEX cancelflow_cases_opened ON cancelflow_cases (opened_at)",
         ),
     ),
+    (
+        3,
+        "problems: deliveries that can never be recorded (dead letters)",
+        (
+            """CREATE TABLE cancelflow_problems (
+                key TEXT PRIMARY KEY,
+                event_id TEXT,
+                event_type TEXT,
+                created {int},
+                received_at {int} NOT NULL,
+                error TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                body {blob} NOT NULL
+            )""",
+        ),
+    ),
 )
 LATEST_VERSION: Final = MIGRATIONS[-1][0]
 
 CASE_FIELDS: Final = tuple(f.name for f in attrs.fields(Case))
 CASE_COLUMNS: Final = (*CASE_FIELDS, "customer_initiated")
 LINK_COLUMNS: Final = tuple(f.name for f in attrs.fields(LinkRecord))
+PROBLEM_COLUMNS: Final = tuple(f.name for f in attrs.fields(LedgerProblem))
 _CASE_VALUES: Final = attrgetter(*CASE_FIELDS)
 _DECISION: Final = CASE_COLUMNS.index("decision")
 _EVENT_IDS: Final = CASE_COLUMNS.index("event_ids")
@@ -177,12 +201,20 @@ _INSERT_LINK: Final = (
     f"VALUES ({', '.join('?' for _ in LINK_COLUMNS)}) "
     "ON CONFLICT (session_id) DO NOTHING"
 )
-_ENUMS: Final = {
+_ENUMS: Final[dict[str, Callable[[str], enum.Enum]]] = {
     "state": CaseState,
-    "billing_mode": BillingMode,
-    "feedback": CancellationFeedback,
-    "ended_reason": CancellationReason,
+    "billing_mode": BillingMode.from_wire,
+    "feedback": CancellationFeedback.from_wire,
+    "ended_reason": CancellationReason.from_wire,
 }
+_INSERT_PROBLEM: Final = (
+    f"INSERT INTO cancelflow_problems ({', '.join(PROBLEM_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in PROBLEM_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
+)
+_SELECT_PROBLEMS: Final = (
+    f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM cancelflow_problems "  # noqa: S608
+    "ORDER BY received_at, key"
+)
 _INSERT_EVENT: Final = (
     "INSERT INTO cancelflow_events "
     "(event_id, seq, kind, subscription_id, created, payload) "
@@ -253,6 +285,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     clustered: str = ""
     bool_type: str = "INTEGER"
     json_type: str = "TEXT"
+    blob_type: str = "BLOB"
     dialect: str = "sqlite"  # the SQL the reports write (sqlite or postgresql)
     # the "experiment" string of a row's decision JSON (NULL otherwise)
     decision_experiment: str = (
@@ -301,6 +334,12 @@ class SQLLedger(ClosesOnExit, abc.ABC):
     def _bool_out(self, value: object) -> bool:
         return bool(value)
 
+    def _is_permanent(self, exc: BaseException | None) -> bool:
+        """Whether the database refused *exc*'s data itself (it will refuse it
+        again), rather than failing for a while (down, locked, full)."""
+        del exc
+        return False
+
     # -- schema --------------------------------------------------------------------
 
     def _migrate(self, cur: Cursor) -> None:
@@ -330,6 +369,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
                         int=self.int_type,
                         bool=self.bool_type,
                         json=self.json_type,
+                        blob=self.blob_type,
                         clustered=self.clustered,
                         decision_experiment=self.decision_experiment,
                     )
@@ -382,7 +422,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
         data["event_ids"] = tuple(self._json_out(data["event_ids"]))
         for name, kind in _ENUMS.items():
             if data[name] is not None:
-                data[name] = kind(data[name])
+                data[name] = kind(data[name])  # Stripe's enums keep unknown values
         return Case(**data)
 
     def _link_from_row(self, row: Sequence[Any]) -> LinkRecord:
@@ -449,22 +489,63 @@ class SQLLedger(ClosesOnExit, abc.ABC):
             )
             for seq, e in about
         ]
-        with self._transaction(write=True, lock_keys=touched) as cur:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO cancelflow_processed_events "
-                    "(event_id, event_type, created, livemode) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (event_id) DO NOTHING"
-                ),
-                (first.event_id, first.event_type, first.created, first.livemode),
-            )
-            if cur.rowcount == 0:
-                return False
-            for row in rows:  # usually one
-                cur.execute(self._sql(_INSERT_EVENT), row)
-            for subscription_id in touched:
-                self._refold(cur, subscription_id)
+        try:
+            with self._transaction(write=True, lock_keys=touched) as cur:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO cancelflow_processed_events "
+                        "(event_id, event_type, created, livemode) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+                    ),
+                    (first.event_id, first.event_type, first.created, first.livemode),
+                )
+                if cur.rowcount == 0:
+                    return False
+                for row in rows:  # usually one
+                    cur.execute(self._sql(_INSERT_EVENT), row)
+                for subscription_id in touched:
+                    self._refold(cur, subscription_id)
+        except LedgerError as err:
+            if not self._is_permanent(err.__cause__):
+                raise  # transient: the host answers 500 and Stripe retries
+            raise UnstorableEventError(
+                f"event {first.event_id} can never be recorded: the database "
+                f"refused its data ({err})",
+                event_id=first.event_id,
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - binding or folding failed
+            raise unstorable_error(first.event_id, exc) from None
         return True
+
+    def record_problem(self, problem: LedgerProblem) -> bool:
+        """Keep a delivery that can never be recorded; ``False`` if kept already."""
+        check_problem(problem)
+        with self._transaction(write=True) as cur:
+            cur.execute(
+                self._sql(_INSERT_PROBLEM),
+                tuple(
+                    self._blob_in(problem.body)
+                    if name == "body"
+                    else getattr(problem, name)
+                    for name in PROBLEM_COLUMNS
+                ),
+            )
+            return bool(cur.rowcount)
+
+    def _blob_in(self, value: bytes) -> object:
+        return value
+
+    def problems(self) -> list[LedgerProblem]:
+        """The deliveries kept as problems, oldest first."""
+        with self._transaction(write=False) as cur:
+            cur.execute(_SELECT_PROBLEMS)
+            rows = cur.fetchall()
+        problems = []
+        for row in rows:
+            data: dict[str, Any] = dict(zip(PROBLEM_COLUMNS, row, strict=True))
+            data["body"] = bytes(data["body"])
+            problems.append(LedgerProblem(**data))
+        return problems
 
     def record_link(self, link: LinkRecord) -> None:
         """Remember a cancel link; a second record of the same session is ignored."""

@@ -126,6 +126,9 @@ class SQLiteLedger(SQLLedger):
             self._close_quietly()
             raise
 
+    def _is_permanent(self, exc: BaseException | None) -> bool:
+        return isinstance(exc, sqlite3.DataError | sqlite3.IntegrityError)
+
     def _close_quietly(self) -> None:
         conn = getattr(self, "_conn", None)
         if conn is not None:

@@ -41,9 +41,21 @@ _WHITESPACE: Final = " \t\r\n\f\v"
 
 
 def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes:
-    if isinstance(body, str):
-        return body.encode("utf-8", "surrogatepass")
-    return bytes(body)
+    """The raw body as bytes; anything but bytes or text is refused by name.
+
+    (``bytes(5)`` would be five zero bytes, and ``None``, a dict or a list
+    would fail deep inside with a ``TypeError``.)
+    """
+    given: object = body
+    if isinstance(given, str):
+        return given.encode("utf-8", "surrogatepass")
+    if isinstance(given, bytes | bytearray | memoryview):
+        return bytes(given)
+    raise InvalidParameterError(
+        "body",
+        "must be the raw request body as bytes (or str), exactly as received; "
+        f"got {type(given).__name__}",
+    )
 
 
 def _hex_signature(key: bytes, timestamp: int, body: bytes) -> str:
@@ -211,6 +223,8 @@ class SignatureVerifier:
         readable, a ``v1`` signature present, a signature matches, then the age.
 
         Raises:
+            InvalidParameterError: *body* is not bytes or text (``field`` is
+                ``"body"``).
             MissingSignatureHeaderError: no header, or an empty one.
             MalformedSignatureHeaderError: no readable ``t=`` timestamp.
             NoV1SignatureError: no ``v1=`` signature in the header.
@@ -218,6 +232,7 @@ class SignatureVerifier:
             TimestampOutsideToleranceError: older than *tolerance* or further
                 than *future_tolerance* in the future.
         """
+        raw = _as_bytes(body)
         if not signature_header:
             raise MissingSignatureHeaderError(
                 "no Stripe-Signature header was given; read it from the request's "
@@ -233,7 +248,7 @@ class SignatureVerifier:
                 "the Stripe-Signature header has no v1 signature (other schemes are "
                 "ignored on purpose)"
             )
-        payload = b"%d." % timestamp + _as_bytes(body)
+        payload = b"%d." % timestamp + raw
         candidates = [s.encode("utf-8", "surrogatepass") for s in signatures]
         matched = False
         for key in self._keys:

@@ -2,7 +2,10 @@
 
 Framework agnostic: give it the raw body and the ``Stripe-Signature`` header,
 answer Stripe 2xx when it returns, 400 on a ``WebhookError``, 500 (so Stripe
-retries) on a ``LedgerError``. Importing or using it does not import ``stripe``.
+retries) on a ``LedgerError``. A verified delivery that can never be recorded
+(a permanent failure) is kept in the ledger as a problem and acknowledged, so
+that it does not come back for three days. Importing or using it does not
+import ``stripe``.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from collections.abc import Callable, Iterable
 from cancelflow._outcomes.events import CancellationEvent, parse_event
 from cancelflow._outcomes.signature import DEFAULT_TOLERANCE, SignatureVerifier
 from cancelflow._typing import final
-from cancelflow.exceptions import InvalidParameterError
+from cancelflow.exceptions import EventPayloadError, InvalidParameterError
 
 # Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the ledger's module is not needed to verify and parse
-    from cancelflow._outcomes.ledger import Ledger
+    from cancelflow._outcomes.ledger import Ledger, LedgerProblem
 
 __all__ = ["WebhookHandler", "handle_webhook"]
 
@@ -44,7 +47,7 @@ class WebhookHandler:
         InvalidParameterError: no secret, a blank one, or a bad tolerance.
     """
 
-    __slots__ = ("_verifier", "ledger")
+    __slots__ = ("_clock", "_verifier", "ledger")
 
     def __init__(
         self,
@@ -58,6 +61,7 @@ class WebhookHandler:
         self._verifier = SignatureVerifier(
             secrets, tolerance=tolerance, future_tolerance=future_tolerance, clock=clock
         )
+        self._clock = clock
         if ledger is not None and not callable(getattr(ledger, "record_events", None)):
             raise InvalidParameterError(
                 "ledger",
@@ -87,29 +91,59 @@ class WebhookHandler:
         for other event types), or an empty list when the ledger had already
         processed this event id, so that side effects run once per event.
 
+        A verified delivery that can never be recorded — not a readable event
+        (``EventPayloadError``), or one the ledger can never store or fold
+        (``UnstorableEventError``) — is kept with its reason in the ledger
+        (``ledger.problems()``) and gives an empty list: answer 2xx, and
+        Stripe will not retry it. Without a ledger the error is raised.
+
         Raises:
+            InvalidParameterError: *body* is not bytes or text.
             SignatureVerificationError: the delivery is not from Stripe (a
-                subclass says why); answer 400.
-            EventPayloadError: the verified body is not a readable event;
-                answer 400.
-            LedgerError: the ledger failed; answer 500 so that Stripe retries.
+                subclass says why); answer 400. Nothing is kept.
+            EventPayloadError: the verified body is not a readable event and
+                there is no ledger to keep it in; answer 400.
+            LedgerError: the ledger failed (a transient failure: the database
+                is down, locked or full); answer 500 so that Stripe retries.
         """
-        events = self.verify_and_parse(body, signature_header)
-        if self.ledger is not None and not self.ledger.record_events(events):
+        self._verifier.verify(body, signature_header)
+        ledger = self.ledger
+        try:
+            events = parse_event(body)
+            if ledger is not None and not ledger.record_events(events):
+                return []
+        except EventPayloadError as error:
+            if ledger is None:
+                raise
+            ledger.record_problem(self._problem(body, error))
             return []
         return events
+
+    def _problem(self, body: bytes | str, error: Exception) -> LedgerProblem:
+        # Imported here: the ledger's module (and attrs) are off the cold path.
+        from cancelflow._outcomes.ledger import LedgerProblem
+
+        return LedgerProblem.from_delivery(body, error, received_at=int(self._clock()))
 
     async def handle_webhook_async(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
         """`handle_webhook` for async frameworks: verifying and parsing
-        run inline (microseconds), the ledger write in a worker thread."""
+        run inline (microseconds), the ledger writes in a worker thread."""
         import asyncio  # not at module level: it costs a serverless cold start
 
-        events = self.verify_and_parse(body, signature_header)
-        if self.ledger is not None and not await asyncio.to_thread(
-            self.ledger.record_events, events
-        ):
+        self._verifier.verify(body, signature_header)
+        ledger = self.ledger
+        try:
+            events = parse_event(body)
+            if ledger is not None and not await asyncio.to_thread(
+                ledger.record_events, events
+            ):
+                return []
+        except EventPayloadError as error:
+            if ledger is None:
+                raise
+            await asyncio.to_thread(ledger.record_problem, self._problem(body, error))
             return []
         return events
 

@@ -49,6 +49,9 @@ class Guard(enum.StrEnum):
     """The subscription has more than one item."""
     COUPON = "coupon"
     """The coupon cannot go on this subscription (see `CouponProblem`)."""
+    UNKNOWN_STATUS = "unknown_status"
+    """The subscription's status is a value Stripe added after this cancelflow
+    (`status.known` is false): what it means for an offer is not known."""
 
 
 COUPON_NOT_FOUND: Final = "not_found"
@@ -131,6 +134,8 @@ class Guards:
         multi_item: no offer on a subscription with more than one item.
         coupon: no offer of a coupon that does not exist or cannot go on this
             subscription (`Coupon.problems`).
+        unknown_status: no offer on a subscription whose status is a value
+            this cancelflow does not know (Stripe adds statuses over time).
     """
 
     not_cancelable: bool = True
@@ -145,6 +150,7 @@ class Guards:
     schedule: bool = True
     multi_item: bool = True
     coupon: bool = True
+    unknown_status: bool = True
 
     def __attrs_post_init__(self) -> None:
         for guard in Guard:
@@ -209,6 +215,15 @@ class Guards:
         status_guard = _STATUS_GUARDS.get(sub.status)
         if status_guard is not None and getattr(self, status_guard.value):
             blocks.append(_STATUS_BLOCKS[status_guard])
+        if self.unknown_status and not sub.status.known:
+            blocks.append(
+                GuardBlock(
+                    Guard.UNKNOWN_STATUS,
+                    "unknown_status",
+                    f"the subscription's status {sub.status.value!r} is not one "
+                    "cancelflow knows",
+                )
+            )
         if self.paused and sub.paused:
             blocks.append(_PAUSED_BLOCK)
         if self.schedule and sub.schedule is not None:

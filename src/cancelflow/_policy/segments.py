@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import attrs
 
@@ -63,6 +63,25 @@ _MetaItems: TypeAlias = tuple[tuple[str, "frozenset[str] | bool"], ...]
 
 def _fail(message: str, key: str) -> PolicyError:
     return PolicyError(message, key_path=key)
+
+
+#: How deeply ``AllOf``, ``AnyOf`` and ``Not`` may nest. Matching, describing,
+#: dumping and pickling a condition recurse once per level (pickling several
+#: times), so a bound keeps them all far from Python's recursion limit; real
+#: policies nest a few levels.
+MAX_NESTING: Final = 32
+
+
+def _nesting(conditions: Iterable[Condition]) -> int:
+    """The nesting of a combinator of *conditions*; refused past :data:`MAX_NESTING`."""
+    depth = 1 + max((c.nesting for c in conditions), default=0)
+    if depth > MAX_NESTING:
+        raise _fail(
+            f"segments nest {depth} levels deep (all/any/not inside each other); "
+            f"at most {MAX_NESTING} are allowed: flatten them",
+            "conditions",
+        )
+    return depth
 
 
 @attrs.frozen
@@ -159,6 +178,14 @@ class Condition(abc.ABC):
         """Whether matching may read the customer's facts (country, customer
         metadata or tenure, or a custom predicate), so they must be fetched."""
         return True
+
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (1 for a leaf).
+
+        `AllOf`, `AnyOf` and `Not` nest at most 32 levels deep (`MAX_NESTING`).
+        """
+        return 1
 
     def __and__(self, other: Condition) -> AllOf:
         return AllOf((self, other))
@@ -648,12 +675,19 @@ class AllOf(Condition):
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_by_init(self)
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_nesting", _nesting(self.conditions))
         object.__setattr__(self, "_test", _all([c.compile() for c in self.conditions]))
+
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
+        return self._nesting
 
     def compile(self) -> _Check:
         return self._test
@@ -684,11 +718,18 @@ class AnyOf(Condition):
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_by_init(self)
 
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
+        return self._nesting
+
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_nesting", _nesting(self.conditions))
         tests = [c.compile() for c in self.conditions]
         object.__setattr__(self, "_test", _any(tests) if tests else _never)
 
@@ -716,6 +757,7 @@ class Not(Condition):
     """The condition does not hold (``~a``)."""
 
     condition: Condition
+    _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_by_init(self)
@@ -723,6 +765,12 @@ class Not(Condition):
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.condition, Condition):
             raise _fail(f"expected a segment, got {self.condition!r}", "not")
+        object.__setattr__(self, "_nesting", _nesting((self.condition,)))
+
+    @property
+    def nesting(self) -> int:
+        """How many levels of conditions this one holds (at most 32)."""
+        return self._nesting
 
     def compile(self) -> _Check:
         inner = self.condition.compile()

@@ -55,6 +55,13 @@ _SEGMENT_KEYS: Final = frozenset(
     }
 )
 _COMBINATORS: Final = frozenset({"all", "any", "not"})
+
+#: The deepest nesting of arrays and inline tables a policy file may have. A
+#: policy needs a handful of levels (a segment inside ``all``/``any``/``not``
+#: takes two); ``tomllib`` recurses once per level and would overflow Python's
+#: stack a few hundred levels down, so deeper files are refused before it reads
+#: them.
+MAX_TOML_NESTING: Final = 64
 _OUTCOMES: Final = ("offer", "no_offer", "experiment")
 
 
@@ -346,6 +353,46 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _check_nesting(text: str) -> None:
+    """Refuse *text* if arrays and inline tables nest deeper than
+    :data:`MAX_TOML_NESTING`, reading strings and comments as TOML does (their
+    brackets do not count), without recursion.
+
+    Raises:
+        PolicyError: the nesting is too deep; the message gives the line.
+    """
+    depth, line, i, end = 0, 1, 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == "\n":
+            line += 1
+        elif char == "#":
+            newline = text.find("\n", i)
+            i = end if newline < 0 else newline
+            continue
+        elif char in "\"'":
+            quote = text[i : i + 3] if text.startswith(char * 3, i) else char
+            i += len(quote)
+            while i < end and not text.startswith(quote, i):
+                if text[i] == "\n":
+                    line += 1
+                # a backslash escapes the next character in basic strings only
+                i += 2 if char == '"' and text[i] == "\\" else 1
+            i += len(quote)
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_TOML_NESTING:
+                raise PolicyError(
+                    f"arrays and inline tables nest more than {MAX_TOML_NESTING} "
+                    f"levels deep (line {line}); a policy needs a few levels: "
+                    "flatten the all/any/not segments"
+                )
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+
+
 def parse_policy(
     text: str, *, predicates: PredicateRegistry | None = None
 ) -> RetentionPolicy:
@@ -374,13 +421,20 @@ def parse_policy(
         ```
 
     Raises:
-        PolicyError: the text is not TOML, or not a valid policy; ``key_path``
-            names the key (``rules[2].segment.mrr.min``).
+        PolicyError: the text is not TOML, nests arrays and inline tables
+            more than 64 levels deep, or is not a valid policy; `key_path`
+            names the key (`rules[2].segment.mrr.min`).
     """
+    given: object = text
+    if not isinstance(given, str):
+        raise PolicyError(f"expected TOML text (str), got {type(given).__name__}")
+    _check_nesting(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise PolicyError(f"not valid TOML: {err}") from None
+    except RecursionError:  # pragma: no cover - _check_nesting comes first
+        raise PolicyError("nested too deeply to read") from None
     return _Loader(predicates or {}).policy(data)
 
 

@@ -88,7 +88,7 @@ def plan_portal_config(
     Reads every portal configuration and feedback option (no write).
 
     Args:
-        client: a ``stripe.StripeClient`` (or a `StripeGateway`).
+        client: a ``stripe.StripeClient`` (or a [`StripeGateway`][cancelflow.StripeGateway]).
         config: the declared configurations.
 
     Returns:
@@ -99,6 +99,20 @@ def plan_portal_config(
         PortalConfigMatchError: the account cannot be matched to the file.
         PortalConfigInvalidError: a configuration to create declares no features.
         StripeAPIError: Stripe answered with an error.
+
+    Example:
+        ```python
+        from cancelflow import parse_portal_config, plan_portal_config
+        from cancelflow.testing import FakeStripe
+
+        config = parse_portal_config('''
+        [configurations.cancel-page.features.subscription_cancel]
+        enabled = true
+        ''')
+        plan = plan_portal_config(FakeStripe().client(), config)
+        assert not plan.in_step
+        assert plan.configurations[0].action == "create"
+        ```
     """
     checked = _check_file(config)
     return make_plan(checked, read_account(as_gateway(client)))
@@ -328,7 +342,7 @@ def apply_portal_config(
     again. A plan with nothing to do makes no write request.
 
     Args:
-        client: a ``stripe.StripeClient`` (or a `StripeGateway`).
+        client: a ``stripe.StripeClient`` (or a [`StripeGateway`][cancelflow.StripeGateway]).
         config: the declared configurations.
         plan: the plan to carry out (one shown to a person, say); planned
             afresh when ``None``. The account is read again first, and a plan
@@ -428,12 +442,29 @@ def export_portal_config(
     its id (``match="id"``, which ties the file to this account and mode).
 
     Args:
-        client: a ``stripe.StripeClient`` (or a `StripeGateway`).
+        client: a ``stripe.StripeClient`` (or a [`StripeGateway`][cancelflow.StripeGateway]).
         configuration: only this one: a ``bpc_…`` id, or a key.
+
+    Returns:
+        The declarations, in the account's order.
 
     Raises:
         PortalConfigMatchError: *configuration* is not in the account.
         StripeAPIError: Stripe answered with an error.
+
+    Example:
+        ```python
+        from cancelflow import export_portal_config, plan_portal_config
+        from cancelflow.testing import FakeStripe
+
+        fake = FakeStripe()
+        fake.dashboard.save_portal_settings(
+            features={"subscription_cancel": {"enabled": True}}
+        )
+        exported = export_portal_config(fake.client())
+        assert exported.keys() == ("default",)
+        assert plan_portal_config(fake.client(), exported).in_step
+        ```
     """
     state: AccountState = read_account(as_gateway(client))
     labels = state.labels()

@@ -383,7 +383,7 @@ class Spec:
     """Base of the declared models: fields checked by their kinds on creation.
 
     Subclasses are ``@attrs.frozen(kw_only=True)`` classes whose fields come
-    from `spec_field`; `rules` adds the checks between fields.
+    from :func:`spec_field`; :meth:`_rules` adds the checks between fields.
     """
 
     __slots__ = ()
@@ -402,10 +402,10 @@ class Spec:
             object.__setattr__(self, field.name, checked)
             if checked is None and field.metadata["required"]:
                 raise _refuse(field.name, "is required")
-        self.rules()
+        self._rules()
 
-    def rules(self) -> None:
-        """Checks between fields (raise `PortalConfigInvalidError`)."""
+    def _rules(self) -> None:
+        """Checks between fields (raise :class:`PortalConfigInvalidError`)."""
 
     @classmethod
     def data_keys(cls) -> dict[str, Kind]:

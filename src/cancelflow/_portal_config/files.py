@@ -136,11 +136,19 @@ class PortalConfigFile:
         return len(self.configurations)
 
     def keys(self) -> tuple[str, ...]:
-        """The configurations' keys, in the file's order."""
+        """The configurations' keys, in the file's order.
+
+        Returns:
+            The keys.
+        """
         return tuple(spec.key for spec in self.configurations)
 
     def to_toml(self) -> str:
-        """The file as TOML text (see `dump_portal_config`)."""
+        """The file as TOML text (see [`dump_portal_config`][cancelflow.dump_portal_config]).
+
+        Returns:
+            TOML that reads back equal.
+        """
         return dump_portal_config(self)
 
 
@@ -212,14 +220,33 @@ def parse_portal_config(text: str) -> PortalConfigFile:
 
 
 def load_portal_config(path: str | PathLike[str]) -> PortalConfigFile:
-    """Read portal configurations from a ``.toml`` file, or a ``.py`` file
-    defining ``PORTAL_CONFIG``.
+    """Read portal configurations from a ``.toml`` file, or a ``.py`` file.
 
-    A Python file is run as a module (it is code: run only your own).
+    A Python file must define ``PORTAL_CONFIG`` (a `PortalConfigFile`, or a list
+    of `PortalConfigSpec`); it is run as a module, so run only your own.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The declared configurations.
 
     Raises:
         PortalConfigInvalidError: the file cannot be read or run, or breaks a
-            rule.
+            rule (``key_path`` names the key; the message names the file).
+
+    Example:
+        ```python
+        import pathlib
+        import tempfile
+
+        from cancelflow import load_portal_config
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = pathlib.Path(folder, "portal.toml")
+            path.write_text("[configurations.main.login_page]\\nenabled = true\\n")
+            assert load_portal_config(path)["main"].login_page.enabled
+        ```
     """
     where = Path(path)
     if where.suffix == ".py":
@@ -295,10 +322,24 @@ def _table_lines(data: Mapping[str, Any], header: str) -> list[str]:
 
 
 def dump_portal_config(config: PortalConfigFile) -> str:
-    """The configurations as TOML text that `parse_portal_config` reads back equal.
+    """Write configurations as TOML text that `parse_portal_config` reads back equal.
+
+    Args:
+        config: the configurations.
+
+    Returns:
+        The TOML text: one ``[configurations.KEY]`` table each, with its sub-tables.
 
     Raises:
         PortalConfigInvalidError: *config* is not a `PortalConfigFile`.
+
+    Example:
+        ```python
+        from cancelflow import PortalConfigFile, PortalConfigSpec, dump_portal_config
+
+        config = PortalConfigFile([PortalConfigSpec(key="main", name="Main")])
+        assert dump_portal_config(config) == '[configurations.main]\\nname = "Main"\\n'
+        ```
     """
     given: object = config
     if not isinstance(given, PortalConfigFile):

@@ -178,7 +178,7 @@ class CancellationReasonSpec(Spec):
         TextList(max_len=LABEL_MAX, item="label")
     )
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         if self.enabled and not self.options and not self.feedback_options:
             raise _refuse(
                 "options",
@@ -225,7 +225,7 @@ class SubscriptionCancelSpec(Spec):
         Nested(CancellationReasonSpec)
     )
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         if (
             self.proration_behavior is ProrationBehavior.CREATE_PRORATIONS
             and self.mode is not CancelMode.IMMEDIATELY
@@ -290,7 +290,7 @@ class PauseIntervalSpec(Spec):
     interval: PauseInterval | None = spec_field(Choice(PauseInterval), required=True)
     interval_count: int | None = spec_field(Int(low=1, high=3 * 365))
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         assert self.interval is not None  # required
         limit = _PAUSE_MAX[self.interval.value]
         if self.interval_count is not None and self.interval_count > limit:
@@ -318,7 +318,7 @@ class PauseDurationSpec(Spec):
         NestedList(PauseIntervalSpec, max_items=20)
     )
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         if (
             self.type is PauseDurationType.INTERVAL_OPTIONS
             and not self.interval_options
@@ -358,7 +358,7 @@ class AdjustableQuantitySpec(Spec):
     minimum: int | None = spec_field(Int(low=0))
     maximum: int | None = spec_field(Int(low=1))
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         if (
             self.minimum is not None
             and self.maximum is not None
@@ -419,7 +419,7 @@ class SubscriptionUpdateSpec(Spec):
         Choice(TrialUpdateBehavior)
     )
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         seen: set[str] = set()
         for n, product in enumerate(self.products or ()):
             assert product.product is not None  # required
@@ -560,7 +560,7 @@ class PortalConfigSpec(Spec):
     login_page: LoginPageSpec | None = spec_field(Nested(LoginPageSpec))
     features: FeaturesSpec | None = spec_field(Nested(FeaturesSpec))
 
-    def rules(self) -> None:
+    def _rules(self) -> None:
         match: object = self.match
         try:
             object.__setattr__(self, "match", ConfigMatch(str(match)))
@@ -583,19 +583,30 @@ class PortalConfigSpec(Spec):
 
     @classmethod
     def data_keys(cls) -> dict[str, Any]:
-        """The keys a file may give besides ``match`` and ``id``, with their kinds."""
+        """The keys a file may give besides ``match`` and ``id``.
+
+        Returns:
+            Each key with the kind of value it holds, in order.
+        """
         return super().data_keys()
 
     @classmethod
     def from_data(
         cls, data: object, path: str = "", *, key: str | None = None
     ) -> PortalConfigSpec:
-        """Read one ``[configurations.KEY]`` table; *key* is its name in the file
-        (by default the last part of *path*).
+        """Read one ``[configurations.KEY]`` table.
+
+        Args:
+            data: the table, as ``tomllib`` reads it.
+            path: its key path in the file (``configurations.main``), put in
+                front of the key path of any refusal.
+            key: the configuration's key; by default the last part of *path*.
+
+        Returns:
+            The declaration.
 
         Raises:
-            PortalConfigInvalidError: the table breaks a rule (``key_path``
-                starts with *path*).
+            PortalConfigInvalidError: the table breaks a rule, or has an unknown key.
         """
         if not isinstance(data, Mapping):
             raise PortalConfigInvalidError(
@@ -625,8 +636,14 @@ class PortalConfigSpec(Spec):
         return at(path, lambda: cls(key=name, **kwargs))
 
     def to_data(self) -> dict[str, Any]:
-        """The declared fields as plain data, with ``match`` and ``id`` first
-        when they are not the default (the key is the table's name)."""
+        """The declaration as plain data, as a file holds it.
+
+        ``match`` and ``id`` come first when they are not the default; the key is
+        the table's name, so it is not in the data.
+
+        Returns:
+            The declared fields (str, bool, int, lists and dicts), in order.
+        """
         out: dict[str, Any] = {}
         if self.match is not ConfigMatch.METADATA:
             out["match"] = self.match.value
@@ -636,14 +653,21 @@ class PortalConfigSpec(Spec):
         return out
 
     def declared(self) -> dict[str, Any]:
-        """What is compared with the account: the declared fields, without
-        ``match`` and ``id``."""
+        """What is compared with the account.
+
+        Returns:
+            The declared fields as plain data, without ``match`` and ``id``.
+        """
         return super().to_data()
 
     # -- Stripe ------------------------------------------------------------------------
 
     def feedback_labels(self) -> tuple[str, ...]:
-        """The custom feedback options it declares, by label."""
+        """The custom feedback options it declares.
+
+        Returns:
+            Their labels, in order.
+        """
         features = self.features
         cancel = features.subscription_cancel if features else None
         reason = cancel.cancellation_reason if cancel else None
@@ -664,6 +688,9 @@ class PortalConfigSpec(Spec):
             feedback_ids: the ``billing.feedback_option`` id of each declared
                 label.
             create: build the create parameters.
+
+        Returns:
+            The parameters, as plain data stripe-python encodes.
 
         Raises:
             PortalConfigInvalidError: a declared label has no id in
@@ -696,6 +723,9 @@ class PortalConfigSpec(Spec):
             match: how the file finds it; by default ``metadata`` when it
                 carries the key, ``default`` for the default configuration,
                 else ``id``.
+
+        Returns:
+            The declaration.
 
         Raises:
             StripeObjectError: the object does not have the expected shape.

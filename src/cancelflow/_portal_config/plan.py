@@ -93,7 +93,11 @@ class FieldChange:
     new: Any
 
     def describe(self) -> str:
-        """``path: old → new``."""
+        """The change as one line.
+
+        Returns:
+            ``path: old → new``, values as JSON (``(none)`` when absent).
+        """
         return f"{self.path}: {show(self.old)} → {show(self.new)}"
 
 
@@ -120,7 +124,11 @@ class ConfigurationPlan:
     spec: PortalConfigSpec = attrs.field(repr=False)
 
     def title(self) -> str:
-        """``'key' (bpc_…, the account's default)``."""
+        """The configuration's name in a rendered plan.
+
+        Returns:
+            ``"key" (bpc_…, the account's default)``, as much of it as is known.
+        """
         facts = [self.configuration_id] if self.configuration_id else []
         if self.is_default:
             facts.append("the account's default")
@@ -170,8 +178,12 @@ class PortalConfigPlan:
         )
 
     def counts(self) -> dict[str, int]:
-        """How many configurations are created, updated, in step, and how many
-        feedback options are created and deactivated."""
+        """How many configurations and feedback options each action concerns.
+
+        Returns:
+            ``create``, ``update`` and ``in_step`` (configurations),
+            ``create_feedback_option`` and ``deactivate_feedback_option``.
+        """
         return {
             "create": sum(c.action is PlanAction.CREATE for c in self.configurations),
             "update": sum(c.action is PlanAction.UPDATE for c in self.configurations),
@@ -185,7 +197,11 @@ class PortalConfigPlan:
         }
 
     def summary(self) -> str:
-        """One line: what apply would do, or that the account is in step."""
+        """What apply would do, in one line.
+
+        Returns:
+            ``Plan: configurations 1 to create, …`` or ``In step: …``.
+        """
         n = self.counts()
         if self.in_step:
             return (
@@ -212,9 +228,16 @@ class PortalConfigPlan:
         return line + "."
 
     def render(self) -> str:
-        """The plan as text: one block per configuration (``+`` create, ``~``
-        update, ``=`` in step), the feedback options, what is left alone, and
-        the summary."""
+        """The plan as text, for a person to review.
+
+        One block per configuration (``+`` create, ``~`` update, ``=`` in step) with
+        its changes (``key.path: old → new``), the feedback options created (``+``)
+        or deactivated (``-``), the configurations left alone, and the summary.
+        Text from the account is escaped, so it cannot drive a terminal.
+
+        Returns:
+            The lines, joined.
+        """
         lines: list[str] = []
         for config in self.configurations:
             if config.action is PlanAction.CREATE:

@@ -36,6 +36,12 @@ class FeedbackOption:
     def from_stripe(cls, option: object) -> FeedbackOption:
         """Build from a ``stripe.billing.FeedbackOption`` or its JSON dict.
 
+        Args:
+            option: the feedback option.
+
+        Returns:
+            The frozen view.
+
         Raises:
             StripeObjectError: the object does not have the expected shape.
 

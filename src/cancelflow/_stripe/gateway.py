@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -54,6 +53,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["StripeGateway", "map_stripe_error", "redact"]
+
+T = TypeVar("T")
 
 
 @functools.cache
@@ -154,6 +155,7 @@ def _connection_error(
         redact(f"{what} to {action} ({detail}). {retry.advice}"),
         retry_safe=retry.safe,
         request_id=err.request_id,
+        cause_type=type(err).__name__,
     )
 
 
@@ -163,8 +165,10 @@ def map_stripe_error(
     """The `StripeAPIError` for a stripe-python error.
 
     *action* says what cancelflow was doing ("retrieve subscription sub_1").
-    The message, code, param, HTTP status, request id and Stripe's error type
-    are kept; anything shaped like an API key is redacted from the message.
+    The message, code, param, HTTP status, request id, Stripe's error type and
+    the stripe class's name (``cause_type``) are kept; anything shaped like an
+    API key is redacted from each of them. Raise it without chaining *err*
+    (see :func:`_call`).
     A connection error or timeout (Stripe never answered) becomes a
     `StripeConnectionError` that says so and,
     from *retry*, whether sending the request again is safe.
@@ -210,20 +214,54 @@ def map_stripe_error(
         http_status=status,
         request_id=err.request_id,
         stripe_type=stripe_type,
+        cause_type=type(err).__name__,
     )
 
 
-@contextmanager
-def _stripe_errors(action: str, retry: Retry = READ) -> Iterator[None]:
-    """Turn a ``stripe.StripeError`` raised inside the block into ours."""
-    try:
-        yield
-    except Exception as err:
-        import stripe
+def _mapped(err: Exception, action: str, retry: Retry) -> StripeAPIError | None:
+    """Ours for a ``stripe.StripeError``; ``None`` for any other exception."""
+    import stripe
 
-        if isinstance(err, stripe.StripeError):
-            raise map_stripe_error(err, action, retry=retry) from err
-        raise
+    if not isinstance(err, stripe.StripeError):
+        return None
+    return map_stripe_error(err, action, retry=retry)
+
+
+def _call(
+    action: str, retry: Retry, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+) -> T:
+    """``fn(*args, **kwargs)``, with a ``stripe.StripeError`` turned into ours.
+
+    The mapped error is raised *after* the ``except`` block, so that it chains
+    neither the stripe exception (``__cause__``) nor its context
+    (``__context__``): stripe's own message can carry the caller's values
+    unredacted, and ``logging.exception`` prints every chained exception.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as err:
+        mapped = _mapped(err, action, retry)
+        if mapped is None:
+            raise
+    raise mapped
+
+
+async def _acall(
+    action: str,
+    retry: Retry,
+    fn: Callable[..., Awaitable[T]],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """Async twin of :func:`_call`."""
+    try:
+        return await fn(*args, **kwargs)
+    except Exception as err:
+        mapped = _mapped(err, action, retry)
+        if mapped is None:
+            raise
+    raise mapped
 
 
 def _no_request_options(params: Mapping[str, Any], field: str) -> None:
@@ -299,10 +337,13 @@ class StripeGateway:
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
         """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
         check_id(subscription, "subscription", prefix="sub_")
-        with _stripe_errors(f"retrieve subscription {subscription}"):
-            obj = self.client.v1.subscriptions.retrieve(
-                subscription, params={"expand": ["discounts"]}
-            )
+        obj = _call(
+            f"retrieve subscription {subscription}",
+            READ,
+            self.client.v1.subscriptions.retrieve,
+            subscription,
+            params={"expand": ["discounts"]},
+        )
         return SubscriptionSnapshot.from_stripe(obj)
 
     async def retrieve_subscription_async(
@@ -310,10 +351,13 @@ class StripeGateway:
     ) -> SubscriptionSnapshot:
         """Async twin of `retrieve_subscription`."""
         check_id(subscription, "subscription", prefix="sub_")
-        with _stripe_errors(f"retrieve subscription {subscription}"):
-            obj = await self.client.v1.subscriptions.retrieve_async(
-                subscription, params={"expand": ["discounts"]}
-            )
+        obj = await _acall(
+            f"retrieve subscription {subscription}",
+            READ,
+            self.client.v1.subscriptions.retrieve_async,
+            subscription,
+            params={"expand": ["discounts"]},
+        )
         return SubscriptionSnapshot.from_stripe(obj)
 
     def iter_subscriptions(
@@ -330,12 +374,12 @@ class StripeGateway:
         not canceled; ``status="all"`` lists every one.
         """
         params = _subscription_list_params(customer, status, price, page_size)
-        with _stripe_errors("list subscriptions"):
-            page = self.client.v1.subscriptions.list(params=params)
+        page = _call(
+            "list subscriptions", READ, self.client.v1.subscriptions.list, params=params
+        )
         items = iter(page.auto_paging_iter())
         while True:
-            with _stripe_errors("list subscriptions"):
-                obj = next(items, None)
+            obj = _call("list subscriptions", READ, next, items, None)
             if obj is None:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
@@ -350,15 +394,18 @@ class StripeGateway:
     ) -> AsyncIterator[SubscriptionSnapshot]:
         """Async twin of `iter_subscriptions` (use ``async for``)."""
         params = _subscription_list_params(customer, status, price, page_size)
-        with _stripe_errors("list subscriptions"):
-            page = await self.client.v1.subscriptions.list_async(params=params)
+        page = await _acall(
+            "list subscriptions",
+            READ,
+            self.client.v1.subscriptions.list_async,
+            params=params,
+        )
         items = page.auto_paging_iter()
         while True:
-            with _stripe_errors("list subscriptions"):
-                try:
-                    obj = await items.__anext__()
-                except StopAsyncIteration:
-                    return
+            try:
+                obj = await _acall("list subscriptions", READ, items.__anext__)
+            except StopAsyncIteration:
+                return
             yield SubscriptionSnapshot.from_stripe(obj)
 
     # -- customers and coupons ---------------------------------------------------
@@ -366,32 +413,48 @@ class StripeGateway:
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
         """``GET /v1/customers/{id}``."""
         check_id(customer, "customer", prefix="cus_")
-        with _stripe_errors(f"retrieve customer {customer}"):
-            obj = self.client.v1.customers.retrieve(customer)
+        obj = _call(
+            f"retrieve customer {customer}",
+            READ,
+            self.client.v1.customers.retrieve,
+            customer,
+        )
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
         """Async twin of `retrieve_customer`."""
         check_id(customer, "customer", prefix="cus_")
-        with _stripe_errors(f"retrieve customer {customer}"):
-            obj = await self.client.v1.customers.retrieve_async(customer)
+        obj = await _acall(
+            f"retrieve customer {customer}",
+            READ,
+            self.client.v1.customers.retrieve_async,
+            customer,
+        )
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
         """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
         expanded (Stripe leaves both out otherwise)."""
         check_id(coupon, "coupon")
-        with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = self.client.v1.coupons.retrieve(coupon, params=_coupon_params())
+        obj = _call(
+            f"retrieve coupon {coupon}",
+            READ,
+            self.client.v1.coupons.retrieve,
+            coupon,
+            params=_coupon_params(),
+        )
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
         """Async twin of `retrieve_coupon`."""
         check_id(coupon, "coupon")
-        with _stripe_errors(f"retrieve coupon {coupon}"):
-            obj = await self.client.v1.coupons.retrieve_async(
-                coupon, params=_coupon_params()
-            )
+        obj = await _acall(
+            f"retrieve coupon {coupon}",
+            READ,
+            self.client.v1.coupons.retrieve_async,
+            coupon,
+            params=_coupon_params(),
+        )
         return Coupon.from_stripe(obj)
 
     # -- portal sessions -----------------------------------------------------------
@@ -402,10 +465,13 @@ class StripeGateway:
         Build *params* with `build_cancel_session_params`.
         """
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session", NEW_SESSION):
-            obj = self.client.v1.billing_portal.sessions.create(
-                params=params, options=self._post_options()
-            )
+        obj = _call(
+            "create a portal session",
+            NEW_SESSION,
+            self.client.v1.billing_portal.sessions.create,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalSession.from_stripe(obj)
 
     async def create_portal_session_async(
@@ -413,10 +479,13 @@ class StripeGateway:
     ) -> PortalSession:
         """Async twin of `create_portal_session`."""
         _no_request_options(params, "params")
-        with _stripe_errors("create a portal session", NEW_SESSION):
-            obj = await self.client.v1.billing_portal.sessions.create_async(
-                params=params, options=self._post_options()
-            )
+        obj = await _acall(
+            "create a portal session",
+            NEW_SESSION,
+            self.client.v1.billing_portal.sessions.create_async,
+            params=params,
+            options=self._post_options(),
+        )
         return PortalSession.from_stripe(obj)
 
     # -- portal configurations -------------------------------------------------------
@@ -426,9 +495,13 @@ class StripeGateway:
     ) -> list[PortalConfiguration]:
         """Every portal configuration (all pages), optionally filtered."""
         params = _configuration_list_params(active, is_default)
-        with _stripe_errors("list portal configurations"):
-            page = self.client.v1.billing_portal.configurations.list(params=params)
-            objs = list(page.auto_paging_iter())
+        configurations = self.client.v1.billing_portal.configurations
+        page = _call(
+            "list portal configurations", READ, configurations.list, params=params
+        )
+        objs: list[Any] = _call(
+            "list portal configurations", READ, list, page.auto_paging_iter()
+        )
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     async def list_portal_configurations_async(
@@ -436,58 +509,128 @@ class StripeGateway:
     ) -> list[PortalConfiguration]:
         """Async twin of `list_portal_configurations`."""
         params = _configuration_list_params(active, is_default)
-        with _stripe_errors("list portal configurations"):
-            page = await self.client.v1.billing_portal.configurations.list_async(
-                params=params
-            )
-            objs = [o async for o in page.auto_paging_iter()]
+        configurations = self.client.v1.billing_portal.configurations
+        page = await _acall(
+            "list portal configurations",
+            READ,
+            configurations.list_async,
+            params=params,
+        )
+
+        async def every() -> list[Any]:
+            return [o async for o in page.auto_paging_iter()]
+
+        objs = await _acall("list portal configurations", READ, every)
         return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
-        """``GET /v1/billing_portal/configurations/{id}``."""
+        """Retrieve a portal configuration: ``GET /v1/billing_portal/configurations/{id}``.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
-        with _stripe_errors(f"retrieve portal configuration {configuration}"):
-            obj = self.client.v1.billing_portal.configurations.retrieve(configuration)
+        obj = _call(
+            f"retrieve portal configuration {configuration}",
+            READ,
+            self.client.v1.billing_portal.configurations.retrieve,
+            configuration,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def retrieve_portal_configuration_async(
         self, configuration: str
     ) -> PortalConfiguration:
-        """Async twin of `retrieve_portal_configuration`."""
+        """Async twin of `retrieve_portal_configuration`.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidParameterError: *configuration* is not a ``bpc_…`` id (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
-        with _stripe_errors(f"retrieve portal configuration {configuration}"):
-            obj = await self.client.v1.billing_portal.configurations.retrieve_async(
-                configuration
-            )
+        obj = await _acall(
+            f"retrieve portal configuration {configuration}",
+            READ,
+            self.client.v1.billing_portal.configurations.retrieve_async,
+            configuration,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     def create_portal_configuration(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations``.
+        """Create a portal configuration (``POST /v1/billing_portal/configurations``).
 
-        *idempotency_key* replaces the gateway's fresh key (at most 255
-        characters): the same key and parameters within 24 hours replay
-        Stripe's first answer instead of creating a second configuration.
+        A configuration created through the API is never the account's default.
+
+        Args:
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
-            obj = self.client.v1.billing_portal.configurations.create(
-                params=params, options=options
-            )
+        obj = _call(
+            "create a portal configuration",
+            NEW_CONFIGURATION,
+            self.client.v1.billing_portal.configurations.create,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
     ) -> PortalConfiguration:
-        """Async twin of `create_portal_configuration`."""
+        """Async twin of `create_portal_configuration`.
+
+        A configuration created through the API is never the account's default.
+
+        Args:
+            params: stripe-python's ``ConfigurationCreateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration Stripe created.
+
+        Raises:
+            InvalidParameterError: *params* carries request options, or the key is not
+                a valid idempotency key (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a portal configuration", NEW_CONFIGURATION):
-            obj = await self.client.v1.billing_portal.configurations.create_async(
-                params=params, options=options
-            )
+        obj = await _acall(
+            "create a portal configuration",
+            NEW_CONFIGURATION,
+            self.client.v1.billing_portal.configurations.create_async,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     def update_portal_configuration(
@@ -497,15 +640,32 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """``POST /v1/billing_portal/configurations/{id}`` (*idempotency_key*: as
-        for `create_portal_configuration`)."""
+        """Update a portal configuration: ``POST /v1/billing_portal/configurations/{id}``.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
-            obj = self.client.v1.billing_portal.configurations.update(
-                configuration, params=params, options=options
-            )
+        obj = _call(
+            f"update portal configuration {configuration}",
+            UPDATE,
+            self.client.v1.billing_portal.configurations.update,
+            configuration,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     async def update_portal_configuration_async(
@@ -515,14 +675,32 @@ class StripeGateway:
         *,
         idempotency_key: str | None = None,
     ) -> PortalConfiguration:
-        """Async twin of `update_portal_configuration`."""
+        """Async twin of `update_portal_configuration`.
+
+        Args:
+            configuration: its ``bpc_…`` id.
+            params: stripe-python's ``ConfigurationUpdateParams``.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The configuration as Stripe now holds it.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"update portal configuration {configuration}", UPDATE):
-            obj = await self.client.v1.billing_portal.configurations.update_async(
-                configuration, params=params, options=options
-            )
+        obj = await _acall(
+            f"update portal configuration {configuration}",
+            UPDATE,
+            self.client.v1.billing_portal.configurations.update_async,
+            configuration,
+            params=params,
+            options=options,
+        )
         return PortalConfiguration.from_stripe(obj)
 
     # -- feedback options ------------------------------------------------------------
@@ -530,73 +708,169 @@ class StripeGateway:
     def list_feedback_options(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Every custom feedback option (all pages), or only active/inactive ones."""
+        """List every custom feedback option, all pages: ``GET /v1/billing/feedback_options``.
+
+        Args:
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
+
+        Returns:
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
+        """
         params = _feedback_option_list_params(active)
-        with _stripe_errors("list feedback options"):
-            page = self.client.v1.billing.feedback_options.list(params=params)
-            objs = list(page.auto_paging_iter())
+        feedback_options = self.client.v1.billing.feedback_options
+        page = _call(
+            "list feedback options", READ, feedback_options.list, params=params
+        )
+        objs: list[Any] = _call(
+            "list feedback options", READ, list, page.auto_paging_iter()
+        )
         return [FeedbackOption.from_stripe(o) for o in objs]
 
     async def list_feedback_options_async(
         self, *, active: bool | None = None
     ) -> list[FeedbackOption]:
-        """Async twin of `list_feedback_options`."""
+        """Async twin of `list_feedback_options`.
+
+        Args:
+            active: only active (``True``) or deactivated (``False``) ones; all when ``None``.
+
+        Returns:
+            The feedback options, newest first (Stripe's order).
+
+        Raises:
+            StripeAPIError: Stripe answered with an error.
+        """
         params = _feedback_option_list_params(active)
-        with _stripe_errors("list feedback options"):
-            page = await self.client.v1.billing.feedback_options.list_async(
-                params=params
-            )
-            objs = [o async for o in page.auto_paging_iter()]
+        feedback_options = self.client.v1.billing.feedback_options
+        page = await _acall(
+            "list feedback options", READ, feedback_options.list_async, params=params
+        )
+
+        async def every() -> list[Any]:
+            return [o async for o in page.auto_paging_iter()]
+
+        objs = await _acall("list feedback options", READ, every)
         return [FeedbackOption.from_stripe(o) for o in objs]
 
     def create_feedback_option(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options`` (*idempotency_key*: as for
-        `create_portal_configuration`)."""
+        """Create a custom feedback option (``POST /v1/billing/feedback_options``).
+
+        Args:
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
-            obj = self.client.v1.billing.feedback_options.create(
-                params={"description": description}, options=options
-            )
+        obj = _call(
+            "create a feedback option",
+            NEW_FEEDBACK_OPTION,
+            self.client.v1.billing.feedback_options.create,
+            params={"description": description},
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `create_feedback_option`."""
+        """Async twin of `create_feedback_option`.
+
+        Args:
+            description: the label customers see (1 to 100 characters).
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The feedback option Stripe created.
+
+        Raises:
+            InvalidParameterError: the description or the key breaks a rule (no
+                request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         _check_description(description)
         options = self._post_options(idempotency_key)
-        with _stripe_errors("create a feedback option", NEW_FEEDBACK_OPTION):
-            obj = await self.client.v1.billing.feedback_options.create_async(
-                params={"description": description}, options=options
-            )
+        obj = await _acall(
+            "create a feedback option",
+            NEW_FEEDBACK_OPTION,
+            self.client.v1.billing.feedback_options.create_async,
+            params={"description": description},
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
     def deactivate_feedback_option(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """``POST /v1/billing/feedback_options/{id}/deactivate``: it can no longer
-        be offered (there is no way back)."""
+        """Deactivate a feedback option: ``POST /v1/billing/feedback_options/{id}/deactivate``.
+
+        A deactivated option can no longer be offered, and there is no way back.
+
+        Args:
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
-            obj = self.client.v1.billing.feedback_options.deactivate(
-                option, options=options
-            )
+        obj = _call(
+            f"deactivate feedback option {option}",
+            DEACTIVATE,
+            self.client.v1.billing.feedback_options.deactivate,
+            option,
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
     ) -> FeedbackOption:
-        """Async twin of `deactivate_feedback_option`."""
+        """Async twin of `deactivate_feedback_option`.
+
+        A deactivated option can no longer be offered, and there is no way back.
+
+        Args:
+            option: the option's id.
+            idempotency_key: the ``Idempotency-Key`` to send (at most 255 printable
+                ASCII characters) instead of the gateway's fresh one.
+
+        Returns:
+            The option, now inactive.
+
+        Raises:
+            InvalidParameterError: an argument breaks a rule (no request is made).
+            StripeAPIError: Stripe answered with an error.
+        """
         check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
-        with _stripe_errors(f"deactivate feedback option {option}", DEACTIVATE):
-            obj = await self.client.v1.billing.feedback_options.deactivate_async(
-                option, options=options
-            )
+        obj = await _acall(
+            f"deactivate feedback option {option}",
+            DEACTIVATE,
+            self.client.v1.billing.feedback_options.deactivate_async,
+            option,
+            options=options,
+        )
         return FeedbackOption.from_stripe(obj)
 
 

@@ -8,6 +8,8 @@ stripe-python ``StripeObject`` is recognised by its ``to_dict`` method.
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -17,12 +19,93 @@ from cancelflow.exceptions import StripeObjectError
 # Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import enum
-    from typing import Any, Final, TypeVar
+    from typing import Any, Final, Self, TypeVar
 
     _E = TypeVar("_E", bound=enum.StrEnum)
 
 _MISSING: Final = object()
+
+#: Every Stripe integer (amounts, quantities, unix times) is a signed 64-bit
+#: number, and so is every integer column of the ledger's stores.
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+# Text no store can keep: U+0000 (PostgreSQL refuses it in text and JSONB) and
+# lone surrogates (not Unicode text at all: they cannot be encoded as UTF-8).
+_UNSTORABLE: Final = re.compile(r"[\x00\ud800-\udfff]")
+
+#: The longest unknown enum value read as a value (Stripe's are short words).
+MAX_ENUM_LENGTH: Final = 255
+
+
+def unstorable(text: str) -> str | None:
+    """Describe the first character of *text* that no ledger store can keep
+    (U+0000, or a lone surrogate), or ``None``."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    code = ord(found[0])
+    return "U+0000" if code == 0 else f"a lone surrogate (U+{code:04X})"
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match[0]):04x}"
+
+
+def storable_text(text: str) -> str:
+    """*text* with each U+0000 and lone surrogate written as its JSON escape
+    (the six characters ``\\u0000``, ``\\ud800``): free text the customer
+    typed stays readable and every store keeps it exactly."""
+    return _UNSTORABLE.sub(_escape, text)
+
+
+def out_of_range(value: int) -> bool:
+    """Whether *value* does not fit a signed 64-bit integer."""
+    return not INT64_MIN <= value <= INT64_MAX
+
+
+def _range_error(path: str) -> StripeObjectError:
+    return StripeObjectError(
+        path,
+        "outside the range of a signed 64-bit integer (−2⁶³ … 2⁶³−1), which every "
+        "Stripe integer fits and every ledger store needs",
+    )
+
+
+class StripeEnum(enum.StrEnum):
+    """A Stripe enum whose values Stripe adds to over time.
+
+    :meth:`from_wire` reads an unknown value as a value of the enum rather than
+    an error: a member whose ``value`` is the raw string, whose ``name`` is
+    ``"UNKNOWN"`` and whose :attr:`known` is ``False``. It compares equal to
+    its string, pickles and round-trips through JSON and the ledgers. Calling
+    the class (``SubscriptionStatus("x")``) stays strict, for values that a
+    person typed.
+    """
+
+    @classmethod
+    def from_wire(cls, value: str) -> Self:
+        """The member for *value*, or an unknown member carrying it."""
+        member = cls._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
+        unknown = str.__new__(cls, value)
+        unknown._name_ = "UNKNOWN"
+        unknown._value_ = value
+        return unknown
+
+    @property
+    def known(self) -> bool:
+        """Whether this is one of the values cancelflow knows (not a newer one)."""
+        return self._value_ in type(self)._value2member_map_
+
+    def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:
+        return _from_wire, (type(self), self._value_)
+
+
+def _from_wire(kind: type[StripeEnum], value: str) -> StripeEnum:
+    """Unpickle a :class:`StripeEnum` value, known or not."""
+    return kind.from_wire(value)
 
 
 _EMPTY_MAP: Final[Mapping[str, Any]] = MappingProxyType({})
@@ -45,12 +128,29 @@ def frozen_int_map(mapping: Mapping[str, int]) -> Mapping[str, int]:
 
 
 def to_member(kind: type[_E], value: str, path: str) -> _E:
-    """*value* as a member of the string enum *kind*; an unknown value raises
-    `StripeObjectError` naming *path*."""
+    """*value* as a member of the string enum *kind*.
+
+    For a `StripeEnum` an unknown value is kept as a value (see
+    `StripeEnum.from_wire`) unless it cannot be read as one (empty, too long,
+    or holding text no store can keep); for other enums it raises.
+
+    Raises:
+        StripeObjectError: *value* cannot be read as a member; the message
+            names *path*.
+    """
     try:
         return kind(value)
     except ValueError:
-        raise StripeObjectError(path, f"unknown value {value!r}") from None
+        pass
+    if issubclass(kind, StripeEnum):
+        problem = unstorable(value)
+        if value and len(value) <= MAX_ENUM_LENGTH and problem is None:
+            return kind.from_wire(value)
+        raise StripeObjectError(
+            path,
+            f"contains {problem}" if problem else "not a readable enum value",
+        ) from None
+    raise StripeObjectError(path, f"unknown value {value!r}") from None
 
 
 def plain(value: object) -> object:
@@ -158,17 +258,25 @@ class Obj:
         return result
 
     def integer(self, key: str) -> int:
+        """A required integer, refused outside the signed 64-bit range."""
         value = self.data.get(key)
-        if type(value) is int:  # fast path (a bool is not exactly an int)
-            return value
+        if type(value) is int and INT64_MIN <= value <= INT64_MAX:  # fast path
+            return value  # (a bool is not exactly an int)
         result: int = self._typed(key, int, "an integer", required=True)
+        if out_of_range(result):
+            raise _range_error(self.where(key))
         return result
 
     def opt_integer(self, key: str) -> int | None:
+        """An integer or ``None``, refused outside the signed 64-bit range."""
         value = self.data.get(key)
-        if value is None or type(value) is int:  # fast path
+        if value is None:  # fast path
+            return None
+        if type(value) is int and INT64_MIN <= value <= INT64_MAX:  # fast path
             return value
         result: int | None = self._typed(key, int, "an integer", required=False)
+        if result is not None and out_of_range(result):
+            raise _range_error(self.where(key))
         return result
 
     def opt_number(self, key: str) -> float | None:

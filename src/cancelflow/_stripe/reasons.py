@@ -13,9 +13,7 @@ This module stays free of ``attrs`` and ``typing``: the webhook parser reads
 
 from __future__ import annotations
 
-import enum
-
-from cancelflow._stripe.read import to_member
+from cancelflow._stripe.read import StripeEnum, storable_text, to_member
 from cancelflow.exceptions import InvalidParameterError
 
 # Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
@@ -33,12 +31,14 @@ __all__ = [
 ]
 
 
-class CancellationFeedback(enum.StrEnum):
+class CancellationFeedback(StripeEnum):
     """A reason the customer chose on the portal's cancel page.
 
     Values are Stripe's wire strings (``cancellation_details.feedback`` and
     ``features.subscription_cancel.cancellation_reason.options``), in the order
-    the portal lists them.
+    the portal lists them. A value Stripe adds later is read from Stripe's
+    objects and events as an unknown value (``known`` is false, ``value`` the
+    raw string); `parse()` refuses it, for values a person typed.
     """
 
     TOO_EXPENSIVE = "too_expensive"
@@ -64,11 +64,13 @@ class CancellationFeedback(enum.StrEnum):
             ) from None
 
 
-class CancellationReason(enum.StrEnum):
+class CancellationReason(StripeEnum):
     """Why Stripe says a subscription was canceled (``cancellation_details.reason``).
 
     This is a system value, not the customer's answer: see
-    `CancellationFeedback` for that.
+    `CancellationFeedback` for that. An unknown (newer) reason is kept as a
+    value, and counts as voluntary in the ledger (only the three involuntary
+    reasons known here do not).
     """
 
     CANCELLATION_REQUESTED = "cancellation_requested"
@@ -86,16 +88,21 @@ if TYPE_CHECKING:
 
 def read_details(o: Obj) -> DetailsData:
     """Read ``cancellation_details`` into ``(feedback, comment, feedback_option
-    id, reason)``; unknown enum values raise
-    `StripeObjectError`."""
+    id, reason)``.
+
+    An unknown enum value is kept as a value (`known` false). The comment is
+    the customer's free text: a U+0000 or a lone surrogate in it (which no
+    ledger store can keep) is written as its JSON escape (`storable_text`).
+    """
     feedback = o.opt_string("feedback")
     reason = o.opt_string("reason")
     option = o.opt_id_of("feedback_option") or None  # "" is no option
+    comment = o.opt_string("comment")
     return (
         None
         if feedback is None
         else to_member(CancellationFeedback, feedback, o.where("feedback")),
-        o.opt_string("comment"),
+        None if comment is None else storable_text(comment),
         option,
         None
         if reason is None

@@ -11,11 +11,10 @@ values used by both, so that there is one definition of each.
 
 from __future__ import annotations
 
-import enum
 from math import lcm
 from types import MappingProxyType
 
-from cancelflow._stripe.read import Obj, to_member
+from cancelflow._stripe.read import Obj, StripeEnum, out_of_range, to_member
 from cancelflow._stripe.reasons import read_details
 from cancelflow.exceptions import StripeObjectError
 
@@ -35,6 +34,7 @@ __all__ = [
     "item_ratio",
     "latest",
     "main_item",
+    "monthly_amount",
     "monthly_ratio",
     "read_discount",
     "read_item",
@@ -45,8 +45,13 @@ __all__ = [
 ]
 
 
-class SubscriptionStatus(enum.StrEnum):
-    """``subscription.status``, Stripe's wire values."""
+class SubscriptionStatus(StripeEnum):
+    """``subscription.status``, Stripe's wire values.
+
+    A status Stripe adds later is read as an unknown value (``known`` is
+    false): not ended, not scheduled, and blocked from retention offers by the
+    ``unknown_status`` guard.
+    """
 
     ACTIVE = "active"
     CANCELED = "canceled"
@@ -58,8 +63,8 @@ class SubscriptionStatus(enum.StrEnum):
     UNPAID = "unpaid"
 
 
-class BillingMode(enum.StrEnum):
-    """``subscription.billing_mode.type``.
+class BillingMode(StripeEnum):
+    """``subscription.billing_mode.type`` (an unknown mode is kept as a value).
 
     It changes how the portal schedules a cancel: ``classic`` sets
     ``cancel_at_period_end``, ``flexible`` sets only ``cancel_at``.
@@ -146,6 +151,24 @@ def sum_ratios(ratios: Iterable[tuple[int, int]]) -> tuple[int, int]:
             numerator = numerator * (common // denominator) + n * (common // d)
             denominator = common
     return numerator, denominator
+
+
+def monthly_amount(items: Iterable[Mapping[str, Any]], path: str) -> int:
+    """The MRR of items read by :func:`read_item`, in minor units.
+
+    Raises:
+        StripeObjectError: it does not fit a signed 64-bit integer (amount ×
+            quantity too large to be stored); the message names *path*.
+    """
+    mrr = round_half_even(*sum_ratios(item_ratio(i) for i in items))
+    if out_of_range(mrr):
+        raise StripeObjectError(
+            path,
+            "the monthly amount (unit amount × quantity) is outside the range of a "
+            "signed 64-bit integer, which no Stripe amount reaches and no ledger "
+            "store can keep",
+        )
+    return mrr
 
 
 def round_half_even(numerator: int, denominator: int) -> int:
