@@ -340,9 +340,13 @@ def need_browser() -> None:
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium (the system's), driven by Playwright; one per test process."""
+    """A headless Chromium (the system's), driven by Playwright, for one test module.
+
+    Not for the session: Playwright's sync API keeps an asyncio loop running while
+    it is open, and later tests calling ``asyncio.run()`` would fail.
+    """
     need_browser()
     from playwright.sync_api import sync_playwright
 
