@@ -37,13 +37,13 @@ MARKER = "stripe_claim"
 
 #: Each claim: its name in docs/testing.md (§9 for a guess; "documented" otherwise).
 CLAIMS: dict[str, str] = {
-    "documented": "documented behaviour the fake follows",
-    "second-update": "§9 The second update (the reason arrives in another update)",
+    "documented": "§9 documented or captured behaviour the fake follows",
+    "second-update": "§9 The second update's timing (the reason in another update)",
     "immediate-cancels": "§9 Immediate cancels",
     "accepting-the-offer": "§9 Accepting the offer",
     "answers": "§9 Answers on the cancel page",
-    "previous-attributes": "§9 previous_attributes",
-    "cancel-at-and-canceled-at": "§9 cancel_at and canceled_at",
+    "previous-attributes": "§9 previous_attributes (a sub-key added is given as null)",
+    "cancel-at-and-canceled-at": "§9 cancel_at from the API leaves canceled_at null",
     "request": "§9 request is null for the portal's events",
     "deep-link-refusals": "§9 Deep-link refusals",
     "details-on-update": "§9 cancellation_details on update",
@@ -51,7 +51,6 @@ CLAIMS: dict[str, str] = {
     "error-bodies": "§9 Error bodies",
     "value-checks": "§9 Value checks",
     "empty-ids": "§9 Empty ids",
-    "default-billing-mode": "§9 New subscriptions default to flexible billing mode",
 }
 
 

@@ -497,3 +497,26 @@ def test_configuration_of_another_kind_is_refused():
             allowed_hosts=["example.com"],
             configuration=parse_portal_config(MANAGED),  # type: ignore[arg-type]
         )
+
+
+def test_two_configurations_with_the_managed_key_are_not_guessed_between():
+    """If two configurations carry the key, Cancelflow says so instead of picking one."""
+    from cancelflow import parse_portal_config
+    from cancelflow.exceptions import PortalConfigMatchError
+
+    shop = Shop()
+    for _ in range(2):
+        shop.client.v1.billing_portal.configurations.create(
+            params={
+                "features": {"subscription_cancel": {"enabled": True}},
+                "metadata": {"cancelflow_config": "cancel-page"},
+            }
+        )
+    flow = Cancelflow(
+        shop.client,
+        allowed_hosts=["example.com"],
+        configuration=parse_portal_config(MANAGED)["cancel-page"],
+    )
+    with pytest.raises(PortalConfigMatchError, match="2 configurations carry"):
+        flow.create_portal_link(customer=shop.subscribe()[0])
+    assert flow.configuration is None

@@ -246,9 +246,9 @@ class TestUnmodeled:
     def test_stripe_endpoint_the_fake_does_not_model(self, fake, client):
         """An endpoint Stripe has but the fake does not: 400 naming it, never {}."""
         with pytest.raises(stripe.InvalidRequestError) as info:
-            client.v1.invoices.retrieve("in_1")
+            client.v1.charges.retrieve("ch_1")
         assert info.value.http_status == 400
-        assert "cancelflow FakeStripe does not model GET /v1/invoices/{invoice}" in str(
+        assert "cancelflow FakeStripe does not model GET /v1/charges/{charge}" in str(
             info.value
         )
 

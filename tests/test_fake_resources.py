@@ -508,7 +508,9 @@ def test_surface_lists_what_is_and_is_not_modeled():
     assert "automatic_tax" in refused
     assert rows["POST /v1/billing_portal/configurations"][2] == []
     missing = unmodeled_endpoints()
-    assert "GET /v1/invoices" in missing
+    assert "GET /v1/charges" in missing
+    assert "POST /v1/invoices/{invoice}/pay" in missing
+    assert "GET /v1/invoices" not in missing
     assert "GET /v1/subscriptions" not in missing
 
 

@@ -27,6 +27,7 @@ ABSENT: dict[str, set[str]] = {
     },
     "coupon": {"applies_to", "currency_options"},
     "price": {"currency_options", "tiers"},
+    "invoice": {"confirmation_secret", "payments"},
     "plan": {"tiers"},
     # Only for Connect platforms and organizations.
     "event": {"account", "context"},

@@ -131,7 +131,7 @@ def test_a_customer_as_created(target):
     assert again.metadata.to_dict() == {"plan": "pro"}
 
 
-@claim("default-billing-mode")
+@claim("documented")
 def test_new_subscriptions_default_to_flexible(target):
     """A subscription created without billing_mode is in flexible billing mode."""
     sub = subscription(target, mode=None)

@@ -41,6 +41,7 @@ from cancelflow._policy.history import EMPTY_HISTORY, CustomerHistory
 from cancelflow._stripe.coupon import Coupon, CouponDuration, CouponProblem
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalSession
+from cancelflow._stripe.read import out_of_range
 from cancelflow._stripe.subscription import SubscriptionSnapshot
 from cancelflow.exceptions import (
     CouponCurrencyMismatchError,
@@ -268,6 +269,13 @@ def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) ->
     )
 
 
+def _storable(amount: int | None) -> int | None:
+    """*amount*, or ``None`` when no ledger could store it (beyond 64 bits: an
+    amount × quantity no real subscription reaches), so that the link that
+    Stripe already created is still recorded."""
+    return None if amount is None or out_of_range(amount) else amount
+
+
 async def _in_thread(call: Callable[[A], T], argument: A) -> T:
     """Run a blocking ledger call off the event loop."""
     import asyncio
@@ -398,6 +406,7 @@ class Cancelflow:
         managed = self._managed
         if managed is None or self._configuration is not None:
             return
+        from cancelflow._portal_config.model import ConfigMatch
         from cancelflow._portal_config.plan import find_configuration
 
         gateway = self._gateway
@@ -408,8 +417,8 @@ class Cancelflow:
         try:
             found = find_configuration(managed, configurations)
         except PortalConfigMatchError as err:
-            if "carry" in err.problem:  # ambiguous: say so as it is
-                raise
+            if managed.match is ConfigMatch.METADATA:
+                raise  # two configurations carry its key: not a missing one
             found = None
             reason = err.problem
         else:
@@ -464,18 +473,36 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Create a portal session that opens on *subscription*'s cancel page.
+        """Create a portal session that opens on a subscription's cancel page.
 
         Before asking Stripe for the session, the subscription is retrieved
-        and must be *customer*'s, not ended and not already scheduled to
-        cancel; a *coupon* must exist and fit the subscription. Arguments left
+        and must be the customer's, not ended and not already scheduled to
+        cancel; a coupon must exist and fit the subscription. Arguments left
         out use the defaults given to `Cancelflow`.
 
-        Without a *coupon*, the retention *policy* (or the one given to
-        `Cancelflow`) chooses it: the customer's history comes from the
+        Without a coupon, the retention policy (this call's, or the one given
+        to `Cancelflow`) chooses it: the customer's history comes from the
         ledger, their facts from Stripe when a rule needs them, the coupon's
         facts from a cache. The decision is on the result and recorded in the
         ledger with the link.
+
+        Args:
+            customer: the `cus_…` id of the signed-in customer (from your
+                session, never from the request).
+            subscription: the `sub_…` id to cancel; it must be `customer`'s.
+            coupon: a coupon to offer as a retention offer; bypasses the policy.
+            return_url: the link back to your site; the default when `None`.
+            after_completion: what the portal does after the cancel
+                ([`Redirect`][cancelflow.Redirect],
+                [`HostedConfirmation`][cancelflow.HostedConfirmation],
+                [`PortalHomepage`][cancelflow.PortalHomepage]).
+            locale: the portal's language (one of [`LOCALES`][cancelflow.LOCALES]).
+            policy: the [`RetentionPolicy`][cancelflow.RetentionPolicy] for this
+                call, instead of the one given to `Cancelflow`.
+
+        Returns:
+            The [`CancelLink`][cancelflow.CancelLink]: redirect the customer to
+            its `url`.
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -510,7 +537,23 @@ class Cancelflow:
         locale: str | None = None,
         policy: RetentionPolicy | None = None,
     ) -> CancelLink:
-        """Async twin of `create_cancel_link` (same checks, same errors)."""
+        """Create a cancel link without blocking: the async twin of `create_cancel_link`.
+
+        It runs the same checks, raises the same errors, and calls Stripe with
+        stripe-python's `*_async` methods (install the `async` extra).
+
+        Args:
+            customer: as for `create_cancel_link`.
+            subscription: as for `create_cancel_link`.
+            coupon: as for `create_cancel_link`.
+            return_url: as for `create_cancel_link`.
+            after_completion: as for `create_cancel_link`.
+            locale: as for `create_cancel_link`.
+            policy: as for `create_cancel_link`.
+
+        Returns:
+            The [`CancelLink`][cancelflow.CancelLink].
+        """
         flow = self._cancel_link_flow(
             customer=customer,
             subscription=subscription,
@@ -631,10 +674,12 @@ class Cancelflow:
                 offered_coupon=offered.id if offered else None,
                 arm=decision.arm if decision else None,
                 decision=decision.to_dict() if decision else None,
-                mrr=snapshot.mrr,
+                mrr=_storable(snapshot.mrr),
                 currency=snapshot.currency,
                 experiment=decision.experiment if decision else None,
-                offer_discount=offered.monthly_discount(snapshot.mrr, snapshot.currency)
+                offer_discount=_storable(
+                    offered.monthly_discount(snapshot.mrr, snapshot.currency)
+                )
                 if offered
                 else None,
                 offer_months=_offer_months(offered),
@@ -706,10 +751,18 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Create a portal session on the portal's homepage for *customer*.
+        """Create a portal session on the portal's homepage for a customer.
 
         This is the way forward for a subscription that is already scheduled
         to cancel: the homepage shows the date and lets the customer renew.
+
+        Args:
+            customer: the `cus_…` id of the signed-in customer.
+            return_url: the link back to your site; the default when `None`.
+            locale: the portal's language (one of [`LOCALES`][cancelflow.LOCALES]).
+
+        Returns:
+            The [`PortalLink`][cancelflow.PortalLink].
 
         Raises:
             InvalidParameterError: an argument breaks a rule (no Stripe call).
@@ -725,7 +778,16 @@ class Cancelflow:
         return_url: str | None = None,
         locale: str | None = None,
     ) -> PortalLink:
-        """Async twin of `create_portal_link`."""
+        """Create a homepage link without blocking: the async twin of `create_portal_link`.
+
+        Args:
+            customer: as for `create_portal_link`.
+            return_url: as for `create_portal_link`.
+            locale: as for `create_portal_link`.
+
+        Returns:
+            The [`PortalLink`][cancelflow.PortalLink].
+        """
         return await run_async(self._portal_link_flow(customer, return_url, locale))
 
     def _portal_link_flow(

@@ -50,6 +50,9 @@ class CouponCache:
             this long.
         max_entries: how many coupons are kept at most.
         clock: a monotonic clock in seconds (for tests).
+
+    Raises:
+        InvalidParameterError: `ttl` is negative or `max_entries` below 1.
     """
 
     __slots__ = ("_clock", "_entries", "_fetch", "_lock", "max_entries", "ttl")
@@ -82,7 +85,18 @@ class CouponCache:
         max_entries: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> CouponCache:
-        """A cache in front of ``gateway.retrieve_coupon``."""
+        """Build a cache in front of a gateway's `retrieve_coupon`.
+
+        Args:
+            gateway: a [`StripeGateway`][cancelflow.StripeGateway] (or anything
+                with `retrieve_coupon(id)`).
+            ttl: how long facts stay fresh, in seconds.
+            max_entries: how many coupons are kept at most.
+            clock: returns the time in seconds (monotonic).
+
+        Returns:
+            The cache.
+        """
         return cls(
             gateway.retrieve_coupon, ttl=ttl, max_entries=max_entries, clock=clock
         )
@@ -97,8 +111,15 @@ class CouponCache:
         return len(self._entries)
 
     def get_coupon(self, coupon_id: str) -> Coupon | None:
-        """The coupon's facts (``None`` if it does not exist), from the cache
-        while they are fresher than *ttl*, else from *fetch*."""
+        """Return a coupon's facts, from the cache while fresh, else fetched.
+
+        Args:
+            coupon_id: the coupon's id.
+
+        Returns:
+            The [`Coupon`][cancelflow.Coupon], or `None` if it does not exist
+            (that answer is cached too).
+        """
         now = self._clock()
         # Reads take no lock: one dict lookup is atomic, and an entry is
         # replaced whole, never changed in place.
@@ -120,10 +141,16 @@ class CouponCache:
                 self._entries.popitem(last=False)
 
     def cached(self, coupon_id: str) -> tuple[bool, Coupon | None]:
-        """``(True, facts)`` when fresh facts are cached (``None`` facts: the
-        coupon does not exist), else ``(False, None)``; never fetches.
+        """Look a coupon up in the cache only; never fetch.
 
         With `remember`, this lets async code fetch with its own client.
+
+        Args:
+            coupon_id: the coupon's id.
+
+        Returns:
+            `(True, facts)` when fresh facts are cached (`None` facts: the
+            coupon does not exist), else `(False, None)`.
         """
         entry = self._entries.get(coupon_id)
         if entry is not None and self._clock() - entry[0] < self.ttl:
@@ -131,20 +158,37 @@ class CouponCache:
         return False, None
 
     def remember(self, coupon_id: str, coupon: Coupon | None) -> None:
-        """Cache *coupon* (``None``: it does not exist) as fetched now."""
+        """Cache a coupon's facts as fetched now.
+
+        Args:
+            coupon_id: the coupon's id.
+            coupon: its facts, or `None` when it does not exist.
+        """
         self._store(coupon_id, self._clock(), coupon)
 
     def prefetch(self, coupon_ids: Iterable[str]) -> None:
-        """Fetch these coupons now (e.g. ``policy.coupon_ids`` at start-up)."""
+        """Fetch these coupons now, for example `policy.coupon_ids` at start-up.
+
+        Args:
+            coupon_ids: the ids to fetch.
+        """
         for coupon_id in coupon_ids:
             self.get_coupon(coupon_id)
 
     def put(self, coupon: Coupon) -> None:
-        """Remember *coupon* as fresh now (e.g. from a ``coupon.updated`` webhook)."""
+        """Remember a coupon as fresh now, for example from a `coupon.updated` webhook.
+
+        Args:
+            coupon: its facts.
+        """
         self._store(coupon.id, self._clock(), coupon)
 
     def invalidate(self, coupon_id: str | None = None) -> None:
-        """Forget one coupon, or every coupon when *coupon_id* is ``None``."""
+        """Forget one coupon, or every coupon.
+
+        Args:
+            coupon_id: the coupon to forget; `None` forgets them all.
+        """
         with self._lock:
             if coupon_id is None:
                 self._entries.clear()

@@ -42,7 +42,13 @@ def _bad_char(text: str) -> str | None:
     for char in text:
         if char == "\\":
             return "a backslash"
-        if char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+        if char.isspace() or unicodedata.category(char) in {
+            "Cc",
+            "Cf",
+            "Cs",
+            "Zl",
+            "Zp",
+        }:
             return f"the character U+{ord(char):04X}"
     return None
 
@@ -223,6 +229,9 @@ class AllowedHosts:
     a public suffix (``com``, ``*.co.uk``, ``*.github.io``: from the Public
     Suffix List shipped by the ``publicsuffixlist`` package) is refused.
 
+    Args:
+        hosts: the entries (see above).
+
     Raises:
         InvalidParameterError: an entry is not a host name, or is (or
             wildcards) a public suffix.
@@ -248,14 +257,22 @@ class AllowedHosts:
         return tuple(str(r) for r in self._rules)
 
     def check(self, url: object, *, field: str) -> str:
-        """Return *url*, normalised, if a customer may be sent there.
+        """Return the URL, normalised, if a customer may be sent there.
 
         The scheme and host are lower-cased and an IDN host is written in its
-        ``xn--`` form; path, query and fragment are kept as given.
+        `xn--` form; path, query and fragment are kept as given.
+
+        Args:
+            url: the URL to check (any value: a non-string is refused).
+            field: the parameter it is for, named in the error
+                (`return_url`, `flow_data[after_completion][redirect][return_url]`).
+
+        Returns:
+            The normalised URL.
 
         Raises:
-            DisallowedURLError: *url* breaks a rule; ``field`` is *field* and
-                ``rule`` says which rule.
+            DisallowedURLError: the URL breaks a rule; the error's `field` is
+                `field` and its `rule` says which rule.
         """
         if not isinstance(url, str):
             raise DisallowedURLError(field, "must be a string URL")
@@ -287,8 +304,11 @@ class AllowedHosts:
                 field,
                 "must not contain user info ('user@host'); it hides the real host",
             )
-        hostname = parts.hostname or ""
-        host = normalise_host(f"[{hostname}]" if ":" in hostname else hostname)
+        # The host as written, not ``parts.hostname``: Python lower-cases it
+        # with its own rules (a final capital sigma becomes ς), where
+        # browsers apply UTS 46 to what was written (Σ becomes σ).
+        written = _HOST_PORT.match(parts.netloc)
+        host = normalise_host(written["host"]) if written else None
         if host is None or "%" in parts.netloc:
             raise DisallowedURLError(field, "does not have a valid host name")
         if port == 0:

@@ -185,13 +185,15 @@ class LinkRecord:
 
     Attributes:
         session_id: the portal session's ``bps_…`` id.
-        subscription_id, customer_id: whose subscription the link cancels.
+        subscription_id: the subscription the link cancels.
+        customer_id: its customer.
         created: the session's ``created`` (unix seconds).
         livemode: the session's ``livemode``.
         offered_coupon: the retention coupon offered in the flow, if any.
         arm: the experiment arm the retention policy chose, if any.
         decision: the policy's decision as opaque JSON data (its explanation).
-        mrr, currency: the subscription's MRR (minor units) and currency.
+        mrr: the subscription's MRR, minor units.
+        currency: the subscription's currency.
         experiment: the experiment *arm* belongs to, if any (when left out, the
             ``"experiment"`` of *decision*, if it names one).
         offer_discount: what the offered coupon takes off one month of *mrr*
@@ -230,6 +232,11 @@ class LinkRecord:
         return None
 
     def to_json(self) -> dict[str, Any]:
+        """Return the record as plain JSON data.
+
+        Returns:
+            Every field by name.
+        """
         return attrs.asdict(self)
 
 
@@ -239,26 +246,40 @@ class Case:
 
     Attributes:
         id: ``case_`` + the link's session id, or + the first event's id.
-        subscription_id, customer_id, livemode: whose attempt.
+        subscription_id: the subscription of the attempt.
+        customer_id: its customer, when known.
+        livemode: whether it happened in live mode.
         state: where it stands (`CaseState`).
-        opened_at, updated_at: the first and last moment seen (unix seconds).
-        link_session_id, link_created_at: the deep link that started it.
-        offered_coupon, arm, decision: what the retention policy decided.
+        opened_at: the first moment seen (unix seconds).
+        updated_at: the last moment seen (unix seconds).
+        link_session_id: the portal session of the deep link that started it.
+        link_created_at: when that link was created.
+        offered_coupon: the coupon the retention policy offered, if any.
+        arm: the experiment arm it chose, if any.
+        decision: its decision, as JSON data.
         experiment: the experiment *arm* belongs to.
-        offer_discount, offer_months: the offered coupon's discount on one
-            month of MRR and how many months it lasts (``None``: forever),
+        offer_discount: the offered coupon's discount on one month of MRR,
             from the link.
+        offer_months: how many months it lasts (`None`: forever).
         scheduled_at: when the cancellation was first scheduled.
         effective_at: when the (last) scheduled cancellation takes effect.
         billing_mode: the subscription's billing mode when scheduled.
-        feedback, comment, feedback_option, feedback_at: the customer's answer.
-        redeemed_coupon, redeemed_discount, redeemed_at: the offer redeemed.
+        feedback: the reason the customer chose, if any.
+        comment: their free text, if any.
+        feedback_option: the custom feedback option they chose, if any.
+        feedback_at: when the answer arrived.
+        redeemed_coupon: the coupon of the offer redeemed, if any.
+        redeemed_discount: the `di_…` discount it made.
+        redeemed_at: when it was redeemed.
         withdrawn_at: when the customer renewed.
-        ended_at, ended_reason: when and why (Stripe's reason) it ended.
-        mrr, currency: the MRR involved (minor units, in the subscription's
-            currency), from the latest event (or the link).
-        product_id, price_id: the subscription's main item (the largest
+        ended_at: when the subscription ended.
+        ended_reason: why, in Stripe's words
+            ([`CancellationReason`][cancelflow.CancellationReason]).
+        mrr: the MRR involved (minor units), from the latest event (or the link).
+        currency: the subscription's currency.
+        product_id: the product of the subscription's main item (the largest
             amount per month), from the latest event that named one.
+        price_id: that item's price.
         started_at: the subscription's ``start_date`` (unix seconds).
         event_ids: the Stripe events that shaped it, sorted.
     """
@@ -310,8 +331,11 @@ class Case:
 
     @property
     def customer_initiated(self) -> bool:
-        """False only for an end that no one asked for (payment failed,
-        disputed, Stripe's retention policy) without a link or a schedule."""
+        """Whether someone asked for this end: false only for an involuntary one.
+
+        An involuntary end (payment failed, disputed, Stripe's retention policy)
+        came without a cancel link or a schedule.
+        """
         return not (
             self.link_session_id is None
             and self.scheduled_at is None
@@ -319,7 +343,11 @@ class Case:
         )
 
     def describe(self) -> str:
-        """One readable line: state, subscription, feedback, offer."""
+        """Say what the case is, in one readable line.
+
+        Returns:
+            State, subscription, feedback and offer.
+        """
         parts = [f"{self.id}: {self.subscription_id} {self.state.value}"]
         if self.feedback or self.comment:
             parts.append(
@@ -469,15 +497,29 @@ class Ledger(Protocol):
     def record_events(self, events: Sequence[CancellationEvent]) -> bool:
         """Record the typed events of ONE Stripe event, in one transaction.
 
-        Returns ``False`` (and changes nothing) when that event id was already
-        processed. Raises `UnstorableEventError` (nothing changed) when the
-        event can never be stored or folded, and `LedgerError` when the store
-        failed.
+        Args:
+            events: what [`parse_event`][cancelflow.parse_event] returned for it.
+
+        Returns:
+            `False` (and nothing changed) when that event id was already
+            processed, else `True`.
+
+        Raises:
+            UnstorableEventError: the event can never be stored or folded
+                (nothing changed).
+            LedgerError: the store failed; nothing was recorded.
         """
         ...
 
     def record_link(self, link: LinkRecord) -> None:
-        """Remember a cancel link (idempotent by session id)."""
+        """Remember a cancel link (idempotent by session id).
+
+        Args:
+            link: what `Cancelflow(..., ledger=...)` records for each link.
+
+        Raises:
+            LedgerError: the store failed.
+        """
         ...
 
     def record_problem(self, problem: LedgerProblem) -> bool:
@@ -501,32 +543,73 @@ class Ledger(Protocol):
         ...
 
     def is_processed(self, event_id: str) -> bool:
-        """Whether the Stripe event *event_id* was recorded."""
+        """Tell whether a Stripe event was recorded.
+
+        Args:
+            event_id: the `evt_…` id.
+
+        Returns:
+            Whether it was.
+        """
         ...
 
     def processed_count(self) -> int:
-        """How many Stripe event ids are remembered."""
+        """Count the Stripe event ids remembered.
+
+        Returns:
+            How many.
+        """
         ...
 
     def cases(
         self, *, subscription_id: str | None = None, customer_id: str | None = None
     ) -> list[Case]:
-        """The cases, oldest first, optionally of one subscription or customer."""
+        """Return the cases, oldest first.
+
+        Args:
+            subscription_id: only this subscription's.
+            customer_id: only this customer's.
+
+        Returns:
+            The [`Case`][cancelflow.Case]s.
+        """
         ...
 
     def links(self, *, subscription_id: str | None = None) -> list[LinkRecord]:
-        """The recorded links, oldest first."""
+        """Return the recorded links, oldest first.
+
+        Args:
+            subscription_id: only this subscription's.
+
+        Returns:
+            The [`LinkRecord`][cancelflow.LinkRecord]s.
+        """
         ...
 
     def customer_history(self, customer_id: str) -> CustomerHistory:
-        """Attempts, last offer and last redemption of *customer_id*."""
+        """Return a customer's attempts, last offer and last redemption.
+
+        Args:
+            customer_id: the `cus_…` id.
+
+        Returns:
+            The [`CustomerHistory`][cancelflow.CustomerHistory] a retention
+            policy's guards read.
+        """
         ...
 
     def prune_processed_events(
         self, *, older_than: dt.timedelta, now: float | None = None
     ) -> int:
-        """Forget the ids of events that were not about cancellation and were
-        created more than *older_than* before *now*; return how many."""
+        """Forget the ids of old events that were not about cancellation.
+
+        Args:
+            older_than: how old an event must be (by its `created`).
+            now: the time to count from, unix seconds; now when `None`.
+
+        Returns:
+            How many ids were forgotten.
+        """
         ...
 
     def close(self) -> None:
@@ -883,8 +966,24 @@ def fold_cases(
     """Compute every case from a set of links and typed events.
 
     A pure function of the *set*: order and duplicates in the inputs do not
-    matter. Events that are not about a subscription are ignored. Cases come
-    out sorted by ``(opened_at, id)``.
+    matter. Events that are not about a subscription are ignored. Every ledger
+    store uses it.
+
+    Args:
+        links: the recorded [`LinkRecord`][cancelflow.LinkRecord]s.
+        events: the typed events.
+
+    Returns:
+        The [`Case`][cancelflow.Case]s, sorted by `(opened_at, id)`.
+
+    Example:
+        ```python
+        import cancelflow
+
+        assert cancelflow.fold_cases([], []) == []
+        ledger = cancelflow.MemoryLedger()
+        assert cancelflow.fold_cases(ledger.links(), []) == ledger.cases()
+        ```
     """
     by_sub: dict[str, dict[tuple[str, str, str], _Item]] = {}
     for link in links:

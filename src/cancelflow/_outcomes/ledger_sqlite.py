@@ -81,6 +81,8 @@ class SQLiteLedger(SQLLedger):
             and why: a missing directory, a file where a directory should be,
             a directory where the file should be, no permission, not a
             database), or its schema is newer.
+        InvalidParameterError: `path` is not a file path, or `synchronous` is
+            not one of the three modes.
     """
 
     clustered = " WITHOUT ROWID"

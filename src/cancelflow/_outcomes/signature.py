@@ -216,11 +216,20 @@ class SignatureVerifier:
         *,
         now: float | None = None,
     ) -> int:
-        """Check that Stripe signed *body* recently; return the signature's timestamp.
+        """Check that Stripe signed a body recently; return the signature's timestamp.
 
-        *body* is the raw request body, byte for byte (do not re-serialise the
-        JSON). Checks run in stripe-python's order: header present, header
-        readable, a ``v1`` signature present, a signature matches, then the age.
+        Checks run in stripe-python's order: header present, header readable,
+        a `v1` signature present, a signature matches, then the age.
+
+        Args:
+            body: the raw request body, byte for byte (do not re-serialise the
+                JSON).
+            signature_header: the `Stripe-Signature` header (`None` when absent).
+            now: the time to check the age against, unix seconds; the
+                verifier's clock when `None`.
+
+        Returns:
+            The signature's timestamp (`t=`), unix seconds.
 
         Raises:
             InvalidParameterError: *body* is not bytes or text (``field`` is

@@ -76,26 +76,42 @@ class WebhookHandler:
     def verify_and_parse(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """Check the signature and read the event, without recording it."""
+        """Check the signature and read the event, without recording it.
+
+        Args:
+            body: the raw request body, unchanged.
+            signature_header: the `Stripe-Signature` header.
+
+        Returns:
+            The typed events.
+
+        Raises:
+            SignatureVerificationError: the delivery is not from Stripe.
+            EventPayloadError: the verified body is not a readable event.
+        """
         self._verifier.verify(body, signature_header)
         return parse_event(body)
 
     def handle_webhook(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """Verify *body*, read it into typed events and record them.
+        """Verify a delivery, read it into typed events and record them.
 
-        *body* is the raw request body, unchanged; *signature_header* the
-        ``Stripe-Signature`` header. The event is recorded in one ledger
-        transaction. Returns the typed events (a `NotAboutCancellation`
-        for other event types), or an empty list when the ledger had already
-        processed this event id, so that side effects run once per event.
+        The event is recorded in one ledger transaction. A verified delivery
+        that can never be recorded — not a readable event (`EventPayloadError`),
+        or one the ledger can never store or fold (`UnstorableEventError`) — is
+        kept with its reason in the ledger (`ledger.problems()`) and gives an
+        empty list: answer 2xx, and Stripe will not retry it. Without a ledger
+        the error is raised.
 
-        A verified delivery that can never be recorded — not a readable event
-        (``EventPayloadError``), or one the ledger can never store or fold
-        (``UnstorableEventError``) — is kept with its reason in the ledger
-        (``ledger.problems()``) and gives an empty list: answer 2xx, and
-        Stripe will not retry it. Without a ledger the error is raised.
+        Args:
+            body: the raw request body, unchanged.
+            signature_header: the `Stripe-Signature` header.
+
+        Returns:
+            The typed events (a `NotAboutCancellation` for other event types),
+            or an empty list when the ledger had already processed this event
+            id, or kept it as a problem, so that side effects run once per event.
 
         Raises:
             InvalidParameterError: *body* is not bytes or text.
@@ -128,8 +144,18 @@ class WebhookHandler:
     async def handle_webhook_async(
         self, body: bytes | str, signature_header: str | None
     ) -> list[CancellationEvent]:
-        """`handle_webhook` for async frameworks: verifying and parsing
-        run inline (microseconds), the ledger writes in a worker thread."""
+        """Handle a delivery in an async framework, like `handle_webhook`.
+
+        Verifying and parsing run inline (microseconds), the ledger writes in a
+        worker thread.
+
+        Args:
+            body: the raw request body, unchanged.
+            signature_header: the `Stripe-Signature` header.
+
+        Returns:
+            As for `handle_webhook`.
+        """
         import asyncio  # not at module level: it costs a serverless cold start
 
         self._verifier.verify(body, signature_header)

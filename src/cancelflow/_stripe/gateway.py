@@ -26,6 +26,7 @@ from cancelflow._stripe.coupon import Coupon
 from cancelflow._stripe.customer import CustomerSnapshot
 from cancelflow._stripe.feedback_option import FeedbackOption
 from cancelflow._stripe.portal import PortalConfiguration, PortalSession
+from cancelflow._stripe.read import plain
 from cancelflow._stripe.subscription import SubscriptionSnapshot
 from cancelflow.exceptions import (
     InvalidParameterError,
@@ -34,6 +35,7 @@ from cancelflow.exceptions import (
     StripeConnectionError,
     StripeIdempotencyError,
     StripeInvalidRequestError,
+    StripeObjectError,
     StripePermissionError,
     StripeRateLimitError,
     StripeResourceMissingError,
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
         SessionCreateParams,
     )
 
-__all__ = ["StripeGateway", "map_stripe_error", "redact"]
+__all__ = ["StripeGateway", "SubscriptionPage", "map_stripe_error", "redact"]
 
 T = TypeVar("T")
 
@@ -294,6 +296,27 @@ def _subscription_list_params(
     return params
 
 
+@attrs.frozen
+class SubscriptionPage:
+    """One page of ``GET /v1/subscriptions``, each subscription as plain JSON.
+
+    Attributes:
+        objects: the subscriptions (dicts, as Stripe sent them), newest first.
+        has_more: whether Stripe has more after the last one.
+    """
+
+    objects: tuple[Mapping[str, Any], ...]
+    has_more: bool
+
+    @property
+    def last_id(self) -> str | None:
+        """The last subscription's id: the cursor of the next page."""
+        if not self.objects:
+            return None
+        value = self.objects[-1].get("id")
+        return value if isinstance(value, str) else None
+
+
 def _check_client(_: object, __: object, client: Any) -> None:
     if not hasattr(client, "v1"):
         # Never echo the value: it might be an API key passed by mistake.
@@ -335,7 +358,14 @@ class StripeGateway:
     # -- subscriptions -----------------------------------------------------------
 
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
-        """``GET /v1/subscriptions/{id}`` with ``discounts`` expanded."""
+        """Retrieve a subscription: `GET /v1/subscriptions/{id}`, `discounts` expanded.
+
+        Args:
+            subscription: the `sub_…` id.
+
+        Returns:
+            Its [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot].
+        """
         check_id(subscription, "subscription", prefix="sub_")
         obj = _call(
             f"retrieve subscription {subscription}",
@@ -349,7 +379,14 @@ class StripeGateway:
     async def retrieve_subscription_async(
         self, subscription: str
     ) -> SubscriptionSnapshot:
-        """Async twin of `retrieve_subscription`."""
+        """Async twin of `retrieve_subscription` (stripe-python's async client).
+
+        Args:
+            subscription: as for `retrieve_subscription`.
+
+        Returns:
+            As for `retrieve_subscription`.
+        """
         check_id(subscription, "subscription", prefix="sub_")
         obj = await _acall(
             f"retrieve subscription {subscription}",
@@ -368,10 +405,20 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> Iterator[SubscriptionSnapshot]:
-        """Every subscription matching the filters, page after page.
+        """List the subscriptions matching the filters, page after page.
 
-        Stripe's default (``status=None``) lists the subscriptions that are
-        not canceled; ``status="all"`` lists every one.
+        Stripe's default (`status=None`) lists the subscriptions that are not
+        canceled; `status="all"` lists every one. `GET /v1/subscriptions`, with
+        `data.discounts` expanded.
+
+        Args:
+            customer: only this `cus_…` customer's.
+            status: only this status, or `"all"`.
+            price: only subscriptions to this `price_…`.
+            page_size: subscriptions per request (1 to 100).
+
+        Returns:
+            An iterator of [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot]s.
         """
         params = _subscription_list_params(customer, status, price, page_size)
         page = _call(
@@ -392,7 +439,17 @@ class StripeGateway:
         price: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[SubscriptionSnapshot]:
-        """Async twin of `iter_subscriptions` (use ``async for``)."""
+        """Async twin of `iter_subscriptions` (stripe-python's async client).
+
+        Args:
+            customer: as for `iter_subscriptions`.
+            status: as for `iter_subscriptions`.
+            price: as for `iter_subscriptions`.
+            page_size: as for `iter_subscriptions`.
+
+        Returns:
+            As for `iter_subscriptions` (an async iterator).
+        """
         params = _subscription_list_params(customer, status, price, page_size)
         page = await _acall(
             "list subscriptions",
@@ -408,10 +465,66 @@ class StripeGateway:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
 
+    def list_subscriptions_page(
+        self,
+        *,
+        status: str = "all",
+        created_before: int | None = None,
+        starting_after: str | None = None,
+        page_size: int = 100,
+    ) -> SubscriptionPage:
+        """One page of ``GET /v1/subscriptions``, newest first, as plain JSON.
+
+        For scans that must survive an interruption: the caller keeps the
+        page's `last_id` and passes it back as *starting_after*
+        (`iter_subscriptions` pages on its own, but hides the cursor). The
+        subscriptions stay plain JSON, so that a caller can read values a newer
+        API version adds.
+
+        Args:
+            status: Stripe's ``status`` filter (``"all"`` includes canceled).
+            created_before: only subscriptions created before this time
+                (``created[lt]``, unix seconds).
+            starting_after: the cursor: the last id of the previous page.
+            page_size: 1 to 100.
+
+        Returns:
+            The [`SubscriptionPage`][cancelflow.SubscriptionPage].
+
+        Raises:
+            InvalidParameterError: a bad filter or cursor.
+            StripeAPIError: Stripe refused (``StripeRateLimitError`` on 429).
+        """
+        params = _subscription_list_params(None, status, None, page_size)
+        del params["expand"]  # discounts are not needed here
+        if created_before is not None:
+            given: object = created_before
+            if not isinstance(given, int) or isinstance(given, bool):
+                raise InvalidParameterError("created_before", "must be unix seconds")
+            params["created"] = {"lt": created_before}
+        if starting_after is not None:
+            params["starting_after"] = check_id(
+                starting_after, "starting_after", prefix="sub_"
+            )
+        page = _call(
+            "list subscriptions", READ, self.client.v1.subscriptions.list, params=params
+        )
+        return SubscriptionPage(
+            objects=tuple(_plain_object(o) for o in page.data),
+            has_more=bool(page.has_more),
+        )
+
     # -- customers and coupons ---------------------------------------------------
 
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
-        """``GET /v1/customers/{id}``."""
+        """Retrieve a customer: `GET /v1/customers/{id}`.
+
+        Args:
+            customer: the `cus_…` id.
+
+        Returns:
+            Its [`CustomerSnapshot`][cancelflow.CustomerSnapshot].
+        """
         check_id(customer, "customer", prefix="cus_")
         obj = _call(
             f"retrieve customer {customer}",
@@ -422,7 +535,14 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
-        """Async twin of `retrieve_customer`."""
+        """Async twin of `retrieve_customer` (stripe-python's async client).
+
+        Args:
+            customer: as for `retrieve_customer`.
+
+        Returns:
+            As for `retrieve_customer`.
+        """
         check_id(customer, "customer", prefix="cus_")
         obj = await _acall(
             f"retrieve customer {customer}",
@@ -433,8 +553,17 @@ class StripeGateway:
         return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
-        """``GET /v1/coupons/{id}`` with ``applies_to`` and ``currency_options``
-        expanded (Stripe leaves both out otherwise)."""
+        """Retrieve a coupon: `GET /v1/coupons/{id}`.
+
+        `applies_to` and `currency_options` are expanded (Stripe leaves both out
+        otherwise).
+
+        Args:
+            coupon: the coupon's id.
+
+        Returns:
+            Its [`Coupon`][cancelflow.Coupon].
+        """
         check_id(coupon, "coupon")
         obj = _call(
             f"retrieve coupon {coupon}",
@@ -446,7 +575,14 @@ class StripeGateway:
         return Coupon.from_stripe(obj)
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
-        """Async twin of `retrieve_coupon`."""
+        """Async twin of `retrieve_coupon` (stripe-python's async client).
+
+        Args:
+            coupon: as for `retrieve_coupon`.
+
+        Returns:
+            As for `retrieve_coupon`.
+        """
         check_id(coupon, "coupon")
         obj = await _acall(
             f"retrieve coupon {coupon}",
@@ -460,9 +596,17 @@ class StripeGateway:
     # -- portal sessions -----------------------------------------------------------
 
     def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
-        """``POST /v1/billing_portal/sessions`` with a fresh idempotency key.
+        """Create a portal session: `POST /v1/billing_portal/sessions`.
 
-        Build *params* with `build_cancel_session_params`.
+        Sent with a fresh idempotency key. Build `params` with
+        [`build_cancel_session_params`][cancelflow.build_cancel_session_params].
+
+        Args:
+            params: the session's parameters.
+
+        Returns:
+            The [`PortalSession`][cancelflow.PortalSession]; its `url` logs the
+            customer in.
         """
         _no_request_options(params, "params")
         obj = _call(
@@ -477,7 +621,14 @@ class StripeGateway:
     async def create_portal_session_async(
         self, params: SessionCreateParams
     ) -> PortalSession:
-        """Async twin of `create_portal_session`."""
+        """Async twin of `create_portal_session` (stripe-python's async client).
+
+        Args:
+            params: as for `create_portal_session`.
+
+        Returns:
+            As for `create_portal_session`.
+        """
         _no_request_options(params, "params")
         obj = await _acall(
             "create a portal session",
@@ -493,7 +644,15 @@ class StripeGateway:
     def list_portal_configurations(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Every portal configuration (all pages), optionally filtered."""
+        """List every portal configuration (all pages), optionally filtered.
+
+        Args:
+            active: only active (`True`) or inactive (`False`) ones.
+            is_default: only the default one (`True`) or the others (`False`).
+
+        Returns:
+            The [`PortalConfiguration`][cancelflow.PortalConfiguration]s.
+        """
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
         page = _call(
@@ -507,7 +666,15 @@ class StripeGateway:
     async def list_portal_configurations_async(
         self, *, active: bool | None = None, is_default: bool | None = None
     ) -> list[PortalConfiguration]:
-        """Async twin of `list_portal_configurations`."""
+        """Async twin of `list_portal_configurations` (stripe-python's async client).
+
+        Args:
+            active: as for `list_portal_configurations`.
+            is_default: as for `list_portal_configurations`.
+
+        Returns:
+            As for `list_portal_configurations`.
+        """
         params = _configuration_list_params(active, is_default)
         configurations = self.client.v1.billing_portal.configurations
         page = await _acall(
@@ -872,6 +1039,13 @@ class StripeGateway:
             options=options,
         )
         return FeedbackOption.from_stripe(obj)
+
+
+def _plain_object(obj: object) -> Mapping[str, Any]:
+    value = plain(obj)
+    if not isinstance(value, Mapping):
+        raise StripeObjectError("subscriptions.data[]", "expected an object")
+    return value
 
 
 def _configuration_list_params(

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from cancelflow.testing._faults import Fault, Faults, InjectedFault
     from cancelflow.testing._latency import Latency
     from cancelflow.testing._portal import Portal, PortalOutcome, PortalVisit
+    from cancelflow.testing._retries import RetrySchedule
     from cancelflow.testing._server.forward import ForwardedDelivery
     from cancelflow.testing._server.server import FakeServer
     from cancelflow.testing._webhooks import WebhookDelivery, WebhookEndpoint
@@ -61,6 +62,7 @@ _LAZY = {
     "Portal": "cancelflow.testing._portal",
     "PortalOutcome": "cancelflow.testing._portal",
     "PortalVisit": "cancelflow.testing._portal",
+    "RetrySchedule": "cancelflow.testing._retries",
     "WebhookDelivery": "cancelflow.testing._webhooks",
     "WebhookEndpoint": "cancelflow.testing._webhooks",
 }
@@ -78,6 +80,7 @@ __all__ = [
     "Portal",
     "PortalOutcome",
     "PortalVisit",
+    "RetrySchedule",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -28,6 +28,7 @@ from cancelflow.testing._resources import (
     customers,
     events,
     feedback_options,
+    invoices,
     portal_configurations,
     portal_sessions,
     prices,
@@ -60,6 +61,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     *portal_configurations.ROUTES,
     *portal_sessions.ROUTES,
     *feedback_options.ROUTES,
+    *invoices.ROUTES,
     *events.ROUTES,
 )
 #: Path segments that Stripe uses for endpoints of their own where the fake
@@ -223,6 +225,7 @@ _OBJECT_OF: Final = {
     "coupons": "coupon",
     "customers": "customer",
     "events": "event",
+    "invoices": "invoice",
     "prices": "price",
     "products": "product",
     "subscriptions": "subscription",

@@ -63,6 +63,7 @@ from cancelflow.testing._resources.coupons import Coupons
 from cancelflow.testing._resources.customers import Customers
 from cancelflow.testing._resources.discounts import Discounts
 from cancelflow.testing._resources.feedback_options import FeedbackOptions
+from cancelflow.testing._resources.invoices import Invoices
 from cancelflow.testing._resources.portal_configurations import PortalConfigurations
 from cancelflow.testing._resources.portal_sessions import PortalSessions
 from cancelflow.testing._resources.prices import Prices
@@ -116,6 +117,7 @@ class Backend:
         self.portal_configurations = PortalConfigurations(self)
         self.portal_sessions = PortalSessions(self)
         self.feedback_options = FeedbackOptions(self)
+        self.invoices = Invoices(self)
         self.timeline = Timeline(self)
         self.faults = Faults(self)
         self.portal = Portal(self)
@@ -234,4 +236,5 @@ class Backend:
             "fo": lambda i: self.feedback_options.render(
                 self.feedback_options.get(i, param="expand")
             ),
+            "in": lambda i: self.invoices.render(self.invoices.get(i, param="expand")),
         }

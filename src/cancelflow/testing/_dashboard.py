@@ -1,7 +1,7 @@
 """The Dashboard: what a Stripe account sets outside the API (``FakeStripe.dashboard``).
 
 Some of an account's behaviour is set in Stripe's Dashboard and nowhere in
-the API. The fake models such settings as calls a test makes:
+the API. The fake models two such settings, as calls a test makes:
 
 * **The customer portal's settings** (Settings → Billing → Customer portal).
   Saving that page creates the account's *default* portal configuration
@@ -11,6 +11,10 @@ the API. The fake models such settings as calls a test makes:
   ``billing_portal.configurations.create`` have ``is_default: false``. Until
   the page is saved, a session without ``configuration`` is refused with
   Stripe's own message.
+* **The retry schedule for failed subscription payments** (Billing → Revenue
+  recovery → Retries): when a failed renewal is tried again, and what happens
+  to the subscription when every retry has failed (see
+  [`RetrySchedule`][cancelflow.testing.RetrySchedule]).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from cancelflow.exceptions import FakeStripeError
 from cancelflow.testing._errors import ApiError
 from cancelflow.testing._form import decode, encode
+from cancelflow.testing._retries import DEFAULT_RETRY_SCHEDULE, RetrySchedule
 
 if TYPE_CHECKING:
     from cancelflow.testing._backend import Backend
@@ -38,6 +43,12 @@ class Dashboard:
         backend: the fake account's internal state; not built by hand: use
             `fake.dashboard`.
 
+    Attributes:
+        retry_schedule: when failed renewal payments are retried and what
+            happens to the subscription when every retry has failed
+            ([`RetrySchedule`][cancelflow.testing.RetrySchedule]; 8 tries within
+            2 weeks, then cancel, by default).
+
     Example:
         ```python
         from cancelflow.testing import FakeStripe
@@ -52,10 +63,11 @@ class Dashboard:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self._retry_schedule = DEFAULT_RETRY_SCHEDULE
 
     def __repr__(self) -> str:
         saved = self._b.portal_configurations.default_id
-        return f"<Dashboard portal_configuration={saved}>"
+        return f"<Dashboard portal_configuration={saved} {self._retry_schedule!r}>"
 
     # -- the customer portal's page ------------------------------------------------
 
@@ -115,6 +127,24 @@ class Dashboard:
                     f"Stripe would not save these portal settings{where}: {err.message}"
                 ) from None
             return _copy(saved.obj)
+
+    # -- revenue recovery ----------------------------------------------------------
+
+    @property
+    def retry_schedule(self) -> RetrySchedule:
+        """When failed renewals are retried, and what happens after the last try."""
+        return self._retry_schedule
+
+    @retry_schedule.setter
+    def retry_schedule(self, schedule: RetrySchedule) -> None:
+        given: object = schedule  # untyped test code may pass anything
+        if not isinstance(given, RetrySchedule):
+            raise FakeStripeError(
+                "retry_schedule takes a cancelflow.testing.RetrySchedule, e.g. "
+                "RetrySchedule(days=(3, 5, 7), then='unpaid'); got "
+                f"{type(given).__name__}"
+            )
+        self._retry_schedule = schedule
 
 
 def _copy(obj: JSON) -> JSON:

@@ -142,6 +142,14 @@ class FakeStripe:
 
         *options* go to ``stripe.StripeClient`` (``stripe_version``,
         ``max_network_retries``, …); ``http_client`` is the fake's.
+
+        Args:
+            api_key: the key the client sends (any `sk_test_…` works).
+            **options: more `stripe.StripeClient` options (`stripe_version`,
+                `max_network_retries`, …); `http_client` is the fake's.
+
+        Returns:
+            The `stripe.StripeClient`.
         """
         import stripe
 
@@ -157,6 +165,12 @@ class FakeStripe:
         block uses the fake too. With *api_key*, also sets ``stripe.api_key``.
         Everything is restored on exit, also when the block raises. Only one
         FakeStripe can be installed at a time.
+
+        Args:
+            api_key: also set `stripe.api_key` to this inside the block.
+
+        Returns:
+            A context manager that gives this fake.
 
         Raises:
             FakeStripeError: another FakeStripe is installed, or the installed
@@ -343,6 +357,71 @@ class FakeStripe:
         self._webhooks = Webhooks()
         self._backend = None
 
+    def fail_next_renewal(self, customer: str, *, attempts: int | None = None) -> None:
+        """Make the customer's next renewal payment fail (fake-only: a declining card).
+
+        The next renewal of one of the customer's subscriptions (a period end,
+        or a trial's end) gets an invoice whose payment fails: the
+        subscription becomes `past_due`, and the payment is retried on the
+        account's retry schedule
+        ([`fake.dashboard.retry_schedule`][cancelflow.testing.Dashboard.retry_schedule]);
+        when the last try has failed the subscription is canceled, marked
+        `unpaid` or left `past_due`, as the schedule says. Each step emits the
+        events Stripe would (`invoice.created`, `invoice.finalized`,
+        `invoice.payment_failed`, `customer.subscription.updated`, …), as
+        time advances. Only subscriptions that charge automatically are
+        affected; the switch is used up by that one renewal.
+
+        Args:
+            customer: the `cus_…` id.
+            attempts: how many payment attempts fail before one succeeds (the
+                subscription then becomes `active` again); `None`, the
+                default, for every attempt.
+
+        Raises:
+            FakeStripeError: no such customer, or *attempts* is not a whole
+                number ≥ 1.
+
+        Example:
+            ```python
+            import datetime as dt
+
+            from cancelflow.testing import FakeStripe
+
+            fake = FakeStripe()
+            client = fake.client()
+            price = client.v1.prices.create(params={
+                "currency": "eur", "unit_amount": 900,
+                "recurring": {"interval": "month"}, "product_data": {"name": "Pro"}})
+            customer = client.v1.customers.create().id
+            sub = client.v1.subscriptions.create(
+                params={"customer": customer, "items": [{"price": price.id}]})
+            fake.fail_next_renewal(customer)
+            fake.clock.advance(dt.timedelta(days=32))
+            assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+            ```
+        """
+        backend = self.backend
+        given: object = customer  # untyped test code may pass anything
+        record = (
+            backend.customers.store.by_id.get(customer)
+            if isinstance(given, str)
+            else None
+        )
+        if record is None or record.deleted:
+            raise FakeStripeError(
+                f"fail_next_renewal: this fake account has no customer {given!r}"
+            )
+        count: object = attempts
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 1
+        ):
+            raise FakeStripeError(
+                "fail_next_renewal: attempts is how many payment attempts fail, a "
+                f"whole number ≥ 1 (or None for all); got {count!r}"
+            )
+        backend.invoices.fail_next_renewal(customer, attempts)
+
     def add_webhook_endpoint(
         self,
         handler: WebhookHandler,
@@ -353,7 +432,7 @@ class FakeStripe:
         out_of_order: bool = False,
         seed: int | None = None,
     ) -> str:
-        """Deliver the account's events to *handler*; return the endpoint's signing secret.
+        """Deliver the account's events to a handler, as a webhook endpoint.
 
         *handler(body, headers)* gets the raw JSON body and a ``Stripe-Signature``
         header that ``stripe.Webhook.construct_event(body, headers["Stripe-Signature"],
@@ -362,12 +441,16 @@ class FakeStripe:
         would, and does not break the API call that emitted the event.
 
         Args:
+            handler: called as `handler(body, headers)` for each delivery.
             secret: the ``whsec_…`` secret to sign with (one is generated otherwise).
             events: the event types to deliver (``*`` wildcards allowed); all by default.
             duplicates: the probability of delivering an event a second time.
             out_of_order: deliver each batch of events shuffled (use
                 `hold_webhooks` to batch several API calls).
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
+
+        Returns:
+            The endpoint's `whsec_…` signing secret.
         """
         backend = self.backend
         if secret is None:
@@ -388,7 +471,11 @@ class FakeStripe:
         return list(self._webhooks.endpoints)
 
     def hold_webhooks(self) -> contextlib.AbstractContextManager[None]:
-        """Hold deliveries until the block ends, then deliver them in one batch."""
+        """Hold deliveries until the block ends, then deliver them in one batch.
+
+        Returns:
+            A context manager.
+        """
         return self._webhooks.hold()
 
     def retry_failed_webhooks(self) -> list[WebhookDelivery]:
@@ -398,6 +485,9 @@ class FakeStripe:
         exponential back-off; the fake retries when you call this, once per
         call, with a fresh signature. Returns the new deliveries (their
         ``attempt`` counts from 2).
+
+        Returns:
+            The new deliveries (their `attempt` counts from 2).
         """
         events = self.backend.events.store.by_id
         return self._webhooks.retry_failed(lambda event_id: events[event_id].obj)

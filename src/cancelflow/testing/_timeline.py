@@ -23,13 +23,17 @@ runs), with the clock set to the instant it is due:
   (``customer.subscription.updated`` with the items in ``previous_attributes``).
 * ``discount_end`` — a ``repeating`` discount reaches its ``end``:
   ``customer.discount.deleted``, then ``customer.subscription.updated``.
+* ``invoice`` — a failed renewal's invoice is due for a payment attempt (an
+  hour after it was created, then on the account's retry schedule), learnt
+  from ``invoice.created`` and ``invoice.payment_failed``: see
+  ``_resources/invoices``.
 
 A ``once`` discount ends at the first invoice after it was applied: the next
 renewal or trial end (the fake models no invoices; see ``docs/testing.md``).
 
 At one instant, the order is: ``trial_will_end``, ``discount_end``,
-``cancel``, ``trial_end``, ``renew`` — so a subscription scheduled to cancel
-at its period end ends instead of renewing.
+``cancel``, ``trial_end``, ``renew``, ``invoice`` — so a subscription
+scheduled to cancel at its period end ends instead of renewing.
 """
 
 from __future__ import annotations
@@ -57,10 +61,12 @@ _PRIORITY: Final = {
     "cancel": 2,
     "trial_end": 3,
     "renew": 4,
+    "invoice": 5,
 }
 _SUBSCRIPTION_EVENTS: Final = frozenset(
     {"customer.subscription.created", "customer.subscription.updated"}
 )
+_INVOICE_EVENTS: Final = frozenset({"invoice.created", "invoice.payment_failed"})
 
 
 class Timeline:
@@ -99,6 +105,10 @@ class Timeline:
             self._observe_subscription(obj)
         elif type_ == "customer.discount.created":
             self._observe_discount(obj)
+        elif type_ in _INVOICE_EVENTS:
+            due = self._b.invoices.next_attempt(obj)
+            if due is not None:
+                self._schedule("invoice", obj["id"], due)
 
     def _observe_subscription(self, obj: JSON) -> None:
         status = obj["status"]
@@ -158,6 +168,14 @@ class Timeline:
     def _run(self, kind: str, object_id: str, due: int) -> None:
         if kind == "discount_end":
             self._end_discount(object_id, due)
+            return
+        if kind == "invoice":
+            invoice = self._b.invoices.store.by_id.get(object_id)
+            if (
+                invoice is not None
+                and self._b.invoices.next_attempt(invoice.obj) == due
+            ):
+                self._b.invoices.attempt(invoice)
             return
         subs = self._b.subscriptions
         record = subs.store.by_id.get(object_id)

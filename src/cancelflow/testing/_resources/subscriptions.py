@@ -649,6 +649,9 @@ class Subscriptions(Store[SubscriptionRecord]):
         now = self.b.now()
         anchor = record.obj["billing_cycle_anchor"]
         prices = self.b.prices.store.by_id
+        previous_start = min(
+            self.items.by_id[i].obj["current_period_start"] for i in record.item_ids
+        )
         for item_id in record.item_ids:
             item = self.items.by_id[item_id]
             end = item.obj["current_period_end"]
@@ -671,17 +674,37 @@ class Subscriptions(Store[SubscriptionRecord]):
             }
         if record.obj["cancel_at_period_end"]:
             record.obj = {**record.obj, "cancel_at": self.period_end(record, "min")}
-        return self.b.emit_updated(
+        invoice_id = self._invoice(record, now, now - previous_start)
+        event = self.b.emit_updated(
             "customer.subscription.updated", before, self.render(record)
         )
+        if invoice_id is not None:
+            self.b.invoices.announce(invoice_id)
+        return event
+
+    def _invoice(
+        self, record: SubscriptionRecord, start: int, length: int
+    ) -> str | None:
+        """A renewal's invoice, when its payment is set to fail (``latest_invoice``)."""
+        invoice_id = self.b.invoices.for_renewal(record, start, start + length)
+        if invoice_id is not None:
+            record.obj = {**record.obj, "latest_invoice": invoice_id}
+        return invoice_id
 
     @operation
     def end_trial(self, record: SubscriptionRecord) -> JSON | None:
         """End the trial now: ``active``, new periods anchored at the trial's end."""
         before = self.render(record)
-        return self._commit_with_discounts(
-            record, self._plan_trial_end(record, "now"), before
+        now = self.b.now()
+        changes = self._plan_trial_end(record, "now")
+        record.obj = {**record.obj, **changes}
+        invoice_id = self._invoice(
+            record, now, now - (record.obj["trial_start"] or now)
         )
+        event = self._commit_with_discounts(record, {}, before)
+        if invoice_id is not None:
+            self.b.invoices.announce(invoice_id)
+        return event
 
     def _plan_trial_end(self, record: SubscriptionRecord, trial_end: Any) -> JSON:
         """Set ``trial_end`` (``"now"`` ends the trial); moves the items' periods."""
