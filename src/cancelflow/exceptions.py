@@ -143,7 +143,7 @@ __all__ = [
 # underscore too (``cus_sk_live_…``, ``key=_sk_live_…``), and with the ``+``,
 # ``/``, ``=`` and ``%`` that base64 and URL encoding put in a secret. Compiled
 # on first use (by ``re``'s own cache): ``import cancelflow`` imports no ``re``.
-_SECRET = (
+_KEY_PATTERN = (
     r"(?:(sk|rk)_(test|live)_|(?<![A-Za-z0-9])(sk|rk)_(?!(?:test|live)_)|(whsec)_)"
     r"[A-Za-z0-9+/=%*_-]{4,}"
 )
@@ -170,7 +170,7 @@ def redact(text: str) -> str:
         return text  # the usual case: nothing shaped like a secret
     import re
 
-    return re.sub(_SECRET, _hide, text)
+    return re.sub(_KEY_PATTERN, _hide, text)
 
 
 def _redacted(value: _T) -> _T:
