@@ -349,3 +349,41 @@ def test_a_ledger_of_another_kind_is_read_through_cases(expected):
     got = report(Wrapped(fill(MemoryLedger())))
     assert got.source == "ledger"
     assert attrs.evolve(got, source="memory") == expected
+
+
+def test_sqlite_passes_share_one_snapshot(tmp_path, expected, monkeypatch):
+    """The SQLite passes run on two read-only connections that see the same data, even with a writer in between."""
+    path = tmp_path / "l.db"
+    with SQLiteLedger(path) as ledger:
+        fill(ledger)
+        writer = SQLiteLedger(path)
+        from cancelflow._reports import sql
+
+        original = sql._sqlite_pass
+        calls = []
+
+        def pass_then_write(cur, **kw):
+            calls.append(kw["read"])
+            if len(calls) == 1:  # a new cancellation commits while the passes run
+                late = SubSim("sub_late", "cus_late", now=T + 10)
+                late.schedule_with_feedback("unused")
+                writer.record_events(cancelflow.parse_event(late.events[0]))
+            return original(cur, **kw)
+
+        monkeypatch.setattr(sql, "_sqlite_pass", pass_then_write)
+        got = report(ledger)
+        writer.close()
+        assert len(calls) == 2
+        assert (
+            attrs.evolve(got, source="memory") == expected
+        )  # the late case in neither pass
+        assert (
+            report(ledger).summary.cancellations == expected.summary.cancellations + 1
+        )
+
+
+def test_an_in_memory_sqlite_ledger_reports_in_one_transaction(expected):
+    """A ":memory:" SQLite ledger cannot be opened twice: its passes run one after another."""
+    with SQLiteLedger(":memory:") as ledger:
+        fill(ledger)
+        assert attrs.evolve(report(ledger), source="memory") == expected

@@ -4,12 +4,13 @@ Every source fills the same three groupings of the cases opened in the window,
 then :func:`assemble` derives every figure from them in one place:
 
 * by *case key* — ``(state, customer_initiated, feedback, feedback_option,
-  tenure_months, currency, offered_coupon, experiment, arm)`` — the sums
+  tenure_band, currency, offered_coupon, experiment, arm)`` — the sums
   ``n`` (cases), ``mrr``, ``cost`` (the discount's cost over the horizon, of
   saved cases whose link recorded the coupon's terms), ``unknown`` (saved
   cases whose link did not), ``later`` and ``later_mrr`` (saved cases whose
   subscription was cancelled again later);
-* by *price key* — ``(product_id, price_id, day, currency)`` — ``n`` and
+* by *price key* — ``(product_id, price_id, month, currency)`` (the UTC
+  month of ``opened_at``, ``"2026-03"``; a price belongs to one product) — ``n`` and
   ``mrr`` of the cancellations;
 * the newest comments, and how many there are.
 
@@ -52,7 +53,6 @@ __all__ = ["MONTH_SECONDS", "TENURE_BANDS", "Cube", "assemble", "tenure_band"]
 
 MONTH_SECONDS: Final = 2_629_746
 """An average Gregorian month (365.2425 days / 12), for tenure in months."""
-DAY_SECONDS: Final = 86_400
 
 TENURE_BANDS: Final = ("0-1", "1-3", "3-6", "6-12", "12-24", "24+")
 """Tenure bands in months: ``[0, 1)``, ``[1, 3)``, …, ``[24, ∞)``."""
@@ -67,13 +67,13 @@ CaseKey = tuple[
     bool,
     str | None,
     str | None,
-    int | None,
+    str | None,
     str | None,
     str | None,
     str | None,
     str | None,
 ]
-PriceKey = tuple[str | None, str | None, int, str | None]
+PriceKey = tuple[str | None, str | None, str, str | None]
 
 
 def trunc_div(numerator: int, denominator: int) -> int:
@@ -87,6 +87,14 @@ def tenure_band(months: int | None) -> str | None:
     if months is None:
         return None
     return TENURE_BANDS[bisect.bisect_right(_BAND_STARTS, months)]
+
+
+def utc_month(timestamp: int) -> str:
+    """The UTC month of unix seconds, ``"2026-03"`` (SQLite's ``strftime('%Y-%m')``)."""
+    try:
+        return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m")
+    except (OverflowError, OSError, ValueError):
+        return "????-??"
 
 
 def discount_cost(
@@ -148,7 +156,7 @@ class Cube:
         tenure = (
             None
             if started_at is None
-            else trunc_div(opened_at - started_at, MONTH_SECONDS)
+            else tenure_band(trunc_div(opened_at - started_at, MONTH_SECONDS))
         )
         amount = mrr or 0
         key: CaseKey = (
@@ -175,7 +183,7 @@ class Cube:
             price_key = (
                 product_id,
                 price_id,
-                trunc_div(opened_at, DAY_SECONDS),
+                utc_month(opened_at),
                 currency,
             )
             price_sums = self.by_price.setdefault(price_key, [0, 0])
@@ -273,8 +281,12 @@ class Cube:
                     )
                 ] = [int(x) for x in (n, mrr, cost, unknown, later, later_mrr)]
             elif tag == 2:
-                _, product, price, day, currency = key
-                self.by_price[(product, price, int(day), currency)] = [int(n), int(mrr)]
+                _, price, month, currency = key
+                product = note
+                self.by_price[(product, price, str(month), currency)] = [
+                    int(n),
+                    int(mrr),
+                ]
             elif tag == 3:
                 _, case_id, customer, subscription, feedback, currency = key
                 self.comments.append(
@@ -322,8 +334,8 @@ class Cube:
                     _unexpected("a case key has the wrong length")
                 self.by_case[full] = [int(x) for x in sums]
             for key, sums in data["by_price"]:
-                product, price, day, currency = key
-                self.by_price[(product, price, int(day), currency)] = [
+                product, price, month, currency = key
+                self.by_price[(product, price, str(month), currency)] = [
                     int(sums[0]),
                     int(sums[1]),
                 ]
@@ -389,14 +401,10 @@ def _group(
     return out
 
 
-def _month(day: int) -> str:
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).strftime("%Y-%m")
-
-
 def _months(cube: Cube, total: int) -> tuple[Breakdown, ...]:
     by_month = _group(
-        (_month(day), currency, n, mrr)
-        for (_, _, day, currency), (n, mrr) in cube.by_price.items()
+        (month, currency, n, mrr)
+        for (_, _, month, currency), (n, mrr) in cube.by_price.items()
     )
     if not by_month:
         return ()
@@ -490,7 +498,7 @@ def assemble(
     revenue: dict[str, list[int]] = {}
     currencies: set[str] = set()
     for key, (n, mrr, cost, unknown, later, later_mrr) in cube.by_case.items():
-        state, initiated, feedback, option, months, currency, coupon, _, _ = key
+        state, initiated, feedback, option, band, currency, coupon, _, _ = key
         if currency is not None:
             currencies.add(currency)
         if not initiated:
@@ -502,7 +510,7 @@ def assemble(
             reasons.append((feedback, currency, n, mrr))
             if option is not None:
                 options.append((option, currency, n, mrr))
-            tenure.append((tenure_band(months), currency, n, mrr))
+            tenure.append((band, currency, n, mrr))
         elif state == "withdrawn":
             withdrawn += n
             _add(withdrawn_mrr, currency, mrr)

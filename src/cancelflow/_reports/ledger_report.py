@@ -7,14 +7,16 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from cancelflow._outcomes.ledger import Case, Ledger
 from cancelflow._outcomes.ledger_memory import MemoryLedger
-from cancelflow._outcomes.ledger_sql import Cursor, SQLLedger
+from cancelflow._outcomes.ledger_sql import SQLLedger
+from cancelflow._outcomes.ledger_sqlite import SQLiteLedger
 from cancelflow._reports.cube import CANCELLED, Cube, assemble
 from cancelflow._reports.model import Report
-from cancelflow._reports.sql import postgres_rows, sqlite_rows
+from cancelflow._reports.sql import postgres_rows, sqlite_rows, sqlite_works
 from cancelflow.exceptions import InvalidParameterError
 
 __all__ = ["check_options", "report_from_ledger", "to_timestamp"]
@@ -133,17 +135,26 @@ def report_from_ledger(
     generated_at = int(time.time()) if generated is None else generated
     cube = Cube(horizon=horizon_months, comment_limit=comments)
     if isinstance(ledger, SQLLedger):
-        dialect = ledger.dialect
-        read = sqlite_rows if dialect == "sqlite" else postgres_rows
-
-        def work(cur: Cursor) -> list[Sequence[Any]]:
-            return read(
-                cur, since=low, until=high, horizon=horizon_months, comments=comments
+        rows: list[Sequence[Any]]
+        if isinstance(ledger, SQLiteLedger):
+            works = sqlite_works(
+                since=low, until=high, horizon=horizon_months, comments=comments
             )
-
-        for row in ledger.read_only(work):
+            rows = [row for part in ledger.read_in_parallel(works) for row in part]
+        else:
+            read = sqlite_rows if ledger.dialect == "sqlite" else postgres_rows
+            rows = ledger.read_only(
+                partial(
+                    read,
+                    since=low,
+                    until=high,
+                    horizon=horizon_months,
+                    comments=comments,
+                )
+            )
+        for row in rows:
             cube.add_sql_row(tuple(row))
-        source = dialect
+        source = ledger.dialect
     else:
         _fill_from_cases(cube, ledger.cases(), low, high)
         source = "memory" if isinstance(ledger, MemoryLedger) else "ledger"

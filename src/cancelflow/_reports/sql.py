@@ -13,19 +13,22 @@ JSON array — for the cases opened in ``[since, until)``:
 rows read once (a materialised CTE). **SQLite** sorts to ``GROUP BY``, which
 costs more than reading a million rows; it sums instead into a small temporary
 table keyed by the group's JSON text (``INSERT … ON CONFLICT DO UPDATE``), one
-pass over the window per grouping. Nothing but the sums (a few thousand rows) and the
+pass over the window per grouping; the passes make two works, which a
+:class:`~cancelflow.SQLiteLedger` runs on two read-only connections at once, on
+one snapshot (``SQLiteLedger.read_in_parallel``). Nothing but the sums (a few thousand rows) and the
 newest comments leave the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Final
 
 from cancelflow._outcomes.ledger_sql import Cursor
-from cancelflow._reports.cube import DAY_SECONDS, MONTH_SECONDS
+from cancelflow._reports.cube import MONTH_SECONDS
 
-__all__ = ["postgres_rows", "sqlite_rows"]
+__all__ = ["postgres_rows", "sqlite_rows", "sqlite_works"]
 
 UNBOUNDED: Final = 2**62
 """Stands for a window without a start or an end (fits both dialects' integers)."""
@@ -44,6 +47,16 @@ _COST: Final = (
 )
 
 _SQLITE_TABLE: Final = "temp.cancelflow_report_cube"
+# A case's tenure band (docs/reports.md): whole average months since start_date.
+_BAND: Final = (
+    "CASE WHEN {t}started_at IS NULL THEN NULL"
+    f" WHEN {{t}}opened_at - {{t}}started_at < {MONTH_SECONDS} THEN '0-1'"
+    f" WHEN {{t}}opened_at - {{t}}started_at < {3 * MONTH_SECONDS} THEN '1-3'"
+    f" WHEN {{t}}opened_at - {{t}}started_at < {6 * MONTH_SECONDS} THEN '3-6'"
+    f" WHEN {{t}}opened_at - {{t}}started_at < {12 * MONTH_SECONDS} THEN '6-12'"
+    f" WHEN {{t}}opened_at - {{t}}started_at < {24 * MONTH_SECONDS} THEN '12-24'"
+    " ELSE '24+' END"
+)
 _SQLITE_CREATE: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS cancelflow_report_cube ("
     "k TEXT PRIMARY KEY, tag INTEGER NOT NULL, n INTEGER NOT NULL, mrr INTEGER, "
@@ -68,8 +81,7 @@ _SQLITE_FILL: Final = (
     f"""{_SQLITE_INSERT}
 SELECT
   json_array(1, c.state, c.customer_initiated, c.feedback, c.feedback_option,
-    (c.opened_at - c.started_at) / {MONTH_SECONDS}, c.currency, c.offered_coupon,
-    c.experiment, c.arm),
+    {_BAND.format(t="c.")}, c.currency, c.offered_coupon, c.experiment, c.arm),
   1, 1, ifnull(c.mrr, 0),
   CASE WHEN c.state = 'saved' THEN {_COST.format(h=":h")} ELSE 0 END,
   c.state = 'saved' AND c.offer_discount IS NULL,
@@ -81,8 +93,8 @@ SELECT
 FROM cancelflow_cases c
 WHERE {{window}}{_SQLITE_UPSERT}""",  # noqa: S608 - constant text, bound values
     f"""{_SQLITE_INSERT}
-SELECT json_array(2, c.product_id, c.price_id, c.opened_at / {DAY_SECONDS}, c.currency),
-  2, 1, ifnull(c.mrr, 0), 0, 0, 0, 0, NULL, NULL
+SELECT json_array(2, c.price_id, strftime('%Y-%m', c.opened_at, 'unixepoch'), c.currency),
+  2, 1, ifnull(c.mrr, 0), 0, 0, 0, 0, NULL, c.product_id
 FROM cancelflow_cases c
 WHERE {{window}} AND c.customer_initiated AND c.state IN ('scheduled', 'ended')
 {_SQLITE_UPSERT}""",  # noqa: S608 - constant text, bound values
@@ -93,9 +105,13 @@ FROM cancelflow_cases c
 WHERE {{window}} AND c.comment <> ''
 {_SQLITE_UPSERT}""",  # noqa: S608 - constant text, bound values
 )
-_SQLITE_READ: Final = f"""
+_SQLITE_READ_CASES: Final = (
+    "SELECT tag, k, n, mrr, cost, unknown, later, later_mrr, at, note "  # noqa: S608
+    f"FROM {_SQLITE_TABLE} WHERE tag = 1"
+)
+_SQLITE_READ_REST: Final = f"""
 SELECT tag, k, n, mrr, cost, unknown, later, later_mrr, at, note
-  FROM {_SQLITE_TABLE} WHERE tag IN (1, 2)
+  FROM {_SQLITE_TABLE} WHERE tag = 2
 UNION ALL
 SELECT * FROM (
   SELECT tag, k, n, mrr, cost, unknown, later, later_mrr, at, note
@@ -109,16 +125,20 @@ SELECT 4, NULL, COUNT(*), 0, 0, 0, 0, 0, NULL, NULL FROM {_SQLITE_TABLE} WHERE t
 # cost a lookup into the table, which is clustered by subscription).
 _INDEX_SHARE: Final = 0.2
 
+Rows = list[Sequence[Any]]
 
-def sqlite_rows(
+
+def _sqlite_pass(
     cur: Cursor,
     *,
+    fills: tuple[str, ...],
+    read: str,
     since: int | None,
     until: int | None,
     horizon: int,
     comments: int | None,
-) -> list[Sequence[Any]]:
-    """The partial sums of the SQLite ledger behind *cur* (inside a transaction)."""
+) -> Rows:
+    """Run *fills* into a temporary table, return *read*'s rows (in a transaction)."""
     low = -UNBOUNDED if since is None else since
     high = UNBOUNDED if until is None else until
     window = "+c.opened_at >= :since AND +c.opened_at < :until"
@@ -132,15 +152,58 @@ def sqlite_rows(
     cur.execute(_SQLITE_CREATE)
     cur.execute(f"DELETE FROM {_SQLITE_TABLE}")  # noqa: S608 - a constant name
     try:
-        for statement in _SQLITE_FILL:
+        for statement in fills:
             cur.execute(
                 statement.format(window=window),
                 {"since": low, "until": high, "h": horizon},
             )
-        cur.execute(_SQLITE_READ, {"limit": -1 if comments is None else comments})
+        cur.execute(read, {"limit": -1 if comments is None else comments})
         return cur.fetchall()
     finally:
         cur.execute(f"DROP TABLE {_SQLITE_TABLE}")
+
+
+def sqlite_works(
+    *,
+    since: int | None,
+    until: int | None,
+    horizon: int,
+    comments: int | None,
+) -> list[Callable[[Cursor], Rows]]:
+    """The SQLite passes, as two works a ledger may run on two connections at once.
+
+    The first sums by case key (every case); the second by price key
+    (cancellations) and keeps the comments: about the same time each.
+    """
+
+    def work(fills: tuple[str, ...], read: str) -> Callable[[Cursor], Rows]:
+        return partial(
+            _sqlite_pass,
+            fills=fills,
+            read=read,
+            since=since,
+            until=until,
+            horizon=horizon,
+            comments=comments,
+        )
+
+    return [
+        work((_SQLITE_FILL[0],), _SQLITE_READ_CASES),
+        work(_SQLITE_FILL[1:], _SQLITE_READ_REST),
+    ]
+
+
+def sqlite_rows(
+    cur: Cursor,
+    *,
+    since: int | None,
+    until: int | None,
+    horizon: int,
+    comments: int | None,
+) -> Rows:
+    """The partial sums of the SQLite ledger behind *cur*, one pass after another."""
+    works = sqlite_works(since=since, until=until, horizon=horizon, comments=comments)
+    return [row for work in works for row in work(cur)]
 
 
 _POSTGRES: Final = f"""
@@ -148,9 +211,9 @@ WITH c AS MATERIALIZED (
   SELECT c.id, c.customer_id, c.subscription_id, c.state,
     CASE WHEN c.customer_initiated THEN 1 ELSE 0 END AS initiated,
     c.feedback, c.feedback_option,
-    (c.opened_at - c.started_at) / {MONTH_SECONDS} AS tenure,
+    {_BAND.format(t="c.")} AS tenure,
     c.currency, c.offered_coupon, c.experiment, c.arm, c.product_id, c.price_id,
-    c.opened_at / {DAY_SECONDS} AS day,
+    to_char(to_timestamp(c.opened_at) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
     c.mrr, COALESCE(c.mrr, 0) AS amount,
     CASE WHEN c.state = 'saved' THEN {_COST.format(h="%(h)s")} ELSE 0 END AS cost,
     CASE WHEN c.state = 'saved' AND c.offer_discount IS NULL THEN 1 ELSE 0 END
@@ -169,10 +232,10 @@ FROM c
 GROUP BY state, initiated, feedback, feedback_option, tenure, currency,
   offered_coupon, experiment, arm
 UNION ALL
-SELECT 2, json_build_array(2, product_id, price_id, day, currency)::text,
-  COUNT(*), SUM(amount), 0, 0, 0, 0, NULL, NULL
+SELECT 2, json_build_array(2, price_id, month, currency)::text,
+  COUNT(*), SUM(amount), 0, 0, 0, 0, NULL, MAX(product_id)
 FROM c WHERE initiated = 1 AND state IN ('scheduled', 'ended')
-GROUP BY product_id, price_id, day, currency
+GROUP BY price_id, month, currency
 UNION ALL
 SELECT * FROM (
   SELECT 3, json_build_array(3, id, customer_id, subscription_id, feedback,
