@@ -477,3 +477,78 @@ def links_for(events: list[dict[str, Any]]) -> list[Any]:
             )
         )
     return links
+
+
+# -- the shapes of the supported webhook API versions -----------------------------------
+
+#: One version of each shape cancelflow reads (see docs/events.md, "Supported API
+#: versions"), oldest first; the events above are rendered for the last one.
+VERSION_SHAPES = (
+    "2022-11-15",
+    "2024-06-20",
+    "2025-03-31.basil",
+    "2025-09-30.clover",
+    "2026-03-25.dahlia",
+    API_VERSION,
+)
+
+
+def _older_subscription(sub: dict[str, Any], version: str) -> dict[str, Any]:
+    out = copy.deepcopy(sub)
+    details = out.get("cancellation_details")
+    if isinstance(details, dict):
+        details.pop("feedback_option", None)  # custom feedback options: endive
+    if version < "2025-03-31":
+        # before basil: the period is the subscription's; items carry a plan
+        # too; `billing_mode` (flexible billing) does not exist yet
+        out.pop("billing_mode", None)
+        items = out.get("items", {}).get("data", [])
+        if items:
+            ends = [i.pop("current_period_end") for i in items]
+            starts = [i.pop("current_period_start") for i in items]
+            out["current_period_end"] = max(ends)
+            out["current_period_start"] = min(starts)
+        for item in items:
+            price = item["price"]
+            item["plan"] = {
+                "id": price["id"],
+                "object": "plan",
+                "amount": price["unit_amount"],
+                "currency": price["currency"],
+                "interval": price["recurring"]["interval"],
+                "interval_count": price["recurring"]["interval_count"],
+                "product": price["product"],
+            }
+        out["discount"] = None
+    elif version < "2025-06-30":
+        out.pop("billing_mode", None)
+    return out
+
+
+def _older_discount(disc: dict[str, Any], version: str) -> dict[str, Any]:
+    out = copy.deepcopy(disc)
+    if version < "2025-09-30" and "source" in out:
+        # before clover: the coupon itself, auto-expanded, instead of `source`
+        coupon = out.pop("source")["coupon"]
+        out["coupon"] = {"id": coupon, "object": "coupon"}
+    return out
+
+
+def as_version(event: dict[str, Any], version: str) -> dict[str, Any]:
+    """*event* as Stripe renders it for an endpoint on API *version*
+    (one of :data:`VERSION_SHAPES`). Flexible billing mode exists only from
+    2025-06-30.basil: give older versions classic-mode events."""
+    out = copy.deepcopy(event)
+    out["api_version"] = version
+    data = out["data"]
+    obj = data["object"]
+    if obj.get("object") == "subscription":
+        data["object"] = _older_subscription(obj, version)
+        prev = data.get("previous_attributes")
+        if isinstance(prev, dict) and isinstance(
+            prev.get("cancellation_details"), dict
+        ):
+            prev["cancellation_details"].pop("feedback_option", None)
+    elif obj.get("object") == "discount":
+        data["object"] = _older_discount(obj, version)
+    return out

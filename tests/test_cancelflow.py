@@ -17,6 +17,7 @@ from cancelflow import (
     Cancelflow,
     CancelLink,
     HostedConfirmation,
+    MemoryLedger,
     PortalHomepage,
     PortalLink,
     Redirect,
@@ -315,3 +316,24 @@ class TestPortalLink:
         with pytest.raises(DisallowedURLError):
             flow.create_portal_link(customer="cus_1", return_url="https://evil.com")
         assert recorder.requests == []
+
+
+def test_an_mrr_no_ledger_can_store_still_records_the_link(recorder):
+    """A subscription whose items' MRR adds up beyond 64 bits (each item within
+    range) still gets its cancel link recorded, without an MRR, instead of
+    losing the link Stripe made."""
+    sub = subscription_json(customer="cus_1", unit_amount=2**50, quantity=2**4)
+    item = sub["items"]["data"][0]
+    sub["items"]["data"] = [{**item, "id": f"si_{n}"} for n in range(2**10)]
+    recorder.subscriptions["sub_1"] = sub
+    ledger = MemoryLedger()
+    flow = Cancelflow(
+        recorder.client(),
+        allowed_hosts=["example.com"],
+        clock=lambda: NOW,
+        ledger=ledger,
+    )
+    link = flow.create_cancel_link(customer="cus_1", subscription="sub_1")
+    (record,) = ledger.links()
+    assert record.session_id == link.session_id
+    assert record.mrr is None

@@ -118,6 +118,22 @@ class TestCheck:
         assert out == ""
         assert f"{path}: rules[0].segment.mrr.min: expected an integer" in err
 
+    @pytest.mark.parametrize("depth", [65, 300, 5000])
+    def test_a_deeply_nested_file_is_an_error_not_a_crash(self, tmp_path, depth):
+        """A policy nested hundreds of levels deep exits 1 with a message that
+        says so, not 70 ("internal error") with a RecursionError."""
+        path = tmp_path / "deep.toml"
+        segment = "{ all = [ " * depth + "{}" + " ] }" * depth
+        path.write_text(
+            f'[[rules]]\nname = "r"\nno_offer = true\nsegment = {segment}\n',
+            encoding="utf-8",
+        )
+        code, out, err = run(["policy", "check", str(path)])
+        assert code == 1
+        assert out == ""
+        assert "nest more than 64 levels deep (line 4)" in err
+        assert "internal error" not in err
+
     def test_predicates_from_a_module(self, tmp_path, monkeypatch):
         """--predicates MODULE:NAME loads a registry importable from the cwd."""
         (tmp_path / "my_predicates.py").write_text(

@@ -18,6 +18,7 @@ from cancelflow import (
     build_portal_session_params,
 )
 from cancelflow.exceptions import DisallowedURLError, InvalidParameterError
+from hostile import key_shaped, unstorable_texts
 
 HOSTS = AllowedHosts(["example.com"])
 ID_CHARS = st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=127)
@@ -244,7 +245,10 @@ afters = st.one_of(
     st.builds(PortalHomepage),
     st.builds(
         HostedConfirmation,
-        st.none() | st.text(min_size=1, max_size=500).filter(str.strip),
+        st.none()
+        | st.text(
+            st.characters(exclude_characters="\x00"), min_size=1, max_size=500
+        ).filter(str.strip),
     ),
     st.builds(Redirect, st.builds(lambda p: f"https://example.com/{p}", ids)),
 )
@@ -287,17 +291,26 @@ def test_valid_input_always_builds_stripe_shape(
         ["customer", "subscription", "coupon", "locale", "return_url"]
     ),
     value=st.one_of(
-        st.text(max_size=30), st.integers(), st.none(), st.binary(max_size=5)
+        st.text(max_size=30),
+        st.integers(),
+        st.none(),
+        st.binary(max_size=5),
+        unstorable_texts().map("x_{}".format),  # U+0000, lone surrogates
+        key_shaped().map(lambda drawn: drawn[0]),
     ),
 )
 def test_any_value_builds_or_raises_invalid_parameter(field, value):
     """Whatever a field holds, the builder returns params or raises
-    InvalidParameterError; never KeyError, TypeError or AttributeError."""
+    InvalidParameterError; never KeyError, TypeError or AttributeError; and
+    what it builds holds no lone surrogate (stripe-python could not encode it)."""
     error = None
     try:
-        build(**{field: value})
+        params = build(**{field: value})
     except InvalidParameterError as err:
         error = err
+    else:
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+        assert "\x00" not in json.dumps(params, ensure_ascii=False)
     if error is not None:
         assert error.field
         assert error.rule
@@ -307,3 +320,12 @@ def test_custom_message_must_be_text():
     """A custom message that is not a string is refused, not sent."""
     with pytest.raises(InvalidParameterError, match="must be a string"):
         build(after_completion=HostedConfirmation(42))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_a_custom_message_stripe_could_not_receive_is_refused(bad):
+    """A U+0000 or lone surrogate in the confirmation message is refused by
+    name before any request (stripe-python could not encode a surrogate)."""
+    with pytest.raises(InvalidParameterError) as info:
+        build(after_completion=HostedConfirmation(f"Bye{bad}"))
+    assert info.value.field.endswith("[custom_message]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -10,8 +11,9 @@ from cancelflow import CaseState, SQLiteLedger
 from cancelflow._cli.main import main
 
 
-def run(*argv: str) -> str:
+def run(html: Path, *argv: str) -> str:
     out, err = io.StringIO(), io.StringIO()
+    argv = (*argv, "--report-html", str(html))
     code = main(["demo", *argv], stdout=out, stderr=err, environ={})
     assert code == 0, err.getvalue()
     assert err.getvalue() == ""
@@ -19,8 +21,8 @@ def run(*argv: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def output() -> str:
-    return run()
+def output(tmp_path_factory) -> str:
+    return run(tmp_path_factory.mktemp("demo") / "report.html")
 
 
 def test_shows_each_step(output):
@@ -63,15 +65,19 @@ def test_summary(output):
     assert "problems: none" in summary
 
 
-def test_deterministic(output):
+def test_deterministic(output, tmp_path):
     """Two runs print exactly the same text (fixed clock, seeded ids)."""
-    assert run() == output
+
+    def without_path(text: str) -> str:
+        return text.rsplit("web page: ", 1)[0]
+
+    assert without_path(run(tmp_path / "report.html")) == without_path(output)
 
 
 def test_sqlite_ledger(tmp_path):
     """--ledger PATH records the cases into a SQLite ledger that outlives the run."""
     path = tmp_path / "demo.db"
-    run("--ledger", str(path))
+    run(tmp_path / "report.html", "--ledger", str(path))
     ledger = SQLiteLedger(str(path))
     try:
         states = sorted(case.state for case in ledger.cases())
@@ -88,7 +94,21 @@ def test_listed_first_in_help():
     assert commands.split()[1] == "demo"
 
 
-def test_the_demo_applies_its_configuration_from_toml():
+def test_ends_with_the_report(output, tmp_path):
+    """The demo ends with the text report of its ledger and writes the HTML one."""
+    report = output.split("6. The report", 1)[1]
+    assert "Why customers leave" in report
+    assert "Other reason" in report and "It’s too expensive" in report
+    assert "Moving to a spreadsheet" in report
+    assert "STAY20" in report
+    html = tmp_path / "r.html"
+    run(html)
+    page = html.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert "<script" not in page
+
+
+def test_the_demo_applies_its_configuration_from_toml(tmp_path):
     """The demo declares its portal configuration in TOML and applies it with
     apply_portal_config, as a team applies its own file."""
     from cancelflow import parse_portal_config
@@ -97,5 +117,6 @@ def test_the_demo_applies_its_configuration_from_toml():
     config = parse_portal_config(PORTAL_TOML)
     assert config.keys() == ("cancel-page",)
     out = io.StringIO()
-    assert main(["demo"], stdout=out, stderr=io.StringIO(), environ={}) == 0
+    argv = ["demo", "--report-html", str(tmp_path / "report.html")]
+    assert main(argv, stdout=out, stderr=io.StringIO(), environ={}) == 0
     assert "applied from the demo's TOML file (1 write)" in out.getvalue()

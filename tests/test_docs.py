@@ -245,3 +245,46 @@ def test_package_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             fake.portal.visit(url).cancel()
         assert "scheduled to cancel" in printed.getvalue()
         namespace["ledger"].close()  # type: ignore[attr-defined]
+
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def _slug(heading: str) -> str:
+    """The anchor Python-Markdown's toc extension (MkDocs) gives a heading."""
+    import unicodedata
+
+    text = re.sub(r"`|\*\*?|\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def _anchors(page: Path) -> set[str]:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    return {
+        _slug(m.group(1)) for m in re.finditer(r"^#+ (.+?)\s*$", text, re.MULTILINE)
+    }
+
+
+def test_relative_links_and_anchors_resolve():
+    """Each relative link in docs/ names an existing page, and an existing heading.
+
+    The same check as `mkdocs build --strict` (nox -s docs), in the main suite.
+    """
+    docs = ROOT / "docs"
+    broken = []
+    for page in sorted(docs.rglob("*.md")):
+        text = FENCE.sub("", page.read_text(encoding="utf-8"))
+        for m in LINK.finditer(text):
+            target = m.group("target")
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            where = f"{page.relative_to(ROOT)}: ({target})"
+            if not dest.exists():
+                broken.append(f"{where}: no such file")
+            elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
+                broken.append(f"{where}: no heading with that anchor")
+    assert broken == [], "\n".join(broken)

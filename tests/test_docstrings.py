@@ -6,7 +6,8 @@ CONTRIBUTING.md ("Docstrings"), applies to every *public name*: each name in the
 and ``cancelflow.testing.strategies``, the pytest plugin's fixtures, and each
 public method, classmethod, staticmethod and property that a public class
 defines itself (no leading underscore; a method left without a docstring because
-a public Protocol documents it, as ``Ledger`` does for the stores, is skipped):
+a Protocol or base class documents it, as ``Ledger`` does for the stores, is
+skipped):
 
 1. a docstring whose first line is a one-line summary ending with a period,
    followed by a blank line when more text comes;
@@ -15,8 +16,8 @@ a public Protocol documents it, as ``Ledger`` does for the stores, is skipped):
    them as they are; cross-reference as ``[`Name`][cancelflow.Name]``;
 3. every parameter (not ``self``/``cls``) in an ``Args:`` section — for a class,
    the parameters of the ``__init__`` it defines (attrs' included) in the class
-   docstring's ``Args:`` or ``Attributes:`` (for an error: except ``message``
-   and those its cancelflow base classes document) — and no entry for a
+   docstring's ``Args:`` or ``Attributes:`` (except those its public base
+   classes document, and an error's ``message``) — and no entry for a
    parameter that does not exist;
 4. a ``Returns:`` (or ``Yields:``) section when a function or method (not a
    property) returns something other than ``None``;
@@ -61,180 +62,6 @@ FENCE = re.compile(
 )
 NOT_DOCUMENTED_RAISES = {"AssertionError", "NotImplementedError"}
 
-# Names written before the rule, still to convert. The list only shrinks: a name
-# that now passes must leave it (the test says so), and a new name never joins it.
-PENDING: frozenset[str] = frozenset(
-    {
-        "cancelflow.AllOf",
-        "cancelflow.AllOf.compile",
-        "cancelflow.AllOf.describe",
-        "cancelflow.AllOf.matches",
-        "cancelflow.AllOf.prefilter",
-        "cancelflow.AllOf.residual",
-        "cancelflow.AllOf.uses_customer",
-        "cancelflow.AllowedHosts",
-        "cancelflow.AnyOf",
-        "cancelflow.AnyOf.compile",
-        "cancelflow.AnyOf.describe",
-        "cancelflow.AnyOf.matches",
-        "cancelflow.AnyOf.prefilter",
-        "cancelflow.AnyOf.uses_customer",
-        "cancelflow.BacktestReport.merge",
-        "cancelflow.BacktestReport.render_text",
-        "cancelflow.BacktestReport.to_dict",
-        "cancelflow.CancellationDetails.from_obj",
-        "cancelflow.CancellationDetails.from_stripe",
-        "cancelflow.CancellationFeedback.parse",
-        "cancelflow.CancellationReasonFeature",
-        "cancelflow.CancellationReasonFeature.from_obj",
-        "cancelflow.CancellationScheduled",
-        "cancelflow.CancellationWithdrawn",
-        "cancelflow.Case",
-        "cancelflow.Condition.compile",
-        "cancelflow.Condition.describe",
-        "cancelflow.Condition.matches",
-        "cancelflow.Condition.prefilter",
-        "cancelflow.Condition.residual",
-        "cancelflow.Condition.uses_customer",
-        "cancelflow.Coupon",
-        "cancelflow.Coupon.amount_off_in",
-        "cancelflow.Coupon.from_stripe",
-        "cancelflow.Coupon.monthly_discount",
-        "cancelflow.Coupon.months",
-        "cancelflow.Coupon.problems",
-        "cancelflow.Coupon.standing_problems",
-        "cancelflow.CouponCache",
-        "cancelflow.CouponSource.get_coupon",
-        "cancelflow.CustomerFacts.country",
-        "cancelflow.CustomerFacts.created",
-        "cancelflow.CustomerFacts.id",
-        "cancelflow.CustomerFacts.metadata",
-        "cancelflow.CustomerSnapshot.from_stripe",
-        "cancelflow.CustomerSnapshot.tenure_days",
-        "cancelflow.Decision.explain",
-        "cancelflow.Decision.from_dict",
-        "cancelflow.Decision.from_json",
-        "cancelflow.Decision.to_dict",
-        "cancelflow.Decision.to_json",
-        "cancelflow.DecisionContext.mrr",
-        "cancelflow.DecisionContext.price_ids",
-        "cancelflow.DecisionContext.product_ids",
-        "cancelflow.DecisionContext.tenure_days",
-        "cancelflow.DiscountRef",
-        "cancelflow.Experiment.assign",
-        "cancelflow.Experiment.bucket",
-        "cancelflow.Experiment.coupon_ids",
-        "cancelflow.Experiment.share",
-        "cancelflow.FeedbackLabels",
-        "cancelflow.FeedbackLabels.all",
-        "cancelflow.FeedbackLabels.label",
-        "cancelflow.FeedbackLabels.with_locale",
-        "cancelflow.FeedbackOptionRef",
-        "cancelflow.FeedbackReceived",
-        "cancelflow.Guards",
-        "cancelflow.Guards.is_on",
-        "cancelflow.Guards.none",
-        "cancelflow.Guards.offer_blocks",
-        "cancelflow.Guards.subscription_blocks",
-        "cancelflow.LinkRecord",
-        "cancelflow.NoOffer.describe",
-        "cancelflow.Not",
-        "cancelflow.Not.compile",
-        "cancelflow.Not.describe",
-        "cancelflow.Not.matches",
-        "cancelflow.Not.uses_customer",
-        "cancelflow.NotAboutCancellation",
-        "cancelflow.Offer.describe",
-        "cancelflow.OfferHistory.customer_history",
-        "cancelflow.OfferRedeemed",
-        "cancelflow.PortalConfiguration.from_stripe",
-        "cancelflow.PortalSession.from_stripe",
-        "cancelflow.PostgresLedger",
-        "cancelflow.Predicate",
-        "cancelflow.Range",
-        "cancelflow.Range.describe",
-        "cancelflow.RetentionPolicy.decide",
-        "cancelflow.RetentionPolicy.decide_context",
-        "cancelflow.RetentionPolicy.evaluate",
-        "cancelflow.RetentionPolicy.proposal",
-        "cancelflow.RetentionPolicy.uses_customer",
-        "cancelflow.SQLiteLedger",
-        "cancelflow.Segment.compile",
-        "cancelflow.Segment.describe",
-        "cancelflow.Segment.matches",
-        "cancelflow.Segment.prefilter",
-        "cancelflow.Segment.residual",
-        "cancelflow.Segment.uses_customer",
-        "cancelflow.SignatureVerifier.verify",
-        "cancelflow.StripeGateway.create_portal_session",
-        "cancelflow.StripeGateway.create_portal_session_async",
-        "cancelflow.StripeGateway.iter_subscriptions",
-        "cancelflow.StripeGateway.iter_subscriptions_async",
-        "cancelflow.StripeGateway.list_portal_configurations",
-        "cancelflow.StripeGateway.list_portal_configurations_async",
-        "cancelflow.StripeGateway.retrieve_coupon",
-        "cancelflow.StripeGateway.retrieve_coupon_async",
-        "cancelflow.StripeGateway.retrieve_customer",
-        "cancelflow.StripeGateway.retrieve_customer_async",
-        "cancelflow.StripeGateway.retrieve_subscription",
-        "cancelflow.StripeGateway.retrieve_subscription_async",
-        "cancelflow.SubscriptionCancelFeature",
-        "cancelflow.SubscriptionCancelFeature.from_obj",
-        "cancelflow.SubscriptionEnded",
-        "cancelflow.SubscriptionItemSnapshot.monthly_ratio",
-        "cancelflow.SubscriptionSnapshot",
-        "cancelflow.SubscriptionSnapshot.from_stripe",
-        "cancelflow.SubscriptionSnapshot.mrr_ratio",
-        "cancelflow.SubscriptionSnapshot.price_ids",
-        "cancelflow.SubscriptionSnapshot.product_ids",
-        "cancelflow.SubscriptionSnapshot.trialing",
-        "cancelflow.backtest",
-        "cancelflow.backtest_file",
-        "cancelflow.dump_portal_config",
-        "cancelflow.export_portal_config",
-        "cancelflow.load_portal_config",
-        "cancelflow.plan_portal_config",
-        "cancelflow.WebhookHandler.handle_webhook",
-        "cancelflow.WebhookHandler.handle_webhook_async",
-        "cancelflow.WebhookHandler.verify_and_parse",
-        "cancelflow.fold_cases",
-        "cancelflow.read_history",
-        "cancelflow.records_from_ledger",
-        "cancelflow.records_from_stripe",
-        "cancelflow.testing.FakeClock",
-        "cancelflow.testing.FakeClock.add_advance_hook",
-        "cancelflow.testing.FakeClock.advance",
-        "cancelflow.testing.FakeClock.advance_to",
-        "cancelflow.testing.FakeClock.now",
-        "cancelflow.testing.FakeClock.now_datetime",
-        "cancelflow.testing.FakeStripe.add_webhook_endpoint",
-        "cancelflow.testing.FakeStripe.client",
-        "cancelflow.testing.FakeStripe.hold_webhooks",
-        "cancelflow.testing.FakeStripe.install",
-        "cancelflow.testing.FakeStripe.retry_failed_webhooks",
-        "cancelflow.testing.Faults",
-        "cancelflow.testing.Faults.fail_next",
-        "cancelflow.testing.Portal",
-        "cancelflow.testing.Portal.visit",
-        "cancelflow.testing.PortalVisit",
-        "cancelflow.testing.PortalVisit.accept_offer",
-        "cancelflow.testing.PortalVisit.cancel",
-        "cancelflow.testing.PortalVisit.renew",
-        "cancelflow.testing.WebhookEndpoint",
-        "cancelflow.testing.WebhookEndpoint.wants",
-        "cancelflow.testing._pytest_plugin.fake_stripe",
-        "cancelflow.testing._pytest_plugin.stripe_client",
-        "cancelflow.testing.strategies.PortalScenario.run",
-        "cancelflow.testing.strategies.SubscriptionShape.create",
-        "cancelflow.testing.strategies.SubscriptionShape.create_params",
-        "cancelflow.testing.strategies.customers",
-        "cancelflow.testing.strategies.event_sequences",
-        "cancelflow.testing.strategies.portal_configurations",
-        "cancelflow.testing.strategies.portal_scenarios",
-        "cancelflow.testing.strategies.subscription_shapes",
-    }
-)
-
 #: pytest fixtures: their parameters are other fixtures and pytest calls them, so
 #: they need a summary and an Example (a test using them), not Args/Returns/Raises.
 FIXTURES: set[str] = set()
@@ -268,10 +95,11 @@ def _public_objects() -> dict[str, object]:
 
 
 def _protocol_methods(cls: type) -> set[str]:
-    """Methods *cls* implements for a public Protocol that documents them.
+    """Methods *cls* implements for a public Protocol or base class that documents them.
 
-    A store such as MemoryLedger implements the Ledger protocol: the protocol's
-    docstrings are the reference, so the store's own methods may go without.
+    A store such as MemoryLedger implements the Ledger protocol, and AllOf
+    overrides Condition's methods: the documented originals are the reference,
+    so an override may go without a docstring (the site then shows none).
     """
     names: set[str] = set()
     for module_name in ("cancelflow", "cancelflow.testing"):
@@ -283,6 +111,9 @@ def _protocol_methods(cls: type) -> set[str]:
             methods = {m for m in vars(proto) if not m.startswith("_")}
             if proto is not cls and methods and all(hasattr(cls, m) for m in methods):
                 names |= methods
+    for base in cls.__mro__[1:]:  # a documented method of a cancelflow base class
+        if base.__module__.startswith("cancelflow"):
+            names |= {m for m, v in vars(base).items() if getattr(v, "__doc__", None)}
     return names
 
 
@@ -443,14 +274,12 @@ def problems_of(path: str, obj: object) -> list[str]:
             init_doc = inspect.getdoc(init) if init is not obj else None
             if init_doc and init.__doc__ and "Args:" in init.__doc__:
                 sections = {**sections, **_sections(init_doc)}
-            expected = _parameters(obj)
+            # Arguments a public base class documents are documented there (the
+            # reference shows the bases); an error's message is str(error).
+            inherited = _inherited_entries(obj)
+            expected = [n for n in _parameters(obj) if n not in inherited]
             if issubclass(obj, BaseException):
-                # An error's message is str(error); arguments its bases take are
-                # documented there (the reference shows the bases).
-                inherited = _inherited_entries(obj)
-                expected = [
-                    n for n in expected if n != "message" and n not in inherited
-                ]
+                expected = [n for n in expected if n != "message"]
             problems += _check_parameters(
                 expected, sections, also="attributes", existing=_parameters(obj)
             )
@@ -476,11 +305,12 @@ def _check_example(sections: dict[str, list[object]]) -> list[str]:
 
 
 def _inherited_entries(cls: type) -> set[str]:
-    """Args and Attributes entries of the cancelflow classes *cls* derives from."""
+    """Args and Attributes entries of the public classes *cls* derives from."""
+    public = {id(obj) for obj in PUBLIC.values()}
     names: set[str] = set()
     for base in cls.__mro__[1:]:
         doc = vars(base).get("__doc__")
-        if base.__module__.startswith("cancelflow") and doc:
+        if id(base) in public and doc:
             sections = _sections(inspect.cleandoc(doc))
             names |= _documented(sections.get("parameters", []))
             names |= _documented(sections.get("attributes", []))
@@ -503,24 +333,10 @@ def test_every_public_name_follows_the_docstring_rule():
     """Each public name's docstring has its summary, Args, Returns, Raises and Example."""
     failures = []
     for path, obj in PUBLIC.items():
-        if path in PENDING:
-            continue
         failures += [f"{path}: {problem}" for problem in problems_of(path, obj)]
     assert not failures, (
         "docstrings break the rule in tests/test_docstrings.py's docstring "
         "(CONTRIBUTING.md, Docstrings):\n" + "\n".join(failures)
-    )
-
-
-def test_pending_list_only_shrinks():
-    """A name still listed as pending breaks the rule; one that follows it leaves the list."""
-    unknown = sorted(PENDING - set(PUBLIC))
-    converted = sorted(
-        path for path in PENDING & set(PUBLIC) if not problems_of(path, PUBLIC[path])
-    )
-    assert unknown == [], f"not public names, remove from PENDING: {unknown}"
-    assert converted == [], (
-        f"these follow the rule now, remove from PENDING: {converted}"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import weakref
 
 import pytest
@@ -31,7 +32,22 @@ from cancelflow import (
 from cancelflow._format import format_amount, format_time
 from cancelflow._outcomes.events import event_from_json
 from cancelflow.exceptions import CancelflowError, EventPayloadError, FrozenEventError
-from stripe_events import MONTH, SCENARIOS, SubSim, event_json, scenario
+from hostile import (
+    big_ints,
+    edge_ints,
+    hostile_leaves,
+    unknown_enum_values,
+    unstorable_texts,
+)
+from stripe_events import (
+    MONTH,
+    SCENARIOS,
+    VERSION_SHAPES,
+    SubSim,
+    as_version,
+    event_json,
+    scenario,
+)
 from test_subscription import mutated_subscriptions, sub_json
 
 ALL_EVENT_CLASSES = [
@@ -443,7 +459,8 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False)
-    | st.text(max_size=10),
+    | st.text(max_size=10)
+    | hostile_leaves(),  # beyond 64 bits, U+0000 and surrogates, new enum values
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(st.text(max_size=10), inner, max_size=4)
@@ -689,3 +706,174 @@ def test_an_empty_feedback_option_is_no_answer(option):
         SubscriptionSnapshot.from_stripe(sub).cancellation_details.feedback_option
         is None
     )
+
+
+# -- every supported API version's shape, and older ones -------------------------------
+
+
+@pytest.mark.parametrize("version", VERSION_SHAPES)
+def test_events_of_each_supported_version_read_the_same(version):
+    """Every scenario's events, rendered in the shape of each supported webhook API
+    version (periods on the subscription before basil, a coupon object before
+    clover, no feedback_option before endive), give the same typed events."""
+    flexible_exists = version >= "2025-06-30"
+    compared = 0
+    for kind in SCENARIOS:
+        for n in (0, 1, 2):
+            if n % 2 and not flexible_exists:
+                continue  # scenario n is in flexible billing mode when n is odd
+            for event in scenario(kind, n):
+                assert parse_event(as_version(event, version)) == parse_event(event)
+                compared += 1
+    assert compared >= 40
+
+
+def test_an_event_from_before_prices_names_the_version_needed():
+    """An item with a plan and no price (an endpoint pinned to a 2019 version)
+    is an EventPayloadError naming the event's version and the supported ones,
+    not a field-level complaint."""
+    event = as_version(SubSim().schedule(), "2022-11-15")
+    event["api_version"] = "2019-12-03"
+    for item in event["data"]["object"]["items"]["data"]:
+        del item["price"]
+    with pytest.raises(EventPayloadError) as info:
+        parse_event(event)
+    message = str(info.value)
+    assert "2019-12-03" in message
+    assert "2022-11-15" in message
+    assert "2026-10-28.endive" in message
+    assert "price: missing" not in message
+    del event["api_version"]
+    with pytest.raises(EventPayloadError, match="an old API version"):
+        parse_event(event)
+
+
+# -- hostile classes: numbers, text, enum values ----------------------------------------
+
+
+@settings(max_examples=150)
+@given(
+    where=st.sampled_from(
+        [
+            ("created",),
+            ("data", "object", "cancel_at"),
+            ("data", "object", "canceled_at"),
+            ("data", "object", "ended_at"),
+            ("data", "object", "items", "data", 0, "current_period_end"),
+            ("data", "object", "items", "data", 0, "quantity"),
+            ("data", "object", "items", "data", 0, "price", "unit_amount"),
+            ("data", "previous_attributes", "cancel_at"),
+        ]
+    ),
+    value=big_ints(),
+)
+def test_numbers_beyond_64_bits_are_refused_naming_the_field(where, value):
+    """An integer outside the signed 64-bit range anywhere the ledger stores one
+    (or that goes into the MRR) is an EventPayloadError naming the field."""
+    event = SubSim().schedule()
+    target = event
+    for step in where[:-1]:
+        target = target[step]
+    target[where[-1]] = value
+    with pytest.raises(EventPayloadError) as info:
+        parse_event(json.dumps(event))
+    assert "64-bit" in str(info.value)
+    assert (where[-1] in str(info.value)) or "items" in str(info.value)
+
+
+@settings(max_examples=100)
+@given(edge=edge_ints(), quantity=st.integers(1, 3))
+def test_numbers_at_the_edges_of_64_bits_are_read(edge, quantity):
+    """Integers at the very edges of the signed 64-bit range are still read, and
+    an MRR that fits is kept exactly."""
+    event = SubSim().schedule()
+    event["data"]["object"]["canceled_at"] = edge
+    (scheduled,) = parse_event(json.dumps(event))
+    assert scheduled.requested_at == edge
+
+
+@settings(max_examples=150)
+@given(
+    where=st.sampled_from(
+        [
+            ("id",),
+            ("type",),
+            ("data", "object", "id"),
+            ("data", "object", "customer"),
+            ("data", "object", "currency"),
+            ("data", "object", "items", "data", 0, "price", "id"),
+            ("data", "object", "cancellation_details", "feedback_option"),
+        ]
+    ),
+    text=unstorable_texts(),
+)
+def test_ids_no_store_can_keep_are_refused(where, text):
+    """A U+0000 or lone surrogate in an id or other stored text is an
+    EventPayloadError, as bytes and text (a JSON escape) and as decoded data."""
+    event = SubSim().schedule_with_feedback("other")
+    event["type"] = "customer.subscription.updated"
+    target = event
+    for step in where[:-1]:
+        target = target[step]
+    target[where[-1]] = ("evt_" if where == ("id",) else "x") + text
+    for payload in (json.dumps(event).encode(), json.dumps(event), event):
+        with pytest.raises(EventPayloadError, match=r"U\+"):
+            parse_event(payload)
+
+
+@settings(max_examples=150)
+@given(text=unstorable_texts(), before=st.text(max_size=5))
+def test_a_comment_keeps_unstorable_characters_as_escapes(text, before):
+    """In the customer's comment, U+0000 and lone surrogates become their JSON
+    escapes: the event records, and the comment holds nothing a store refuses."""
+    s = SubSim()
+    (feedback,) = parse_event(json.dumps(s.feedback("other", comment=before + text)))
+    assert isinstance(feedback, FeedbackReceived)
+    assert feedback.comment is not None
+    assert "\x00" not in feedback.comment
+    feedback.comment.encode("utf-8")  # no lone surrogate left
+    assert "\\u" in feedback.comment
+
+
+@settings(max_examples=100)
+@given(
+    where=st.sampled_from(
+        [
+            ("data", "object", "status"),
+            ("data", "object", "billing_mode", "type"),
+            ("data", "object", "cancellation_details", "feedback"),
+            ("data", "object", "cancellation_details", "reason"),
+            ("data", "previous_attributes", "status"),
+        ]
+    ),
+    value=unknown_enum_values(
+        {
+            m.value
+            for e in (
+                SubscriptionStatus,
+                BillingMode,
+                CancellationFeedback,
+                CancellationReason,
+            )
+            for m in e
+        }
+    ),
+)
+def test_enum_values_stripe_adds_later_are_kept(where, value):
+    """A value Stripe adds to status, billing mode, feedback or reason is read as
+    an unknown value of its enum (equal to the raw string, known false), and the
+    event round-trips through JSON as the ledgers store it."""
+    event = SubSim().schedule_with_feedback("other")
+    target = event
+    for step in where[:-1]:
+        target = target[step]
+    target[where[-1]] = value
+    events = parse_event(json.dumps(event))
+    for typed in events:
+        assert event_from_json(json.loads(json.dumps(typed.to_json()))) == typed
+        assert pickle.loads(pickle.dumps(typed)) == typed
+        for name in ("feedback", "reason", "billing_mode"):
+            field = getattr(typed, name, None)
+            if field == value:
+                assert not field.known
+                assert field.name == "UNKNOWN"

@@ -83,6 +83,11 @@ CASES = [
     (Guard.MULTI_ITEM, sub(items=(ITEM, attrs.evolve(ITEM, id="si_2"))), {}),
     (Guard.COUPON, sub(), {"coupons": {}}),
     (Guard.COUPON, sub(), {"coupons": {"TEN": attrs.evolve(TEN, valid=False)}}),
+    (
+        Guard.UNKNOWN_STATUS,
+        sub(status=SubscriptionStatus.from_wire("suspended")),
+        {},
+    ),
 ]
 
 

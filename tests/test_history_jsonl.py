@@ -118,6 +118,14 @@ def test_minimal_compact_line(tmp_path):
     assert record.subscription.discounts == ()
 
 
+def test_a_status_stripe_added_later_is_read_as_unknown(tmp_path):
+    """A status this cancelflow does not know is kept as an unknown value, as when
+    read from Stripe, and the unknown_status guard sees it."""
+    (record,) = read_history(write(tmp_path, {**COMPACT, "status": "suspended"}))
+    assert record.subscription.status == "suspended"
+    assert not record.subscription.status.known
+
+
 def test_stripe_subscription_lines(tmp_path):
     """A Stripe subscription object, bare or wrapped, reads through from_stripe."""
     raw = subscription_json()

@@ -32,6 +32,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_links": frozenset({"_policy", "_outcomes", "_portal_config", "_stripe"}),
     "_backtest": frozenset({"_policy", "_outcomes", "_stripe"}),
     "_portal_config": frozenset({"_stripe"}),
+    "_reports": frozenset({"_policy", "_outcomes", "_stripe"}),
     "_cli": frozenset({"*"}),
     "testing": frozenset(),  # plus the labels, below
     "__init__": frozenset({"*"}),  # the public façade names everything lazily

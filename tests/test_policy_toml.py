@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import tomllib
 
 import pytest
@@ -27,6 +28,7 @@ from cancelflow import (
 )
 from cancelflow._policy.policy import example_policy
 from cancelflow.exceptions import PolicyError
+from hostile import deep_toml
 from policy_strategies import PREDICATES, policies
 
 FULL = """
@@ -328,3 +330,50 @@ def test_errors_name_the_key_path(text, key_path, message):
     assert message in str(info.value)
     if key_path:
         assert str(info.value).startswith(f"{key_path}: ")
+
+
+# -- deep nesting ------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(deep_toml())
+def test_deep_nesting_is_a_policy_error_before_the_parser_recurses(text):
+    """Arrays or inline tables nested more than 64 levels (a few hundred, as an
+    attacker would) are a PolicyError saying so, never a RecursionError."""
+    with pytest.raises(PolicyError, match="levels deep"):
+        parse_policy(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a = "[[[[[[[[" # [[[[[[\n',
+        "a = '''[[[[\n[[[['''\n",
+        'a = "\\"[[[["\n',
+        'a = """\n[[[[\\"""\n"""\n',
+        "[table]\n[[array]]\n",
+    ],
+)
+def test_brackets_in_strings_and_comments_do_not_count(text):
+    """Brackets inside strings, comments and table headers are not nesting."""
+    from cancelflow._policy.toml import MAX_TOML_NESTING, _check_nesting
+
+    _check_nesting(text.replace("[[[[", "[" * (MAX_TOML_NESTING + 5)))
+
+
+def test_segments_nest_at_most_32_levels_and_pickle_from_a_deep_stack():
+    """AllOf/AnyOf/Not refuse a 33rd level with a PolicyError; a policy at the
+    limit pickles even from deep inside a call stack."""
+    condition = Segment(prices="price_1")
+    for n in range(31):
+        condition = AllOf([condition]) if n % 2 else Not(condition)
+    assert condition.nesting == 32
+    with pytest.raises(PolicyError, match="at most 32"):
+        AnyOf([condition])
+    policy = RetentionPolicy(rules=[Rule("deep", condition, NoOffer())])
+
+    def pickled_at(depth: int) -> bytes:
+        return pickle.dumps(policy) if depth == 0 else pickled_at(depth - 1)
+
+    assert pickle.loads(pickled_at(600)) == policy
+    assert parse_policy(dump_policy(policy)) == policy

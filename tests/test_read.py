@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -10,8 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cancelflow._stripe.read import Obj, describe, frozen_map, plain
+from cancelflow import CancellationFeedback, SubscriptionStatus
+from cancelflow._stripe.read import (
+    INT64_MAX,
+    INT64_MIN,
+    Obj,
+    describe,
+    frozen_map,
+    plain,
+    storable_text,
+    to_member,
+    unstorable,
+)
 from cancelflow.exceptions import StripeObjectError
+from hostile import big_ints, edge_ints, unknown_enum_values, unstorable_texts
 
 
 class StripeLike:
@@ -76,7 +89,14 @@ def general(o: Obj, key: str, name: str):
     }
     if name in typed:
         kind, label, required = typed[name]
-        return o._typed(key, kind, label, required=required)
+        value = o._typed(key, kind, label, required=required)
+        if kind is int and value is not None and not INT64_MIN <= value <= INT64_MAX:
+            raise StripeObjectError(
+                o.where(key),
+                "outside the range of a signed 64-bit integer (−2⁶³ … 2⁶³−1), "
+                "which every Stripe integer fits and every ledger store needs",
+            )
+        return value
     if name == "boolean":
         return bool(o._typed(key, bool, "a boolean", required=True))
     if name == "boolean_default":
@@ -88,7 +108,8 @@ def general(o: Obj, key: str, name: str):
 @settings(max_examples=300)
 @given(value=values, missing=st.booleans())
 def test_scalar_fast_paths_agree_with_the_general_checks(value, missing):
-    """string, opt_string, integer, opt_integer and boolean read any value as _typed does."""
+    """string, opt_string, integer, opt_integer and boolean read any value as _typed
+    does (integers then checked against the signed 64-bit range)."""
     o = Obj({} if missing else {"k": value}, "sub")
     for name in ("string", "opt_string", "integer", "opt_integer", "boolean"):
         assert result(lambda n=name: getattr(o, n)("k")) == result(
@@ -177,3 +198,64 @@ def test_frozen_map_copies_and_shares_the_empty_map():
     assert dict(frozen_map({})) == {}
     with pytest.raises(TypeError):
         frozen_map({})["a"] = "b"  # type: ignore[index]
+
+
+# -- hostile classes ---------------------------------------------------------------------
+
+
+@settings(max_examples=100)
+@given(value=big_ints())
+def test_integers_beyond_64_bits_are_refused_at_their_path(value):
+    """integer() and opt_integer() refuse any integer outside the signed 64-bit
+    range, on the fast path's neighbours too, naming the path."""
+    o = Obj({"n": value}, "thing")
+    for read in (o.integer, o.opt_integer):
+        with pytest.raises(StripeObjectError) as info:
+            read("n")
+        assert info.value.path == "thing.n"
+        assert "64-bit" in info.value.problem
+
+
+@given(value=edge_ints())
+def test_integers_at_the_edges_are_read(value):
+    """The largest and smallest 64-bit integers are read unchanged."""
+    o = Obj({"n": value}, "thing")
+    assert o.integer("n") == o.opt_integer("n") == value
+    assert INT64_MIN <= value <= INT64_MAX
+
+
+@settings(max_examples=100)
+@given(text=unstorable_texts())
+def test_storable_text_escapes_exactly_what_no_store_keeps(text):
+    """storable_text leaves nothing unstorable, changes nothing else, and is
+    the identity on text that needed no change."""
+    assert unstorable(text) is not None
+    escaped = storable_text(text)
+    assert unstorable(escaped) is None
+    escaped.encode("utf-8")
+    assert storable_text(escaped) == escaped
+
+
+@settings(max_examples=100)
+@given(value=unknown_enum_values({m.value for m in SubscriptionStatus}))
+def test_unknown_values_of_stripe_enums_are_values(value):
+    """to_member keeps an unknown value of a Stripe enum as a value equal to
+    its string, known false, that pickles back equal; the enum's own call stays
+    strict."""
+    member = to_member(SubscriptionStatus, value, "status")
+    assert member == value
+    assert isinstance(member, SubscriptionStatus)
+    assert not member.known
+    assert pickle.loads(pickle.dumps(member)) == member
+    assert to_member(SubscriptionStatus, "active", "s") is SubscriptionStatus.ACTIVE
+    with pytest.raises(ValueError):
+        SubscriptionStatus(value)
+
+
+@pytest.mark.parametrize("value", ["", "x\x00", "a\ud800", "x" * 256])
+def test_unreadable_enum_values_are_refused(value):
+    """An empty value, one holding text no store can keep, or one longer than
+    255 characters is refused at its path."""
+    with pytest.raises(StripeObjectError) as info:
+        to_member(CancellationFeedback, value, "details.feedback")
+    assert info.value.path == "details.feedback"

@@ -22,6 +22,7 @@ from cancelflow.exceptions import (
     SignatureVerificationError,
     TimestampOutsideToleranceError,
 )
+from hostile import non_bodies
 
 NOW = 1_780_000_000
 SECRET = "whsec_test_secret_123"
@@ -307,3 +308,21 @@ def test_construct_event_agrees(payload, offset, secret, tamper):
         except stripe.SignatureVerificationError:
             theirs = False
     assert (our_outcome(sent, header, secret) == "ok") == theirs
+
+
+@settings(max_examples=100)
+@given(non_bodies())
+def test_a_body_that_is_not_bytes_or_text_is_refused_by_name(body):
+    """None, numbers, dicts, lists, tuples: anything but bytes or text is an
+    InvalidParameterError naming the body, before any header is read (an int is
+    never read as that many zero bytes)."""
+    verifier = SignatureVerifier(SECRET, clock=lambda: NOW)
+    header = sign_webhook(b"", SECRET, timestamp=NOW)
+    for call in (
+        lambda: verifier.verify(body, header),
+        lambda: verifier.verify(body, None),
+        lambda: sign_webhook(body, SECRET),
+    ):
+        with pytest.raises(InvalidParameterError) as info:
+            call()
+        assert info.value.field == "body"

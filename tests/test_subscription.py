@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cancelflow import BillingMode, SubscriptionSnapshot, SubscriptionStatus
 from cancelflow.exceptions import CancelflowError, StripeObjectError
+from hostile import hostile_leaves
 
 
 def sub_json(**over):
@@ -197,6 +198,7 @@ _JSON_LEAF = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**40), 2**40),
+    hostile_leaves(),  # beyond 64 bits, U+0000 and surrogates, new enum values
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8),
     st.sampled_from(

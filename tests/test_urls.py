@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import idna
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cancelflow import AllowedHosts
 from cancelflow.exceptions import DisallowedURLError, InvalidParameterError
+from hostile import IDN_DEVIATIONS, PUBLIC_SUFFIX_ENTRIES, idn_hosts
 
 HOSTS = AllowedHosts(
     ["example.com", "*.example.org", "localhost", "api.example.net:8443"]
@@ -191,7 +193,12 @@ class TestConfiguration:
         assert len({AllowedHosts(["a.com"]), AllowedHosts(["A.com"])}) == 1
 
 
-@given(st.text(max_size=80))
+@given(
+    st.text(max_size=80)
+    | st.builds(
+        "https://{}/{}".format, idn_hosts(), st.text(max_size=8)
+    )  # international hosts too
+)
 def test_any_text_is_allowed_or_refused_cleanly(text):
     """Any string either passes (and then is https on an allowed host) or raises
     DisallowedURLError; nothing else escapes."""
@@ -218,3 +225,129 @@ def test_allowed_host_after_a_separator_never_passes(evil, sep, good):
     host = result.split("/")[2].split(":")[0]
     assert host in HOSTS
     assert host != evil
+
+
+# -- international names as browsers see them (UTS 46, non-transitional) --------------
+
+
+@pytest.mark.parametrize(("host", "ascii_form"), sorted(IDN_DEVIATIONS.items()))
+def test_deviation_characters_stay_as_browsers_keep_them(host, ascii_form):
+    """ß and ς are kept (UTS 46 non-transitional, as browsers do), not mapped to
+    ss and σ (IDNA 2003): an app on straße.de allows straße.de and its xn--
+    form, and never strasse.de, another registrable domain."""
+    hosts = AllowedHosts([host])
+    assert hosts.hosts == (ascii_form,)
+    assert hosts.check(f"https://{host}/x", field="f") == f"https://{ascii_form}/x"
+    assert (
+        hosts.check(f"https://{ascii_form}/x", field="f") == f"https://{ascii_form}/x"
+    )
+    idna2003 = host.encode("idna").decode("ascii")
+    assert idna2003 != ascii_form
+    with pytest.raises(DisallowedURLError):
+        hosts.check(f"https://{idna2003}/x", field="f")
+    assert AllowedHosts([idna2003]).hosts != (ascii_form,)
+
+
+@settings(max_examples=200)
+@given(idn_hosts())
+def test_any_spelling_of_an_idn_host_matches_what_uts46_makes_of_it(host):
+    """An international host in any case and with any of the dots browsers read
+    as dots is allowed exactly when UTS 46 (non-transitional) makes the allowed
+    entry of it, and is then written in its xn-- form."""
+    try:
+        expected = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except idna.IDNAError:
+        with pytest.raises(InvalidParameterError):
+            AllowedHosts([host])
+        return
+    hosts = AllowedHosts([expected])
+    assert hosts.check(f"https://{host}/p", field="f") == f"https://{expected}/p"
+    assert AllowedHosts([host]) == hosts
+
+
+def test_full_width_dots_are_dots():
+    """A host written with an ideographic full stop is the same host, as in a browser."""
+    hosts = AllowedHosts(["example.com"])
+    assert hosts.check("https://example\u3002com/", field="f") == "https://example.com/"
+    with pytest.raises(DisallowedURLError):
+        hosts.check("https://evil\u3002com/", field="f")
+
+
+def test_idn_and_public_suffix_libraries_load_only_when_needed():
+    """import cancelflow loads neither idna nor the Public Suffix List; an ASCII
+    URL check needs no idna either."""
+    from test_import_cost import modules_after
+
+    loaded = modules_after(
+        "import cancelflow\n"
+        "hosts = cancelflow.AllowedHosts(['example.com'])\n"
+        "hosts.check('https://example.com/x', field='f')\n"
+    )
+    assert "idna" not in loaded
+    assert "publicsuffixlist" in loaded  # entries are checked against the list
+    bare = modules_after("import cancelflow\n")
+    assert not {"idna", "publicsuffixlist"} & bare
+
+
+# -- public suffixes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", PUBLIC_SUFFIX_ENTRIES)
+def test_an_entry_over_a_public_suffix_is_refused(entry):
+    """An entry that is, or wildcards, a public suffix (ICANN or private section
+    of the Public Suffix List) is refused with an error that says why."""
+    with pytest.raises(InvalidParameterError) as info:
+        AllowedHosts(["example.com", entry])
+    assert info.value.field == "allowed_hosts[1]"
+    assert "public suffix" in info.value.rule
+    assert "e.g." in info.value.rule
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "example.com",
+        "*.example.com",
+        "*.example.co.uk",
+        "user.github.io",
+        "*.user.github.io",
+        "localhost",
+        "*.localhost",
+        "intranet",
+        "*.internal",
+        "127.0.0.1",
+        "[::1]",
+        "xn--strae-oqa.de",
+        "*.straße.de",
+    ],
+)
+def test_a_site_of_ones_own_is_accepted(entry):
+    """Registrable domains, their subdomains, names the list does not name and IP
+    addresses are accepted."""
+    assert len(AllowedHosts([entry])) == 1
+
+
+def test_a_wildcarded_public_suffix_would_have_allowed_an_attacker():
+    """The reason for the refusal: *.com would have matched attacker.com."""
+    with pytest.raises(InvalidParameterError):
+        AllowedHosts(["*.com"])
+    hosts = AllowedHosts(["*.example.com"])
+    with pytest.raises(DisallowedURLError):
+        hosts.check("https://attacker.com/", field="return_url")
+
+
+def test_a_capital_final_sigma_is_read_as_browsers_read_it():
+    """UTS 46 maps Σ to σ wherever it stands; Python's str.lower() would make a
+    final Σ a ς, another host: the guard reads the host as written, as a browser."""
+    hosts = AllowedHosts(["βόλοσ.de"])
+    assert hosts.check("https://ΒΌΛΟΣ.de/", field="f") == "https://xn--nxasmq6b.de/"
+    with pytest.raises(DisallowedURLError):
+        hosts.check("https://βόλος.de/", field="f")  # ς: xn--nxasmm1c.de
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\x00"])
+def test_a_lone_surrogate_or_nul_anywhere_is_refused(bad):
+    """A lone surrogate or U+0000 in the path or query is refused: stripe-python
+    could not encode it, and no ledger could store it."""
+    with pytest.raises(DisallowedURLError):
+        check(f"https://example.com/a{bad}b?q={bad}")

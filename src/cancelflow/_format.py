@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-__all__ = ["format_amount", "format_time"]
+__all__ = ["currency_digits", "format_amount", "format_time"]
 
 _ZERO_DECIMAL: Final = frozenset({
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
@@ -20,10 +20,15 @@ _ZERO_DECIMAL: Final = frozenset({
 _THREE_DECIMAL: Final = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
 
+def currency_digits(currency: str) -> int:
+    """How many decimals *currency*'s minor unit has: 0 (JPY), 3 (KWD) or 2."""
+    cur = currency.lower()
+    return 0 if cur in _ZERO_DECIMAL else 3 if cur in _THREE_DECIMAL else 2
+
+
 def format_amount(amount: int, currency: str) -> str:
     """``2000, "eur"`` → ``"20.00 EUR"`` (minor units to a readable amount)."""
-    cur = currency.lower()
-    digits = 0 if cur in _ZERO_DECIMAL else 3 if cur in _THREE_DECIMAL else 2
+    digits = currency_digits(currency)
     sign = "-" if amount < 0 else ""
     whole, frac = divmod(abs(amount), 10**digits)
     text = f"{whole}.{frac:0{digits}d}" if digits else str(whole)

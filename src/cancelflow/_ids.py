@@ -67,12 +67,13 @@ def _wrong_kind(value: str, prefix: str) -> str | None:
 def check_id(value: object, field: str, *, prefix: str | None = None) -> str:
     """Return *value* if it looks like a Stripe id for *field*.
 
-    Ids are non-empty, at most 5000 characters, without whitespace, control
-    characters, ``/``, ``?`` or ``#``; *prefix* (``sub_``) is checked when given,
-    so that a customer id passed as the subscription is caught before Stripe is
-    called. The message names what a known prefix is (``si_…`` is a
-    subscription item, ``sub_sched_…`` a schedule), and suggests checking the
-    argument order only for a customer and a subscription id swapped.
+    Ids are non-empty, at most 5000 characters, without whitespace, control or
+    format characters, lone surrogates, ``/``, ``?`` or ``#``; *prefix*
+    (``sub_``) is checked when given, so that a customer id passed as the
+    subscription is caught before Stripe is called. The message names what a
+    known prefix is (``si_…`` is a subscription item, ``sub_sched_…`` a
+    schedule), and suggests checking the argument order only for a customer
+    and a subscription id swapped.
     """
     if not isinstance(value, str):
         raise InvalidParameterError(
@@ -88,7 +89,7 @@ def check_id(value: object, field: str, *, prefix: str | None = None) -> str:
         if (
             char.isspace()
             or char in "/?#\\"
-            or unicodedata.category(char) in {"Cc", "Cf"}
+            or unicodedata.category(char) in {"Cc", "Cf", "Cs"}
         ):
             raise InvalidParameterError(
                 field, redact(f"{value!r} is not a Stripe id (it contains {char!r})")

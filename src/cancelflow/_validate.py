@@ -6,12 +6,19 @@ considers settled still run for callers that are not type-checked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Final
+
+# U+0000 and lone surrogates: text no ledger store can keep (names of rules,
+# arms and experiments end up in the ledger with each cancel link).
+_UNSTORABLE: Final = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def is_name(value: object) -> bool:
-    """A non-empty string."""
-    return isinstance(value, str) and bool(value)
+    """A non-empty string that every ledger store can keep (no U+0000, no lone
+    surrogate)."""
+    return isinstance(value, str) and bool(value) and not _UNSTORABLE.search(value)
 
 
 def is_int(value: object) -> bool:

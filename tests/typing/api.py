@@ -264,6 +264,9 @@ def webhooks(body: bytes, header: str | None, tmp: str) -> list[str]:
             decision={"rule": "default"},
             mrr=1500,
             currency="eur",
+            experiment="spring",
+            offer_discount=300,
+            offer_months=1,
         )
     )
     cases: list[cancelflow.Case] = ledger.cases(customer_id="cus_1")
@@ -616,6 +619,69 @@ def fake_stripe_portal_and_faults(client: stripe.StripeClient, url: str) -> list
 
 
 # -- the error tree ----------------------------------------------------------------------
+
+
+def reports(
+    client: stripe.StripeClient, ledger: cancelflow.Ledger, path: str
+) -> list[object]:
+    """Reports from a ledger and from Stripe, their figures and their outputs."""
+    report: cancelflow.Report = cancelflow.report_from_ledger(
+        ledger, since=0, until=2_000_000_000, horizon_months=12, comments=10, now=1
+    )
+    heard: list[cancelflow.ScanProgress] = []
+    waits: list[cancelflow.RateLimitWait] = []
+    from_stripe: cancelflow.Report = cancelflow.report_from_stripe(
+        client,
+        checkpoint=path,
+        on_progress=heard.append,
+        on_rate_limit=waits.append,
+        max_retries=3,
+        sleep=lambda seconds: None,
+        page_size=100,
+    )
+    summary: cancelflow.ReportSummary = report.summary
+    found: list[object] = [
+        summary.cases,
+        summary.mrr_lost.get("eur"),
+        from_stripe.source,
+    ]
+    for row in (
+        *report.reasons,
+        *report.tenure,
+        *report.months,
+        *report.feedback_options,
+    ):
+        breakdown: cancelflow.Breakdown = row
+        found += [breakdown.key, breakdown.count, breakdown.share, breakdown.known]
+    for price in report.prices:
+        priced: cancelflow.PriceBreakdown = price
+        found += [priced.product_id, priced.price_id]
+    for comment in report.comments:
+        written: cancelflow.CommentRow = comment
+        found += [written.comment, written.at, written.customer_id]
+    withdrawn: cancelflow.WithdrawnFigures = report.withdrawn
+    found.append(withdrawn.count)
+    for offer in report.offers:
+        offered: cancelflow.OfferFigures = offer
+        rate: cancelflow.Rate = offered.save
+        found += [offered.coupon, rate.rate, rate.low, rate.high]
+    for arm in report.arms:
+        figures: cancelflow.ArmFigures = arm
+        lift: cancelflow.Lift | None = figures.lift
+        found += [figures.arm, figures.holdout, lift.difference if lift else None]
+    for revenue in report.revenue:
+        kept: cancelflow.RevenueFigures = revenue
+        found += [kept.net, kept.cancelled_later]
+    found += [cancelflow.Rate.of(1, 2).rate, heard[0].pages if heard else 0]
+    found += [wait.describe() for wait in waits]
+    text: str = report.render("text", locale="fr")
+    report.write(path, "html", locale="en")
+    data: dict[str, object] = report.to_json_data()
+    page: cancelflow.SubscriptionPage = cancelflow.StripeGateway(
+        client
+    ).list_subscriptions_page(status="all", created_before=1, page_size=10)
+    found += [text, data, page.last_id, page.has_more, page.objects]
+    return found
 
 
 def errors(error: Exception) -> list[object]:

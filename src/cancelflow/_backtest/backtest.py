@@ -99,7 +99,13 @@ class BacktestReport:
 
     @classmethod
     def merge(cls, reports: Iterable[BacktestReport]) -> BacktestReport:
-        """One report for the records of all *reports* (the counts add up).
+        """Add reports of parts of the same records up into one report.
+
+        Args:
+            reports: the reports, one per part of the records.
+
+        Returns:
+            The merged report.
 
         Raises:
             ValueError: the reports are of different policies or count
@@ -142,7 +148,11 @@ class BacktestReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (what ``cancelflow policy backtest --json`` prints)."""
+        """Return a JSON-ready summary of the report.
+
+        Returns:
+            The summary (what `cancelflow policy backtest --json` prints).
+        """
 
         def offer_rows(counts: Mapping[OfferKey, int]) -> list[dict[str, Any]]:
             return [
@@ -183,7 +193,11 @@ class BacktestReport:
         }
 
     def render_text(self) -> str:
-        """A plain-text report for a terminal."""
+        """Return a plain-text report for a terminal.
+
+        Returns:
+            The report, several lines of text.
+        """
         lines = [
             (
                 f"Backtest of policy {self.policy or '(unnamed)'}: "
@@ -261,7 +275,7 @@ def backtest(
     forever_months: int = 12,
     on_decision: Callable[[BacktestRecord, Decision], None] | None = None,
 ) -> BacktestReport:
-    """Run *policy* over *records* and count what it would have done.
+    """Run a policy over past attempts and count what it would have done.
 
     Streams: only counters are kept, however many records there are.
 
@@ -277,6 +291,30 @@ def backtest(
             counted for in the cost.
         on_decision: called with each record and its `Decision` (to
             write decisions out, or sample explanations); slower.
+
+    Returns:
+        The [`BacktestReport`][cancelflow.BacktestReport].
+
+    Example:
+        ```python
+        from pathlib import Path
+
+        import cancelflow
+
+        Path("history.jsonl").write_text(
+            '{"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "eur", '
+            '"items": [["price_pro", "prod_pro", "month", 1, 1, 2900]], "at": 1767225600}\\n'
+        )
+        policy = cancelflow.parse_policy('''
+        [[rules]]
+        name = "monthly plans"
+        segment = { interval = "month" }
+        offer = { coupon = "STAY20" }
+        ''')
+        report = cancelflow.backtest(policy, cancelflow.read_history("history.jsonl"))
+        assert report.decisions == 1
+        assert report.by_rule == {"monthly plans": 1}
+        ```
     """
     lookup = lookup_for(coupons)
     evaluate = policy.evaluate

@@ -426,6 +426,23 @@ def read_history(
     Raises:
         HistoryFileError: the file cannot be read, or a line is not a history
             record; the message names the file, the line and the problem.
+
+    Returns:
+        An iterator of [`BacktestRecord`][cancelflow.BacktestRecord]s, in file order.
+
+    Example:
+        ```python
+        from pathlib import Path
+
+        import cancelflow
+
+        Path("history.jsonl").write_text(
+            '{"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "eur", '
+            '"items": [["price_pro", "prod_pro", "month", 1, 1, 2900]], "at": 1767225600}\\n'
+        )
+        (record,) = cancelflow.read_history("history.jsonl")
+        assert record.subscription.mrr == 2900
+        ```
     """
     return read_history_range(path, now=now, progress=progress)
 

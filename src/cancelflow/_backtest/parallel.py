@@ -108,6 +108,25 @@ def backtest_file(
 
     Raises:
         HistoryFileError: as `read_history` (from whichever range).
+
+    Returns:
+        The [`BacktestReport`][cancelflow.BacktestReport], as `backtest` makes it.
+
+    Example:
+        ```python
+        from pathlib import Path
+
+        import cancelflow
+
+        Path("history.jsonl").write_text(
+            '{"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "eur", '
+            '"items": [["price_pro", "prod_pro", "month", 1, 1, 2900]], "at": 1767225600}\\n'
+        )
+        policy = cancelflow.RetentionPolicy(rules=[])
+        if __name__ in {"__main__", "docstring_example"}:  # processes start here
+            report = cancelflow.backtest_file(policy, "history.jsonl", workers=1)
+            assert report.decisions == 1
+        ```
     """
     source = str(path)
     try:

@@ -57,6 +57,25 @@ def records_from_stripe(
             for country and customer-metadata segments.
         status: Stripe's ``status`` filter (default: every subscription that
             is not canceled).
+
+    Returns:
+        An iterator of [`BacktestRecord`][cancelflow.BacktestRecord]s.
+
+    Example:
+        ```python
+        import cancelflow
+        from cancelflow.testing import FakeStripe
+
+        client = FakeStripe().client()
+        customer = client.v1.customers.create()
+        price = client.v1.prices.create(params={"currency": "eur", "unit_amount": 900,
+            "recurring": {"interval": "month"}, "product_data": {"name": "Pro"}})
+        client.v1.subscriptions.create(
+            params={"customer": customer.id, "items": [{"price": price.id}]})
+        gateway = cancelflow.StripeGateway(client)
+        (record,) = cancelflow.records_from_stripe(gateway, now=1_767_225_600)
+        assert record.subscription.customer == customer.id
+        ```
     """
     at = int(time.time()) if now is None else now
     for subscription in gateway.iter_subscriptions(status=status):
@@ -91,6 +110,19 @@ def records_from_ledger(
         subscriptions: ``subscription_id -> SubscriptionSnapshot | None``
             (``None`` skips the link).
         customers: ``customer_id -> CustomerFacts | None``, if wanted.
+
+    Returns:
+        An iterator of [`BacktestRecord`][cancelflow.BacktestRecord]s, oldest link
+        first.
+
+    Example:
+        ```python
+        import cancelflow
+
+        ledger = cancelflow.MemoryLedger()  # in production, the app's ledger
+        records = cancelflow.records_from_ledger(ledger, {}.get)
+        assert list(records) == []
+        ```
     """
     links = sorted(ledger.links(), key=lambda link: (link.created, link.session_id))
     cases_of: dict[str | None, list[Case]] = {}

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["register", "run_demo"]
 
 START: Final = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+REPORT_HTML: Final = "cancelflow-demo-report.html"
 
 #: The demo's portal configuration, as a team keeps it in its repository
 #: (``cancelflow config apply portal.toml``; docs/how-to/portal-config-as-code.md).
@@ -66,6 +67,12 @@ def register(subparsers: Any, name: str) -> None:
         metavar="PATH",
         help="record into a SQLite ledger at PATH (default: in memory)",
     )
+    parser.add_argument(
+        "--report-html",
+        metavar="PATH",
+        default=REPORT_HTML,
+        help=f"where to write the HTML report (default {REPORT_HTML})",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -76,14 +83,18 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         MemoryLedger() if args.ledger is None else SQLiteLedger(args.ledger)
     )
     try:
-        run_demo(ctx.stdout, ledger=ledger)
+        run_demo(ctx.stdout, ledger=ledger, report_html=args.report_html)
     finally:
         ledger.close()
     return 0
 
 
-def run_demo(out: TextIO, *, ledger: Ledger) -> None:
-    """Play the demo, printing to *out* and recording outcomes into *ledger*."""
+def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> None:
+    """Play the demo, printing to *out* and recording outcomes into *ledger*.
+
+    It ends with the text report of the ledger, and writes the HTML report to
+    *report_html* (if given).
+    """
     import cancelflow
     from cancelflow import (
         Cancelflow,
@@ -323,3 +334,14 @@ def run_demo(out: TextIO, *, ledger: Ledger) -> None:
     )
     for problem in problems:
         say(problem.describe(), 5)
+
+    # -- the report ------------------------------------------------------------------
+    say()
+    say("6. The report (cancelflow report; figures computed by the ledger's store)")
+    say()
+    report = cancelflow.report_from_ledger(ledger, now=fake.clock.now())
+    out.write(report.render("text"))
+    if report_html is not None:
+        report.write(report_html, "html")
+        say()
+        say(f"The same report as a web page: {report_html}")

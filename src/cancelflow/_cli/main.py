@@ -318,6 +318,15 @@ def _register_demo(subparsers: Any, name: str) -> None:
     register(subparsers, name)
 
 
+# -- cancelflow report (in its own module) -------------------------------------------
+
+
+def _register_report(subparsers: Any, name: str) -> None:
+    from cancelflow._cli.report import register
+
+    register(subparsers, name)
+
+
 # -- the registry and the entry point ---------------------------------------------------
 
 #: ``(name, register)`` for every subcommand, in ``--help`` order.
@@ -328,6 +337,7 @@ COMMANDS: list[tuple[str, Callable[[Any, str], None]]] = [
     ("fake", _register_fake),
     ("link", _register_link),
     ("policy", _register_policy),
+    ("report", _register_report),
 ]
 
 
@@ -348,6 +358,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name, register in COMMANDS:
         register(subparsers, name)
     return parser
+
+
+def note_problems(ledger: Any, name: str, stream: TextIO) -> None:
+    """Say on *stream* how many deliveries *ledger* keeps as problems (dead
+    letters it could never record), if any: a command reading a ledger leaves
+    them out, and the person running it should know."""
+    problems = ledger.problems()
+    if not problems:
+        return
+    count = len(problems)
+    print(
+        f"cancelflow: note: {name} keeps {count} webhook "
+        f"deliver{'y' if count == 1 else 'ies'} it could never record "
+        f"(ledger.problems()), left out here. Latest: "
+        f"{_one_line(problems[-1].describe())}",
+        file=stream,
+    )
 
 
 def _one_line(text: str) -> str:

@@ -506,7 +506,7 @@ def _records(
 
 def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
     from cancelflow._backtest.sources import records_from_ledger
-    from cancelflow._cli.main import UsageError
+    from cancelflow._cli.main import UsageError, note_problems
     from cancelflow._outcomes.ledger_sqlite import SQLiteLedger
     from cancelflow._stripe.gateway import StripeGateway
     from cancelflow._stripe.subscription import SubscriptionSnapshot
@@ -526,15 +526,7 @@ def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
 
     ledger = SQLiteLedger(path)
     try:
-        problems = ledger.problems()
-        if problems:
-            print(
-                f"cancelflow: note: {path} keeps {len(problems)} webhook "
-                f"deliver{'y' if len(problems) == 1 else 'ies'} it could never "
-                "record (ledger.problems()); the history leaves them out. "
-                f"Latest: {problems[-1].describe()}",
-                file=ctx.stderr,
-            )
+        note_problems(ledger, path, ctx.stderr)
         yield from records_from_ledger(ledger, snapshot)
     finally:
         ledger.close()

@@ -41,6 +41,7 @@ from cancelflow._policy.history import EMPTY_HISTORY, CustomerHistory
 from cancelflow._stripe.coupon import Coupon, CouponDuration, CouponProblem
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalSession
+from cancelflow._stripe.read import out_of_range
 from cancelflow._stripe.subscription import SubscriptionSnapshot
 from cancelflow.exceptions import (
     CouponCurrencyMismatchError,
@@ -266,6 +267,13 @@ def check_coupon(coupon: Coupon, snapshot: SubscriptionSnapshot, *, now: int) ->
         subscription_id=snapshot.id,
         coupon_id=coupon.id,
     )
+
+
+def _storable(amount: int | None) -> int | None:
+    """*amount*, or ``None`` when no ledger could store it (beyond 64 bits: an
+    amount × quantity no real subscription reaches), so that the link that
+    Stripe already created is still recorded."""
+    return None if amount is None or out_of_range(amount) else amount
 
 
 async def _in_thread(call: Callable[[A], T], argument: A) -> T:
@@ -666,10 +674,12 @@ class Cancelflow:
                 offered_coupon=offered.id if offered else None,
                 arm=decision.arm if decision else None,
                 decision=decision.to_dict() if decision else None,
-                mrr=snapshot.mrr,
+                mrr=_storable(snapshot.mrr),
                 currency=snapshot.currency,
                 experiment=decision.experiment if decision else None,
-                offer_discount=offered.monthly_discount(snapshot.mrr, snapshot.currency)
+                offer_discount=_storable(
+                    offered.monthly_discount(snapshot.mrr, snapshot.currency)
+                )
                 if offered
                 else None,
                 offer_months=_offer_months(offered),

@@ -50,6 +50,9 @@ class CouponCache:
             this long.
         max_entries: how many coupons are kept at most.
         clock: a monotonic clock in seconds (for tests).
+
+    Raises:
+        InvalidParameterError: `ttl` is negative or `max_entries` below 1.
     """
 
     __slots__ = ("_clock", "_entries", "_fetch", "_lock", "max_entries", "ttl")

@@ -15,6 +15,7 @@ import attrs
 
 from cancelflow._ids import check_id
 from cancelflow._links.urls import AllowedHosts, as_allowed_hosts
+from cancelflow._stripe.read import unstorable
 from cancelflow.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ class HostedConfirmation:
 
         Raises:
             InvalidParameterError: the message is not a string, is blank, or is
-                longer than 500 characters.
+                longer than 500 characters, or holding U+0000 or a lone
+                surrogate.
         """
         del allowed_hosts  # no URL here
         field = f"{_AFTER}[hosted_confirmation][custom_message]"
@@ -139,6 +141,11 @@ class HostedConfirmation:
                 field,
                 f"is {len(message)} characters long; Stripe accepts at most "
                 f"{MAX_CUSTOM_MESSAGE}",
+            )
+        problem = unstorable(message)
+        if problem is not None:
+            raise InvalidParameterError(
+                field, f"contains {problem}, which cannot be sent to Stripe as text"
             )
         return {
             "type": "hosted_confirmation",

@@ -42,7 +42,13 @@ def _bad_char(text: str) -> str | None:
     for char in text:
         if char == "\\":
             return "a backslash"
-        if char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+        if char.isspace() or unicodedata.category(char) in {
+            "Cc",
+            "Cf",
+            "Cs",
+            "Zl",
+            "Zp",
+        }:
             return f"the character U+{ord(char):04X}"
     return None
 
@@ -223,6 +229,9 @@ class AllowedHosts:
     a public suffix (``com``, ``*.co.uk``, ``*.github.io``: from the Public
     Suffix List shipped by the ``publicsuffixlist`` package) is refused.
 
+    Args:
+        hosts: the entries (see above).
+
     Raises:
         InvalidParameterError: an entry is not a host name, or is (or
             wildcards) a public suffix.
@@ -295,8 +304,11 @@ class AllowedHosts:
                 field,
                 "must not contain user info ('user@host'); it hides the real host",
             )
-        hostname = parts.hostname or ""
-        host = normalise_host(f"[{hostname}]" if ":" in hostname else hostname)
+        # The host as written, not ``parts.hostname``: Python lower-cases it
+        # with its own rules (a final capital sigma becomes ς), where
+        # browsers apply UTS 46 to what was written (Σ becomes σ).
+        written = _HOST_PORT.match(parts.netloc)
+        host = normalise_host(written["host"]) if written else None
         if host is None or "%" in parts.netloc:
             raise DisallowedURLError(field, "does not have a valid host name")
         if port == 0:

@@ -144,6 +144,16 @@ class CancellationEvent(_Frozen):
             (``customer.subscription.updated``).
         created: when Stripe created the event (unix seconds).
         livemode: whether it is a live-mode event.
+        subscription_id: whose subscription (every event but
+            `NotAboutCancellation`, as are the fields below).
+        customer_id: the subscription's customer.
+        mrr: the subscription's MRR, minor units.
+        currency: the subscription's currency.
+        price_id: the subscription's main item's price (the largest amount per
+            month), for reports by product.
+        product_id: that item's product.
+        started_at: the subscription's `start_date` (unix seconds), for reports
+            by tenure.
     """
 
     # ``__weakref__``: events can be weakly referenced, as attrs classes can.
@@ -475,7 +485,9 @@ class SubscriptionEnded(_AboutSubscription):
     Attributes:
         ended_at: when it ended (``ended_at``; the event time if Stripe sent none).
         reason: Stripe's reason (``cancellation_requested``, ``payment_failed``…).
-        feedback, comment, feedback_option: the customer's answer, if any.
+        feedback: the reason the customer chose, if any.
+        comment: their free text, if any.
+        feedback_option: the custom feedback option they chose, if any.
     """
 
     __slots__ = ("comment", "ended_at", "feedback", "feedback_option", "reason")
@@ -598,6 +610,27 @@ _CLASSES: Final[Mapping[str, type[CancellationEvent]]] = {
         NotAboutCancellation,
     )
 }
+# Each event class's stored text fields besides the envelope's (checked by
+# _check_text, defined below).
+_TEXT_FIELDS: Final[Mapping[type[CancellationEvent], tuple[str, ...]]] = {
+    cls: tuple(
+        n
+        for n in cls.fields
+        if n not in ("event_id", "event_type")
+        and n
+        in (
+            "subscription_id",
+            "customer_id",
+            "currency",
+            "price_id",
+            "product_id",
+            "feedback_option",
+            "discount_id",
+            "coupon_id",
+        )
+    )
+    for cls in _CLASSES.values()
+}
 _ENUM_FIELDS: Final[Mapping[str, type[StripeEnum]]] = {
     "billing_mode": BillingMode,
     "feedback": CancellationFeedback,
@@ -691,14 +724,20 @@ def parse_event(payload: object) -> list[CancellationEvent]:
             `StripeObjectError` is chained).
     """
     data = _load(payload)
+    # Raw JSON bytes can hold a U+0000 or a lone surrogate only as a \u
+    # escape (JSON refuses a raw control character, UTF-8 a raw surrogate):
+    # without one, no stored text needs checking.
+    escaped = type(payload) is not bytes or b"\\u" in payload
     try:
-        found, env = _parse(data)
+        found, env = _parse(data, check_text=escaped)
     except StripeObjectError as exc:
         raise _unreadable(data, exc) from exc
     return found or [NotAboutCancellation(**env)]
 
 
-def _parse(data: object) -> tuple[list[CancellationEvent], _Envelope]:
+def _parse(
+    data: object, *, check_text: bool = True
+) -> tuple[list[CancellationEvent], _Envelope]:
     o = Obj.of(data, "event")
     kind = o.opt_string("object")
     if kind not in (None, "event"):
@@ -714,7 +753,8 @@ def _parse(data: object) -> tuple[list[CancellationEvent], _Envelope]:
     }
     parser = _PARSERS.get(env["event_type"])
     found = parser(env, o.obj("data")) if parser else []
-    _check_text(env, found)
+    if check_text:
+        _check_text(env, found)
     return found, env
 
 
@@ -737,16 +777,19 @@ _TEXT_PATHS: Final = {
 def _check_text(env: _Envelope, found: list[CancellationEvent]) -> None:
     """Refuse an id (or other stored text) holding U+0000 or a lone surrogate,
     which no ledger store can keep (Stripe's ids never hold them)."""
-    values = [
-        (name, value)
-        for fields in (env, *[e.as_kwargs() for e in found])
-        for name, value in fields.items()
-        if name in _TEXT_PATHS and type(value) is str
-    ]
-    if unstorable("".join([value for _, value in values])) is None:
+    joined = "".join(
+        [
+            env["event_id"],
+            env["event_type"],
+            *[getattr(e, n) or "" for e in found for n in _TEXT_FIELDS[e.__class__]],
+        ]
+    )
+    if unstorable(joined) is None:
         return  # the usual case: one scan of everything
+    values = [("event_id", env["event_id"]), ("event_type", env["event_type"])]
+    values += [(n, getattr(e, n)) for e in found for n in _TEXT_FIELDS[e.__class__]]
     for name, value in values:
-        problem = unstorable(value)
+        problem = None if value is None else unstorable(value)
         if problem is not None:
             raise StripeObjectError(
                 _TEXT_PATHS[name], f"contains {problem}, which no ledger can store"

@@ -185,13 +185,15 @@ class LinkRecord:
 
     Attributes:
         session_id: the portal session's ``bps_…`` id.
-        subscription_id, customer_id: whose subscription the link cancels.
+        subscription_id: the subscription the link cancels.
+        customer_id: its customer.
         created: the session's ``created`` (unix seconds).
         livemode: the session's ``livemode``.
         offered_coupon: the retention coupon offered in the flow, if any.
         arm: the experiment arm the retention policy chose, if any.
         decision: the policy's decision as opaque JSON data (its explanation).
-        mrr, currency: the subscription's MRR (minor units) and currency.
+        mrr: the subscription's MRR, minor units.
+        currency: the subscription's currency.
         experiment: the experiment *arm* belongs to, if any (when left out, the
             ``"experiment"`` of *decision*, if it names one).
         offer_discount: what the offered coupon takes off one month of *mrr*
@@ -244,26 +246,40 @@ class Case:
 
     Attributes:
         id: ``case_`` + the link's session id, or + the first event's id.
-        subscription_id, customer_id, livemode: whose attempt.
+        subscription_id: the subscription of the attempt.
+        customer_id: its customer, when known.
+        livemode: whether it happened in live mode.
         state: where it stands (`CaseState`).
-        opened_at, updated_at: the first and last moment seen (unix seconds).
-        link_session_id, link_created_at: the deep link that started it.
-        offered_coupon, arm, decision: what the retention policy decided.
+        opened_at: the first moment seen (unix seconds).
+        updated_at: the last moment seen (unix seconds).
+        link_session_id: the portal session of the deep link that started it.
+        link_created_at: when that link was created.
+        offered_coupon: the coupon the retention policy offered, if any.
+        arm: the experiment arm it chose, if any.
+        decision: its decision, as JSON data.
         experiment: the experiment *arm* belongs to.
-        offer_discount, offer_months: the offered coupon's discount on one
-            month of MRR and how many months it lasts (``None``: forever),
+        offer_discount: the offered coupon's discount on one month of MRR,
             from the link.
+        offer_months: how many months it lasts (`None`: forever).
         scheduled_at: when the cancellation was first scheduled.
         effective_at: when the (last) scheduled cancellation takes effect.
         billing_mode: the subscription's billing mode when scheduled.
-        feedback, comment, feedback_option, feedback_at: the customer's answer.
-        redeemed_coupon, redeemed_discount, redeemed_at: the offer redeemed.
+        feedback: the reason the customer chose, if any.
+        comment: their free text, if any.
+        feedback_option: the custom feedback option they chose, if any.
+        feedback_at: when the answer arrived.
+        redeemed_coupon: the coupon of the offer redeemed, if any.
+        redeemed_discount: the `di_…` discount it made.
+        redeemed_at: when it was redeemed.
         withdrawn_at: when the customer renewed.
-        ended_at, ended_reason: when and why (Stripe's reason) it ended.
-        mrr, currency: the MRR involved (minor units, in the subscription's
-            currency), from the latest event (or the link).
-        product_id, price_id: the subscription's main item (the largest
+        ended_at: when the subscription ended.
+        ended_reason: why, in Stripe's words
+            ([`CancellationReason`][cancelflow.CancellationReason]).
+        mrr: the MRR involved (minor units), from the latest event (or the link).
+        currency: the subscription's currency.
+        product_id: the product of the subscription's main item (the largest
             amount per month), from the latest event that named one.
+        price_id: that item's price.
         started_at: the subscription's ``start_date`` (unix seconds).
         event_ids: the Stripe events that shaped it, sorted.
     """

@@ -47,6 +47,8 @@ class PostgresLedger(SQLLedger):
     Raises:
         LedgerError: psycopg is missing, the server cannot be reached, or its
             schema is newer than this cancelflow.
+        InvalidParameterError: `conninfo` is not a string, or `schema` is not a
+            plain identifier.
     """
 
     payload_text = "payload::text"

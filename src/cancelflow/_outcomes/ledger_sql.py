@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from operator import attrgetter
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
@@ -50,6 +50,7 @@ from cancelflow.exceptions import (
 )
 
 SCHEMA_TABLE: Final = "cancelflow_schema_migrations"
+_T = TypeVar("_T")
 
 # version, name, DDL ({int}, {bool}, {json} and {blob} are the dialect's type names;
 # {clustered} makes SQLite store a table in its primary key's order, which
@@ -375,6 +376,17 @@ class SQLLedger(ClosesOnExit, abc.ABC):
                     )
                 )
             cur.execute(self._sql(_INSERT_VERSION), (version, name, int(time.time())))
+
+    def read_only(self, work: Callable[[Cursor], _T]) -> _T:
+        """Run *work* with a cursor inside one read transaction (cancelflow's
+        reports use it to aggregate in the database; *work* must not write to
+        cancelflow's tables).
+
+        Raises:
+            LedgerError: the store failed.
+        """
+        with self._transaction(write=False) as cur:
+            return work(cur)
 
     def schema_version(self) -> int:
         """The schema version of the database (the migrations applied)."""

@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, Literal, final
+from typing import Final, Literal, TypeVar, final
 
 from cancelflow._outcomes.ledger_sql import Cursor, SQLLedger
 from cancelflow.exceptions import InvalidParameterError, LedgerError
 
 __all__ = ["SQLiteLedger"]
+
+_T = TypeVar("_T")
 
 _SYNC: Final = ("FULL", "NORMAL", "EXTRA")
 
@@ -81,6 +83,8 @@ class SQLiteLedger(SQLLedger):
             and why: a missing directory, a file where a directory should be,
             a directory where the file should be, no permission, not a
             database), or its schema is newer.
+        InvalidParameterError: `path` is not a file path, or `synchronous` is
+            not one of the three modes.
     """
 
     clustered = " WITHOUT ROWID"
@@ -160,6 +164,62 @@ class SQLiteLedger(SQLLedger):
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def read_in_parallel(self, works: Sequence[Callable[[Cursor], _T]]) -> list[_T]:
+        """Run each of *works* on its own read-only connection, all on one snapshot.
+
+        For cancelflow's reports: SQLite runs one statement on one core, and a
+        report reads the cases several times. The connections start their
+        read transactions while this ledger holds the write lock, so no commit
+        can come between them and they all see the same data; then each runs
+        in its own thread (``sqlite3`` releases the GIL while a statement
+        runs). An in-memory database, or one this process cannot open a second
+        time, runs the works one after another in one read transaction.
+
+        Args:
+            works: functions of a cursor; they must not write to cancelflow's
+                tables (temporary tables of their own are fine).
+
+        Returns:
+            What each work returned, in the order of *works*.
+
+        Raises:
+            LedgerError: the store failed.
+        """
+        if self.path == ":memory:" or len(works) < 2 or (os.cpu_count() or 1) < 2:
+            return self.read_only(lambda cur: [work(cur) for work in works])
+        try:
+            conns = [
+                sqlite3.connect(
+                    f"{Path(self.path).resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                for _ in works
+            ]
+        except sqlite3.Error:
+            return self.read_only(lambda cur: [work(cur) for work in works])
+        try:
+            cursors = [conn.cursor() for conn in conns]
+            with self._transaction(write=True):  # no commit until all have begun
+                for cur in cursors:
+                    cur.execute("BEGIN")
+                    cur.execute("SELECT COUNT(*) FROM cancelflow_schema_migrations")
+                    cur.fetchall()
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(works)) as pool:
+                futures = [
+                    pool.submit(work, cur)
+                    for work, cur in zip(works, cursors, strict=True)
+                ]
+                return [future.result() for future in futures]
+        except sqlite3.Error as exc:
+            raise LedgerError(f"the SQLite ledger failed: {exc}") from exc
+        finally:
+            for conn in conns:
+                conn.close()
 
     def close(self) -> None:
         """Close the connection."""

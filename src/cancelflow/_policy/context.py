@@ -28,16 +28,24 @@ class CustomerFacts(Protocol):
     """
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The customer's `cus_…` id."""
+        ...
 
     @property
-    def created(self) -> int | None: ...
+    def created(self) -> int | None:
+        """When the customer was created (unix seconds), or `None`."""
+        ...
 
     @property
-    def country(self) -> str | None: ...
+    def country(self) -> str | None:
+        """The customer's country (ISO code, upper-case), or `None`."""
+        ...
 
     @property
-    def metadata(self) -> Mapping[str, str]: ...
+    def metadata(self) -> Mapping[str, str]:
+        """The customer's metadata."""
+        ...
 
 
 @final
@@ -102,8 +110,7 @@ class DecisionContext:
 
     @property
     def mrr(self) -> int:
-        """The subscription's MRR in minor units of its currency
-        (`SubscriptionSnapshot.mrr`)."""
+        """The subscription's MRR in minor units of its currency (`SubscriptionSnapshot.mrr`)."""
         value = self._mrr
         if value is _UNSET:
             value = self._mrr = self.subscription.mrr
@@ -112,12 +119,14 @@ class DecisionContext:
 
     @property
     def price_ids(self) -> frozenset[str]:
+        """The ids of the subscription's prices."""
         if self._prices is None:
             self._prices = frozenset(i.price_id for i in self.subscription.items)
         return self._prices
 
     @property
     def product_ids(self) -> frozenset[str]:
+        """The ids of the subscription's products."""
         if self._products is None:
             self._products = frozenset(i.product_id for i in self.subscription.items)
         return self._products
@@ -135,8 +144,10 @@ class DecisionContext:
 
     @property
     def tenure_days(self) -> int | None:
-        """Whole days since the subscription started (``start_date``, else
-        ``created``); ``None`` when Stripe sent neither."""
+        """Whole days since the subscription started.
+
+        Counted from `start_date`, else `created`; `None` when Stripe sent neither.
+        """
         sub = self.subscription
         start = sub.start_date if sub.start_date is not None else sub.created
         if start is None:

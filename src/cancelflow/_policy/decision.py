@@ -83,7 +83,11 @@ class Decision:
         return frozenset(b.guard for b in self.blocked_by)
 
     def explain(self) -> str:
-        """One paragraph, in plain English, of how this decision came about."""
+        """Say how this decision came about, in one paragraph of plain English.
+
+        Returns:
+            The paragraph.
+        """
         parts = [
             f"Subscription {self.subscription} of customer {self.customer} "
             + (
@@ -126,7 +130,11 @@ class Decision:
     # -- JSON ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the ledger stores this)."""
+        """Return the decision as a JSON-ready dict (the ledger stores this).
+
+        Returns:
+            The dict.
+        """
         return {
             "v": FORMAT_VERSION,
             "subscription": self.subscription,
@@ -147,16 +155,26 @@ class Decision:
         }
 
     def to_json(self) -> str:
-        """`to_dict` as compact JSON text."""
+        """Return `to_dict` as compact JSON text.
+
+        Returns:
+            The text.
+        """
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: object) -> Decision:
         """Read back `to_dict`'s output.
 
+        Args:
+            data: the dict.
+
+        Returns:
+            The decision.
+
         Raises:
-            InvalidInputError: the data is not a decision; the message names
-                the bad field.
+            InvalidInputError: the data is not a decision; the message names the bad
+                field.
         """
         d = _Reader(data, "decision")
         version = d.opt(int, "v")
@@ -195,7 +213,17 @@ class Decision:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Decision:
-        """Read back `to_json`'s output."""
+        """Read back `to_json`'s output.
+
+        Args:
+            text: the JSON text.
+
+        Returns:
+            The decision.
+
+        Raises:
+            InvalidInputError: the text is not JSON, or not a decision.
+        """
         try:
             data = json.loads(text)
         except ValueError as err:

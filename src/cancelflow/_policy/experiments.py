@@ -168,21 +168,43 @@ class Experiment:
         return self.name if self.salt is None else self.salt
 
     def share(self, arm: Arm) -> float:
-        """The fraction of buckets *arm* owns (0.0 to 1.0)."""
+        """Return the share of buckets an arm owns.
+
+        Args:
+            arm: one of this experiment's arms.
+
+        Returns:
+            The fraction, 0.0 to 1.0.
+        """
         index = self.arms.index(arm)
         low = self._bounds[index - 1] if index else 0
         return (self._bounds[index] - low) / BUCKETS
 
     def bucket(self, customer_id: str) -> int:
-        """`experiment_bucket` with this experiment's salt."""
+        """Return a customer's bucket with this experiment's salt.
+
+        Args:
+            customer_id: the `cus_…` id.
+
+        Returns:
+            The bucket, 0 to 9,999, as [`experiment_bucket`][cancelflow.experiment_bucket] gives it.
+        """
         digest = hashlib.sha256(self._prefix + _prefixed(customer_id)).digest()
         return int.from_bytes(digest[:8], "big") % BUCKETS
 
     def assign(self, customer_id: str) -> tuple[Arm, int]:
-        """The arm *customer_id* is in, and their bucket."""
+        """Return the arm a customer is in, and their bucket.
+
+        Args:
+            customer_id: the `cus_…` id.
+
+        Returns:
+            `(arm, bucket)`.
+        """
         bucket = self.bucket(customer_id)
         return self.arms[bisect.bisect_right(self._bounds, bucket)], bucket
 
     @property
     def coupon_ids(self) -> frozenset[str]:
+        """The coupons its arms offer."""
         return frozenset(a.offer.coupon for a in self.arms if a.offer is not None)

@@ -83,7 +83,14 @@ class CouponSource(Protocol):
     """
 
     def get_coupon(self, coupon_id: str) -> Coupon | None:
-        """The coupon with this id, or ``None`` if it does not exist."""
+        """Return the coupon with this id.
+
+        Args:
+            coupon_id: the coupon's id.
+
+        Returns:
+            Its [`Coupon`][cancelflow.Coupon], or `None` if it does not exist.
+        """
         ...
 
 
@@ -126,8 +133,10 @@ class Guards:
         cooldown: no offer when the ledger says this customer was offered an
             offer, or redeemed one, within *cooldown_days*.
         cooldown_days: the cooldown's length in days.
-        trialing / past_due / unpaid / incomplete: no offer on a subscription
-            with that status.
+        trialing: no offer on a subscription in a trial.
+        past_due: no offer on a `past_due` subscription.
+        unpaid: no offer on an `unpaid` subscription.
+        incomplete: no offer on an `incomplete` subscription.
         paused: no offer on a paused subscription (status ``paused`` or
             ``pause_collection`` set).
         schedule: no offer on a subscription managed by a schedule.
@@ -164,7 +173,11 @@ class Guards:
 
     @classmethod
     def none(cls) -> Guards:
-        """Every guard off (for tests and backtests of the bare rules)."""
+        """Turn every guard off (for tests and backtests of the bare rules).
+
+        Returns:
+            Guards with every guard off.
+        """
         return cls(**dict.fromkeys((g.value for g in Guard), False))
 
     @property
@@ -173,12 +186,27 @@ class Guards:
         return frozenset(g for g in Guard if getattr(self, g.value))
 
     def is_on(self, guard: Guard) -> bool:
+        """Tell whether a guard is on.
+
+        Args:
+            guard: the guard.
+
+        Returns:
+            Whether it is on.
+        """
         return bool(getattr(self, guard.value))
 
     # -- checks ------------------------------------------------------------------
 
     def subscription_blocks(self, context: DecisionContext) -> list[GuardBlock]:
-        """The blocks that do not depend on the offer."""
+        """List the blocks that do not depend on the offer.
+
+        Args:
+            context: what the decision knows.
+
+        Returns:
+            The [`GuardBlock`][cancelflow.GuardBlock]s.
+        """
         sub = context.subscription
         blocks: list[GuardBlock] = []
         # Fast path: on an active, unscheduled, unpaused single-item
@@ -263,8 +291,16 @@ class Guards:
     def offer_blocks(
         self, context: DecisionContext, offer: Offer, coupon: Coupon | None
     ) -> list[GuardBlock]:
-        """Every block of *offer* (with the coupon's facts, ``None`` when the
-        coupon does not exist) on this context."""
+        """List every block of an offer on this context.
+
+        Args:
+            context: what the decision knows.
+            offer: the proposed offer.
+            coupon: the coupon's facts; `None` when the coupon does not exist.
+
+        Returns:
+            The [`GuardBlock`][cancelflow.GuardBlock]s; empty when the offer may be made.
+        """
         sub = context.subscription
         blocks = self.subscription_blocks(context)
         if self.existing_discount and sub.discounts and not offer.replace_discount:

@@ -35,7 +35,14 @@ class OfferHistory(Protocol):
     """Anything that can tell a customer's `CustomerHistory`."""
 
     def customer_history(self, customer_id: str) -> CustomerHistory:
-        """The history of *customer_id* (empty when unknown)."""
+        """Return a customer's history.
+
+        Args:
+            customer_id: the `cus_…` id.
+
+        Returns:
+            The [`CustomerHistory`][cancelflow.CustomerHistory]; empty when unknown.
+        """
         ...
 
 

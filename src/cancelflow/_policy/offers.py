@@ -45,6 +45,11 @@ class Offer:
             raise PolicyError("must be true or false", key_path="replace_discount")
 
     def describe(self) -> str:
+        """Say what this outcome offers.
+
+        Returns:
+            The coupon offered, in a few words.
+        """
         return f"coupon {self.coupon}"
 
 
@@ -53,6 +58,11 @@ class NoOffer:
     """Explicitly offer nothing: the customer goes straight to the cancel page."""
 
     def describe(self) -> str:
+        """Say what this outcome offers.
+
+        Returns:
+            `"no offer"`.
+        """
         return "no offer"
 
 

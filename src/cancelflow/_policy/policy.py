@@ -198,8 +198,10 @@ class RetentionPolicy:
 
     @property
     def uses_customer(self) -> bool:
-        """Whether some rule reads the customer's facts (then ``Cancelflow``
-        retrieves the customer before deciding)."""
+        """Whether some rule reads the customer's facts.
+
+        Then `Cancelflow` retrieves the customer before deciding.
+        """
         return any(rule.segment.uses_customer for rule in self.rules)
 
     # -- deciding -------------------------------------------------------------------
@@ -228,6 +230,9 @@ class RetentionPolicy:
                 `CouponSource` (such as a `CouponCache`). A
                 coupon missing from it is treated as not existing.
 
+        Returns:
+            The [`Decision`][cancelflow.Decision], with its explanation.
+
         Raises:
             PolicyError: a custom predicate raised; the key path names its rule.
         """
@@ -239,9 +244,14 @@ class RetentionPolicy:
     def decide_context(
         self, context: DecisionContext, coupons: _CouponLookup
     ) -> Decision:
-        """`decide` on a prepared context (for hot loops and backtests).
+        """Decide on a prepared context (for hot loops and backtests).
 
-        *coupons* is a ``coupon_id -> Coupon | None`` function.
+        Args:
+            context: the [`DecisionContext`][cancelflow.DecisionContext].
+            coupons: a `coupon_id -> Coupon | None` function.
+
+        Returns:
+            The [`Decision`][cancelflow.Decision].
         """
         rule, proposed, experiment, arm, bucket, blocks = self.evaluate(
             context, coupons
@@ -265,10 +275,16 @@ class RetentionPolicy:
         )
 
     def proposal(self, context: DecisionContext) -> Offer | None:
-        """The offer the rules (and experiment arm) propose, before the guards.
+        """Return the offer the rules (and experiment arm) propose, before the guards.
 
-        Needs no coupon facts: ``Cancelflow`` uses it to learn which coupon to
-        fetch before deciding.
+        Needs no coupon facts: `Cancelflow` uses it to learn which coupon to fetch
+        before deciding.
+
+        Args:
+            context: the [`DecisionContext`][cancelflow.DecisionContext].
+
+        Returns:
+            The offer, or `None` when the rules offer nothing.
         """
         outcome = self._match(context).outcome
         if isinstance(outcome, Offer):
@@ -278,11 +294,17 @@ class RetentionPolicy:
         return None
 
     def evaluate(self, context: DecisionContext, coupons: _CouponLookup) -> Evaluation:
-        """The parts of a decision, without building a `Decision`.
+        """Return the parts of a decision, without building a `Decision`.
 
-        Returns ``(rule, proposed, experiment, arm, bucket, blocks)``: the
-        offer is *proposed* when *blocks* is empty. Backtests use this to skip
-        the cost of a million `Decision` objects.
+        Backtests use this to skip the cost of a million `Decision` objects.
+
+        Args:
+            context: the [`DecisionContext`][cancelflow.DecisionContext].
+            coupons: a `coupon_id -> Coupon | None` function.
+
+        Returns:
+            `(rule, proposed, experiment, arm, bucket, blocks)`: the offer is
+            `proposed` when `blocks` is empty.
         """
         rule = self._match(context)
         outcome = rule.outcome

@@ -88,8 +88,12 @@ def _nesting(conditions: Iterable[Condition]) -> int:
 class Range:
     """An inclusive integer range; a missing bound is open.
 
-    ``Range(min=5000)`` is "5000 or more", ``Range(max=0)`` is "0 or less",
-    ``Range(1, 3)`` is 1, 2 or 3.
+    `Range(min=5000)` is "5000 or more", `Range(max=0)` is "0 or less",
+    `Range(1, 3)` is 1, 2 or 3.
+
+    Attributes:
+        min: the smallest value in the range, or `None`.
+        max: the largest value in the range, or `None`.
     """
 
     min: int | None = None
@@ -111,6 +115,14 @@ class Range:
         )
 
     def describe(self, what: str) -> str:
+        """Say the range in words, about a quantity.
+
+        Args:
+            what: the quantity's name (`"MRR"`).
+
+        Returns:
+            The words, such as `"MRR ≥ 5000"`.
+        """
         if self.min is not None and self.max is not None:
             if self.min == self.max:
                 return f"{what} = {self.min}"
@@ -126,9 +138,13 @@ class Range:
 class Predicate:
     """A named custom condition, for anything the built-in ones do not cover.
 
-    *fn* receives the `DecisionContext` and must be pure and
-    fast. Two predicates are equal when their names are: in a TOML policy a
-    predicate is referenced by its name, from a registry the host passes in.
+    Two predicates are equal when their names are: in a TOML policy a predicate
+    is referenced by its name, from a registry the host passes in.
+
+    Attributes:
+        name: the predicate's name (its key in TOML).
+        fn: receives the [`DecisionContext`][cancelflow.DecisionContext] and
+            returns whether it holds; it must be pure and fast.
     """
 
     name: str
@@ -151,32 +167,59 @@ class Condition(abc.ABC):
 
     @abc.abstractmethod
     def matches(self, context: DecisionContext) -> bool:
-        """Whether the context satisfies this condition."""
+        """Tell whether the context satisfies this condition.
+
+        Args:
+            context: what the decision knows.
+
+        Returns:
+            Whether it holds.
+        """
 
     @abc.abstractmethod
     def describe(self) -> str:
-        """The condition in a few words, for explanations."""
+        """Say the condition in a few words, for explanations.
+
+        Returns:
+            The words.
+        """
 
     def compile(self) -> Callable[[DecisionContext], bool]:
-        """A function equivalent to `matches`, as fast as it can be."""
+        """Return a function equivalent to `matches`, as fast as it can be.
+
+        Returns:
+            A function of a [`DecisionContext`][cancelflow.DecisionContext].
+        """
         return self.matches
 
     def prefilter(self, key: ShapeKey) -> bool:  # noqa: ARG002 - overridden
-        """``False`` only if no subscription of this shape can match.
+        """Tell whether a subscription of this shape could match.
 
-        Rules are indexed by shape (see `ShapeKey`), so a policy tries
-        only the rules a subscription's shape allows.
+        Rules are indexed by shape (see `ShapeKey`), so a policy tries only the
+        rules a subscription's shape allows.
+
+        Args:
+            key: the shape (currency, intervals, prices, products).
+
+        Returns:
+            `False` only if no subscription of this shape can match.
         """
         return True
 
     def residual(self) -> Callable[[DecisionContext], bool] | None:
-        """The checks `prefilter` does not cover (``None``: nothing left)."""
+        """Return the checks `prefilter` does not cover.
+
+        Returns:
+            A function of the context, or `None` when nothing is left to check.
+        """
         return self.compile()
 
     @property
     def uses_customer(self) -> bool:
-        """Whether matching may read the customer's facts (country, customer
-        metadata or tenure, or a custom predicate), so they must be fetched."""
+        """Whether matching may read the customer's facts, which must then be fetched.
+
+        Those are the country, customer metadata or tenure, or a custom predicate.
+        """
         return True
 
     @property
@@ -671,7 +714,11 @@ def _conditions(value: Iterable[Condition]) -> tuple[Condition, ...]:
 
 @attrs.frozen
 class AllOf(Condition):
-    """Every one of the conditions holds (``a & b``)."""
+    """Every one of the conditions holds (`a & b`).
+
+    Attributes:
+        conditions: the conditions, all of which must hold.
+    """
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
@@ -714,7 +761,11 @@ class AllOf(Condition):
 
 @attrs.frozen
 class AnyOf(Condition):
-    """At least one of the conditions holds (``a | b``)."""
+    """At least one of the conditions holds (`a | b`).
+
+    Attributes:
+        conditions: the conditions, one of which must hold.
+    """
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
     _test: _Check = attrs.field(init=False, eq=False, repr=False, hash=False)
@@ -754,7 +805,11 @@ class AnyOf(Condition):
 
 @attrs.frozen
 class Not(Condition):
-    """The condition does not hold (``~a``)."""
+    """The condition does not hold (`~a`).
+
+    Attributes:
+        condition: the condition that must not hold.
+    """
 
     condition: Condition
     _nesting: int = attrs.field(init=False, eq=False, repr=False, hash=False)

@@ -65,7 +65,27 @@ _EXPLANATIONS: Final[Mapping[CouponProblem, str]] = {
 
 @attrs.frozen(kw_only=True)
 class Coupon:
-    """The facts of a Stripe coupon that decide whether it can be offered."""
+    """The facts of a Stripe coupon that decide whether it can be offered.
+
+    Build it with `from_stripe`; `problems` says why it cannot go on a subscription.
+
+    Attributes:
+        id: the coupon's id.
+        duration: `once`, `repeating` or `forever`
+            ([`CouponDuration`][cancelflow.CouponDuration]).
+        percent_off: the percentage taken off, or `None`.
+        amount_off: the amount taken off in `currency` (minor units), or `None`.
+        currency: the currency of `amount_off` (lower-case), or `None`.
+        currency_options: `amount_off` in other currencies, by currency.
+        duration_in_months: how many months a `repeating` coupon lasts.
+        max_redemptions: how many times it can be redeemed in all, or `None`.
+        times_redeemed: how many times it has been.
+        redeem_by: the last moment it can be redeemed (unix seconds), or `None`.
+        valid: Stripe's `valid` flag.
+        applies_to_products: the products it is limited to; `None`: no limit.
+        name: its display name.
+        metadata: its metadata.
+    """
 
     id: str
     duration: CouponDuration
@@ -86,7 +106,18 @@ class Coupon:
 
     @classmethod
     def from_stripe(cls, coupon: object) -> Coupon:
-        """Build from a ``stripe.Coupon`` or its JSON dict."""
+        """Build from a `stripe.Coupon` or its JSON dict.
+
+        Args:
+            coupon: the object (retrieved with `applies_to` and `currency_options`
+                expanded, as the gateway does).
+
+        Returns:
+            The coupon.
+
+        Raises:
+            StripeObjectError: the object is not a coupon or a field has the wrong type.
+        """
         o = Obj.of(coupon, "coupon")
         duration_value = o.member("duration", CouponDuration)
         applies = o.opt_obj("applies_to")
@@ -116,7 +147,14 @@ class Coupon:
         )
 
     def amount_off_in(self, currency: str) -> int | None:
-        """The ``amount_off`` in *currency*, or ``None`` if it has none there."""
+        """Return the `amount_off` in a currency.
+
+        Args:
+            currency: a currency code (any case).
+
+        Returns:
+            The amount in minor units, or `None` if the coupon has none there.
+        """
         currency = currency.lower()
         if self.amount_off is None:
             return None
@@ -127,9 +165,14 @@ class Coupon:
     def problems(
         self, subscription: SubscriptionSnapshot, *, now: int
     ) -> list[CouponProblem]:
-        """Every reason this coupon cannot go on *subscription* at *now*.
+        """List every reason this coupon cannot go on a subscription now.
 
-        An empty list means it can be offered. *now* is unix seconds.
+        Args:
+            subscription: the subscription it would go on.
+            now: the time, unix seconds.
+
+        Returns:
+            The [`CouponProblem`][cancelflow.CouponProblem]s; empty when it can be offered.
         """
         found = self._validity_problems(now)
         if self.applies_to_products is not None and not (
@@ -144,8 +187,17 @@ class Coupon:
         return found
 
     def standing_problems(self, *, now: int) -> list[CouponProblem]:
-        """The problems that hold whatever the subscription: not valid, used
-        up, past ``redeem_by``, ``amount_off`` with ``duration=forever``."""
+        """List the problems that hold whatever the subscription.
+
+        They are: not valid, used up, past `redeem_by`, `amount_off` with
+        `duration=forever`.
+
+        Args:
+            now: the time, unix seconds.
+
+        Returns:
+            The [`CouponProblem`][cancelflow.CouponProblem]s.
+        """
         found = self._validity_problems(now)
         if self.amount_off is not None and self.duration is CouponDuration.FOREVER:
             found.append(CouponProblem.FOREVER_AMOUNT_OFF)
@@ -165,15 +217,29 @@ class Coupon:
         return found
 
     def monthly_discount(self, mrr: int, currency: str) -> int:
-        """What the coupon takes off one month of *mrr* (minor units)."""
+        """Return what the coupon takes off one month of revenue.
+
+        Args:
+            mrr: the monthly revenue, minor units.
+            currency: its currency.
+
+        Returns:
+            The discount, minor units (0 when the coupon has no amount there).
+        """
         if self.percent_off is not None:
             return round(mrr * self.percent_off / 100)
         amount = self.amount_off_in(currency)
         return min(mrr, amount) if amount is not None else 0
 
     def months(self, *, forever_months: int = 12) -> int:
-        """How many monthly bills the coupon discounts (``forever`` counts as
-        *forever_months*; ``once`` as one)."""
+        """Count the monthly bills the coupon discounts.
+
+        Args:
+            forever_months: how many months a `forever` coupon counts for.
+
+        Returns:
+            The count (`once` counts as one).
+        """
         if self.duration is CouponDuration.ONCE:
             return 1
         if self.duration is CouponDuration.REPEATING:

@@ -42,7 +42,13 @@ class CustomerSnapshot:
 
     @classmethod
     def from_stripe(cls, customer: object) -> CustomerSnapshot:
-        """Build a snapshot from a ``stripe.Customer`` or its JSON dict.
+        """Build a snapshot from a `stripe.Customer` or its JSON dict.
+
+        Args:
+            customer: the object.
+
+        Returns:
+            The snapshot (no e-mail, name or full address is kept).
 
         Raises:
             StripeObjectError: the object is not a customer or a field has the
@@ -73,7 +79,14 @@ class CustomerSnapshot:
         )
 
     def tenure_days(self, now: int) -> int | None:
-        """Whole days since the customer was created, at *now* (unix seconds)."""
+        """Count the whole days since the customer was created.
+
+        Args:
+            now: the time, unix seconds.
+
+        Returns:
+            The days, or `None` when Stripe sent no `created`.
+        """
         if self.created is None:
             return None
         return max(0, (now - self.created) // _DAY)

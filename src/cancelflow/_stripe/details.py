@@ -22,7 +22,11 @@ __all__ = ["CancellationDetails", "FeedbackOptionRef", "details_from"]
 
 @attrs.frozen
 class FeedbackOptionRef:
-    """A custom feedback option (``billing.FeedbackOption``) by its id."""
+    """A custom feedback option (`billing.FeedbackOption`) by its id.
+
+    Attributes:
+        id: the feedback option's id.
+    """
 
     id: str
 
@@ -47,10 +51,17 @@ class CancellationDetails:
     def from_stripe(
         cls, value: object, *, path: str = "cancellation_details"
     ) -> CancellationDetails:
-        """Parse Stripe's ``cancellation_details`` (a dict or ``StripeObject``).
+        """Parse Stripe's `cancellation_details` (a dict or `StripeObject`).
 
-        ``None`` gives empty details. Unknown enum values raise
-        `StripeObjectError`.
+        Args:
+            value: the `cancellation_details` value; `None` gives empty details.
+            path: where it sits, named in errors.
+
+        Returns:
+            The details.
+
+        Raises:
+            StripeObjectError: a field has the wrong type or an unknown enum value.
         """
         if value is None:
             return cls()
@@ -58,6 +69,15 @@ class CancellationDetails:
 
     @classmethod
     def from_obj(cls, o: Obj) -> CancellationDetails:
+        """Read the details through a reader; `from_stripe` is the public way in.
+
+        Args:
+            o: the object, wrapped in cancelflow's reader (which names the path of a
+                bad field).
+
+        Returns:
+            The model.
+        """
         return details_from(read_details(o))
 
     @property

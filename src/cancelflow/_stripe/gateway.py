@@ -26,6 +26,7 @@ from cancelflow._stripe.coupon import Coupon
 from cancelflow._stripe.customer import CustomerSnapshot
 from cancelflow._stripe.feedback_option import FeedbackOption
 from cancelflow._stripe.portal import PortalConfiguration, PortalSession
+from cancelflow._stripe.read import plain
 from cancelflow._stripe.subscription import SubscriptionSnapshot
 from cancelflow.exceptions import (
     InvalidParameterError,
@@ -34,6 +35,7 @@ from cancelflow.exceptions import (
     StripeConnectionError,
     StripeIdempotencyError,
     StripeInvalidRequestError,
+    StripeObjectError,
     StripePermissionError,
     StripeRateLimitError,
     StripeResourceMissingError,
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
         SessionCreateParams,
     )
 
-__all__ = ["StripeGateway", "map_stripe_error", "redact"]
+__all__ = ["StripeGateway", "SubscriptionPage", "map_stripe_error", "redact"]
 
 T = TypeVar("T")
 
@@ -294,6 +296,27 @@ def _subscription_list_params(
     return params
 
 
+@attrs.frozen
+class SubscriptionPage:
+    """One page of ``GET /v1/subscriptions``, each subscription as plain JSON.
+
+    Attributes:
+        objects: the subscriptions (dicts, as Stripe sent them), newest first.
+        has_more: whether Stripe has more after the last one.
+    """
+
+    objects: tuple[Mapping[str, Any], ...]
+    has_more: bool
+
+    @property
+    def last_id(self) -> str | None:
+        """The last subscription's id: the cursor of the next page."""
+        if not self.objects:
+            return None
+        value = self.objects[-1].get("id")
+        return value if isinstance(value, str) else None
+
+
 def _check_client(_: object, __: object, client: Any) -> None:
     if not hasattr(client, "v1"):
         # Never echo the value: it might be an API key passed by mistake.
@@ -441,6 +464,55 @@ class StripeGateway:
             except StopAsyncIteration:
                 return
             yield SubscriptionSnapshot.from_stripe(obj)
+
+    def list_subscriptions_page(
+        self,
+        *,
+        status: str = "all",
+        created_before: int | None = None,
+        starting_after: str | None = None,
+        page_size: int = 100,
+    ) -> SubscriptionPage:
+        """One page of ``GET /v1/subscriptions``, newest first, as plain JSON.
+
+        For scans that must survive an interruption: the caller keeps the
+        page's `last_id` and passes it back as *starting_after*
+        (`iter_subscriptions` pages on its own, but hides the cursor). The
+        subscriptions stay plain JSON, so that a caller can read values a newer
+        API version adds.
+
+        Args:
+            status: Stripe's ``status`` filter (``"all"`` includes canceled).
+            created_before: only subscriptions created before this time
+                (``created[lt]``, unix seconds).
+            starting_after: the cursor: the last id of the previous page.
+            page_size: 1 to 100.
+
+        Returns:
+            The [`SubscriptionPage`][cancelflow.SubscriptionPage].
+
+        Raises:
+            InvalidParameterError: a bad filter or cursor.
+            StripeAPIError: Stripe refused (``StripeRateLimitError`` on 429).
+        """
+        params = _subscription_list_params(None, status, None, page_size)
+        del params["expand"]  # discounts are not needed here
+        if created_before is not None:
+            given: object = created_before
+            if not isinstance(given, int) or isinstance(given, bool):
+                raise InvalidParameterError("created_before", "must be unix seconds")
+            params["created"] = {"lt": created_before}
+        if starting_after is not None:
+            params["starting_after"] = check_id(
+                starting_after, "starting_after", prefix="sub_"
+            )
+        page = _call(
+            "list subscriptions", READ, self.client.v1.subscriptions.list, params=params
+        )
+        return SubscriptionPage(
+            objects=tuple(_plain_object(o) for o in page.data),
+            has_more=bool(page.has_more),
+        )
 
     # -- customers and coupons ---------------------------------------------------
 
@@ -967,6 +1039,13 @@ class StripeGateway:
             options=options,
         )
         return FeedbackOption.from_stripe(obj)
+
+
+def _plain_object(obj: object) -> Mapping[str, Any]:
+    value = plain(obj)
+    if not isinstance(value, Mapping):
+        raise StripeObjectError("subscriptions.data[]", "expected an object")
+    return value
 
 
 def _configuration_list_params(

@@ -91,6 +91,10 @@ class FeedbackLabels:
     labels.label("too_expensive", "de-AT")   # 'Zu teuer'
     labels.label("unused", "de")              # 'I no longer need it'
     ```
+
+    Attributes:
+        locales: the labels by locale, then by reason; the default holds `en`
+            and `fr`.
     """
 
     locales: Mapping[str, Mapping[CancellationFeedback, str]] = attrs.field(
@@ -100,10 +104,17 @@ class FeedbackLabels:
     def with_locale(
         self, locale: str, labels: Mapping[str | CancellationFeedback, str]
     ) -> FeedbackLabels:
-        """Return labels with *locale* added, or updated with *labels*.
+        """Return labels with a locale added, or updated.
 
-        Keys may be enum members or wire strings; a partial mapping keeps the
-        other labels of that locale (or falls back to English).
+        Keys may be enum members or wire strings; a partial mapping keeps the other
+        labels of that locale (or falls back to English).
+
+        Args:
+            locale: the locale to add or change.
+            labels: the labels by reason.
+
+        Returns:
+            A new `FeedbackLabels`; this one is unchanged.
         """
         key = _norm_locale(locale)
         merged: dict[CancellationFeedback, str] = dict(self.locales.get(key, {}))
@@ -111,7 +122,17 @@ class FeedbackLabels:
         return FeedbackLabels({**self.locales, key: merged})
 
     def label(self, feedback: str | CancellationFeedback, locale: str = "en") -> str:
-        """The label for *feedback* in *locale* (with the fallbacks above)."""
+        """Return the label of a reason in a locale.
+
+        The locale is looked up exactly, then by its language, then English.
+
+        Args:
+            feedback: the reason, a member or a wire string.
+            locale: the locale (`fr_ca`, `FR-ca` and `fr-CA` are one locale).
+
+        Returns:
+            The label.
+        """
         member = CancellationFeedback.parse(feedback)
         key = _norm_locale(locale)
         for candidate in (key, key.split("-", 1)[0], "en"):
@@ -121,7 +142,14 @@ class FeedbackLabels:
         return _EN[member]
 
     def all(self, locale: str = "en") -> dict[CancellationFeedback, str]:
-        """Every label in *locale*, in the portal's order."""
+        """Return every label in a locale, in the portal's order.
+
+        Args:
+            locale: a locale, with the fallbacks of `label`.
+
+        Returns:
+            The labels by reason.
+        """
         return {m: self.label(m, locale) for m in CancellationFeedback}
 
 

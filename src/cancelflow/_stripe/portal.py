@@ -84,7 +84,18 @@ class PortalSession:
 
     @classmethod
     def from_stripe(cls, session: object) -> PortalSession:
-        """Build from a ``stripe.billing_portal.Session`` or its JSON dict."""
+        """Build from a `stripe.billing_portal.Session` or its JSON dict.
+
+        Args:
+            session: the object.
+
+        Returns:
+            The session.
+
+        Raises:
+            StripeObjectError: the object is not a portal session or a field has the
+                wrong type.
+        """
         o = Obj.of(session, "session")
         kind = o.opt_string("object")
         if kind not in (None, "billing_portal.session"):
@@ -115,8 +126,15 @@ class PortalSession:
 
 @attrs.frozen(kw_only=True)
 class CancellationReasonFeature:
-    """``features.subscription_cancel.cancellation_reason``: whether the cancel
-    page asks why, and which answers it offers."""
+    """`features.subscription_cancel.cancellation_reason` of a portal configuration.
+
+    Whether the cancel page asks why, and which answers it offers.
+
+    Attributes:
+        enabled: whether the page asks for a reason.
+        options: the standard reasons offered, in the portal's order.
+        feedback_options: the ids of the custom feedback options offered.
+    """
 
     enabled: bool = False
     options: tuple[CancellationFeedback, ...] = ()
@@ -125,6 +143,15 @@ class CancellationReasonFeature:
 
     @classmethod
     def from_obj(cls, o: Obj) -> CancellationReasonFeature:
+        """Read the feature through a reader (`PortalConfiguration.from_stripe` is public).
+
+        Args:
+            o: the object, wrapped in cancelflow's reader (which names the path of a
+                bad field).
+
+        Returns:
+            The model.
+        """
         where = o.where("options")
         options: list[CancellationFeedback] = []
         for n, value in enumerate(o.array("options")):
@@ -145,7 +172,15 @@ class CancellationReasonFeature:
 
 @attrs.frozen(kw_only=True)
 class SubscriptionCancelFeature:
-    """``features.subscription_cancel`` of a portal configuration."""
+    """`features.subscription_cancel` of a portal configuration.
+
+    Attributes:
+        enabled: whether customers can cancel in the portal.
+        mode: when a cancel takes effect ([`CancelMode`][cancelflow.CancelMode]).
+        proration_behavior: how an immediate cancel prorates
+            ([`ProrationBehavior`][cancelflow.ProrationBehavior]).
+        cancellation_reason: the reasons the cancel page asks for.
+    """
 
     enabled: bool = False
     mode: CancelMode = CancelMode.AT_PERIOD_END
@@ -156,6 +191,15 @@ class SubscriptionCancelFeature:
 
     @classmethod
     def from_obj(cls, o: Obj) -> SubscriptionCancelFeature:
+        """Read the feature through a reader (`PortalConfiguration.from_stripe` is public).
+
+        Args:
+            o: the object, wrapped in cancelflow's reader (which names the path of a
+                bad field).
+
+        Returns:
+            The model.
+        """
         reason = o.opt_obj("cancellation_reason")
         return cls(
             enabled=o.boolean("enabled"),
@@ -206,7 +250,18 @@ class PortalConfiguration:
 
     @classmethod
     def from_stripe(cls, configuration: object) -> PortalConfiguration:
-        """Build from a ``stripe.billing_portal.Configuration`` or its JSON dict."""
+        """Build from a `stripe.billing_portal.Configuration` or its JSON dict.
+
+        Args:
+            configuration: the object.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            StripeObjectError: the object is not a portal configuration or a field
+                has the wrong type.
+        """
         o = Obj.of(configuration, "configuration")
         kind = o.opt_string("object")
         if kind not in (None, "billing_portal.configuration"):

@@ -54,7 +54,18 @@ class CancellationFeedback(StripeEnum):
     def parse(
         cls, value: str | CancellationFeedback, *, field: str = "feedback"
     ) -> CancellationFeedback:
-        """Return the member for *value*, or raise ``InvalidParameterError``."""
+        """Return the member for a wire value (or a member).
+
+        Args:
+            value: a wire string such as `"too_expensive"`, or a member.
+            field: the parameter name used in the error.
+
+        Returns:
+            The member.
+
+        Raises:
+            InvalidParameterError: not one of the 8 reasons; the message lists them.
+        """
         try:
             return cls(value)
         except ValueError:

@@ -69,8 +69,12 @@ class SubscriptionItemSnapshot:
     current_period_end: int | None = None
 
     def monthly_ratio(self) -> tuple[int, int]:
-        """This item's amount per month as ``(numerator, denominator)`` in minor
-        units, exactly; ``(0, 1)`` for items that do not count."""
+        """Return this item's amount per month, exactly, as a fraction.
+
+        Returns:
+            `(numerator, denominator)` in minor units; `(0, 1)` for items that do
+            not count (metered).
+        """
         return monthly_ratio(
             self.unit_amount,
             self.quantity,
@@ -89,8 +93,12 @@ class SubscriptionItemSnapshot:
 
 @attrs.frozen
 class DiscountRef:
-    """A discount on the subscription: its ``di_…`` id and, when Stripe sent the
-    expanded object, the coupon it comes from."""
+    """A discount on the subscription, and the coupon it comes from when known.
+
+    Attributes:
+        id: the discount's `di_…` id.
+        coupon_id: the coupon's id, when Stripe sent the expanded discount.
+    """
 
     id: str
     coupon_id: str | None = None
@@ -101,7 +109,30 @@ class SubscriptionSnapshot:
     """The facts of one Stripe subscription that cancellation depends on.
 
     Build it with `from_stripe`. Derived facts are properties:
-    `scheduled_to_cancel`, `can_be_canceled`, `mrr`.
+    `scheduled_to_cancel` (classic and flexible billing mode), `can_be_canceled`,
+    `mrr`.
+
+    Attributes:
+        id: the `sub_…` id.
+        customer: the `cus_…` id of its customer.
+        status: its [`SubscriptionStatus`][cancelflow.SubscriptionStatus].
+        currency: its currency (lower-case).
+        items: its items ([`SubscriptionItemSnapshot`][cancelflow.SubscriptionItemSnapshot]).
+        discounts: its discounts ([`DiscountRef`][cancelflow.DiscountRef]).
+        billing_mode: `classic` or `flexible` ([`BillingMode`][cancelflow.BillingMode]).
+        cancel_at: when a scheduled cancel takes effect (unix seconds), if any.
+        cancel_at_period_end: whether it cancels at the period's end (classic mode).
+        canceled_at: when the cancel was requested, if it was.
+        ended_at: when it ended, if it has.
+        cancellation_details: the customer's answer and Stripe's reason
+            ([`CancellationDetails`][cancelflow.CancellationDetails]).
+        trial_start: when its trial started, if it has one.
+        trial_end: when its trial ends, if it has one.
+        schedule: the `sub_sched_…` id of the schedule managing it, if any.
+        paused: whether collection is paused.
+        created: when it was created (unix seconds).
+        start_date: when it started (unix seconds).
+        metadata: its metadata.
     """
 
     id: str
@@ -126,7 +157,13 @@ class SubscriptionSnapshot:
 
     @classmethod
     def from_stripe(cls, subscription: object) -> SubscriptionSnapshot:
-        """Build a snapshot from a ``stripe.Subscription`` or its JSON dict.
+        """Build a snapshot from a `stripe.Subscription` or its JSON dict.
+
+        Args:
+            subscription: the object (a webhook's `data.object` too).
+
+        Returns:
+            The snapshot.
 
         Raises:
             StripeObjectError: the object is not a subscription or a field has
@@ -181,14 +218,17 @@ class SubscriptionSnapshot:
 
     @property
     def trialing(self) -> bool:
+        """Whether the subscription is in a trial."""
         return self.status is SubscriptionStatus.TRIALING
 
     @property
     def price_ids(self) -> frozenset[str]:
+        """The ids of the prices of its items."""
         return frozenset(i.price_id for i in self.items)
 
     @property
     def product_ids(self) -> frozenset[str]:
+        """The ids of the products of its items."""
         return frozenset(i.product_id for i in self.items)
 
     @property
@@ -197,7 +237,11 @@ class SubscriptionSnapshot:
         return frozenset(d.coupon_id for d in self.discounts if d.coupon_id)
 
     def mrr_ratio(self) -> tuple[int, int]:
-        """Monthly recurring revenue as ``(numerator, denominator)``, exactly."""
+        """Return the monthly recurring revenue, exactly, as a fraction.
+
+        Returns:
+            `(numerator, denominator)` in minor units.
+        """
         return sum_ratios(item.monthly_ratio() for item in self.items)
 
     @property

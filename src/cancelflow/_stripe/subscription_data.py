@@ -202,6 +202,18 @@ def read_item(o: Obj) -> dict[str, Any]:
     price = o.obj("price")
     recurring = price.opt_obj("recurring")
     quantity = o.opt_integer("quantity")
+    unit_amount = price.opt_integer("unit_amount")
+    if (
+        unit_amount is not None
+        and quantity is not None
+        and out_of_range(unit_amount * quantity * 365)
+    ):
+        # a day's price × quantity × 365 days is the largest monthly numerator
+        raise StripeObjectError(
+            o.where("quantity"),
+            "unit amount × quantity is beyond what a signed 64-bit integer can "
+            "hold as a monthly amount; no Stripe price reaches it",
+        )
     return {
         "id": o.string("id"),
         "price_id": price.string("id"),
@@ -211,7 +223,7 @@ def read_item(o: Obj) -> dict[str, Any]:
         if recurring
         else 1,
         "quantity": 1 if quantity is None else quantity,
-        "unit_amount": price.opt_integer("unit_amount"),
+        "unit_amount": unit_amount,
         "usage_type": (recurring.opt_string("usage_type") or "licensed")
         if recurring
         else "licensed",

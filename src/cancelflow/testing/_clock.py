@@ -32,6 +32,9 @@ class FakeClock:
     forward itself with `_move_to` (never past the target, never back)
     so that what it does happens at the right instant, and the clock is at the
     target when ``advance_to`` returns.
+
+    Args:
+        start: the first instant: an aware `datetime` or unix seconds.
     """
 
     __slots__ = ("_hooks", "_now", "_start")
@@ -52,15 +55,33 @@ class FakeClock:
         return self._start
 
     def now(self) -> int:
-        """The fake's current time, in unix seconds (what Stripe's ``created`` holds)."""
+        """The fake's current time, in unix seconds (what Stripe's ``created`` holds).
+
+        Returns:
+            The time, unix seconds.
+        """
         return self._now
 
     def now_datetime(self) -> dt.datetime:
-        """The fake's current time as an aware UTC ``datetime``."""
+        """The fake's current time as an aware UTC ``datetime``.
+
+        Returns:
+            The time, an aware UTC `datetime`.
+        """
         return dt.datetime.fromtimestamp(self._now, tz=dt.UTC)
 
     def advance(self, delta: dt.timedelta | int) -> int:
-        """Move time forward by *delta* (a ``timedelta`` or seconds); return the new time."""
+        """Move time forward, running what time drives on the way.
+
+        Args:
+            delta: how far: a `timedelta` or seconds (not negative).
+
+        Returns:
+            The new time, unix seconds.
+
+        Raises:
+            FakeStripeError: `delta` is negative (time never goes back).
+        """
         seconds = (
             int(delta.total_seconds()) if isinstance(delta, dt.timedelta) else delta
         )
@@ -71,7 +92,17 @@ class FakeClock:
         return self.advance_to(self._now + seconds)
 
     def advance_to(self, when: dt.datetime | int) -> int:
-        """Move time forward to *when*, running what time drives on the way."""
+        """Move time forward to *when*, running what time drives on the way.
+
+        Args:
+            when: the target: an aware `datetime` or unix seconds (not in the past).
+
+        Returns:
+            The new time, unix seconds.
+
+        Raises:
+            FakeStripeError: `when` is in the past (time never goes back).
+        """
         target = _to_unix(when)
         if target < self._now:
             raise FakeStripeError(
@@ -84,7 +115,11 @@ class FakeClock:
         return self._now
 
     def add_advance_hook(self, hook: AdvanceHook) -> None:
-        """Run *hook(target)* whenever time is advanced (see the class docstring)."""
+        """Run a hook whenever time is advanced (see the class docstring).
+
+        Args:
+            hook: called with the target time (unix seconds) whenever time is advanced.
+        """
         self._hooks.append(hook)
 
     def _move_to(self, when: int) -> None:

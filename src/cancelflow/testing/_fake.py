@@ -142,6 +142,14 @@ class FakeStripe:
 
         *options* go to ``stripe.StripeClient`` (``stripe_version``,
         ``max_network_retries``, …); ``http_client`` is the fake's.
+
+        Args:
+            api_key: the key the client sends (any `sk_test_…` works).
+            **options: more `stripe.StripeClient` options (`stripe_version`,
+                `max_network_retries`, …); `http_client` is the fake's.
+
+        Returns:
+            The `stripe.StripeClient`.
         """
         import stripe
 
@@ -157,6 +165,12 @@ class FakeStripe:
         block uses the fake too. With *api_key*, also sets ``stripe.api_key``.
         Everything is restored on exit, also when the block raises. Only one
         FakeStripe can be installed at a time.
+
+        Args:
+            api_key: also set `stripe.api_key` to this inside the block.
+
+        Returns:
+            A context manager that gives this fake.
 
         Raises:
             FakeStripeError: another FakeStripe is installed, or the installed
@@ -418,7 +432,7 @@ class FakeStripe:
         out_of_order: bool = False,
         seed: int | None = None,
     ) -> str:
-        """Deliver the account's events to *handler*; return the endpoint's signing secret.
+        """Deliver the account's events to a handler, as a webhook endpoint.
 
         *handler(body, headers)* gets the raw JSON body and a ``Stripe-Signature``
         header that ``stripe.Webhook.construct_event(body, headers["Stripe-Signature"],
@@ -427,12 +441,16 @@ class FakeStripe:
         would, and does not break the API call that emitted the event.
 
         Args:
+            handler: called as `handler(body, headers)` for each delivery.
             secret: the ``whsec_…`` secret to sign with (one is generated otherwise).
             events: the event types to deliver (``*`` wildcards allowed); all by default.
             duplicates: the probability of delivering an event a second time.
             out_of_order: deliver each batch of events shuffled (use
                 `hold_webhooks` to batch several API calls).
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
+
+        Returns:
+            The endpoint's `whsec_…` signing secret.
         """
         backend = self.backend
         if secret is None:
@@ -453,7 +471,11 @@ class FakeStripe:
         return list(self._webhooks.endpoints)
 
     def hold_webhooks(self) -> contextlib.AbstractContextManager[None]:
-        """Hold deliveries until the block ends, then deliver them in one batch."""
+        """Hold deliveries until the block ends, then deliver them in one batch.
+
+        Returns:
+            A context manager.
+        """
         return self._webhooks.hold()
 
     def retry_failed_webhooks(self) -> list[WebhookDelivery]:
@@ -463,6 +485,9 @@ class FakeStripe:
         exponential back-off; the fake retries when you call this, once per
         call, with a fresh signature. Returns the new deliveries (their
         ``attempt`` counts from 2).
+
+        Returns:
+            The new deliveries (their `attempt` counts from 2).
         """
         events = self.backend.events.store.by_id
         return self._webhooks.retry_failed(lambda event_id: events[event_id].obj)

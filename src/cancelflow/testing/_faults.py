@@ -104,7 +104,12 @@ class InjectedFault:
 
 
 class Faults:
-    """The planned failures of one fake account (``FakeStripe.faults``)."""
+    """The planned failures of one fake account (``FakeStripe.faults``).
+
+    Args:
+        backend: the fake account's internal state; not built by hand: use
+            `fake.faults`.
+    """
 
     __slots__ = ("_b", "_planned", "injected")
 
@@ -138,6 +143,13 @@ class Faults:
         stripe-python service and method), or ``*`` for any call. Planned
         failures apply in the order they were planned; one whose count is
         used up is forgotten.
+
+        Args:
+            operation: the stripe-python service and method, or `*`.
+            kind: `rate_limit` (429), `api_error` (500), `idempotency_error`
+                (400), `conflict` (409) or `connection_error`.
+            times: how many calls fail.
+            message: the error's message; Stripe-like text when `None`.
 
         Raises:
             FakeStripeError: an operation the fake does not model, an unknown

@@ -112,6 +112,10 @@ class Portal:
         feedback_delay: how long after the cancel the customer's reason
             arrives, as a second ``customer.subscription.updated`` (3 seconds;
             the fake clock advances by it; ``timedelta(0)`` for none).
+
+    Args:
+        backend: the fake account's internal state; not built by hand: use
+            `fake.portal`.
     """
 
     def __init__(self, backend: Backend) -> None:
@@ -125,6 +129,12 @@ class Portal:
 
     def visit(self, url_or_id: str) -> PortalVisit:
         """Open the page of a portal session, by its ``url`` or its ``bps_…`` id.
+
+        Args:
+            url_or_id: the session's `url` or `bps_…` id.
+
+        Returns:
+            The [`PortalVisit`][cancelflow.testing.PortalVisit].
 
         Raises:
             PortalSessionNotFoundError: no session has this URL or id.
@@ -180,6 +190,11 @@ class PortalVisit:
     `accept_offer`, `renew` and `abandon` act. A deep-link
     flow is done after a cancel or an accepted offer: later actions on this
     visit, and new visits of the session, are refused.
+
+    Args:
+        portal: the portal it happens in; not built by hand: use
+            [`Portal.visit`][cancelflow.testing.Portal.visit].
+        record: the session's internal record.
     """
 
     def __init__(self, portal: Portal, record: SessionRecord) -> None:
@@ -351,6 +366,10 @@ class PortalVisit:
             subscription: on the homepage, which subscription (needed when
                 the customer has several).
 
+        Returns:
+            The [`PortalOutcome`][cancelflow.testing.PortalOutcome]: what changed and
+            the events it emitted.
+
         Raises:
             PortalFlowFinishedError: the flow is done or the visit has ended.
             PortalSessionExpiredError: the session has expired meanwhile.
@@ -368,6 +387,10 @@ class PortalVisit:
     def accept_offer(self) -> PortalOutcome:
         """Redeem the retention coupon instead of cancelling.
 
+        Returns:
+            The [`PortalOutcome`][cancelflow.testing.PortalOutcome]: what changed and
+            the events it emitted.
+
         Raises:
             PortalOfferError: the session offers no coupon, or it can no
                 longer apply (used up, expired, deleted).
@@ -382,6 +405,10 @@ class PortalVisit:
 
         Args:
             subscription: which one (needed when several are scheduled).
+
+        Returns:
+            The [`PortalOutcome`][cancelflow.testing.PortalOutcome]: what changed and
+            the events it emitted.
 
         Raises:
             PortalError: the visit is not on the homepage.

@@ -47,7 +47,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def fake_stripe(request: pytest.FixtureRequest) -> Iterator[FakeStripe]:
-    """A fresh, empty in-memory Stripe account (``cancelflow.testing.FakeStripe``)."""
+    """A fresh, empty in-memory Stripe account (``cancelflow.testing.FakeStripe``).
+
+    Example:
+        ```python
+        def test_cancel_link(fake_stripe):
+            client = fake_stripe.client()
+            assert client.v1.customers.create().id.startswith("cus_")
+        ```
+    """
     from cancelflow.testing import FakeStripe
 
     options: dict[str, Any] = {}
@@ -83,5 +91,12 @@ def fake_stripe(request: pytest.FixtureRequest) -> Iterator[FakeStripe]:
 
 @pytest.fixture
 def stripe_client(fake_stripe: FakeStripe) -> stripe.StripeClient:
-    """A ``stripe.StripeClient`` wired to ``fake_stripe`` (sync and ``*_async`` calls)."""
+    """A ``stripe.StripeClient`` wired to ``fake_stripe`` (sync and ``*_async`` calls).
+
+    Example:
+        ```python
+        def test_customer(stripe_client):
+            assert stripe_client.v1.customers.create().id.startswith("cus_")
+        ```
+    """
     return fake_stripe.client()

@@ -83,6 +83,10 @@ class WebhookEndpoint:
         duplicates: the probability that an event is delivered a second time.
         out_of_order: whether the events of one batch are delivered shuffled.
         deliveries: every delivery so far, in order.
+
+    Args:
+        secret: its `whsec_…` signing secret (also the attribute `secret`).
+        rng: the random source for duplicates and order (seeded by the fake).
     """
 
     handler: WebhookHandler
@@ -99,7 +103,14 @@ class WebhookEndpoint:
         return [d for d in self.deliveries if not d.ok]
 
     def wants(self, event_type: str) -> bool:
-        """Whether this endpoint subscribed to *event_type*."""
+        """Tell whether this endpoint subscribed to an event type.
+
+        Args:
+            event_type: an event type such as `customer.subscription.updated`.
+
+        Returns:
+            Whether it receives that type.
+        """
         events = self.enabled_events
         if events is None or event_type in events:
             return True

@@ -71,7 +71,25 @@ _COUNTRIES: Final = ("US", "FR", "DE", "GB", "JP", "CA")
 
 
 def customers() -> st.SearchStrategy[JSON]:
-    """Parameters for ``customers.create``: email, name, locales, country, metadata."""
+    """Parameters for ``customers.create``: email, name, locales, country, metadata.
+
+    Returns:
+        A strategy of parameter dicts.
+
+    Example:
+        ```python
+        from hypothesis import given, settings
+
+        from cancelflow.testing import strategies
+
+        @settings(max_examples=3, database=None, deadline=None)
+        @given(strategies.customers())
+        def check(value):
+            assert isinstance(value, dict)
+
+        check()
+        ```
+    """
     name = st.text(
         st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]),
         min_size=1,
@@ -138,7 +156,15 @@ class SubscriptionShape:
     trial_days: int | None
 
     def create_params(self, customer: str, prices: Sequence[str]) -> JSON:
-        """``subscriptions.create`` parameters, given the customer and one price per item."""
+        """Return `subscriptions.create` parameters for this shape.
+
+        Args:
+            customer: the `cus_…` id.
+            prices: one `price_…` id per item, in order.
+
+        Returns:
+            The parameters.
+        """
         params: JSON = {
             "customer": customer,
             "billing_mode": {"type": self.billing_mode},
@@ -154,7 +180,15 @@ class SubscriptionShape:
     def create(
         self, client: stripe.StripeClient, *, customer: str | None = None
     ) -> stripe.Subscription:
-        """Create a product, one price per item, a customer (unless given) and the subscription."""
+        """Create a product, one price per item, a customer (unless given) and the subscription.
+
+        Args:
+            client: a `stripe.StripeClient` (of a `FakeStripe`, usually).
+            customer: the `cus_…` id; a new customer when `None`.
+
+        Returns:
+            The `stripe.Subscription` created.
+        """
         if customer is None:
             customer = client.v1.customers.create().id
         product = client.v1.products.create(params={"name": "Plan"}).id
@@ -225,6 +259,29 @@ def subscription_shapes(
 
     In classic mode every item shares one interval (Stripe's rule); in
     flexible mode items mix intervals. ``trials=False`` draws no trials.
+
+    Args:
+        billing_modes: the billing modes to draw from.
+        currencies: the currencies to draw from.
+        max_items: the most items a subscription has.
+        trials: whether some subscriptions start with a trial.
+
+    Returns:
+        A strategy of [`SubscriptionShape`][cancelflow.testing.strategies.SubscriptionShape]s.
+
+    Example:
+        ```python
+        from hypothesis import given, settings
+
+        from cancelflow.testing import strategies
+
+        @settings(max_examples=3, database=None, deadline=None)
+        @given(strategies.subscription_shapes(currencies=["eur"], trials=False))
+        def check(value):
+            assert value.currency == "eur" and 1 <= len(value.items) <= 3
+
+        check()
+        ```
     """
     return _shape(tuple(billing_modes), tuple(currencies), max_items, trials)
 
@@ -263,6 +320,26 @@ def portal_configurations(
     Draws ``mode`` (``at_period_end``/``immediately``), a ``proration_behavior``
     Stripe accepts with it, and reasons (on or off, a non-empty subset of
     `REASONS`). ``cancel_enabled=None`` also draws a disabled cancel.
+
+    Args:
+        cancel_enabled: whether the cancel feature is on; `None` draws both.
+
+    Returns:
+        A strategy of parameter dicts.
+
+    Example:
+        ```python
+        from hypothesis import given, settings
+
+        from cancelflow.testing import strategies
+
+        @settings(max_examples=3, database=None, deadline=None)
+        @given(strategies.portal_configurations())
+        def check(value):
+            assert value["features"]["subscription_cancel"]["enabled"] is True
+
+        check()
+        ```
     """
     return _configuration(cancel_enabled)
 
@@ -299,10 +376,16 @@ class PortalScenario:
     then_days: int
 
     def run(self, fake: FakeStripe | None = None) -> list[JSON]:
-        """Play the scenario on *fake* (a fresh FakeStripe by default); return its events.
+        """Play the scenario on a fake account and return its events.
 
         The events are every event the account emitted, oldest first, as
         ``events.list`` returns them (dicts), setup included.
+
+        Args:
+            fake: the account to play it on; a fresh `FakeStripe` when `None`.
+
+        Returns:
+            Every event the account emitted, oldest first.
         """
         fake = FakeStripe() if fake is None else fake
         client = fake.client()
@@ -423,6 +506,26 @@ def portal_scenarios(
 
     *shapes* draws the subscriptions (`subscription_shapes` by default;
     pass ``subscription_shapes(trials=False)`` to leave trials out).
+
+    Args:
+        shapes: the strategy of subscriptions.
+
+    Returns:
+        A strategy of [`PortalScenario`][cancelflow.testing.strategies.PortalScenario]s.
+
+    Example:
+        ```python
+        from hypothesis import given, settings
+
+        from cancelflow.testing import strategies
+
+        @settings(max_examples=2, database=None, deadline=None)
+        @given(strategies.portal_scenarios())
+        def check(value):
+            assert value.run()  # the events it emitted
+
+        check()
+        ```
     """
     return _scenario(subscription_shapes() if shapes is None else shapes)
 
@@ -435,6 +538,26 @@ def event_sequences(
     Feed them to a webhook handler in order, shuffled
     (``st.permutations``) or with repeats to test that it copes the way
     Stripe's delivery requires.
+
+    Args:
+        scenarios: the strategy of scenarios; `portal_scenarios()` by default.
+
+    Returns:
+        A strategy of event lists (dicts, as `events.list` returns them).
+
+    Example:
+        ```python
+        from hypothesis import given, settings
+
+        from cancelflow.testing import strategies
+
+        @settings(max_examples=2, database=None, deadline=None)
+        @given(strategies.event_sequences())
+        def check(value):
+            assert all(event["object"] == "event" for event in value)
+
+        check()
+        ```
     """
     return (portal_scenarios() if scenarios is None else scenarios).map(
         lambda scenario: scenario.run()
