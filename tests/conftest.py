@@ -17,13 +17,23 @@ environment variable is set (``.ci/run`` sets it), else ``dev``:
 
 A test sets ``max_examples`` itself only where its cost or its search space
 calls for it; never a deadline or a health-check suppression.
+
+It also holds the claims report: after a run of tests/test_stripe_claims.py
+against an external Stripe (``CANCELFLOW_TEST_STRIPE_KEY``), pytest lists which
+of the fake's claims held (see ``claims_support``), and the ``stripe_claim``
+marker those tests carry.
 """
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from claims_support import pytest_runtest_logreport, pytest_terminal_summary
+
+__all__ = ["pytest_configure", "pytest_runtest_logreport", "pytest_terminal_summary"]
 
 PROFILES = ("dev", "ci", "ci-light")
 
@@ -44,3 +54,10 @@ def profile_name(environ: os._Environ[str] | dict[str, str]) -> str:
 
 
 settings.load_profile(profile_name(os.environ))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "stripe_claim(name): the test pins a claim about Stripe (docs/testing.md §9)",
+    )

@@ -6,6 +6,9 @@ import http.client
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -256,13 +259,59 @@ def request(
         conn.close()
 
 
+class Served:
+    """`cancelflow fake serve` in a subprocess, with its banner read."""
+
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cancelflow", "fake", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        self.banner: list[str] = []
+        for line in self.proc.stdout:
+            self.banner.append(line.rstrip("\n"))
+            if line.startswith("Stop it with"):
+                break
+        else:
+            self.proc.wait(timeout=30)
+            pytest.fail(
+                f"no banner; stderr: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
+        self.url = self.banner[0].rsplit(" ", 1)[1]
+        self.secret = self.field("Webhook secret")
+
+    def field(self, name: str) -> str:
+        line = next(line for line in self.banner if line.strip().startswith(name))
+        return line.strip()[len(name) :].split()[0]
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=30)
+        finally:
+            assert self.proc.stdout is not None and self.proc.stderr is not None
+            err = self.proc.stderr.read()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return code, err
+
+
 # -- the browser ----------------------------------------------------------------------------
 
 CHROMIUM_VAR = "CANCELFLOW_TEST_CHROMIUM"
 
 
 def chromium_path() -> str | None:
-    return os.environ.get(CHROMIUM_VAR) or shutil.which("chromium")
+    """The Chromium to drive: $CANCELFLOW_TEST_CHROMIUM, or `chromium` on PATH."""
+    given = os.environ.get(CHROMIUM_VAR)
+    if given:
+        return given if os.access(given, os.X_OK) else None
+    return shutil.which("chromium")
 
 
 def browser_problem() -> str | None:
@@ -286,3 +335,26 @@ def need_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{problem}; CI must run the browser tests")
         pytest.skip(problem)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (the system's), driven by Playwright, for one test module.
+
+    Not for the session: Playwright's sync API keeps an asyncio loop running while
+    it is open, and later tests calling ``asyncio.run()`` would fail.
+    """
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -4,59 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 
-import pytest
 import stripe
-from tests.serve_support import KEY, Receiver
+from tests.serve_support import KEY, Receiver, Served
 
 from cancelflow._cli import main as _cli
-
-
-class Served:
-    """`cancelflow fake serve` in a subprocess, with its banner read."""
-
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cancelflow", "fake", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert self.proc.stdout is not None
-        self.banner: list[str] = []
-        for line in self.proc.stdout:
-            self.banner.append(line.rstrip("\n"))
-            if line.startswith("Stop it with"):
-                break
-        else:
-            self.proc.wait(timeout=30)
-            pytest.fail(
-                f"no banner; stderr: {self.proc.stderr.read() if self.proc.stderr else ''}"
-            )
-        self.url = self.banner[0].rsplit(" ", 1)[1]
-        self.secret = self.field("Webhook secret")
-
-    def field(self, name: str) -> str:
-        line = next(line for line in self.banner if line.strip().startswith(name))
-        return line.strip()[len(name) :].split()[0]
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(timeout=30)
-        finally:
-            assert self.proc.stdout is not None and self.proc.stderr is not None
-            err = self.proc.stderr.read()
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        return code, err
 
 
 def test_serve_then_sigterm(tmp_path):

@@ -96,6 +96,26 @@ def test_expanding_on_create_and_update(client):
         client.v1.subscriptions.update(created.id, params={"expand": ["metadata"]})
 
 
+def test_writes_expand_nested_paths(client, sub):
+    """A write's expand walks lists and nested objects as a read's does."""
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "description": "x",
+            "expand": ["items.data.price.product", "discounts.source.coupon"],
+        },
+    )
+    assert updated["items"].data[0].price.product.object == "product"
+    assert updated.discounts[0].source.coupon.object == "coupon"
+    session_config = client.v1.billing_portal.configurations.create(
+        params={
+            "features": {"subscription_cancel": {"enabled": True}},
+            "expand": ["application"],
+        }
+    )
+    assert session_config.application is None
+
+
 def test_a_refused_expand_changes_nothing(fake, client, sub):
     """Stripe checks expand before the write: a refused path leaves the object as it was."""
     before = len(fake.backend.events.store)

@@ -103,3 +103,21 @@ def test_sdist_carries_what_the_checks_need():
         "noxfile.py",
     ):
         assert needed in include
+
+
+def test_the_fake_servers_pages_are_package_data():
+    """The cancel page's templates and style sheet sit inside the package the wheel ships."""
+    import re as _re
+
+    pages = files("cancelflow.testing._server")
+    used = set(
+        _re.findall(
+            r'template\("([\w.]+)"\)', (pages / "pages.py").read_text(encoding="utf-8")
+        )
+    )
+    assert {"page.html", "cancel.html", "reason.html"} <= used
+    for name in {*used, "portal.css"}:
+        assert (pages / "assets" / name).is_file(), name
+    assert PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
+        "src/cancelflow"
+    ]

@@ -258,3 +258,22 @@ def test_the_secret_on_the_command_line_wins(path):
     saved = state.read(path)
     assert saved is not None
     assert saved.webhook_secret == "whsec_mine"
+
+
+def test_autosave_closes_while_it_saves(path):
+    """close() right after a change never waits forever, even while a save runs."""
+    import threading
+
+    saved = state.SavedState(
+        seed=0, start=0, webhook_secret="whsec_x", request_count=0, entries=[],
+        written_by="test",
+    )  # fmt: skip
+    for _ in range(100):
+        autosave = state.Autosave(path, lambda: saved, on_error=print, interval=0.0)
+        autosave.start()
+        autosave.changed()
+        closer = threading.Thread(target=autosave.close, daemon=True)
+        closer.start()
+        closer.join(timeout=30)
+        assert not closer.is_alive()
+    assert state.read(path) == saved

@@ -237,7 +237,7 @@ def _check_expand(route: Route, paths: list[str]) -> None:
     resource, _, verb = route.name.rpartition(".")
     object_name = _OBJECT_OF.get(resource)
     if object_name is not None and verb != "delete":
-        check_paths(object_name, paths, listed=False)
+        check_paths(object_name, paths)
 
 
 def operation_name(method: str, url: str) -> str | None:

@@ -51,7 +51,7 @@ INCLUDABLE: Final[dict[str, frozenset[str]]] = {
 """Fields Stripe leaves out of an object unless they are expanded (each store adds them)."""
 
 
-def check_paths(object_name: str, paths: list[str], *, listed: bool) -> None:
+def check_paths(object_name: str, paths: list[str]) -> None:
     """Refuse, before a write runs, a path stripe-python's classes say cannot be expanded.
 
     Stripe checks ``expand`` before it executes a request, so a refused path
@@ -61,10 +61,6 @@ def check_paths(object_name: str, paths: list[str], *, listed: bool) -> None:
     """
     for path in paths:
         parts = path.split(".")
-        if listed:
-            if parts[0] != "data":
-                raise _refused(path)
-            parts = parts[1:]
         cls = _object_class(object_name)
         name: str | None = object_name
         for i, key in enumerate(parts):

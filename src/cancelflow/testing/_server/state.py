@@ -225,7 +225,9 @@ class Autosave:
         self.save_now()
 
     def _run(self) -> None:
-        while True:
+        # close() sets _closing before _dirty: a save_now() clearing _dirty after
+        # close() cannot make this loop wait again, since _closing is checked first.
+        while not self._closing.is_set():
             self._dirty.wait()
             # let a burst of changes gather (or stop at once when closing)
             if self._closing.wait(self._interval):
