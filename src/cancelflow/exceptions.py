@@ -68,12 +68,11 @@ attributes rather than chaining the stripe exception.
 
 from __future__ import annotations
 
-import re
-
 # Not ``typing.TYPE_CHECKING``: ``import cancelflow`` must not import typing
 # (see ``cancelflow/__init__.py``); type checkers treat this name as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from typing import TypeVar
 
     from cancelflow._links.cancelflow import CancelLink
@@ -142,8 +141,9 @@ __all__ = [
 # A Stripe secret or restricted key (``sk_live_…``, ``rk_test_…``) or a webhook
 # signing secret (``whsec_…``), wherever it sits: after a letter, a digit or an
 # underscore too (``cus_sk_live_…``, ``key=_sk_live_…``), and with the ``+``,
-# ``/``, ``=`` and ``%`` that base64 and URL encoding put in a secret.
-_SECRET = re.compile(
+# ``/``, ``=`` and ``%`` that base64 and URL encoding put in a secret. Compiled
+# on first use (by ``re``'s own cache): ``import cancelflow`` imports no ``re``.
+_KEY_PATTERN = (
     r"(?:(sk|rk)_(test|live)_|(?<![A-Za-z0-9])(sk|rk)_(?!(?:test|live)_)|(whsec)_)"
     r"[A-Za-z0-9+/=%*_-]{4,}"
 )
@@ -158,8 +158,19 @@ def _hide(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """Replace anything shaped like a secret key or webhook secret in *text*."""
-    return _SECRET.sub(_hide, text)
+    """Replace anything shaped like a secret key or webhook secret in *text*.
+
+    Args:
+        text: any text that may reach a message, a log or a terminal.
+
+    Returns:
+        *text* with each key's or secret's body replaced by `[redacted]`.
+    """
+    if "sk_" not in text and "rk_" not in text and "whsec_" not in text:
+        return text  # the usual case: nothing shaped like a secret
+    import re
+
+    return re.sub(_KEY_PATTERN, _hide, text)
 
 
 def _redacted(value: _T) -> _T:
