@@ -24,11 +24,14 @@ from cancelflow import (
     StripeGateway,
 )
 from cancelflow.exceptions import (
+    CouponNotFoundError,
     CouponNotValidError,
     DisallowedURLError,
     InvalidParameterError,
     StripeInvalidRequestError,
     SubscriptionNotCancelableError,
+    SubscriptionNotFoundError,
+    SubscriptionOwnershipError,
 )
 from recording import (
     API_KEY,
@@ -291,6 +294,10 @@ class TestRefusedCoupon:
         assert info.value.param == (
             "flow_data[subscription_cancel][retention][coupon_offer][coupon]"
         )
+        # the coupon's cached facts were forgotten: the next link fetches them
+        before = len(recorder.calls("get", "/v1/coupons/"))
+        make_link(customer="cus_1", subscription="sub_1", coupon="SAVE20")
+        assert len(recorder.calls("get", "/v1/coupons/")) == before + 1
 
 
 class TestPortalLink:
@@ -337,3 +344,97 @@ def test_an_mrr_no_ledger_can_store_still_records_the_link(recorder):
     (record,) = ledger.links()
     assert record.session_id == link.session_id
     assert record.mrr is None
+
+
+class ConcurrentRecorder(RecordingHTTPClient):
+    """Answers the subscription only once the coupon's request has started, so
+    that a flow asking for them one after the other never finishes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.coupon_started: asyncio.Event | None = None
+
+    async def request_async(self, method, url, headers, post_data=None):
+        if self.coupon_started is None:
+            self.coupon_started = asyncio.Event()
+        if "/v1/coupons/" in url:
+            self.coupon_started.set()
+        elif "/v1/subscriptions/" in url:
+            await asyncio.wait_for(self.coupon_started.wait(), timeout=10)
+        return self._handle(method, url, headers, post_data)
+
+
+class TestRoundTrips:
+    def test_sync_takes_the_coupon_from_a_fresh_cache(self, flow, recorder):
+        """The first link reads subscription, coupon, session (3 requests); a
+        later one, with the coupon's facts fresh in the cache, reads 2."""
+        flow.create_cancel_link(customer="cus_1", subscription="sub_1", coupon="SAVE20")
+        assert len(recorder.requests) == 3
+        recorder.requests.clear()
+        link = flow.create_cancel_link(
+            customer="cus_1", subscription="sub_1", coupon="SAVE20"
+        )
+        assert [(r.method, r.path) for r in recorder.requests] == [
+            ("get", "/v1/subscriptions/sub_1"),
+            ("post", SESSIONS),
+        ]
+        assert link.coupon_id == "SAVE20"
+
+    def test_a_stale_cache_is_refreshed(self, recorder):
+        """Past coupon_ttl the coupon is read again."""
+        flow = Cancelflow(
+            recorder.client(), allowed_hosts=["example.com"], coupon_ttl=0
+        )
+        for _ in range(2):
+            flow.create_cancel_link(
+                customer="cus_1", subscription="sub_1", coupon="SAVE20"
+            )
+        assert len(recorder.calls("get", "/v1/coupons/")) == 2
+
+    def test_async_fetches_subscription_and_coupon_at_once(self):
+        """The async link asks for the coupon while the subscription is on its
+        way (the recorder answers the subscription only after the coupon's
+        request started): two requests on the critical path."""
+        recorder = ConcurrentRecorder()
+        recorder.subscriptions["sub_1"] = subscription_json(customer="cus_1")
+        recorder.coupons["SAVE20"] = coupon_json("SAVE20", percent_off=20.0)
+        flow = Cancelflow(recorder.client(), allowed_hosts=["example.com"])
+        link = asyncio.run(
+            flow.create_cancel_link_async(
+                customer="cus_1", subscription="sub_1", coupon="SAVE20"
+            )
+        )
+        assert link.coupon_id == "SAVE20"
+        assert [r.path for r in recorder.requests][-1] == SESSIONS
+        assert len(recorder.requests) == 3
+        recorder.requests.clear()  # warm: no coupon request at all
+        asyncio.run(
+            flow.create_cancel_link_async(
+                customer="cus_1", subscription="sub_1", coupon="SAVE20"
+            )
+        )
+        assert [r.path for r in recorder.requests] == [
+            "/v1/subscriptions/sub_1",
+            SESSIONS,
+        ]
+
+    def test_the_subscription_decides_before_the_coupon(self, make_link, recorder):
+        """Fetched together or not, a missing or foreign subscription is the
+        error, not the coupon's problem."""
+        with pytest.raises(SubscriptionNotFoundError):
+            make_link(customer="cus_1", subscription="sub_404", coupon="NOPE")
+        with pytest.raises(SubscriptionOwnershipError):
+            make_link(customer="cus_2", subscription="sub_1", coupon="NOPE")
+        with pytest.raises(CouponNotFoundError):
+            make_link(customer="cus_1", subscription="sub_1", coupon="NOPE")
+        assert session_posts(recorder) == []
+
+    def test_a_missing_coupon_is_not_remembered(self, make_link, recorder):
+        """A coupon created right after a refusal is found by the next link."""
+        with pytest.raises(CouponNotFoundError):
+            make_link(customer="cus_1", subscription="sub_1", coupon="LATER")
+        recorder.coupons["LATER"] = coupon_json("LATER", percent_off=10.0)
+        assert (
+            make_link(customer="cus_1", subscription="sub_1", coupon="LATER").coupon_id
+            == "LATER"
+        )

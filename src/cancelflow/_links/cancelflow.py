@@ -55,6 +55,7 @@ from cancelflow.exceptions import (
     LinkNotRecordedError,
     ManagedConfigurationNotFoundError,
     PortalConfigMatchError,
+    StripeInvalidRequestError,
     StripeResourceMissingError,
     SubscriptionAlreadyScheduledError,
     SubscriptionNotCancelableError,
@@ -276,6 +277,38 @@ def _storable(amount: int | None) -> int | None:
     return None if amount is None or out_of_range(amount) else amount
 
 
+@attrs.frozen
+class Fetched:
+    """The outcome of one concurrent request: its value, or what it raised."""
+
+    value: Any = None
+    error: Exception | None = None
+
+    def get(self) -> Any:
+        """The value, or raise the request's error."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+async def _fetched(call: Awaitable[Any]) -> Fetched:
+    """Await *call*; its value or its error, so that a concurrent request's
+    failure does not abandon the other."""
+    try:
+        return Fetched(await call)
+    except Exception as exc:  # noqa: BLE001 - handed back, raised by Fetched.get
+        return Fetched(error=exc)
+
+
+def _coupon_not_found(coupon_id: str, subscription: str) -> CouponNotFoundError:
+    return CouponNotFoundError(
+        f"no coupon {coupon_id} exists in this Stripe account; create it "
+        "first, or offer another one.",
+        subscription_id=subscription,
+        coupon_id=coupon_id,
+    )
+
+
 async def _in_thread(call: Callable[[A], T], argument: A) -> T:
     """Run a blocking ledger call off the event loop."""
     import asyncio
@@ -312,8 +345,9 @@ class Cancelflow:
         policy: the `RetentionPolicy` that chooses the
             coupon of a cancel link created without one; ``None``: no coupon
             unless the caller gives one.
-        coupon_ttl: how long the coupon facts a policy needs are cached, in
-            seconds (a `CouponCache`).
+        coupon_ttl: how long a coupon's facts are cached, in seconds (a
+            `CouponCache`), for the coupons a policy chooses and the ones a
+            caller passes; a coupon that does not exist is not remembered.
 
     Raises:
         InvalidParameterError: a default breaks a rule (checked here, once).
@@ -480,6 +514,11 @@ class Cancelflow:
         cancel; a coupon must exist and fit the subscription. Arguments left
         out use the defaults given to `Cancelflow`.
 
+        A coupon's facts come from the coupon cache while fresh (`coupon_ttl`),
+        so a link usually waits for two Stripe requests, one after the other:
+        the subscription, then the session. The async twin fetches a coupon
+        the cache lacks at the same time as the subscription.
+
         Without a coupon, the retention policy (this call's, or the one given
         to `Cancelflow`) chooses it: the customer's history comes from the
         ledger, their facts from Stripe when a rule needs them, the coupon's
@@ -596,11 +635,15 @@ class Cancelflow:
         # 0. Check every argument before anything is sent to Stripe.
         params_for(coupon)
 
-        # 1. Load the subscription.
+        # 1. Load the subscription. The async form also fetches the caller's
+        #    coupon at the same time, unless the cache has it: two requests on
+        #    the critical path (subscription, then session) instead of three.
+        fresh, _ = self._coupons.cached(coupon) if coupon is not None else (True, None)
+        early = None if fresh else coupon
         try:
-            snapshot = yield from io(
-                partial(gateway.retrieve_subscription, subscription),
-                partial(gateway.retrieve_subscription_async, subscription),
+            snapshot, prefetched = yield from io(
+                partial(self._load, subscription),
+                partial(self._load_async, subscription, early),
             )
         except StripeResourceMissingError as err:
             raise SubscriptionNotFoundError(
@@ -621,20 +664,14 @@ class Cancelflow:
             decision, offered = yield from self._decide(policy, snapshot)
             coupon_id = decision.coupon
 
-        # 4. Check the coupon against the subscription.
+        # 4. Check the coupon against the subscription: the caller's coupon
+        #    from the cache when fresh (else as fetched in step 1, or now).
         if coupon_id is not None and offered is None:
-            try:
-                offered = yield from io(
-                    partial(gateway.retrieve_coupon, coupon_id),
-                    partial(gateway.retrieve_coupon_async, coupon_id),
-                )
-            except StripeResourceMissingError as err:
-                raise CouponNotFoundError(
-                    f"no coupon {coupon_id} exists in this Stripe account; create it "
-                    "first, or offer another one.",
-                    subscription_id=subscription,
-                    coupon_id=coupon_id,
-                ) from err
+            offered = yield from self._coupon_facts(
+                coupon_id,
+                subscription,
+                prefetched if coupon_id == early else None,
+            )
         if offered is not None:
             check_coupon(offered, snapshot, now=self._now())
 
@@ -644,10 +681,17 @@ class Cancelflow:
         params = params_for(coupon_id)
 
         # 6. Create the session.
-        session = yield from io(
-            partial(gateway.create_portal_session, params),
-            partial(gateway.create_portal_session_async, params),
-        )
+        try:
+            session = yield from io(
+                partial(gateway.create_portal_session, params),
+                partial(gateway.create_portal_session_async, params),
+            )
+        except StripeInvalidRequestError as err:
+            if coupon_id is not None and (err.param or "").endswith("[coupon]"):
+                # The cached facts were stale (the coupon changed or went away
+                # within the cache's ttl): the next link fetches them again.
+                self._coupons.invalidate(coupon_id)
+            raise
 
         # 7. The result.
         link = CancelLink(
@@ -698,6 +742,59 @@ class Cancelflow:
                     record=record,
                 ) from err
         return link
+
+    def _load(self, subscription: str) -> tuple[SubscriptionSnapshot, None]:
+        """Step 1, sync: the subscription alone (the coupon comes later, from
+        the cache when it can)."""
+        return self._gateway.retrieve_subscription(subscription), None
+
+    async def _load_async(
+        self, subscription: str, coupon: str | None
+    ) -> tuple[SubscriptionSnapshot, Fetched | None]:
+        """Step 1, async: the subscription and, at the same time, *coupon*.
+
+        Both requests run to their end; the subscription's error, if any, is
+        raised first (it decides before any coupon problem). The coupon's
+        outcome, error included, is handed to step 4.
+        """
+        gateway = self._gateway
+        if coupon is None:
+            return await gateway.retrieve_subscription_async(subscription), None
+        import asyncio
+
+        loaded, fetched = await asyncio.gather(
+            _fetched(gateway.retrieve_subscription_async(subscription)),
+            _fetched(gateway.retrieve_coupon_async(coupon)),
+        )
+        return loaded.get(), fetched
+
+    def _coupon_facts(
+        self, coupon_id: str, subscription: str, prefetched: Fetched | None
+    ) -> Flow[Coupon]:
+        """The caller's coupon: fresh from the cache, else as *prefetched*, else
+        fetched now; remembered in the cache when found.
+
+        Raises:
+            CouponNotFoundError: Stripe has no such coupon (not cached: a
+                coupon created a moment later is found by the next link).
+        """
+        fresh, cached = self._coupons.cached(coupon_id)
+        if fresh and cached is not None:
+            return cached
+        gateway = self._gateway
+        try:
+            if prefetched is not None:
+                found = prefetched.get()
+            else:
+                found = yield from io(
+                    partial(gateway.retrieve_coupon, coupon_id),
+                    partial(gateway.retrieve_coupon_async, coupon_id),
+                )
+        except StripeResourceMissingError as err:
+            self._coupons.invalidate(coupon_id)
+            raise _coupon_not_found(coupon_id, subscription) from err
+        self._coupons.remember(coupon_id, found)
+        return found  # type: ignore[no-any-return]
 
     def _decide(
         self, policy: RetentionPolicy, snapshot: SubscriptionSnapshot
