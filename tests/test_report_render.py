@@ -215,3 +215,14 @@ def test_any_text_stays_text_in_html(text):
     assert [t for t, _ in page.tags] == ["td"]
     assert page.tags[0][1]["title"] == text
     assert "".join(page.text) == text
+
+
+def test_long_comments_are_cut_to_a_line_in_text():
+    """A long comment (wide characters included) is cut to 60 columns with an ellipsis; HTML keeps it whole."""
+    from cancelflow._reports.render_text import _fit
+
+    long = "悪い" * 40
+    cut = _fit(long)
+    assert cut.endswith("…") and text_width(cut) <= 60
+    assert _fit("short") == "short"
+    assert _fit("a" * 100) == "a" * 59 + "…"

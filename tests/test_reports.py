@@ -387,3 +387,27 @@ def test_an_in_memory_sqlite_ledger_reports_in_one_transaction(expected):
     with SQLiteLedger(":memory:") as ledger:
         fill(ledger)
         assert attrs.evolve(report(ledger), source="memory") == expected
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite", "postgres"])
+def test_unknown_feedback_from_a_newer_api_through_every_store(
+    request, tmp_path, store
+):
+    """A webhook with a feedback value this version does not know reports it by name, flagged, in every store."""
+    if store == "memory":
+        ledger = MemoryLedger()
+    elif store == "sqlite":
+        ledger = SQLiteLedger(tmp_path / "l.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        ledger = PostgresLedger(url, schema=request.getfixturevalue("pg_schema"))
+    with ledger:
+        for n, feedback in enumerate(["too_slow", "too_slow", "unused"]):
+            sim = SubSim(f"sub_{n}", f"cus_{n}", now=T + n)
+            sim.schedule_with_feedback(feedback)
+            ledger.record_events(cancelflow.parse_event(sim.events[0]))
+        got = report_from_ledger(ledger, now=0)
+    assert [(r.key, r.count, r.known) for r in got.reasons] == [
+        ("too_slow", 2, False),
+        ("unused", 1, True),
+    ]

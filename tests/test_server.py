@@ -420,3 +420,70 @@ class TestIssue13Controls:
             f"{served}/_cancelflow/latency", "POST", form=form, headers=AUTH
         )
         assert answer.status == 400
+
+
+class TestFailedRenewalControls:
+    def test_fail_next_renewal_over_http(self, fake, served):
+        """POST /_cancelflow/customers/<id>/fail_next_renewal makes the renewal fail."""
+        client = fake.client()
+        sub = portal_account(client)
+        answer = request(
+            f"{served}/_cancelflow/customers/{sub.customer}/fail_next_renewal",
+            "POST",
+            form={"attempts": "2"},
+            headers=AUTH,
+        )
+        assert answer.status == 200
+        request(
+            f"{served}/_cancelflow/clock/advance",
+            "POST",
+            form={"seconds": str(32 * 86400)},
+            headers=AUTH,
+        )
+        assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+
+    @pytest.mark.parametrize(
+        ("who", "form"), [("cus_nope", {}), ("{customer}", {"attempts": "zero"})]
+    )
+    def test_bad_renewal_failures(self, fake, served, who, form):
+        """An unknown customer or a bad attempts count is a 400."""
+        customer = fake.client().v1.customers.create(params={}).id
+        answer = request(
+            f"{served}/_cancelflow/customers/{who.format(customer=customer)}/fail_next_renewal",
+            "POST",
+            form=form,
+            headers=AUTH,
+        )
+        assert answer.status == 400
+
+    def test_retry_schedule_over_http(self, fake, served):
+        """POST /_cancelflow/dashboard/retry_schedule sets the Dashboard's schedule."""
+        answer = request(
+            f"{served}/_cancelflow/dashboard/retry_schedule",
+            "POST",
+            form={"days[0]": "3", "days[1]": "5", "then": "unpaid"},
+            headers=AUTH,
+        )
+        assert answer.json() == {"days": [3, 5], "then": "unpaid"}
+        assert fake.dashboard.retry_schedule.days == (3, 5)
+        read = request(f"{served}/_cancelflow/dashboard/retry_schedule", headers=AUTH)
+        assert read.json()["then"] == "unpaid"
+
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {"days[0]": "5", "days[1]": "3"},
+            {"then": "explode"},
+            {"days[0]": "x"},
+            {"days": "1"},
+        ],
+    )
+    def test_bad_retry_schedules(self, served, form):
+        """Days that do not increase, an unknown outcome or non-numbers answer 400."""
+        answer = request(
+            f"{served}/_cancelflow/dashboard/retry_schedule",
+            "POST",
+            form=form,
+            headers=AUTH,
+        )
+        assert answer.status == 400

@@ -117,6 +117,36 @@ class TestRestart:
             )
         assert session.configuration == saved["id"]
 
+    def test_failed_renewals_and_the_retry_schedule_are_kept(self, path):
+        """A planned renewal failure and a retry schedule set over HTTP come back."""
+        auth = {"Authorization": f"Bearer {KEY}"}
+        with FakeServer.with_state(path) as url:
+            client = client_for(url)
+            sub = portal_account(client)
+            request(
+                f"{url}/_cancelflow/dashboard/retry_schedule",
+                "POST",
+                form={"days[0]": "2", "then": "unpaid"},
+                headers=auth,
+            )
+            request(
+                f"{url}/_cancelflow/customers/{sub.customer}/fail_next_renewal",
+                "POST",
+                headers=auth,
+            )
+        server = FakeServer.with_state(path)
+        with server as url:
+            assert server.fake.dashboard.retry_schedule.then == "unpaid"
+            request(
+                f"{url}/_cancelflow/clock/advance",
+                "POST",
+                form={"seconds": str(32 * 86400)},
+                headers=auth,
+            )
+            assert (
+                client_for(url).v1.subscriptions.retrieve(sub.id).status == "past_due"
+            )
+
     def test_a_reset_empties_the_journal(self, path):
         """fake.reset() while served with a state file starts the saved account over."""
         server = FakeServer.with_state(path)

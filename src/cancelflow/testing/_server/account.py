@@ -9,7 +9,8 @@ very same methods and checks that each step comes out as recorded.
 What is journaled: API requests other than ``GET`` (except those refused
 for their API key, which change nothing), with their body and the headers
 the fake reads besides the key (never the key itself); portal visits and
-actions; clock moves; the Dashboard's portal settings. The request counter
+actions; clock moves; the Dashboard's settings; failed renewals planned. The
+request counter
 is saved with each request, so a replayed request gets the ``req_…`` id it
 had (and so do its events' ``request.id``), although the ``GET`` requests in
 between are not replayed.
@@ -157,6 +158,46 @@ class ServedAccount:
             self._record(entry)
             return saved
 
+    def fail_next_renewal(self, customer: str, attempts: int | None) -> None:
+        """Make the customer's next renewal payment fail (``fake.fail_next_renewal``).
+
+        Raises:
+            FakeStripeError: no such customer, or a bad *attempts*.
+        """
+        self._fake_only(
+            {"op": "fail_renewal", "customer": customer, "attempts": attempts},
+            lambda: self.fake.fail_next_renewal(customer, attempts=attempts),
+        )
+
+    def set_retry_schedule(self, days: list[int], then: str) -> None:
+        """Set the Dashboard's retry schedule for failed renewals.
+
+        Raises:
+            FakeStripeError: days not increasing whole days, or an unknown *then*.
+        """
+        from cancelflow.testing._retries import RetrySchedule
+
+        def run() -> None:
+            try:
+                schedule = RetrySchedule(days=tuple(days), then=then)  # type: ignore[arg-type]
+            except (TypeError, ValueError) as err:
+                raise FakeStripeError(str(err)) from None
+            self.fake.dashboard.retry_schedule = schedule
+
+        self._fake_only({"op": "retry_schedule", "days": days, "then": then}, run)
+
+    def _fake_only(self, entry: JSON, run: Callable[[], None]) -> None:
+        backend = self.fake.backend
+        with backend.lock:
+            entry["error"] = None
+            try:
+                run()
+            except FakeStripeError as err:
+                entry["error"] = type(err).__name__
+                self._record(entry)
+                raise
+            self._record(entry)
+
     # -- replay ------------------------------------------------------------------------
 
     def replay(self, entries: list[JSON], request_count: int) -> None:
@@ -212,6 +253,15 @@ class ServedAccount:
                 self.visit(str(entry["session"]))
             elif op == "dashboard":
                 self.save_portal_settings(dict(entry["settings"]))
+            elif op == "fail_renewal":
+                attempts = entry["attempts"]
+                self.fail_next_renewal(
+                    str(entry["customer"]), None if attempts is None else int(attempts)
+                )
+            elif op == "retry_schedule":
+                self.set_retry_schedule(
+                    [int(day) for day in entry["days"]], str(entry["then"])
+                )
             else:
                 self.act(
                     str(entry["session"]), str(entry["action"]), dict(entry["args"])

@@ -14,13 +14,19 @@ like the API, and answers JSON (errors in Stripe's shape).
   Stripe's API takes them, and saves the account's default configuration.
 * ``GET``/``POST /_cancelflow/latency`` — a delay added to each API request
   (``fake.set_latency``): ``seconds=0.2`` and ``routes[customers.list]=0``.
+* ``POST /_cancelflow/customers/<cus_…>/fail_next_renewal`` (``attempts=N``
+  optional) — the customer's next renewal payment fails
+  (``fake.fail_next_renewal``).
+* ``GET``/``POST /_cancelflow/dashboard/retry_schedule`` — when failed renewals
+  are retried and what happens after the last try (``days[0]=3&days[1]=5``,
+  ``then=cancel|unpaid|past_due``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Final
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl, unquote
 
 from cancelflow.exceptions import FakeStripeError
 from cancelflow.testing._api import _check_key
@@ -39,6 +45,15 @@ _JSON: Final = (("Content-Type", "application/json"), ("Cache-Control", "no-stor
 
 def _answer(status: int, body: object) -> Response:
     return Response(status, json.dumps(body).encode(), _JSON)
+
+
+def _form(request: Request) -> dict[str, Any]:
+    try:
+        return decode(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError.invalid(
+            "the body must be form-encoded, as for the API"
+        ) from None
 
 
 def _error(err: ApiError) -> Response:
@@ -69,6 +84,19 @@ class Controls:
             if request.method == "POST":
                 return self._save_portal_settings(request)
             return _answer(200, self._account.fake.dashboard.portal_configuration)
+        if name == "dashboard/retry_schedule":
+            if request.method == "POST":
+                self._set_retry_schedule(request)
+            schedule = self._account.fake.dashboard.retry_schedule
+            return _answer(200, {"days": list(schedule.days), "then": schedule.then})
+        parts = name.split("/")
+        if (
+            len(parts) == 3
+            and parts[0] == "customers"
+            and parts[2] == "fail_next_renewal"
+            and request.method == "POST"
+        ):
+            return self._fail_next_renewal(parts[1], request)
         if name == "latency":
             if request.method == "POST":
                 self._set_latency(request)
@@ -80,8 +108,10 @@ class Controls:
             404,
             f"Unrecognized request URL ({request.method}: {request.path[:80]}). "
             "The fake-only endpoints are GET /_cancelflow/clock, POST "
-            "/_cancelflow/clock/advance, GET and POST /_cancelflow/latency and "
-            "/_cancelflow/dashboard/portal_settings.",
+            "/_cancelflow/clock/advance, GET and POST /_cancelflow/latency, "
+            "/_cancelflow/dashboard/portal_settings and "
+            "/_cancelflow/dashboard/retry_schedule, and POST "
+            "/_cancelflow/customers/<id>/fail_next_renewal.",
         )
 
     def _save_portal_settings(self, request: Request) -> Response:
@@ -96,6 +126,38 @@ class Controls:
         except FakeStripeError as err:
             raise ApiError.invalid(str(err)) from None
         return _answer(200, saved)
+
+    def _fail_next_renewal(self, customer: str, request: Request) -> Response:
+        form = _form(request)
+        attempts = form.get("attempts")
+        if attempts is not None and not (
+            isinstance(attempts, str) and attempts.isdigit()
+        ):
+            raise ApiError.invalid_integer("attempts", str(attempts))
+        try:
+            self._account.fail_next_renewal(
+                unquote(customer), None if attempts is None else int(attempts)
+            )
+        except FakeStripeError as err:
+            raise ApiError.invalid(str(err)) from None
+        return _answer(200, {"customer": unquote(customer), "fail_next_renewal": True})
+
+    def _set_retry_schedule(self, request: Request) -> None:
+        form = _form(request)
+        days = form.get("days", [])
+        if days == "":
+            days = []
+        if not isinstance(days, list) or not all(
+            isinstance(day, str) and day.isdigit() for day in days
+        ):
+            raise ApiError.invalid(
+                "days must be whole days: days[0]=3&days[1]=5", param="days"
+            )
+        then = form.get("then", "cancel")
+        try:
+            self._account.set_retry_schedule([int(day) for day in days], str(then))
+        except FakeStripeError as err:
+            raise ApiError.invalid(str(err)) from None
 
     def _set_latency(self, request: Request) -> None:
         try:

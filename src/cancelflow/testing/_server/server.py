@@ -66,7 +66,8 @@ class FakeServer:
     portal's homepage) in a browser; events are POSTed, signed with
     `webhook_secret`, to every *forward_to* URL, failed deliveries being
     retried with a doubling back-off; ``/_cancelflow/…`` reads and moves the
-    fake clock, saves the Dashboard's portal settings and sets the latency.
+    fake clock, saves the Dashboard's portal settings and retry schedule, makes
+    a renewal fail and sets the latency.
     HTTP/1.1 with keep-alive; concurrent clients are safe.
 
     Use it as a context manager (``with fake.serve() as url:``), or call

@@ -49,7 +49,9 @@ FORMAT: Final = "cancelflow-fake-state"
 VERSION: Final = 1
 """The format version this cancelflow writes and the newest it reads."""
 SAVE_INTERVAL: Final = 0.25
-_OPS: Final = frozenset({"api", "visit", "act", "advance", "dashboard"})
+_OPS: Final = frozenset(
+    {"api", "visit", "act", "advance", "dashboard", "fail_renewal", "retry_schedule"}
+)
 
 JSON = dict[str, Any]
 
