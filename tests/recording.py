@@ -505,15 +505,22 @@ class RecordingHTTPClient(stripe.HTTPClient):
         self, sub: dict[str, Any], query: Mapping[str, str], key: str
     ) -> dict[str, Any]:
         out = copy.deepcopy(sub)
-        expanded = any(
-            v in {"discounts", "data.discounts"}
-            for k, v in query.items()
-            if k.startswith("expand")
+        paths = {v for k, v in query.items() if k.startswith("expand")}
+        with_coupons = bool(
+            paths & {"discounts.source.coupon", "data.discounts.source.coupon"}
         )
-        if not expanded:
+        if not with_coupons and not paths & {"discounts", "data.discounts"}:
             out["discounts"] = [
-                d["id"] if isinstance(d, dict) else d for d in out["discounts"]
+                d["id"] if isinstance(d, dict) else d for d in out.get("discounts", [])
             ]
+            return out
+        for discount in out.get("discounts") or ():
+            source = discount.get("source") if isinstance(discount, dict) else None
+            coupon = source.get("coupon") if isinstance(source, dict) else None
+            if with_coupons and isinstance(coupon, str) and coupon in self.coupons:
+                source["coupon"] = copy.deepcopy(self.coupons[coupon])
+            elif not with_coupons and isinstance(coupon, dict):
+                source["coupon"] = coupon["id"]
         return out
 
     def _page(

@@ -120,3 +120,71 @@ def test_the_demo_applies_its_configuration_from_toml(tmp_path):
     argv = ["demo", "--report-html", str(tmp_path / "report.html")]
     assert main(argv, stdout=out, stderr=io.StringIO(), environ={}) == 0
     assert "applied from the demo's TOML file (1 write)" in out.getvalue()
+
+
+def test_the_clock_adds_up(output):
+    """Every move of the fake clock is announced, and they add up: 9 days, 2
+    minutes, 2 hours, then 31 days from 2026-03-02 09:00."""
+    assert "the fake clock starts at 2026-03-02 09:00 UTC" in output
+    assert "2. Nine days later (2026-03-11 09:00 UTC)" in output
+    assert "3. Two minutes later (2026-03-11 09:02 UTC)" in output
+    assert "Two hours later (2026-03-11 11:02 UTC)" in output
+    assert (
+        "4. The fake clock advances 31 days, from 2026-03-11 11:02 UTC to "
+        "2026-04-11 11:02 UTC" in output
+    )
+
+
+def test_a_trial_shows_no_mrr(output):
+    """Chloé's trialing subscription carries MRR 0 (until it converts), not the
+    price it will have after the trial; paying subscriptions carry theirs."""
+    chloe = output.split("Chloé (trialing", 1)[1].split("4. The fake clock", 1)[0]
+    assert "MRR 0.00 EUR" in chloe
+    assert "MRR 15.00 EUR" not in chloe
+    ben = output.split("Ben cancels", 1)[1].split("Chloé (trialing", 1)[0]
+    assert "MRR 15.00 EUR" in ben
+
+
+def test_runs_again_on_the_same_ledger_file(tmp_path):
+    """A second run on the same --ledger file works: its ids carry the run's
+    tag, its ledger section shows its own three cases, and the file keeps both."""
+    path = tmp_path / "demo.db"
+    first = run(tmp_path / "1.html", "--ledger", str(path))
+    second = run(tmp_path / "2.html", "--ledger", str(path))
+    assert "sub_fake0000000001" in first
+    assert "ids are tagged run2_" in second
+    assert "sub_run2_0000000001" in second
+    summary = second.split("5. The ledger", 1)[1].split("6. The report", 1)[0]
+    assert "Ada: saved, redeemed STAY20" in summary
+    assert "cases: 3 · saved 1 · withdrawn 1 · ended 1" in summary
+    assert "over all 2 runs it holds" in " ".join(second.split())
+    third = run(tmp_path / "3.html", "--ledger", str(path))
+    assert "sub_run3_0000000001" in third
+    with SQLiteLedger(str(path)) as ledger:
+        assert len(ledger.cases()) == 9
+        saved = [c for c in ledger.cases() if c.state is CaseState.SAVED]
+        assert len(saved) == 3 and all(c.redeemed_coupon == "STAY20" for c in saved)
+
+
+def test_refuses_a_ledger_it_did_not_write(tmp_path):
+    """A ledger holding someone else's data is refused before anything runs."""
+    from cancelflow import LinkRecord
+
+    path = tmp_path / "app.db"
+    with SQLiteLedger(str(path)) as ledger:
+        ledger.record_link(
+            LinkRecord(
+                session_id="bps_1LiveSession",
+                subscription_id="sub_1Live",
+                customer_id="cus_1Live",
+                created=1,
+            )
+        )
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["demo", "--ledger", str(path), "--report-html", str(tmp_path / "r.html")]
+    assert main(argv, stdout=out, stderr=err, environ={}) == 2
+    assert out.getvalue() == ""
+    assert "cancelflow demo did not write (bps_1LiveSession)" in err.getvalue()
+    assert not (tmp_path / "r.html").exists()
+    with SQLiteLedger(str(path)) as ledger:
+        assert ledger.processed_count() == 0

@@ -330,3 +330,18 @@ def test_importing_cancelflow_testing_does_not_import_stripe():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_id_tag_names_the_account_s_ids():
+    """id_tag replaces 'fake' in every id the account makes, so that two accounts
+    whose objects meet in one ledger never share an id; a bad tag is refused."""
+    tagged = FakeStripe(id_tag="run2_")
+    client = tagged.client()
+    customer = client.v1.customers.create()
+    assert customer.id == "cus_run2_0000000001"
+    assert FakeStripe().client().v1.customers.create().id == "cus_fake0000000001"
+    tagged.reset()  # the tag survives a reset
+    assert tagged.client().v1.customers.create().id == "cus_run2_0000000001"
+    for bad in ("", "Run2", "a-b", "x" * 17, 3):
+        with pytest.raises(FakeStripeError, match="id_tag must be"):
+            FakeStripe(id_tag=bad)  # type: ignore[arg-type]

@@ -74,7 +74,7 @@ class TestReads:
         assert snap.coupon_ids == {"SAVE20"}
         (req,) = recorder.requests
         assert (req.method, req.path) == ("get", "/v1/subscriptions/sub_1")
-        assert req.query == {"expand[0]": "discounts"}
+        assert req.query == {"expand[0]": "discounts.source.coupon"}
         assert req.headers["Authorization"] == f"Bearer {API_KEY}"
         assert "Idempotency-Key" not in req.headers
 
@@ -336,7 +336,7 @@ class TestPagination:
         assert len(queries) == 3
         assert queries[0] == {
             "limit": "100",
-            "expand[0]": "data.discounts",
+            "expand[0]": "data.discounts.source.coupon",
             "customer": "cus_1",
             "status": "all",
         }

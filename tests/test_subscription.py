@@ -296,3 +296,98 @@ def test_any_json_parses_or_raises_cancelflow_error(data):
     except CancelflowError:
         return
     raise AssertionError(f"parsed {data!r}")  # pragma: no cover - would be a bug
+
+
+def _discount(coupon: object) -> dict:
+    return {
+        "id": "di_1",
+        "object": "discount",
+        "source": {"type": "coupon", "coupon": coupon},
+    }
+
+
+def _coupon(duration: str, percent_off: float | None = None, amount_off=None) -> dict:
+    return {
+        "id": "C",
+        "object": "coupon",
+        "duration": duration,
+        "percent_off": percent_off,
+        "amount_off": amount_off,
+        "currency": "eur" if amount_off else None,
+    }
+
+
+def _event_mrr(data: dict) -> int | None:
+    """The MRR the webhook parser reads from the same subscription."""
+    from cancelflow import CancellationScheduled, parse_event
+
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "customer.subscription.updated",
+        "created": 1000,
+        "livemode": False,
+        "data": {
+            "object": {**data, "cancel_at_period_end": True},
+            "previous_attributes": {"cancel_at_period_end": False},
+        },
+    }
+    found = [e for e in parse_event(event) if isinstance(e, CancellationScheduled)]
+    return found[0].mrr if found else None
+
+
+class TestMRRDefinition:
+    @pytest.mark.parametrize(
+        ("over", "mrr"),
+        [
+            ({"status": "active"}, 200),
+            ({"status": "past_due"}, 200),  # still counted until it ends
+            ({"status": "trialing", "trial_end": 500}, 0),  # 0 until it converts
+            ({"status": "unpaid"}, 0),
+            ({"status": "paused"}, 0),
+            ({"status": "incomplete"}, 0),
+            ({"status": "canceled", "ended_at": 900}, 200),  # the MRR it churned
+            ({"status": "canceled", "ended_at": 500, "trial_end": 500}, 0),
+            ({"discounts": [_discount(_coupon("forever", 25.0))]}, 150),
+            ({"discounts": [_discount(_coupon("forever", 12.5))]}, 175),
+            ({"discounts": [_discount(_coupon("once", 50.0))]}, 200),
+            ({"discounts": [_discount(_coupon("repeating", 50.0))]}, 200),
+            ({"discounts": [_discount("C")]}, 200),  # terms unknown: not taken off
+            ({"discounts": ["di_1"]}, 200),
+            ({"discounts": [_discount(_coupon("forever", amount_off=100))]}, 200),
+            (
+                {
+                    "status": "trialing",
+                    "discounts": [_discount(_coupon("forever", 50.0))],
+                },
+                0,
+            ),
+        ],
+    )
+    def test_one_definition(self, over, mrr):
+        """MRR follows Stripe Billing's analytics (active and past_due count, a
+        trial counts 0, forever coupons reduce it, once/repeating do not), the
+        same for the snapshot and for a webhook's event."""
+        data = sub_json(**over)
+        assert SubscriptionSnapshot.from_stripe(data).mrr == mrr
+        if over.get("status", "active") != "canceled":
+            assert _event_mrr(data) == mrr
+
+    def test_expanded_coupon_terms_are_kept(self):
+        """An expanded coupon's terms are on the DiscountRef; an id alone has none."""
+        snap = SubscriptionSnapshot.from_stripe(
+            sub_json(discounts=[_discount(_coupon("forever", 25.0)), "di_2"])
+        )
+        first, second = snap.discounts
+        assert (first.coupon_id, first.terms) == ("C", ("forever", 25.0, None))
+        assert (second.id, second.terms) == ("di_2", None)
+
+    def test_a_bad_percent_off_is_named(self):
+        """A coupon whose percent_off is not a number names its path."""
+        with pytest.raises(StripeObjectError) as info:
+            SubscriptionSnapshot.from_stripe(
+                sub_json(
+                    discounts=[_discount({**_coupon("forever"), "percent_off": "x"})]
+                )
+            )
+        assert info.value.path == "subscription.discounts[0].source.coupon.percent_off"

@@ -12,13 +12,17 @@ verified by `WebhookHandler` into a ledger, printed as
 typed events, then a summary.
 
 The output is deterministic: the fake's clock starts at a fixed instant and
-its ids and tokens are seeded.
+its ids and tokens are seeded. Run again on the same ``--ledger`` file, the demo
+tags its account's ids with the run (``cus_run2_0000000001``), so that its
+story does not mix with the earlier runs' (which the ledger keeps); it refuses,
+before doing anything, a ledger that holds data the demo did not write.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
@@ -49,6 +53,8 @@ enabled = true
 options = ["too_expensive", "missing_features", "switched_service", "unused", "other"]
 """
 _WIDTH: Final = 88
+#: The id tags of the demo's runs: ``fake`` for the first, then ``run2_``, …
+_RUN_TAG: Final = re.compile(r"(?:bps|sub)_(fake|run[0-9]+_)[0-9]{10}")
 
 
 def register(subparsers: Any, name: str) -> None:
@@ -89,12 +95,44 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def run_tag(ledger: Ledger) -> tuple[str, int]:
+    """The id tag of a new demo run on *ledger*, and how many runs it holds.
+
+    Raises:
+        UsageError: the ledger holds links or cases the demo did not write.
+    """
+    from cancelflow._cli.main import UsageError
+
+    tags: set[str] = set()
+    for found in [
+        *(link.session_id for link in ledger.links()),
+        *(case.subscription_id for case in ledger.cases()),
+    ]:
+        match = _RUN_TAG.fullmatch(found)
+        if match is None:
+            raise UsageError(
+                f"the ledger holds cancellation data that cancelflow demo did not "
+                f"write ({found}); the demo records only into a new ledger file or "
+                "one it wrote: give another --ledger path"
+            )
+        tags.add(match.group(1))
+    runs = len(tags)
+    return ("fake" if runs == 0 else f"run{runs + 1}_"), runs
+
+
 def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> None:
     """Play the demo, printing to *out* and recording outcomes into *ledger*.
 
     It ends with the text report of the ledger, and writes the HTML report to
-    *report_html* (if given).
+    *report_html* (if given). On a ledger that already holds earlier runs, the
+    account's ids carry this run's tag, and the ledger section shows this run's
+    cases (the report covers every run).
+
+    Raises:
+        UsageError: the ledger holds data the demo did not write (nothing is
+            done).
     """
+    tag, earlier = run_tag(ledger)
     import cancelflow
     from cancelflow import (
         Cancelflow,
@@ -144,7 +182,7 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
         others.clear()
 
     # -- the account ---------------------------------------------------------------
-    fake = FakeStripe(start=START, seed=2026)
+    fake = FakeStripe(start=START, seed=2026, id_tag=tag)
     client = fake.client()
     secret = fake.add_webhook_endpoint(
         endpoint, events=["customer.subscription.*", "customer.discount.*"]
@@ -156,6 +194,12 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     )
     start = format_time(fake.clock.now(), seconds=False)
     say(f"(no Stripe key, no network; the fake clock starts at {start})")
+    if earlier:
+        runs = "run" if earlier == 1 else "runs"
+        say(
+            f"(the ledger holds {earlier} earlier demo {runs}; this one's ids are "
+            f"tagged {tag})"
+        )
     say()
     price = client.v1.prices.create(
         params={
@@ -231,8 +275,11 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
         clock=fake.clock.now,
         configuration=portal,  # the declared configuration, found by its key
     )
-    say("2. Each customer clicks 'Cancel': Cancelflow asks the policy, then Stripe")
     fake.clock.advance(dt.timedelta(days=9))
+    say(
+        f"2. Nine days later ({_at(fake)}), each customer clicks 'Cancel': "
+        "Cancelflow asks the policy, then Stripe"
+    )
     links = {}
     for name, (customer_id, sub_id) in subs.items():
         link = flow.create_cancel_link(customer=customer_id, subscription=sub_id)
@@ -244,8 +291,10 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     say()
 
     # -- the customers on the portal ---------------------------------------------------
-    say("3. On Stripe's portal (driven by fake.portal)")
     fake.clock.advance(dt.timedelta(minutes=2))
+    say(
+        f"3. Two minutes later ({_at(fake)}), on Stripe's portal (driven by fake.portal)"
+    )
     ada = fake.portal.visit(links["Ada"].url)
     say(
         f"Ada sees reasons {', '.join(ada.cancellation_reasons)} and the offer "
@@ -263,28 +312,35 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     )
     show_events()
     chloe = fake.portal.visit(links["Chloé"].url)
-    say("Chloé (trialing, so no offer) cancels: too_expensive", 3)
+    say(
+        "Chloé (trialing: no offer, and no MRR until her trial converts) cancels: "
+        "too_expensive",
+        3,
+    )
     chloe.cancel(feedback="too_expensive")
     show_events()
     fake.clock.advance(dt.timedelta(hours=2))
     home = flow.create_portal_link(customer=subs["Chloé"][0])
-    say("Two hours later she changes her mind and renews on the portal's homepage", 3)
+    say(
+        f"Two hours later ({_at(fake)}) she changes her mind and renews on the "
+        "portal's homepage",
+        3,
+    )
     fake.portal.visit(home.url).renew()
     show_events()
     say()
 
     # -- time passes -----------------------------------------------------------------
+    before = _at(fake)
     fake.clock.advance(dt.timedelta(days=31))
-    say(
-        f"4. The fake clock advances 31 days, to {format_time(fake.clock.now(), seconds=False)}"
-    )
+    say(f"4. The fake clock advances 31 days, from {before} to {_at(fake)}")
     show_events()
     say()
 
     # -- the ledger ------------------------------------------------------------------
     say("5. The ledger (one case per cancellation attempt)")
-    cases = ledger.cases()
     names = {sub_id: name for name, (_, sub_id) in subs.items()}
+    cases = [case for case in ledger.cases() if case.subscription_id in names]
     for case in cases:
         detail = ""
         if case.feedback is not None:
@@ -337,7 +393,10 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
 
     # -- the report ------------------------------------------------------------------
     say()
-    say("6. The report (cancelflow report; figures computed by the ledger's store)")
+    say(
+        "6. The report (cancelflow report; figures computed by the ledger's store"
+        + (f", over all {earlier + 1} runs it holds)" if earlier else ")")
+    )
     say()
     report = cancelflow.report_from_ledger(ledger, now=fake.clock.now())
     out.write(report.render("text"))
@@ -345,3 +404,8 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
         report.write(report_html, "html")
         say()
         say(f"The same report as a web page: {report_html}")
+
+
+def _at(fake: Any) -> str:
+    """The fake clock's time, to the minute."""
+    return format_time(fake.clock.now(), seconds=False)

@@ -43,7 +43,7 @@ from cancelflow._stripe.subscription_data import (
     cancel_effective_at,
     latest,
     main_item,
-    monthly_amount,
+    mrr_of,
     read_discount,
     read_subscription,
     scheduled_to_cancel,
@@ -147,7 +147,8 @@ class CancellationEvent(_Frozen):
         subscription_id: whose subscription (every event but
             `NotAboutCancellation`, as are the fields below).
         customer_id: the subscription's customer.
-        mrr: the subscription's MRR, minor units.
+        mrr: the subscription's MRR, minor units, as cancelflow defines it
+            (docs/mrr.md: 0 during a trial; once ended, the MRR it churned).
         currency: the subscription's currency.
         price_id: the subscription's main item's price (the largest amount per
             month), for reports by product.
@@ -269,7 +270,8 @@ class _AboutSubscription(CancellationEvent):
 
     Attributes:
         subscription_id, customer_id: whose subscription.
-        mrr, currency: the subscription's MRR (minor units) and currency.
+        mrr, currency: the subscription's MRR (minor units, docs/mrr.md) and
+            currency.
         price_id, product_id: the subscription's main item (the largest amount
             per month), for reports by product.
         started_at: the subscription's ``start_date`` (unix seconds), for
@@ -333,7 +335,8 @@ class CancellationScheduled(_AboutSubscription):
             (``cancel_at`` only).
         cancel_at_period_end: Stripe's flag as sent.
         requested_at: ``canceled_at``, when the cancellation was requested.
-        mrr, currency: the subscription's MRR (minor units) and currency.
+        mrr, currency: the subscription's MRR (minor units, docs/mrr.md) and
+            currency.
     """
 
     __slots__ = ("billing_mode", "cancel_at_period_end", "effective_at", "requested_at")
@@ -898,7 +901,7 @@ def _subscription(data: Obj) -> _Sub:
     sub["effective_at"] = cancel_effective_at(
         scheduled, sub["cancel_at"], latest(i["current_period_end"] for i in items)
     )
-    sub["mrr"] = monthly_amount(items, "subscription.items")
+    sub["mrr"] = mrr_of(sub, "subscription.items")
     sub["main_item"] = main_item(items)
     return sub
 

@@ -192,7 +192,8 @@ class LinkRecord:
         offered_coupon: the retention coupon offered in the flow, if any.
         arm: the experiment arm the retention policy chose, if any.
         decision: the policy's decision as opaque JSON data (its explanation).
-        mrr: the subscription's MRR, minor units.
+        mrr: the subscription's MRR, minor units, as cancelflow defines it
+            (docs/mrr.md: 0 during a trial; once ended, the MRR it churned).
         currency: the subscription's currency.
         experiment: the experiment *arm* belongs to, if any (when left out, the
             ``"experiment"`` of *decision*, if it names one).

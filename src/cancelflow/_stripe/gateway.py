@@ -281,7 +281,10 @@ def _no_request_options(params: Mapping[str, Any], field: str) -> None:
 def _subscription_list_params(
     customer: str | None, status: str | None, price: str | None, page_size: int
 ) -> SubscriptionListParams:
-    params: SubscriptionListParams = {"limit": page_size, "expand": ["data.discounts"]}
+    params: SubscriptionListParams = {
+        "limit": page_size,
+        "expand": ["data.discounts.source.coupon"],
+    }
     if not 1 <= page_size <= 100:
         raise InvalidParameterError("limit", "page_size must be between 1 and 100")
     if customer is not None:
@@ -358,7 +361,10 @@ class StripeGateway:
     # -- subscriptions -----------------------------------------------------------
 
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
-        """Retrieve a subscription: `GET /v1/subscriptions/{id}`, `discounts` expanded.
+        """Retrieve a subscription: `GET /v1/subscriptions/{id}`, discounts expanded.
+
+        Each discount comes with its coupon (`expand[]=discounts.source.coupon`),
+        so that the snapshot's MRR knows a `forever` coupon's terms.
 
         Args:
             subscription: the `sub_…` id.
@@ -372,7 +378,7 @@ class StripeGateway:
             READ,
             self.client.v1.subscriptions.retrieve,
             subscription,
-            params={"expand": ["discounts"]},
+            params={"expand": ["discounts.source.coupon"]},
         )
         return SubscriptionSnapshot.from_stripe(obj)
 
@@ -393,7 +399,7 @@ class StripeGateway:
             READ,
             self.client.v1.subscriptions.retrieve_async,
             subscription,
-            params={"expand": ["discounts"]},
+            params={"expand": ["discounts.source.coupon"]},
         )
         return SubscriptionSnapshot.from_stripe(obj)
 
@@ -409,7 +415,7 @@ class StripeGateway:
 
         Stripe's default (`status=None`) lists the subscriptions that are not
         canceled; `status="all"` lists every one. `GET /v1/subscriptions`, with
-        `data.discounts` expanded.
+        `data.discounts.source.coupon` expanded.
 
         Args:
             customer: only this `cus_…` customer's.

@@ -23,8 +23,8 @@ from cancelflow._stripe.subscription_data import (
     read_subscription,
     round_half_even,
     scheduled_to_cancel,
-    sum_ratios,
 )
+from cancelflow._stripe.subscription_data import mrr_ratio as _mrr_ratio
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -98,10 +98,26 @@ class DiscountRef:
     Attributes:
         id: the discount's `di_…` id.
         coupon_id: the coupon's id, when Stripe sent the expanded discount.
+        duration: the coupon's `duration` (`once`, `repeating`, `forever`),
+            when Stripe sent the coupon itself (`discounts.source.coupon`
+            expanded, as [`StripeGateway`][cancelflow.StripeGateway] asks);
+            `None`: the coupon's terms are unknown.
+        percent_off: the coupon's `percent_off`, when known.
+        amount_off: the coupon's `amount_off`, when known.
     """
 
     id: str
     coupon_id: str | None = None
+    duration: str | None = None
+    percent_off: float | None = None
+    amount_off: int | None = None
+
+    @property
+    def terms(self) -> tuple[str, float | None, int | None] | None:
+        """`(duration, percent_off, amount_off)`, or `None` when unknown."""
+        if self.duration is None:
+            return None
+        return (self.duration, self.percent_off, self.amount_off)
 
 
 @attrs.frozen(kw_only=True)
@@ -170,13 +186,17 @@ class SubscriptionSnapshot:
                 the wrong type; the message names the field's path.
         """
         fields = read_subscription(subscription)
+        terms = fields.pop("discount_terms")
         return cls(
             **{
                 **fields,
                 "items": tuple(
                     SubscriptionItemSnapshot(**item) for item in fields["items"]
                 ),
-                "discounts": tuple(DiscountRef(*d) for d in fields["discounts"]),
+                "discounts": tuple(
+                    DiscountRef(*d, *(t or (None, None, None)))
+                    for d, t in zip(fields["discounts"], terms, strict=True)
+                ),
                 "cancellation_details": details_from(fields["cancellation_details"]),
             }
         )
@@ -239,10 +259,20 @@ class SubscriptionSnapshot:
     def mrr_ratio(self) -> tuple[int, int]:
         """Return the monthly recurring revenue, exactly, as a fraction.
 
+        By cancelflow's definition of MRR (see `mrr`): a subscription that is
+        not `active` or `past_due` counts 0, and a `forever` coupon's
+        `percent_off` is taken off when its terms are known.
+
         Returns:
             `(numerator, denominator)` in minor units.
         """
-        return sum_ratios(item.monthly_ratio() for item in self.items)
+        return _mrr_ratio(
+            self.status,
+            (item.monthly_ratio() for item in self.items),
+            [d.terms for d in self.discounts],
+            ended_at=self.ended_at,
+            trial_end=self.trial_end,
+        )
 
     @property
     def mrr_exact(self) -> Fraction:
@@ -255,9 +285,17 @@ class SubscriptionSnapshot:
     def mrr(self) -> int:
         """Monthly recurring revenue in minor units, rounded half to even.
 
-        Every licensed item counts ``unit_amount × quantity`` normalised to one
-        month (a year is 12 months, a week 12/52 of one, a day 12/365), divided by
-        ``interval_count``. Metered, tiered and one-time items count 0; discounts
-        are not subtracted. Computed in integers (no floating point).
+        cancelflow's one definition of MRR (docs/mrr.md, as Stripe Billing's
+        analytics count it): an `active` or `past_due` subscription counts (a
+        trial counts 0 until it converts; `unpaid`, `paused` and `incomplete`
+        ones count 0), and an ended one counts the MRR it churned (0 if it
+        ended in its trial). Every licensed item counts `unit_amount ×
+        quantity` normalised to one month (a year is 12 months, a week 12/52 of
+        one, a day 12/365), divided by `interval_count`; metered, tiered and
+        one-time items count 0. A `duration=forever` coupon takes its
+        `percent_off` off; `once` and `repeating` coupons do not change MRR. A
+        discount whose coupon Stripe did not send (not expanded) is not
+        subtracted: the gateway expands them. Computed in integers (no
+        floating point).
         """
         return round_half_even(*self.mrr_ratio())

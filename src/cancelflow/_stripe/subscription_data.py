@@ -28,17 +28,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENDED_STATUSES",
+    "MRR_STATUSES",
     "BillingMode",
     "SubscriptionStatus",
     "cancel_effective_at",
+    "counts_for_mrr",
     "item_ratio",
     "latest",
     "main_item",
     "monthly_amount",
     "monthly_ratio",
+    "mrr_of",
+    "mrr_ratio",
     "read_discount",
     "read_item",
     "read_subscription",
+    "read_terms",
     "round_half_even",
     "scheduled_to_cancel",
     "sum_ratios",
@@ -259,6 +264,120 @@ def read_discount(value: object, path: str) -> tuple[str, str | None]:
     return o.string("id"), coupon
 
 
+#: A discount's coupon terms as far as MRR needs them: ``(duration,
+#: percent_off, amount_off)``, or ``None`` when Stripe sent the discount's id
+#: only (or the coupon's id only) and its terms are unknown.
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Terms: TypeAlias = tuple[str, float | None, int | None] | None
+
+
+def read_terms(value: object, path: str) -> Terms:
+    """The coupon terms of a discount, when Stripe sent its coupon expanded
+    (``expand[]=discounts.source.coupon``; before 2025-09-30.clover the
+    discount's own ``coupon`` object)."""
+    if isinstance(value, str):
+        return None
+    o = Obj.of(value, path)
+    source = o.opt_obj("source")
+    raw = source.data.get("coupon") if source else o.data.get("coupon")
+    if not isinstance(raw, dict):
+        return None
+    coupon = Obj.of(raw, f"{path}.source.coupon" if source else f"{path}.coupon")
+    percent = coupon.data.get("percent_off")
+    if percent is not None and (
+        isinstance(percent, bool) or not isinstance(percent, int | float)
+    ):
+        raise StripeObjectError(coupon.where("percent_off"), "expected a number")
+    return (
+        coupon.opt_string("duration") or "once",
+        None if percent is None else float(percent),
+        coupon.opt_integer("amount_off"),
+    )
+
+
+#: Statuses whose subscriptions count toward MRR, as in Stripe Billing's own
+#: analytics ("the monthly-normalized value of all your active and past_due
+#: subscriptions"): a trial, an unpaid or paused subscription, one whose first
+#: payment is incomplete, and an ended one count 0.
+MRR_STATUSES: Final = frozenset(
+    {SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+)
+
+
+def counts_for_mrr(
+    status: SubscriptionStatus, ended_at: int | None, trial_end: int | None
+) -> bool:
+    """Whether a subscription's amount is MRR: `active` and `past_due` ones
+    count; an ended (`canceled`) one counts what it churned, unless it ended
+    during or at the end of its trial (it never paid); a trial, `unpaid`,
+    `paused`, `incomplete` and `incomplete_expired` count 0."""
+    if status in MRR_STATUSES:
+        return True
+    if status is not SubscriptionStatus.CANCELED:
+        return False
+    return trial_end is None or (ended_at is not None and ended_at > trial_end)
+
+
+def mrr_ratio(
+    status: SubscriptionStatus,
+    item_ratios: Iterable[tuple[int, int]],
+    terms: Iterable[Terms],
+    *,
+    ended_at: int | None = None,
+    trial_end: int | None = None,
+) -> tuple[int, int]:
+    """MRR as an exact ``(numerator, denominator)`` in minor units, by
+    cancelflow's definition (docs/mrr.md).
+
+    `counts_for_mrr` decides whether it counts at all (an ended subscription:
+    the MRR it churned); the items' monthly ratios add up; each
+    ``duration=forever`` coupon then takes its ``percent_off`` off (``once``
+    and ``repeating`` coupons do not change MRR). A discount whose terms are
+    unknown (``None``: Stripe sent its id only, as in every webhook) and a
+    forever ``amount_off`` (which Stripe no longer lets a subscription take)
+    are not subtracted.
+    """
+    if not counts_for_mrr(status, ended_at, trial_end):
+        return (0, 1)
+    numerator, denominator = sum_ratios(item_ratios)
+    for term in terms:
+        if term is None:
+            continue
+        duration, percent, _ = term
+        if duration != "forever":
+            continue
+        if percent:
+            kept = 10_000 - round(percent * 100)  # hundredths of a percent
+            numerator, denominator = numerator * max(kept, 0), denominator * 10_000
+    return numerator, denominator
+
+
+def mrr_of(sub: Mapping[str, Any], path: str) -> int:
+    """The MRR of a subscription read by `read_subscription`, in minor units,
+    by `mrr_ratio`'s definition.
+
+    Raises:
+        StripeObjectError: the items' monthly amount does not fit a signed
+            64-bit integer (see `monthly_amount`).
+    """
+    listed = monthly_amount(sub["items"], path)
+    if not counts_for_mrr(sub["status"], sub["ended_at"], sub["trial_end"]):
+        return 0
+    terms = sub["discount_terms"]
+    if not any(t is not None and t[0] == "forever" for t in terms):
+        return listed
+    ratio = mrr_ratio(
+        sub["status"],
+        (item_ratio(i) for i in sub["items"]),
+        terms,
+        ended_at=sub["ended_at"],
+        trial_end=sub["trial_end"],
+    )
+    return round_half_even(*ratio)
+
+
 def read_subscription(value: object) -> dict[str, Any]:
     """A subscription's fields as plain values (items as `read_item`
     dicts, discounts as `read_discount` pairs, ``cancellation_details``
@@ -292,6 +411,7 @@ def read_subscription(value: object) -> dict[str, Any]:
                 item["current_period_start"] = period_start
                 item["current_period_end"] = period_end
     discounts_where = o.where("discounts")
+    discounts = o.array("discounts")
     details = o.opt_obj("cancellation_details")
     empty: DetailsData = (None, None, None, None)
     return {
@@ -301,8 +421,10 @@ def read_subscription(value: object) -> dict[str, Any]:
         "currency": o.string("currency").lower(),
         "items": items,
         "discounts": [
-            read_discount(d, f"{discounts_where}[{n}]")
-            for n, d in enumerate(o.array("discounts"))
+            read_discount(d, f"{discounts_where}[{n}]") for n, d in enumerate(discounts)
+        ],
+        "discount_terms": [
+            read_terms(d, f"{discounts_where}[{n}]") for n, d in enumerate(discounts)
         ],
         "billing_mode": billing_mode,
         "cancel_at": o.opt_integer("cancel_at"),

@@ -87,9 +87,20 @@ _NO_REQUEST: Final[JSON] = {"id": None, "idempotency_key": None}
 class Backend:
     """One fake Stripe account in memory."""
 
+    #: The tag in the account's ids (``cus_`` + tag + counter); a class default
+    #: so that an account pickled before it existed reads back.
+    id_tag: str = "fake"
+
     def __init__(
-        self, *, clock: FakeClock, webhooks: Webhooks, api_version: str, seed: int
+        self,
+        *,
+        clock: FakeClock,
+        webhooks: Webhooks,
+        api_version: str,
+        seed: int,
+        id_tag: str = "fake",
     ) -> None:
+        self.id_tag = id_tag
         self.clock = clock
         self.webhooks = webhooks
         self.api_version = api_version
@@ -132,7 +143,7 @@ class Backend:
         """The next id with *prefix* (``cus`` → ``cus_fake0000000001``): deterministic."""
         count = self._counters.get(prefix, 0) + 1
         self._counters[prefix] = count
-        return f"{prefix}_fake{count:010d}"
+        return f"{prefix}_{self.id_tag}{count:010d}"
 
     def request_count(self) -> int:
         """How many request ids (``req_…``) have been handed out."""

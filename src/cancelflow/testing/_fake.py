@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeStripe"]
 
 DEFAULT_API_KEY: Final = "sk_test_cancelflow_fake"
+_ID_TAG: Final = re.compile(r"[a-z0-9_]{1,16}")
 _SUPPORTED_STRIPE: Final = ((16, 1), (17, 0))
 """stripe-python versions whose private default-client hook ``install()`` patches
 (from, up to but excluding)."""
@@ -66,11 +68,17 @@ class FakeStripe:
             [`WebhookHandlerError`][cancelflow.exceptions.WebhookHandlerError] (the handler's
             exception as its cause) from the call that delivered the event;
             ``"record"`` only records the failure, as Stripe does.
+        id_tag: the tag in every id the account makes (``cus_`` + tag +
+            counter: ``cus_fake0000000001`` by default): lowercase letters,
+            digits and ``_``, at most 16. Give each of several accounts whose
+            objects meet in one ledger its own (``cancelflow demo`` does, run
+            after run on one ledger file), so that their ids never collide.
 
     Creating one costs next to nothing: the account is built on first use.
 
     Raises:
-        FakeStripeError: *webhook_errors* is none of the three.
+        FakeStripeError: *webhook_errors* is none of the three, or *id_tag*
+            is not a tag.
     """
 
     def __init__(
@@ -79,7 +87,15 @@ class FakeStripe:
         start: dt.datetime | int | None = None,
         seed: int = 0,
         webhook_errors: Literal["report", "record", "raise"] = "report",
+        id_tag: str = "fake",
     ) -> None:
+        given: object = id_tag
+        if not isinstance(given, str) or not _ID_TAG.fullmatch(given):
+            raise FakeStripeError(
+                "id_tag must be 1 to 16 lowercase letters, digits or '_' "
+                f"(ids read cus_<tag>0000000001), got {id_tag!r}"
+            )
+        self._id_tag = id_tag
         self._webhooks = Webhooks(webhook_errors)
         self.clock = FakeClock(start)
         self._seed = seed
@@ -107,6 +123,7 @@ class FakeStripe:
                 webhooks=self._webhooks,
                 api_version=stripe.api_version,
                 seed=self._seed,
+                id_tag=self._id_tag,
             )
             for hook in tuple(self._backend_hooks):
                 hook(backend)
