@@ -113,7 +113,7 @@ def test_failures_are_recorded_not_raised(fake, client):
     def broken(body, headers):
         raise ValueError("handler bug")
 
-    fake.add_webhook_endpoint(broken)
+    fake.add_webhook_endpoint(broken, expect_failures=True)
     fake.add_webhook_endpoint(lambda body, headers: 500)
     fake.add_webhook_endpoint(lambda body, headers: 204)
     assert client.v1.customers.create().id

@@ -59,6 +59,44 @@ def ledger(request, tmp_path):
     store.close()
 
 
+@pytest.mark.parametrize("order", ["discount_first", "subscription_first"])
+def test_one_redemption_is_news_once(ledger, order):
+    """A redemption's two Stripe events (customer.discount.created and
+    customer.subscription.updated) are both recorded, but only the first to
+    arrive gives news of an OfferRedeemed; a repeat gives nothing."""
+    sim = SubSim()
+    ledger.record_link(
+        LinkRecord(
+            session_id="bps_1",
+            subscription_id=sim.id,
+            customer_id=sim.customer,
+            created=sim.now - 5,
+            offered_coupon="coupon_save20",
+        )
+    )
+    raw = sim.redeem()
+    if order == "subscription_first":
+        raw.reverse()
+    first, second = (parse_event(r) for r in raw)
+    news = ledger.record_new_events(first)
+    assert [e.kind.value for e in news] == ["offer_redeemed"]
+    assert ledger.record_new_events(second) == []
+    assert ledger.record_new_events(first) == []
+    assert ledger.processed_count() == 2
+    (case,) = ledger.cases()
+    assert case.state is CaseState.SAVED
+    assert case.redeemed_discount == news[0].discount_id  # type: ignore[attr-defined]
+    assert case.redeemed_coupon == "coupon_save20"
+
+
+def test_other_news_pass_through(ledger):
+    """Events other than a repeated redemption are news on their first delivery."""
+    sim = SubSim()
+    events = parse_event(sim.schedule_with_feedback())
+    assert ledger.record_new_events(events) == events
+    assert ledger.record_new_events(events) == []
+
+
 def test_duplicate_event_is_recorded_once(ledger):
     """The second delivery of an event id changes nothing and returns False."""
     s = SubSim()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cancelflow
 from cancelflow import (
@@ -17,6 +19,7 @@ from cancelflow import (
     FeedbackReceived,
     MemoryLedger,
     NotAboutCancellation,
+    OfferRedeemed,
     SQLiteLedger,
     WebhookHandler,
     handle_webhook,
@@ -31,7 +34,7 @@ from cancelflow.exceptions import (
     WebhookError,
 )
 from recording import NOW, RecordingHTTPClient, coupon_json, subscription_json
-from stripe_events import SubSim
+from stripe_events import SubSim, links_for, scenario
 
 SECRET = "whsec_handler_test"
 
@@ -52,6 +55,82 @@ def test_handle_records_and_returns_typed_events():
     assert [type(e) for e in events] == [CancellationScheduled, FeedbackReceived]
     (case,) = ledger.cases()
     assert case.state is CaseState.SCHEDULED
+
+
+# -- one redemption, one OfferRedeemed --------------------------------------------------
+
+REDEEMING = [
+    e for k in ("saved", "withdrawn", "noise") for n in range(3) for e in scenario(k, n)
+]
+# Two redemptions of the same subscription: a second cancel attempt, a second offer.
+_TWICE = SubSim("sub_twice", "cus_twice")
+_TWICE.redeem("coupon_save20")
+_TWICE.tick(40 * 86_400).redeem("coupon_again")
+REDEEMING += _TWICE.events
+REDEEMING_LINKS = links_for(REDEEMING)
+
+
+@settings(max_examples=60)
+@given(
+    order=st.permutations(range(len(REDEEMING))),
+    dupes=st.lists(st.integers(0, len(REDEEMING) - 1), max_size=12),
+)
+def test_one_redemption_gives_one_offer_redeemed(order, dupes):
+    """Whatever the delivery order and duplicates, each redemption comes out of
+    the handler as exactly one OfferRedeemed, and the ledger's redemptions are
+    those events."""
+    ledger = MemoryLedger()
+    for link in REDEEMING_LINKS:
+        ledger.record_link(link)
+    handler = WebhookHandler(SECRET, ledger=ledger)
+    stream = []
+    for n in [*order, *dupes]:
+        stream.extend(handler.handle_webhook(*deliver(REDEEMING[n])))
+    offers = [e for e in stream if isinstance(e, OfferRedeemed)]
+    keys = [(e.subscription_id, e.discount_id) for e in offers]
+    assert len(keys) == len(set(keys))
+    # every discount a Stripe event reported, told once
+    reported = {
+        (e.subscription_id, e.discount_id)
+        for raw in REDEEMING
+        for e in cancelflow.parse_event(raw)
+        if isinstance(e, OfferRedeemed)
+    }
+    assert set(keys) == reported
+    assert len(reported) == 5  # 3 "saved" subscriptions, one twice-saved, ...
+    # the ledger counts the redemptions the stream told, each once
+    cases = ledger.cases()
+    redeemed = [
+        (c.subscription_id, c.redeemed_discount) for c in cases if c.redeemed_discount
+    ]
+    assert len(redeemed) == len(set(redeemed))
+    assert set(redeemed) <= set(keys)
+    saved = sum(c.state is CaseState.SAVED for c in cases)
+    assert saved == len(redeemed)
+    assert cases == cancelflow.fold_cases(
+        REDEEMING_LINKS, [e for raw in REDEEMING for e in cancelflow.parse_event(raw)]
+    )
+
+
+def test_a_redemption_reported_twice_reaches_the_host_once():
+    """customer.discount.created then customer.subscription.updated for one
+    discount: the handler returns the OfferRedeemed once, with its coupon."""
+    handler = WebhookHandler(SECRET, ledger=MemoryLedger())
+    created, updated = SubSim().redeem()
+    (offer,) = handler.handle_webhook(*deliver(created))
+    assert isinstance(offer, OfferRedeemed)
+    assert offer.coupon_id == "coupon_save20"
+    assert handler.handle_webhook(*deliver(updated)) == []
+
+
+def test_without_a_ledger_each_delivery_is_read_on_its_own():
+    """With no ledger nothing is remembered: both events of a redemption give an
+    OfferRedeemed with the same discount (the documented behaviour)."""
+    handler = WebhookHandler(SECRET)
+    created, updated = SubSim().redeem()
+    first = handler.handle_webhook(*deliver(created))
+    second = handler.handle_webhook(*deliver(updated))
+    assert [e.discount_id for e in first + second] == [first[0].discount_id] * 2  # type: ignore[attr-defined]
 
 
 def test_duplicate_delivery_returns_nothing():

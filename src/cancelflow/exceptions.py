@@ -48,6 +48,7 @@ CancelflowError
 │   ├── PortalConfigApplyError              an apply stopped part-way or left drift
 │   └── ManagedConfigurationNotFoundError (LookupError)  no configuration by that name
 └── FakeStripeError                         cancelflow.testing: a fake-only refusal
+    ├── WebhookHandlerError                 a test's webhook handler raised
     ├── FakeServerStateError                a served fake's --state file cannot be used
     └── PortalError                         the fake portal refused a visit or action
         ├── PortalSessionNotFoundError (LookupError)
@@ -135,6 +136,7 @@ __all__ = [
     "TimestampOutsideToleranceError",
     "UnstorableEventError",
     "WebhookError",
+    "WebhookHandlerError",
 ]
 
 
@@ -667,6 +669,25 @@ class FakeStripeError(CancelflowError):
     Raised by the portal driver (an expired session, a finished flow, a reason
     the configuration does not offer, …) and by fake-only helpers.
     """
+
+
+class WebhookHandlerError(FakeStripeError):
+    """A webhook handler given to `FakeStripe.add_webhook_endpoint` raised.
+
+    Raised from the call that delivered the event when the FakeStripe was built
+    with `webhook_errors="raise"`; the handler's exception is the `__cause__`,
+    and the message has its traceback.
+
+    Args:
+        message: the event, the endpoint and the handler's traceback.
+        event_id: the event being delivered (`evt_…`); kept as an attribute.
+        event_type: its type; kept as an attribute.
+    """
+
+    def __init__(self, message: str, *, event_id: str, event_type: str) -> None:
+        self.event_id = _redacted(event_id)
+        self.event_type = _redacted(event_type)
+        super().__init__(message)
 
 
 class FakeServerStateError(FakeStripeError):

@@ -247,6 +247,7 @@ def webhooks(body: bytes, header: str | None, tmp: str) -> list[str]:
     with contextlib.suppress(frozen):
         built.effective_at = 3  # type: ignore[misc]
     recorded: bool = ledger.record_events(events)
+    events = ledger.record_new_events(events)
     problem = cancelflow.LedgerProblem.from_delivery(
         b"{}", exceptions.UnstorableEventError("no", event_id="evt_1"), received_at=1
     )
@@ -327,11 +328,16 @@ def fake_stripe_core() -> list[str]:
         duplicates=0.1,
         out_of_order=True,
         seed=3,
+        expect_failures=False,
     )
+    loud = FakeStripe(webhook_errors="raise")
+    quiet = FakeStripe(webhook_errors="record")
     with fake.hold_webhooks():
         client.v1.customers.create(params={"email": "a@example.com"})
     endpoints: list[WebhookEndpoint] = fake.webhook_endpoints
     deliveries: list[WebhookDelivery] = endpoints[0].deliveries
+    raised: BaseException | None = deliveries[0].exception
+    expecting: bool = endpoints[0].expect_failures
     ok: bool = all(d.ok for d in deliveries) and not endpoints[0].failures
     clock: FakeClock = fake.clock
     now: int = clock.advance(dt.timedelta(days=31))
@@ -364,6 +370,10 @@ def fake_stripe_core() -> list[str]:
         str(slow),
         str(saved["id"]),
         str(default),
+        repr(loud),
+        repr(quiet),
+        repr(raised),
+        str(expecting),
         schedule.then,
         str(last),
     ]
@@ -728,9 +738,14 @@ def errors(error: Exception) -> list[object]:
         SubscriptionOwnershipError,
         TimestampOutsideToleranceError,
         WebhookError,
+        WebhookHandlerError,
     )
 
     found: list[object] = []
+    if isinstance(error, StripeConnectionError):
+        found.append(error.retry_safe)
+    if isinstance(error, WebhookHandlerError):
+        found += [error.event_id, error.event_type]
     if isinstance(error, InvalidParameterError):  # DisallowedURLError is one
         found += [error.field, error.rule, isinstance(error, DisallowedURLError)]
     if isinstance(error, StripeObjectError):

@@ -511,6 +511,30 @@ class Ledger(Protocol):
         """
         ...
 
+    def record_new_events(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent]:
+        """Record the typed events of ONE Stripe event and return the new ones.
+
+        Records as `record_events` does, in one transaction. Nothing is news
+        when that event id was already processed (a retry or a duplicate
+        delivery). An [`OfferRedeemed`][cancelflow.OfferRedeemed] is not news
+        when another Stripe event already reported the same discount of the
+        same subscription: Stripe reports one redemption twice
+        (`customer.discount.created` and `customer.subscription.updated`, in
+        either order), and a host acting on it (a thank-you e-mail) must act
+        once. The check and the write are one transaction.
+        [`WebhookHandler`][cancelflow.WebhookHandler] returns this list.
+
+        Args:
+            events: the typed events of one Stripe event (what
+                [`parse_event`][cancelflow.parse_event] returns).
+
+        Returns:
+            The events that are news, in their order (possibly none).
+        """
+        ...
+
     def record_link(self, link: LinkRecord) -> None:
         """Remember a cancel link (idempotent by session id).
 
@@ -679,6 +703,27 @@ def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:
                 "record one Stripe event at a time",
             )
     return first
+
+
+def redemption_key(event: OfferRedeemed) -> tuple[str, str]:
+    """What makes two `OfferRedeemed` one redemption: the subscription
+    and the discount (whichever Stripe event reported it)."""
+    return (event.subscription_id, event.discount_id)
+
+
+def without_reported(
+    events: Sequence[CancellationEvent], reported: Iterable[tuple[str, str]]
+) -> list[CancellationEvent]:
+    """*events* without the `OfferRedeemed` whose `redemption_key`
+    is in *reported* (already told by an earlier Stripe event)."""
+    seen = frozenset(reported)
+    if not seen:
+        return list(events)
+    return [
+        e
+        for e in events
+        if not (isinstance(e, OfferRedeemed) and redemption_key(e) in seen)
+    ]
 
 
 def _check_storable(event: CancellationEvent) -> None:

@@ -7,7 +7,11 @@ import threading
 from collections.abc import Sequence
 from typing import final
 
-from cancelflow._outcomes.events import CancellationEvent, _AboutSubscription
+from cancelflow._outcomes.events import (
+    CancellationEvent,
+    OfferRedeemed,
+    _AboutSubscription,
+)
 from cancelflow._outcomes.ledger import (
     Case,
     ClosesOnExit,
@@ -19,7 +23,9 @@ from cancelflow._outcomes.ledger import (
     cutoff,
     fold_cases,
     history_from,
+    redemption_key,
     unstorable_error,
+    without_reported,
 )
 from cancelflow._policy.history import CustomerHistory
 
@@ -54,10 +60,56 @@ class MemoryLedger(ClosesOnExit):
         )
 
     def record_events(self, events: Sequence[CancellationEvent]) -> bool:
+        return self._record(events) is not None
+
+    def record_new_events(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent]:
+        """Record the typed events of ONE Stripe event and return the new ones.
+
+        Records as `record_events` does, in one transaction. Nothing is news
+        when that event id was already processed (a retry or a duplicate
+        delivery). An [`OfferRedeemed`][cancelflow.OfferRedeemed] is not news
+        when another Stripe event already reported the same discount of the
+        same subscription: Stripe reports one redemption twice
+        (`customer.discount.created` and `customer.subscription.updated`, in
+        either order), and a host acting on it (a thank-you e-mail) must act
+        once. The check and the write are one transaction.
+        [`WebhookHandler`][cancelflow.WebhookHandler] returns this list.
+
+        Args:
+            events: the typed events of one Stripe event (what
+                [`parse_event`][cancelflow.parse_event] returns).
+
+        Returns:
+            The events that are news, in their order (possibly none).
+
+        Raises:
+            InvalidParameterError: *events* are not the typed events of one
+                Stripe event.
+        """
+        return self._record(events) or []
+
+    def _record(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent] | None:
+        """Record; the news among *events*, or `None` if already processed."""
         first = check_batch(events)
         with self._lock:
             if first.event_id in self._processed:
-                return False
+                return None
+            redeemed = {
+                e.subscription_id for e in events if isinstance(e, OfferRedeemed)
+            }
+            news = without_reported(
+                events,
+                (
+                    redemption_key(e)
+                    for sub in redeemed
+                    for e in self._events.get(sub, ())
+                    if isinstance(e, OfferRedeemed)
+                ),
+            )
             added: dict[str, list[_AboutSubscription]] = {}
             for event in events:
                 if isinstance(event, _AboutSubscription):
@@ -80,7 +132,7 @@ class MemoryLedger(ClosesOnExit):
             for subscription_id, new in added.items():
                 self._events.setdefault(subscription_id, []).extend(new)
             self._cases.update(folded)
-            return True
+            return news
 
     def record_problem(self, problem: LedgerProblem) -> bool:
         """Keep a delivery that can never be recorded (a dead letter).

@@ -22,6 +22,8 @@ import attrs
 
 from cancelflow._outcomes.events import (
     CancellationEvent,
+    EventKind,
+    OfferRedeemed,
     _AboutSubscription,
     event_from_json,
 )
@@ -38,7 +40,9 @@ from cancelflow._outcomes.ledger import (
     check_problem,
     cutoff,
     fold_cases,
+    redemption_key,
     unstorable_error,
+    without_reported,
 )
 from cancelflow._policy.history import CustomerHistory
 from cancelflow._stripe.reasons import CancellationFeedback, CancellationReason
@@ -483,7 +487,64 @@ class SQLLedger(ClosesOnExit, abc.ABC):
 
     def record_events(self, events: Sequence[CancellationEvent]) -> bool:
         """Record one Stripe event's typed events; ``False`` if already processed."""
+        return self._record(events) is not None
+
+    def record_new_events(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent]:
+        """Record the typed events of ONE Stripe event and return the new ones.
+
+        Records as `record_events` does, in one transaction. Nothing is news
+        when that event id was already processed (a retry or a duplicate
+        delivery). An [`OfferRedeemed`][cancelflow.OfferRedeemed] is not news
+        when another Stripe event already reported the same discount of the
+        same subscription: Stripe reports one redemption twice
+        (`customer.discount.created` and `customer.subscription.updated`, in
+        either order), and a host acting on it (a thank-you e-mail) must act
+        once. The check and the write are one transaction.
+        [`WebhookHandler`][cancelflow.WebhookHandler] returns this list.
+
+        Args:
+            events: the typed events of one Stripe event (what
+                [`parse_event`][cancelflow.parse_event] returns).
+
+        Returns:
+            The events that are news, in their order (possibly none).
+
+        Raises:
+            InvalidParameterError: *events* are not the typed events of one
+                Stripe event.
+            LedgerError: the database failed; nothing was recorded.
+        """
+        return self._record(events) or []
+
+    def _reported(
+        self, cur: Cursor, subscriptions: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """The redemptions already stored for *subscriptions*."""
+        found: set[tuple[str, str]] = set()
+        for subscription_id in subscriptions:
+            cur.execute(
+                self._sql(
+                    f"SELECT {self.payload_text} FROM cancelflow_events "  # noqa: S608 - a constant
+                    "WHERE subscription_id = ? AND kind = ?"
+                ),
+                (subscription_id, EventKind.OFFER_REDEEMED.value),
+            )
+            for (text,) in cur.fetchall():
+                event = self._decode(text)
+                if isinstance(event, OfferRedeemed):
+                    found.add(redemption_key(event))
+        return found
+
+    def _record(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent] | None:
+        """Record; the news among *events*, or `None` if already processed."""
         first = check_batch(events)
+        redeemed = sorted(
+            {e.subscription_id for e in events if isinstance(e, OfferRedeemed)}
+        )
         about = [
             (seq, e)
             for seq, e in enumerate(events)
@@ -512,7 +573,9 @@ class SQLLedger(ClosesOnExit, abc.ABC):
                     (first.event_id, first.event_type, first.created, first.livemode),
                 )
                 if cur.rowcount == 0:
-                    return False
+                    return None
+                # Only a redemption reads more (the subscription's earlier ones).
+                news = without_reported(events, self._reported(cur, redeemed))
                 for row in rows:  # usually one
                     cur.execute(self._sql(_INSERT_EVENT), row)
                 for subscription_id in touched:
@@ -527,7 +590,7 @@ class SQLLedger(ClosesOnExit, abc.ABC):
             ) from None
         except Exception as exc:  # noqa: BLE001 - binding or folding failed
             raise unstorable_error(first.event_id, exc) from None
-        return True
+        return news
 
     def record_problem(self, problem: LedgerProblem) -> bool:
         """Keep a delivery that can never be recorded; ``False`` if kept already."""

@@ -62,7 +62,9 @@ class WebhookHandler:
             secrets, tolerance=tolerance, future_tolerance=future_tolerance, clock=clock
         )
         self._clock = clock
-        if ledger is not None and not callable(getattr(ledger, "record_events", None)):
+        if ledger is not None and not callable(
+            getattr(ledger, "record_new_events", None)
+        ):
             raise InvalidParameterError(
                 "ledger",
                 "expected a ledger (MemoryLedger, SQLiteLedger, PostgresLedger), "
@@ -102,16 +104,24 @@ class WebhookHandler:
         or one the ledger can never store or fold (`UnstorableEventError`) — is
         kept with its reason in the ledger (`ledger.problems()`) and gives an
         empty list: answer 2xx, and Stripe will not retry it. Without a ledger
-        the error is raised.
+        the error is raised, and nothing is remembered between deliveries.
+
+        One redemption of a retention offer is one `OfferRedeemed`: Stripe
+        reports it as `customer.discount.created` and as the
+        `customer.subscription.updated` that adds the discount, in either
+        order; with a ledger, only the first to arrive is returned (see
+        `Ledger.record_new_events`).
 
         Args:
             body: the raw request body, unchanged.
             signature_header: the `Stripe-Signature` header.
 
         Returns:
-            The typed events (a `NotAboutCancellation` for other event types),
-            or an empty list when the ledger had already processed this event
-            id, or kept it as a problem, so that side effects run once per event.
+            The typed events that are news (a `NotAboutCancellation` for other
+            event types), so that side effects run once per event and once per
+            redemption: an empty list when the ledger had already processed
+            this event id, or kept it as a problem; no `OfferRedeemed` for a
+            redemption another Stripe event already reported.
 
         Raises:
             InvalidParameterError: *body* is not bytes or text.
@@ -126,8 +136,8 @@ class WebhookHandler:
         ledger = self.ledger
         try:
             events = parse_event(body)
-            if ledger is not None and not ledger.record_events(events):
-                return []
+            if ledger is not None:
+                return ledger.record_new_events(events)
         except EventPayloadError as error:
             if ledger is None:
                 raise
@@ -162,10 +172,8 @@ class WebhookHandler:
         ledger = self.ledger
         try:
             events = parse_event(body)
-            if ledger is not None and not await asyncio.to_thread(
-                ledger.record_events, events
-            ):
-                return []
+            if ledger is not None:
+                return await asyncio.to_thread(ledger.record_new_events, events)
         except EventPayloadError as error:
             if ledger is None:
                 raise
@@ -197,7 +205,8 @@ def handle_webhook(
         tolerance: how old (in seconds) a signature may be.
 
     Returns:
-        The typed events, or `[]` for an event the ledger has already processed.
+        The typed events that are news, or `[]` for an event the ledger has
+        already processed (see `WebhookHandler.handle_webhook`).
 
     Raises:
         WebhookError: the signature or the payload is refused (answer HTTP 400).

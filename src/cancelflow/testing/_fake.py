@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from cancelflow.exceptions import FakeStripeError
 from cancelflow.testing._clock import FakeClock
@@ -58,16 +58,31 @@ class FakeStripe:
         seed: seeds every generated token, session URL and webhook secret, so
             that a run can be replayed exactly. Ids are counters
             (``cus_fake0000000001``) either way.
+        webhook_errors: what happens when a webhook handler (see
+            `add_webhook_endpoint`) raises, beyond the failed delivery
+            Stripe would record: ``"report"`` (the default) fails the running
+            test under cancelflow's pytest plugin and does nothing more outside
+            pytest; ``"raise"`` raises a
+            [`WebhookHandlerError`][cancelflow.exceptions.WebhookHandlerError] (the handler's
+            exception as its cause) from the call that delivered the event;
+            ``"record"`` only records the failure, as Stripe does.
 
     Creating one costs next to nothing: the account is built on first use.
+
+    Raises:
+        FakeStripeError: *webhook_errors* is none of the three.
     """
 
     def __init__(
-        self, *, start: dt.datetime | int | None = None, seed: int = 0
+        self,
+        *,
+        start: dt.datetime | int | None = None,
+        seed: int = 0,
+        webhook_errors: Literal["report", "record", "raise"] = "report",
     ) -> None:
+        self._webhooks = Webhooks(webhook_errors)
         self.clock = FakeClock(start)
         self._seed = seed
-        self._webhooks = Webhooks()
         self._backend: Backend | None = None
         self._http_client: FakeHTTPClient | None = None
         self._backend_hooks: list[Callable[[Backend], None]] = []
@@ -354,7 +369,7 @@ class FakeStripe:
         """
         self.clock._reset()
         self._latency = NO_LATENCY
-        self._webhooks = Webhooks()
+        self._webhooks = Webhooks(self._webhooks.errors)
         self._backend = None
 
     def fail_next_renewal(self, customer: str, *, attempts: int | None = None) -> None:
@@ -431,14 +446,18 @@ class FakeStripe:
         duplicates: float = 0.0,
         out_of_order: bool = False,
         seed: int | None = None,
+        expect_failures: bool = False,
     ) -> str:
         """Deliver the account's events to a handler, as a webhook endpoint.
 
         *handler(body, headers)* gets the raw JSON body and a ``Stripe-Signature``
         header that ``stripe.Webhook.construct_event(body, headers["Stripe-Signature"],
         secret)`` accepts. It may return an HTTP status (≥ 300 counts as a
-        failed delivery); an exception is recorded as a failure, as Stripe
-        would, and does not break the API call that emitted the event.
+        failed delivery, nothing more). An exception is recorded as a failed
+        delivery (status 500), as Stripe would, and does not break the API call
+        that emitted the event; unless *expect_failures*, it is also reported:
+        under cancelflow's pytest plugin the test fails, naming the event and
+        showing the traceback (see the FakeStripe's ``webhook_errors``).
 
         Args:
             handler: called as `handler(body, headers)` for each delivery.
@@ -448,9 +467,21 @@ class FakeStripe:
             out_of_order: deliver each batch of events shuffled (use
                 `hold_webhooks` to batch several API calls).
             seed: seeds the duplicates and shuffling (the FakeStripe's seed by default).
+            expect_failures: the handler raising is part of the test: only
+                record it (the pytest plugin does not fail the test).
 
         Returns:
             The endpoint's `whsec_…` signing secret.
+
+        Example:
+            ```python
+            from cancelflow.testing import FakeStripe
+
+            fake = FakeStripe(webhook_errors="record")  # never more than Stripe
+            fake.add_webhook_endpoint(lambda body, headers: 1 / 0)
+            fake.client().v1.customers.create()
+            assert fake.webhook_endpoints[0].failures
+            ```
         """
         backend = self.backend
         if secret is None:
@@ -462,6 +493,7 @@ class FakeStripe:
             duplicates=duplicates,
             out_of_order=out_of_order,
             seed=self._seed if seed is None else seed,
+            expect_failures=expect_failures,
         )
         return secret
 

@@ -14,6 +14,14 @@ need), or to route all of stripe-python to it for the test (``install=True``,
 optionally ``api_key="sk_test_…"``), for host code that uses ``stripe.*``
 globals or builds its own ``stripe.StripeClient``.
 
+A webhook handler given to ``fake.add_webhook_endpoint`` (of any FakeStripe,
+the fixture's or one the test builds) that raises fails the test that caused
+the delivery, naming the event and showing the handler's traceback, even though
+the fake records it as a failed delivery as Stripe would. A test that means to
+exercise failing handlers says so: ``add_webhook_endpoint(...,
+expect_failures=True)`` for one endpoint, or ``@pytest.mark.expect_webhook_failures``
+for the whole test (or module, or class).
+
 This module is imported at every pytest start, so it imports only pytest;
 ``stripe`` and the fake load when a test first asks for a fixture.
 """
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["fake_stripe", "stripe_client"]
 
 _MARKER = "fake_stripe"
+_EXPECT_FAILURES = "expect_webhook_failures"
 _OPTIONS = frozenset({"start", "seed", "install", "api_key", "portal_settings"})
 
 
@@ -43,6 +52,51 @@ def pytest_configure(config: pytest.Config) -> None:
         "portal_settings=None): options of cancelflow's fake_stripe fixture (clock "
         "start, seed, install into stripe-python, the Dashboard's portal settings)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{_EXPECT_FAILURES}: a FakeStripe webhook handler that raises does not fail "
+        "this test (it exercises failing handlers)",
+    )
+
+
+def _watched(item: pytest.Item) -> Iterator[None]:
+    """Run one phase of *item*; fail it if a webhook handler raised meanwhile."""
+    if item.get_closest_marker(_EXPECT_FAILURES) is not None:
+        yield
+        return
+    from cancelflow.testing._watch import HandlerFailure, watching
+
+    failures: list[HandlerFailure] = []
+    with watching(failures.append):
+        yield
+    if failures:
+        shown = "\n\n".join(f.describe() for f in failures)
+        pytest.fail(
+            f"{len(failures)} unexpected webhook handler failure(s); the fake "
+            "recorded them as failed deliveries, as Stripe would, but the test did "
+            f"not say it expects them:\n\n{shown}\n\n"
+            "If the test means it, pass expect_failures=True to "
+            f"add_webhook_endpoint or mark it @pytest.mark.{_EXPECT_FAILURES}.",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """Fixtures' webhook handler failures fail the test at setup."""
+    yield from _watched(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A webhook handler that raised during the test fails it."""
+    yield from _watched(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Handler failures in fixtures' teardown fail the test at teardown."""
+    yield from _watched(item)
 
 
 @pytest.fixture

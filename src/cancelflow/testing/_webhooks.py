@@ -3,7 +3,11 @@
 Each endpoint gets the raw JSON body of every event it subscribed to and a
 ``Stripe-Signature`` header (``t=<timestamp>,v1=<HMAC-SHA256 of "t.body">``)
 that ``stripe.Webhook.construct_event`` accepts with the endpoint's
-``whsec_…`` secret. Deliveries happen synchronously, after the API call (or
+``whsec_…`` secret. A handler that raises is a failed delivery (status 500), as
+with Stripe; unless the endpoint expects failures, the exception is also
+reported to whoever watches (the pytest plugin fails the test), or raised as a
+``WebhookHandlerError`` when the FakeStripe was built with
+``webhook_errors="raise"``. Deliveries happen synchronously, after the API call (or
 portal action, or clock advance) that emitted the events has finished, in
 the order the events were emitted, unless the endpoint asks for duplicates or
 out-of-order delivery: then a seeded random generator decides, so a failing
@@ -19,12 +23,13 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
-from cancelflow.exceptions import FakeStripeError
+from cancelflow.exceptions import FakeStripeError, WebhookHandlerError
 from cancelflow.testing._headers import Headers
+from cancelflow.testing._watch import HandlerFailure, report
 
 __all__ = [
     "WebhookDelivery",
@@ -57,6 +62,8 @@ class WebhookDelivery:
         error: the handler's exception, as ``"ValueError: …"``, if it raised.
         attempt: 1 for the first delivery of the event to this endpoint, 2 for
             the first retry (``FakeStripe.retry_failed_webhooks``), …
+        exception: the handler's exception itself (with its traceback), if it
+            raised.
     """
 
     event_id: str
@@ -65,6 +72,7 @@ class WebhookDelivery:
     status: int | None
     error: str | None
     attempt: int = 1
+    exception: BaseException | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +90,8 @@ class WebhookEndpoint:
             ``*`` wildcards work as in Stripe (``customer.subscription.*``).
         duplicates: the probability that an event is delivered a second time.
         out_of_order: whether the events of one batch are delivered shuffled.
+        expect_failures: whether the handler raising is part of the test (only
+            recorded, never reported or raised).
         deliveries: every delivery so far, in order.
 
     Args:
@@ -94,6 +104,7 @@ class WebhookEndpoint:
     enabled_events: frozenset[str] | None
     duplicates: float
     out_of_order: bool
+    expect_failures: bool = False
     rng: random.Random = attrs.field(repr=False)
     deliveries: list[WebhookDelivery] = attrs.Factory(list)
 
@@ -120,14 +131,29 @@ class WebhookEndpoint:
         )
 
 
+#: What a FakeStripe does when a handler raises and its endpoint does not
+#: expect failures: ``"report"`` (record it; fail the running test when the
+#: pytest plugin watches), ``"record"`` (only record it, as Stripe would) or
+#: ``"raise"`` (record it, then raise a ``WebhookHandlerError`` from the call
+#: that delivered the event).
+WEBHOOK_ERRORS: Final = ("report", "record", "raise")
+
+
 class Webhooks:
     """The account's endpoints and the events waiting to be delivered."""
 
-    __slots__ = ("_held", "_pending", "endpoints", "timestamp")
+    __slots__ = ("_held", "_pending", "_raised", "endpoints", "errors", "timestamp")
 
-    def __init__(self) -> None:
+    def __init__(self, errors: str = "report") -> None:
+        if errors not in WEBHOOK_ERRORS:
+            raise FakeStripeError(
+                f"webhook_errors must be one of {', '.join(WEBHOOK_ERRORS)}, "
+                f"got {errors!r}"
+            )
+        self.errors = errors
         self.endpoints: list[WebhookEndpoint] = []
         self._pending: list[JSON] = []
+        self._raised: list[HandlerFailure] = []
         self._held = 0
         self.timestamp: Callable[[], int] = lambda: int(time.time())
         """Signature timestamps: wall-clock time by default, because
@@ -143,6 +169,7 @@ class Webhooks:
         duplicates: float,
         out_of_order: bool,
         seed: int,
+        expect_failures: bool = False,
     ) -> WebhookEndpoint:
         if not callable(handler):
             raise FakeStripeError(
@@ -158,6 +185,7 @@ class Webhooks:
             enabled_events=events,
             duplicates=duplicates,
             out_of_order=out_of_order,
+            expect_failures=bool(expect_failures),
             rng=random.Random(seed),  # noqa: S311 - test determinism, not security
         )
         self.endpoints.append(endpoint)
@@ -197,6 +225,23 @@ class Webhooks:
                 if body is None:
                     body = bodies[event["id"]] = json.dumps(event, indent=2).encode()
                 self._deliver(endpoint, event, body, duplicate=duplicate)
+        self._raise_failures()
+
+    def _raise_failures(self) -> None:
+        """With ``errors="raise"``: raise the first handler failure of the batch
+        (after every delivery of the batch was made)."""
+        if not self._raised:
+            return
+        first, *more = self._raised
+        self._raised = []
+        also = f"{len(more)} more in the same batch; " if more else ""
+        raise WebhookHandlerError(
+            f"{first.describe()}\n({also}the FakeStripe was built with "
+            "webhook_errors='raise'; pass expect_failures=True to "
+            "add_webhook_endpoint for a handler meant to fail)",
+            event_id=first.event_id,
+            event_type=first.event_type,
+        ) from first.exception
 
     def retry_failed(self, event: Callable[[str], JSON]) -> list[WebhookDelivery]:
         """Deliver again, once, each event that no delivery to an endpoint has accepted yet.
@@ -222,6 +267,7 @@ class Webhooks:
                     endpoint, found, body, duplicate=False, attempt=attempt + 1
                 )
                 retried.append(endpoint.deliveries[-1])
+        self._raise_failures()
         return retried
 
     def _deliver(
@@ -244,10 +290,11 @@ class Webhooks:
         )
         status: int | None = None
         error: str | None = None
+        exception: Exception | None = None
         try:
             answer = endpoint.handler(body, headers)
         except Exception as exc:  # noqa: BLE001 - a failing endpoint is recorded, as Stripe does
-            status, error = 500, f"{type(exc).__name__}: {exc}"
+            status, error, exception = 500, f"{type(exc).__name__}: {exc}", exc
         else:
             if isinstance(answer, int) and not isinstance(answer, bool):
                 status = answer
@@ -259,8 +306,28 @@ class Webhooks:
                 status=status,
                 error=error,
                 attempt=attempt,
+                exception=exception,
             )
         )
+        if exception is not None and not endpoint.expect_failures:
+            self._unexpected(endpoint, event, attempt, exception)
+
+    def _unexpected(
+        self, endpoint: WebhookEndpoint, event: JSON, attempt: int, exc: Exception
+    ) -> None:
+        if self.errors == "record":
+            return
+        failure = HandlerFailure(
+            event_id=event["id"],
+            event_type=event["type"],
+            endpoint=self.endpoints.index(endpoint),
+            attempt=attempt,
+            exception=exc,
+        )
+        if self.errors == "raise":
+            self._raised.append(failure)
+        else:
+            report(failure)
 
 
 def _plan(endpoint: WebhookEndpoint, events: list[JSON]) -> list[tuple[JSON, bool]]:
