@@ -20,7 +20,8 @@ Prints ``name: value`` lines:
 * Baselines from the same run: ``inprocess_customer_create_ms`` (the same call
   on the in-process fake, no HTTP at all) and ``loopback_floor_ms`` (the same
   call, default client, on a loopback server in its own process, with the same
-  HTTP stack, that answers a canned customer without the fake): what
+  HTTP stack, that answers a canned customer without the fake; its batches are
+  interleaved with the others): what
   stripe-python and its HTTP client cost on this machine, which the served fake
   cannot go below.
 """
@@ -121,30 +122,24 @@ def serve_canned(port_file: str) -> None:
     httpd.serve_forever()
 
 
-def canned_floor(calls: int, batches: int) -> float:
-    """stripe-python on a loopback server (own process) answering a fixed customer."""
-    import tempfile
+class Canned:
+    """The floor's server: `serve_canned` in its own process."""
 
-    with tempfile.TemporaryDirectory() as folder:
+    def __init__(self, folder: str) -> None:
         port_file = Path(folder) / "port"
-        proc = subprocess.Popen(
+        self.proc = subprocess.Popen(
             [sys.executable, __file__, "--canned-server", str(port_file)]
         )
-        try:
-            while not port_file.exists() or not port_file.read_text(encoding="utf-8"):
-                time.sleep(0.05)
-            port = port_file.read_text(encoding="utf-8")
-            url = f"http://127.0.0.1:{port}"
-            client = stripe.StripeClient(
-                KEY, base_addresses={"api": url}, max_network_retries=0
-            )
-            create = lambda: client.v1.customers.create(params=PARAMS)  # noqa: E731
-            for _ in range(200):
-                create()
-            return min(batch_median_ms(create, calls) for _ in range(batches))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        while not port_file.exists() or not port_file.read_text(encoding="utf-8"):
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port_file.read_text(encoding='utf-8')}"
+        self.client = stripe.StripeClient(
+            KEY, base_addresses={"api": url}, max_network_retries=0
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -167,7 +162,10 @@ def main() -> None:
         for _ in range(args.batches)
     )
 
-    small, large = Server(), Server()
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    small, large, canned = Server(), Server(), Canned(folder)
     try:
         for _ in range(100):
             small.client.v1.customers.create(params=PARAMS)
@@ -183,8 +181,15 @@ def main() -> None:
             max_network_retries=0,
             http_client=stripe.RequestsClient(session=session),
         )
-        at_small, at_large, at_no_env = [], [], []
+        for _ in range(200):
+            canned.client.v1.customers.create(params=PARAMS)
+        at_small, at_large, at_no_env, at_floor = [], [], [], []
         for _ in range(args.batches):
+            at_floor.append(
+                batch_median_ms(
+                    lambda: canned.client.v1.customers.create(params=PARAMS), args.calls
+                )
+            )
             at_no_env.append(
                 batch_median_ms(
                     lambda: no_env.v1.customers.create(params=PARAMS), args.calls
@@ -203,7 +208,8 @@ def main() -> None:
     finally:
         small.stop()
         large.stop()
-    floor = canned_floor(args.calls, args.batches)
+        canned.stop()
+    floor = min(at_floor)
     print(f"serve_customer_create_ms: {min(at_small):.3f}")
     print(f"serve_growth_ratio: {min(at_large) / min(at_small):.3f}")
     print(f"serve_customer_create_no_proxy_env_ms: {min(at_no_env):.3f}")

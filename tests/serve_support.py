@@ -293,6 +293,11 @@ class Served:
         self.proc.send_signal(sig)
         try:
             code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # A server that does not stop fails the test; it never hangs the suite.
+            self.proc.kill()
+            self.proc.wait()
+            raise
         finally:
             assert self.proc.stdout is not None and self.proc.stderr is not None
             err = self.proc.stderr.read()

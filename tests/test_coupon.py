@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -212,3 +213,31 @@ class TestValue:
         """The subscription used here is 15.00 a month (sanity for the numbers above)."""
         assert SUB.mrr == 1500
         assert SUB.mrr_exact == Fraction(1500)
+
+
+def test_models_with_mappings_hash_and_equal():
+    """Coupons, customers and subscriptions with metadata hash, and equal ones hash alike."""
+    from cancelflow import CustomerSnapshot
+    from recording import customer_json
+
+    made = [
+        Coupon.from_stripe(
+            {
+                **coupon_json(amount_off=500, currency="usd"),
+                "currency_options": {"eur": {"amount_off": 450}},
+                "metadata": {"team": "growth"},
+            }
+        ),
+        CustomerSnapshot.from_stripe({**customer_json(), "metadata": {"plan": "pro"}}),
+        SubscriptionSnapshot.from_stripe(
+            {**subscription_json(), "metadata": {"seats": "3"}}
+        ),
+    ]
+    for model in made:
+        twin = attrs.evolve(model)
+        assert hash(model) == hash(twin)
+        assert {model: 1}[twin] == 1
+    changed = Coupon.from_stripe(
+        {**coupon_json(amount_off=500, currency="usd"), "metadata": {"team": "x"}}
+    )
+    assert changed != made[0]

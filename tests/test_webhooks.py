@@ -255,6 +255,19 @@ def test_bad_construction_is_refused_by_name(kwargs, field):
     assert info.value.field == field
 
 
+def test_a_ledger_without_record_problem_is_refused_at_start_up():
+    """A host-written ledger that cannot keep a poison event fails when the handler is built."""
+
+    class OnlyRecords:
+        def record_new_events(self, events):
+            return list(events)
+
+    with pytest.raises(InvalidParameterError) as info:
+        WebhookHandler(SECRET, ledger=OnlyRecords())  # type: ignore[arg-type]
+    assert info.value.field == "ledger"
+    assert "record_problem" in str(info.value)
+
+
 def test_sqlite_ledger_needs_a_path():
     """SQLiteLedger refuses a path that is not a string or PathLike."""
     with pytest.raises(InvalidParameterError) as info:

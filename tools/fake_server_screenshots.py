@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 import stripe
@@ -20,7 +21,10 @@ from playwright.sync_api import sync_playwright
 from cancelflow.testing import FakeStripe
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-COMMENTS = {"en": "We moved the team to another tool.", "fr": "L’équipe est passée à un autre outil."}
+COMMENTS = {
+    "en": "We moved the team to another tool.",
+    "fr": "L’équipe est passée à un autre outil.",
+}
 OTHER = {"en": "Other reason", "fr": "Autre motif"}
 
 
@@ -29,9 +33,21 @@ def session_url(client: stripe.StripeClient, locale: str) -> str:
         params={
             "name": "Pro",
             "marketing_features": [
-                {"name": "Unlimited projects" if locale == "en" else "Projets illimités"},
-                {"name": "Priority support" if locale == "en" else "Support prioritaire"},
-                {"name": "Weekly reports" if locale == "en" else "Rapports hebdomadaires"},
+                {
+                    "name": "Unlimited projects"
+                    if locale == "en"
+                    else "Projets illimités"
+                },
+                {
+                    "name": "Priority support"
+                    if locale == "en"
+                    else "Support prioritaire"
+                },
+                {
+                    "name": "Weekly reports"
+                    if locale == "en"
+                    else "Rapports hebdomadaires"
+                },
             ],
         }
     )
@@ -80,7 +96,10 @@ def session_url(client: stripe.StripeClient, locale: str) -> str:
                 "type": "subscription_cancel",
                 "subscription_cancel": {
                     "subscription": sub.id,
-                    "retention": {"type": "coupon_offer", "coupon_offer": {"coupon": coupon.id}},
+                    "retention": {
+                        "type": "coupon_offer",
+                        "coupon_offer": {"coupon": coupon.id},
+                    },
                 },
             },
         }
@@ -101,7 +120,9 @@ def main() -> None:
         )
         for locale in ("en", "fr"):
             context = browser.new_context(
-                locale=locale, viewport={"width": 760, "height": 900}, device_scale_factor=1
+                locale=locale,
+                viewport={"width": 760, "height": 900},
+                device_scale_factor=1,
             )
             page = context.new_page()
             page.goto(session_url(client, locale))
@@ -110,7 +131,7 @@ def main() -> None:
             page.locator("#comment").blur()
             path = OUT / f"fake-server-cancel-{locale}.png"
             page.screenshot(path=str(path), full_page=True)
-            print(f"wrote {path.relative_to(OUT.parent.parent)}")
+            sys.stdout.write(f"wrote {path.relative_to(OUT.parent.parent)}\n")
             context.close()
         browser.close()
 

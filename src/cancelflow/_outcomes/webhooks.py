@@ -62,14 +62,20 @@ class WebhookHandler:
             secrets, tolerance=tolerance, future_tolerance=future_tolerance, clock=clock
         )
         self._clock = clock
-        if ledger is not None and not callable(
-            getattr(ledger, "record_new_events", None)
-        ):
-            raise InvalidParameterError(
-                "ledger",
-                "expected a ledger (MemoryLedger, SQLiteLedger, PostgresLedger), "
-                f"got {type(ledger).__name__}",
-            )
+        if ledger is not None:
+            # The two methods a delivery may call: checked now, so that a
+            # host-written ledger missing one fails here, not on a poison event.
+            missing = [
+                name
+                for name in ("record_new_events", "record_problem")
+                if not callable(getattr(ledger, name, None))
+            ]
+            if missing:
+                raise InvalidParameterError(
+                    "ledger",
+                    "expected a ledger (MemoryLedger, SQLiteLedger, PostgresLedger, "
+                    f"or one with {' and '.join(missing)}), got {type(ledger).__name__}",
+                )
         self.ledger = ledger
 
     def __repr__(self) -> str:

@@ -93,7 +93,7 @@ class Coupon:
     amount_off: int | None = None
     currency: str | None = None
     currency_options: Mapping[str, int] = attrs.field(
-        factory=dict, converter=frozen_int_map
+        factory=dict, converter=frozen_int_map, hash=False
     )
     duration_in_months: int | None = None
     max_redemptions: int | None = None
@@ -102,7 +102,9 @@ class Coupon:
     valid: bool = True
     applies_to_products: frozenset[str] | None = None
     name: str | None = None
-    metadata: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_map)
+    metadata: Mapping[str, str] = attrs.field(
+        factory=dict, converter=frozen_map, hash=False
+    )
 
     @classmethod
     def from_stripe(cls, coupon: object) -> Coupon:

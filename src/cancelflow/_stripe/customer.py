@@ -37,7 +37,9 @@ class CustomerSnapshot:
     created: int | None = None
     country: str | None = None
     preferred_locales: tuple[str, ...] = ()
-    metadata: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_map)
+    metadata: Mapping[str, str] = attrs.field(
+        factory=dict, converter=frozen_map, hash=False
+    )
     deleted: bool = False
 
     @classmethod

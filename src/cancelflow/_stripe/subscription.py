@@ -169,7 +169,9 @@ class SubscriptionSnapshot:
     paused: bool = False
     created: int | None = None
     start_date: int | None = None
-    metadata: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_map)
+    metadata: Mapping[str, str] = attrs.field(
+        factory=dict, converter=frozen_map, hash=False
+    )
 
     @classmethod
     def from_stripe(cls, subscription: object) -> SubscriptionSnapshot:
