@@ -75,6 +75,9 @@ def models(sub: stripe.Subscription, cus: stripe.Customer, cou: stripe.Coupon) -
     mode: BillingMode = snap.billing_mode
     items: tuple[SubscriptionItemSnapshot, ...] = snap.items
     discounts: tuple[DiscountRef, ...] = snap.discounts
+    terms: tuple[str, float | None, int | None] | None = DiscountRef(
+        "di_1", "C", "forever", 25.0, None
+    ).terms
     mrr: int = snap.mrr
     scheduled: bool = snap.scheduled_to_cancel
     coupon = Coupon.from_stripe(cou)
@@ -88,6 +91,7 @@ def models(sub: stripe.Subscription, cus: stripe.Customer, cou: stripe.Coupon) -
         mode,
         items,
         discounts,
+        terms,
         mrr,
         scheduled,
         duration,
@@ -331,7 +335,7 @@ def fake_stripe_core() -> list[str]:
         expect_failures=False,
     )
     loud = FakeStripe(webhook_errors="raise")
-    quiet = FakeStripe(webhook_errors="record")
+    quiet = FakeStripe(webhook_errors="record", id_tag="run2_")
     with fake.hold_webhooks():
         client.v1.customers.create(params={"email": "a@example.com"})
     endpoints: list[WebhookEndpoint] = fake.webhook_endpoints
