@@ -17,6 +17,7 @@ cannot be told apart; that does not happen with a person in the portal.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import enum
 import json
@@ -506,6 +507,8 @@ class Ledger(Protocol):
             processed, else `True`.
 
         Raises:
+            InvalidParameterError: *events* are not the typed events of one
+                Stripe event.
             UnstorableEventError: the event can never be stored or folded
                 (nothing changed).
             LedgerError: the store failed; nothing was recorded.
@@ -533,6 +536,13 @@ class Ledger(Protocol):
 
         Returns:
             The events that are news, in their order (possibly none).
+
+        Raises:
+            InvalidParameterError: *events* are not the typed events of one
+                Stripe event.
+            UnstorableEventError: the event can never be stored or folded
+                (nothing changed).
+            LedgerError: the store failed; nothing was recorded.
         """
         ...
 
@@ -642,9 +652,28 @@ class Ledger(Protocol):
         ...
 
 
-class ClosesOnExit:
-    """Mixin: a ledger is a context manager that closes its store on exit."""
+class LedgerStore(abc.ABC):
+    """What every store shares: the two ways to record an event (on the
+    store's one `_record`), and closing on exit (a ledger is a context
+    manager). The `Ledger` protocol documents the methods."""
 
+    @abc.abstractmethod
+    def _record(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent] | None:
+        """Record one Stripe event's typed events in one transaction: the news
+        among them, or `None` (nothing changed) if that event id was already
+        processed."""
+
+    def record_events(self, events: Sequence[CancellationEvent]) -> bool:
+        return self._record(events) is not None
+
+    def record_new_events(
+        self, events: Sequence[CancellationEvent]
+    ) -> list[CancellationEvent]:
+        return self._record(events) or []
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release the store's connection."""
 

@@ -14,8 +14,8 @@ from cancelflow._outcomes.events import (
 )
 from cancelflow._outcomes.ledger import (
     Case,
-    ClosesOnExit,
     LedgerProblem,
+    LedgerStore,
     LinkRecord,
     check_batch,
     check_link,
@@ -33,7 +33,7 @@ __all__ = ["MemoryLedger"]
 
 
 @final
-class MemoryLedger(ClosesOnExit):
+class MemoryLedger(LedgerStore):
     """A `Ledger` in a Python object (lost when the process ends).
 
     Thread-safe. Same semantics as the SQLite and PostgreSQL ledgers.
@@ -53,42 +53,14 @@ class MemoryLedger(ClosesOnExit):
             f"{sum(len(c) for c in self._cases.values())} cases>)"
         )
 
-    def _refold(self, subscription_id: str) -> None:
-        self._cases[subscription_id] = fold_cases(
+    def _fold(
+        self, subscription_id: str, new: Sequence[_AboutSubscription] = ()
+    ) -> list[Case]:
+        """The subscription's cases from its links and events (and *new* ones)."""
+        return fold_cases(
             (x for x in self._links.values() if x.subscription_id == subscription_id),
-            self._events.get(subscription_id, ()),
+            [*self._events.get(subscription_id, ()), *new],
         )
-
-    def record_events(self, events: Sequence[CancellationEvent]) -> bool:
-        return self._record(events) is not None
-
-    def record_new_events(
-        self, events: Sequence[CancellationEvent]
-    ) -> list[CancellationEvent]:
-        """Record the typed events of ONE Stripe event and return the new ones.
-
-        Records as `record_events` does, in one transaction. Nothing is news
-        when that event id was already processed (a retry or a duplicate
-        delivery). An [`OfferRedeemed`][cancelflow.OfferRedeemed] is not news
-        when another Stripe event already reported the same discount of the
-        same subscription: Stripe reports one redemption twice
-        (`customer.discount.created` and `customer.subscription.updated`, in
-        either order), and a host acting on it (a thank-you e-mail) must act
-        once. The check and the write are one transaction.
-        [`WebhookHandler`][cancelflow.WebhookHandler] returns this list.
-
-        Args:
-            events: the typed events of one Stripe event (what
-                [`parse_event`][cancelflow.parse_event] returns).
-
-        Returns:
-            The events that are news, in their order (possibly none).
-
-        Raises:
-            InvalidParameterError: *events* are not the typed events of one
-                Stripe event.
-        """
-        return self._record(events) or []
 
     def _record(
         self, events: Sequence[CancellationEvent]
@@ -115,17 +87,8 @@ class MemoryLedger(ClosesOnExit):
                 if isinstance(event, _AboutSubscription):
                     added.setdefault(event.subscription_id, []).append(event)
             # Fold first, commit after: a fold that fails changes nothing.
-            folded: dict[str, list[Case]] = {}
             try:
-                for subscription_id, new in added.items():
-                    folded[subscription_id] = fold_cases(
-                        (
-                            x
-                            for x in self._links.values()
-                            if x.subscription_id == subscription_id
-                        ),
-                        [*self._events.get(subscription_id, ()), *new],
-                    )
+                folded = {sub: self._fold(sub, new) for sub, new in added.items()}
             except Exception as exc:  # noqa: BLE001 - a permanent failure
                 raise unstorable_error(first.event_id, exc) from None
             self._processed[first.event_id] = first.created
@@ -135,14 +98,6 @@ class MemoryLedger(ClosesOnExit):
             return news
 
     def record_problem(self, problem: LedgerProblem) -> bool:
-        """Keep a delivery that can never be recorded (a dead letter).
-
-        Args:
-            problem: the delivery and why it cannot be recorded.
-
-        Returns:
-            `False` when a problem with the same key is already kept.
-        """
         check_problem(problem)
         with self._lock:
             if problem.key in self._problems:
@@ -151,11 +106,6 @@ class MemoryLedger(ClosesOnExit):
             return True
 
     def problems(self) -> list[LedgerProblem]:
-        """The deliveries kept as problems, oldest first.
-
-        Returns:
-            The problems, by `received_at` then `key`.
-        """
         with self._lock:
             found = list(self._problems.values())
         return sorted(found, key=lambda p: (p.received_at, p.key))
@@ -166,7 +116,7 @@ class MemoryLedger(ClosesOnExit):
             if link.session_id in self._links:
                 return
             self._links[link.session_id] = link
-            self._refold(link.subscription_id)
+            self._cases[link.subscription_id] = self._fold(link.subscription_id)
 
     def is_processed(self, event_id: str) -> bool:
         return event_id in self._processed

@@ -30,8 +30,8 @@ from cancelflow._outcomes.events import (
 from cancelflow._outcomes.ledger import (
     Case,
     CaseState,
-    ClosesOnExit,
     LedgerProblem,
+    LedgerStore,
     LinkRecord,
     canonical_json,
     canonical_json_strings,
@@ -282,7 +282,7 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class SQLLedger(ClosesOnExit, abc.ABC):
+class SQLLedger(LedgerStore):
     """A ledger on a SQL database; subclasses connect and open transactions."""
 
     payload_text: str = "payload"  # the stored event as JSON text
@@ -484,39 +484,6 @@ class SQLLedger(ClosesOnExit, abc.ABC):
             cur.execute(self._sql(_DELETE_CASE), (subscription_id, case_id))
 
     # -- the Ledger protocol ---------------------------------------------------------
-
-    def record_events(self, events: Sequence[CancellationEvent]) -> bool:
-        """Record one Stripe event's typed events; ``False`` if already processed."""
-        return self._record(events) is not None
-
-    def record_new_events(
-        self, events: Sequence[CancellationEvent]
-    ) -> list[CancellationEvent]:
-        """Record the typed events of ONE Stripe event and return the new ones.
-
-        Records as `record_events` does, in one transaction. Nothing is news
-        when that event id was already processed (a retry or a duplicate
-        delivery). An [`OfferRedeemed`][cancelflow.OfferRedeemed] is not news
-        when another Stripe event already reported the same discount of the
-        same subscription: Stripe reports one redemption twice
-        (`customer.discount.created` and `customer.subscription.updated`, in
-        either order), and a host acting on it (a thank-you e-mail) must act
-        once. The check and the write are one transaction.
-        [`WebhookHandler`][cancelflow.WebhookHandler] returns this list.
-
-        Args:
-            events: the typed events of one Stripe event (what
-                [`parse_event`][cancelflow.parse_event] returns).
-
-        Returns:
-            The events that are news, in their order (possibly none).
-
-        Raises:
-            InvalidParameterError: *events* are not the typed events of one
-                Stripe event.
-            LedgerError: the database failed; nothing was recorded.
-        """
-        return self._record(events) or []
 
     def _reported(
         self, cur: Cursor, subscriptions: Sequence[str]
