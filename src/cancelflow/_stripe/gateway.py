@@ -7,8 +7,11 @@ into cancelflow's frozen models and every ``stripe.StripeError`` into a
 imported only when an error has to be mapped, so importing this module costs
 nothing more than cancelflow's models.
 
-Every call has a sync form and an ``_async`` twin; the twins share their
-parameters, parsing and error mapping, and differ only in the awaited call.
+Every call has a sync form and an ``_async`` twin. A private method of the
+same name (``_retrieve_coupon``) checks the arguments and describes the call
+once, as a `_Request` (action, retry advice, the stripe-python method in both
+forms, its arguments and the parsing of the answer); the sync twin sends it,
+the async twin awaits it, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import attrs
 
@@ -266,6 +269,52 @@ async def _acall(
     raise mapped
 
 
+@attrs.frozen
+class _Request(Generic[T]):
+    """One Stripe call, described once and sent by either twin of a method.
+
+    *call* and *call_async* are the two forms of one stripe-python method;
+    *parse* reads Stripe's answer into a cancelflow model. With *every_page*
+    the answer is a list's first page: every page is read, and *parse* gets
+    the objects of all of them as one list.
+    """
+
+    action: str
+    retry: Retry
+    call: Callable[..., Any]
+    call_async: Callable[..., Awaitable[Any]]
+    parse: Callable[[Any], T]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+    every_page: bool = False
+
+    def send(self) -> T:
+        """Make the call with stripe-python's sync client."""
+        answer = _call(self.action, self.retry, self.call, *self.args, **self.kwargs)
+        if self.every_page:
+            answer = _call(self.action, self.retry, list, answer.auto_paging_iter())
+        return self.parse(answer)
+
+    async def send_async(self) -> T:
+        """Make the call with stripe-python's async client."""
+        answer = await _acall(
+            self.action, self.retry, self.call_async, *self.args, **self.kwargs
+        )
+        if self.every_page:
+            page = answer
+
+            async def every() -> list[Any]:
+                return [o async for o in page.auto_paging_iter()]
+
+            answer = await _acall(self.action, self.retry, every)
+        return self.parse(answer)
+
+
+def _each(parse: Callable[[Any], T]) -> Callable[[list[Any]], list[T]]:
+    """*parse* applied to each object of a list."""
+    return lambda objs: [parse(o) for o in objs]
+
+
 def _no_request_options(params: Mapping[str, Any], field: str) -> None:
     if not isinstance(params, Mapping):
         raise InvalidParameterError(field, "must be a dict of Stripe parameters")
@@ -360,6 +409,21 @@ class StripeGateway:
 
     # -- subscriptions -----------------------------------------------------------
 
+    def _retrieve_subscription(
+        self, subscription: str
+    ) -> _Request[SubscriptionSnapshot]:
+        check_id(subscription, "subscription", prefix="sub_")
+        subscriptions = self.client.v1.subscriptions
+        return _Request(
+            f"retrieve subscription {subscription}",
+            READ,
+            subscriptions.retrieve,
+            subscriptions.retrieve_async,
+            SubscriptionSnapshot.from_stripe,
+            (subscription,),
+            {"params": {"expand": ["discounts.source.coupon"]}},
+        )
+
     def retrieve_subscription(self, subscription: str) -> SubscriptionSnapshot:
         """Retrieve a subscription: `GET /v1/subscriptions/{id}`, discounts expanded.
 
@@ -372,15 +436,7 @@ class StripeGateway:
         Returns:
             Its [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot].
         """
-        check_id(subscription, "subscription", prefix="sub_")
-        obj = _call(
-            f"retrieve subscription {subscription}",
-            READ,
-            self.client.v1.subscriptions.retrieve,
-            subscription,
-            params={"expand": ["discounts.source.coupon"]},
-        )
-        return SubscriptionSnapshot.from_stripe(obj)
+        return self._retrieve_subscription(subscription).send()
 
     async def retrieve_subscription_async(
         self, subscription: str
@@ -393,15 +449,7 @@ class StripeGateway:
         Returns:
             As for `retrieve_subscription`.
         """
-        check_id(subscription, "subscription", prefix="sub_")
-        obj = await _acall(
-            f"retrieve subscription {subscription}",
-            READ,
-            self.client.v1.subscriptions.retrieve_async,
-            subscription,
-            params={"expand": ["discounts.source.coupon"]},
-        )
-        return SubscriptionSnapshot.from_stripe(obj)
+        return await self._retrieve_subscription(subscription).send_async()
 
     def iter_subscriptions(
         self,
@@ -522,6 +570,18 @@ class StripeGateway:
 
     # -- customers and coupons ---------------------------------------------------
 
+    def _retrieve_customer(self, customer: str) -> _Request[CustomerSnapshot]:
+        check_id(customer, "customer", prefix="cus_")
+        customers = self.client.v1.customers
+        return _Request(
+            f"retrieve customer {customer}",
+            READ,
+            customers.retrieve,
+            customers.retrieve_async,
+            CustomerSnapshot.from_stripe,
+            (customer,),
+        )
+
     def retrieve_customer(self, customer: str) -> CustomerSnapshot:
         """Retrieve a customer: `GET /v1/customers/{id}`.
 
@@ -531,14 +591,7 @@ class StripeGateway:
         Returns:
             Its [`CustomerSnapshot`][cancelflow.CustomerSnapshot].
         """
-        check_id(customer, "customer", prefix="cus_")
-        obj = _call(
-            f"retrieve customer {customer}",
-            READ,
-            self.client.v1.customers.retrieve,
-            customer,
-        )
-        return CustomerSnapshot.from_stripe(obj)
+        return self._retrieve_customer(customer).send()
 
     async def retrieve_customer_async(self, customer: str) -> CustomerSnapshot:
         """Async twin of `retrieve_customer` (stripe-python's async client).
@@ -549,14 +602,20 @@ class StripeGateway:
         Returns:
             As for `retrieve_customer`.
         """
-        check_id(customer, "customer", prefix="cus_")
-        obj = await _acall(
-            f"retrieve customer {customer}",
+        return await self._retrieve_customer(customer).send_async()
+
+    def _retrieve_coupon(self, coupon: str) -> _Request[Coupon]:
+        check_id(coupon, "coupon")
+        coupons = self.client.v1.coupons
+        return _Request(
+            f"retrieve coupon {coupon}",
             READ,
-            self.client.v1.customers.retrieve_async,
-            customer,
+            coupons.retrieve,
+            coupons.retrieve_async,
+            Coupon.from_stripe,
+            (coupon,),
+            {"params": _coupon_params()},
         )
-        return CustomerSnapshot.from_stripe(obj)
 
     def retrieve_coupon(self, coupon: str) -> Coupon:
         """Retrieve a coupon: `GET /v1/coupons/{id}`.
@@ -570,15 +629,7 @@ class StripeGateway:
         Returns:
             Its [`Coupon`][cancelflow.Coupon].
         """
-        check_id(coupon, "coupon")
-        obj = _call(
-            f"retrieve coupon {coupon}",
-            READ,
-            self.client.v1.coupons.retrieve,
-            coupon,
-            params=_coupon_params(),
-        )
-        return Coupon.from_stripe(obj)
+        return self._retrieve_coupon(coupon).send()
 
     async def retrieve_coupon_async(self, coupon: str) -> Coupon:
         """Async twin of `retrieve_coupon` (stripe-python's async client).
@@ -589,17 +640,23 @@ class StripeGateway:
         Returns:
             As for `retrieve_coupon`.
         """
-        check_id(coupon, "coupon")
-        obj = await _acall(
-            f"retrieve coupon {coupon}",
-            READ,
-            self.client.v1.coupons.retrieve_async,
-            coupon,
-            params=_coupon_params(),
-        )
-        return Coupon.from_stripe(obj)
+        return await self._retrieve_coupon(coupon).send_async()
 
     # -- portal sessions -----------------------------------------------------------
+
+    def _create_portal_session(
+        self, params: SessionCreateParams
+    ) -> _Request[PortalSession]:
+        _no_request_options(params, "params")
+        sessions = self.client.v1.billing_portal.sessions
+        return _Request(
+            "create a portal session",
+            NEW_SESSION,
+            sessions.create,
+            sessions.create_async,
+            PortalSession.from_stripe,
+            kwargs={"params": params, "options": self._post_options()},
+        )
 
     def create_portal_session(self, params: SessionCreateParams) -> PortalSession:
         """Create a portal session: `POST /v1/billing_portal/sessions`.
@@ -614,15 +671,7 @@ class StripeGateway:
             The [`PortalSession`][cancelflow.PortalSession]; its `url` logs the
             customer in.
         """
-        _no_request_options(params, "params")
-        obj = _call(
-            "create a portal session",
-            NEW_SESSION,
-            self.client.v1.billing_portal.sessions.create,
-            params=params,
-            options=self._post_options(),
-        )
-        return PortalSession.from_stripe(obj)
+        return self._create_portal_session(params).send()
 
     async def create_portal_session_async(
         self, params: SessionCreateParams
@@ -635,17 +684,24 @@ class StripeGateway:
         Returns:
             As for `create_portal_session`.
         """
-        _no_request_options(params, "params")
-        obj = await _acall(
-            "create a portal session",
-            NEW_SESSION,
-            self.client.v1.billing_portal.sessions.create_async,
-            params=params,
-            options=self._post_options(),
-        )
-        return PortalSession.from_stripe(obj)
+        return await self._create_portal_session(params).send_async()
 
     # -- portal configurations -------------------------------------------------------
+
+    def _list_portal_configurations(
+        self, *, active: bool | None, is_default: bool | None
+    ) -> _Request[list[PortalConfiguration]]:
+        params = _configuration_list_params(active, is_default)
+        configurations = self.client.v1.billing_portal.configurations
+        return _Request(
+            "list portal configurations",
+            READ,
+            configurations.list,
+            configurations.list_async,
+            _each(PortalConfiguration.from_stripe),
+            kwargs={"params": params},
+            every_page=True,
+        )
 
     def list_portal_configurations(
         self, *, active: bool | None = None, is_default: bool | None = None
@@ -659,15 +715,9 @@ class StripeGateway:
         Returns:
             The [`PortalConfiguration`][cancelflow.PortalConfiguration]s.
         """
-        params = _configuration_list_params(active, is_default)
-        configurations = self.client.v1.billing_portal.configurations
-        page = _call(
-            "list portal configurations", READ, configurations.list, params=params
-        )
-        objs: list[Any] = _call(
-            "list portal configurations", READ, list, page.auto_paging_iter()
-        )
-        return [PortalConfiguration.from_stripe(o) for o in objs]
+        return self._list_portal_configurations(
+            active=active, is_default=is_default
+        ).send()
 
     async def list_portal_configurations_async(
         self, *, active: bool | None = None, is_default: bool | None = None
@@ -681,20 +731,23 @@ class StripeGateway:
         Returns:
             As for `list_portal_configurations`.
         """
-        params = _configuration_list_params(active, is_default)
+        return await self._list_portal_configurations(
+            active=active, is_default=is_default
+        ).send_async()
+
+    def _retrieve_portal_configuration(
+        self, configuration: str
+    ) -> _Request[PortalConfiguration]:
+        check_id(configuration, "configuration", prefix="bpc_")
         configurations = self.client.v1.billing_portal.configurations
-        page = await _acall(
-            "list portal configurations",
+        return _Request(
+            f"retrieve portal configuration {configuration}",
             READ,
-            configurations.list_async,
-            params=params,
+            configurations.retrieve,
+            configurations.retrieve_async,
+            PortalConfiguration.from_stripe,
+            (configuration,),
         )
-
-        async def every() -> list[Any]:
-            return [o async for o in page.auto_paging_iter()]
-
-        objs = await _acall("list portal configurations", READ, every)
-        return [PortalConfiguration.from_stripe(o) for o in objs]
 
     def retrieve_portal_configuration(self, configuration: str) -> PortalConfiguration:
         """Retrieve a portal configuration: ``GET /v1/billing_portal/configurations/{id}``.
@@ -710,14 +763,7 @@ class StripeGateway:
                 is made).
             StripeAPIError: Stripe answered with an error.
         """
-        check_id(configuration, "configuration", prefix="bpc_")
-        obj = _call(
-            f"retrieve portal configuration {configuration}",
-            READ,
-            self.client.v1.billing_portal.configurations.retrieve,
-            configuration,
-        )
-        return PortalConfiguration.from_stripe(obj)
+        return self._retrieve_portal_configuration(configuration).send()
 
     async def retrieve_portal_configuration_async(
         self, configuration: str
@@ -735,14 +781,22 @@ class StripeGateway:
                 is made).
             StripeAPIError: Stripe answered with an error.
         """
-        check_id(configuration, "configuration", prefix="bpc_")
-        obj = await _acall(
-            f"retrieve portal configuration {configuration}",
-            READ,
-            self.client.v1.billing_portal.configurations.retrieve_async,
-            configuration,
+        return await self._retrieve_portal_configuration(configuration).send_async()
+
+    def _create_portal_configuration(
+        self, params: ConfigurationCreateParams, idempotency_key: str | None
+    ) -> _Request[PortalConfiguration]:
+        _no_request_options(params, "params")
+        options = self._post_options(idempotency_key)
+        configurations = self.client.v1.billing_portal.configurations
+        return _Request(
+            "create a portal configuration",
+            NEW_CONFIGURATION,
+            configurations.create,
+            configurations.create_async,
+            PortalConfiguration.from_stripe,
+            kwargs={"params": params, "options": options},
         )
-        return PortalConfiguration.from_stripe(obj)
 
     def create_portal_configuration(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
@@ -764,16 +818,7 @@ class StripeGateway:
                 a valid idempotency key (no request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        _no_request_options(params, "params")
-        options = self._post_options(idempotency_key)
-        obj = _call(
-            "create a portal configuration",
-            NEW_CONFIGURATION,
-            self.client.v1.billing_portal.configurations.create,
-            params=params,
-            options=options,
-        )
-        return PortalConfiguration.from_stripe(obj)
+        return self._create_portal_configuration(params, idempotency_key).send()
 
     async def create_portal_configuration_async(
         self, params: ConfigurationCreateParams, *, idempotency_key: str | None = None
@@ -795,16 +840,29 @@ class StripeGateway:
                 a valid idempotency key (no request is made).
             StripeAPIError: Stripe answered with an error.
         """
+        return await self._create_portal_configuration(
+            params, idempotency_key
+        ).send_async()
+
+    def _update_portal_configuration(
+        self,
+        configuration: str,
+        params: ConfigurationUpdateParams,
+        idempotency_key: str | None,
+    ) -> _Request[PortalConfiguration]:
+        check_id(configuration, "configuration", prefix="bpc_")
         _no_request_options(params, "params")
         options = self._post_options(idempotency_key)
-        obj = await _acall(
-            "create a portal configuration",
-            NEW_CONFIGURATION,
-            self.client.v1.billing_portal.configurations.create_async,
-            params=params,
-            options=options,
+        configurations = self.client.v1.billing_portal.configurations
+        return _Request(
+            f"update portal configuration {configuration}",
+            UPDATE,
+            configurations.update,
+            configurations.update_async,
+            PortalConfiguration.from_stripe,
+            (configuration,),
+            {"params": params, "options": options},
         )
-        return PortalConfiguration.from_stripe(obj)
 
     def update_portal_configuration(
         self,
@@ -828,18 +886,9 @@ class StripeGateway:
             InvalidParameterError: an argument breaks a rule (no request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        check_id(configuration, "configuration", prefix="bpc_")
-        _no_request_options(params, "params")
-        options = self._post_options(idempotency_key)
-        obj = _call(
-            f"update portal configuration {configuration}",
-            UPDATE,
-            self.client.v1.billing_portal.configurations.update,
-            configuration,
-            params=params,
-            options=options,
-        )
-        return PortalConfiguration.from_stripe(obj)
+        return self._update_portal_configuration(
+            configuration, params, idempotency_key
+        ).send()
 
     async def update_portal_configuration_async(
         self,
@@ -863,20 +912,25 @@ class StripeGateway:
             InvalidParameterError: an argument breaks a rule (no request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        check_id(configuration, "configuration", prefix="bpc_")
-        _no_request_options(params, "params")
-        options = self._post_options(idempotency_key)
-        obj = await _acall(
-            f"update portal configuration {configuration}",
-            UPDATE,
-            self.client.v1.billing_portal.configurations.update_async,
-            configuration,
-            params=params,
-            options=options,
-        )
-        return PortalConfiguration.from_stripe(obj)
+        return await self._update_portal_configuration(
+            configuration, params, idempotency_key
+        ).send_async()
 
     # -- feedback options ------------------------------------------------------------
+
+    def _list_feedback_options(
+        self, active: bool | None
+    ) -> _Request[list[FeedbackOption]]:
+        feedback_options = self.client.v1.billing.feedback_options
+        return _Request(
+            "list feedback options",
+            READ,
+            feedback_options.list,
+            feedback_options.list_async,
+            _each(FeedbackOption.from_stripe),
+            kwargs={"params": _feedback_option_list_params(active)},
+            every_page=True,
+        )
 
     def list_feedback_options(
         self, *, active: bool | None = None
@@ -892,15 +946,7 @@ class StripeGateway:
         Raises:
             StripeAPIError: Stripe answered with an error.
         """
-        params = _feedback_option_list_params(active)
-        feedback_options = self.client.v1.billing.feedback_options
-        page = _call(
-            "list feedback options", READ, feedback_options.list, params=params
-        )
-        objs: list[Any] = _call(
-            "list feedback options", READ, list, page.auto_paging_iter()
-        )
-        return [FeedbackOption.from_stripe(o) for o in objs]
+        return self._list_feedback_options(active).send()
 
     async def list_feedback_options_async(
         self, *, active: bool | None = None
@@ -916,17 +962,22 @@ class StripeGateway:
         Raises:
             StripeAPIError: Stripe answered with an error.
         """
-        params = _feedback_option_list_params(active)
+        return await self._list_feedback_options(active).send_async()
+
+    def _create_feedback_option(
+        self, description: str, idempotency_key: str | None
+    ) -> _Request[FeedbackOption]:
+        _check_description(description)
+        options = self._post_options(idempotency_key)
         feedback_options = self.client.v1.billing.feedback_options
-        page = await _acall(
-            "list feedback options", READ, feedback_options.list_async, params=params
+        return _Request(
+            "create a feedback option",
+            NEW_FEEDBACK_OPTION,
+            feedback_options.create,
+            feedback_options.create_async,
+            FeedbackOption.from_stripe,
+            kwargs={"params": {"description": description}, "options": options},
         )
-
-        async def every() -> list[Any]:
-            return [o async for o in page.auto_paging_iter()]
-
-        objs = await _acall("list feedback options", READ, every)
-        return [FeedbackOption.from_stripe(o) for o in objs]
 
     def create_feedback_option(
         self, description: str, *, idempotency_key: str | None = None
@@ -946,16 +997,7 @@ class StripeGateway:
                 request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        _check_description(description)
-        options = self._post_options(idempotency_key)
-        obj = _call(
-            "create a feedback option",
-            NEW_FEEDBACK_OPTION,
-            self.client.v1.billing.feedback_options.create,
-            params={"description": description},
-            options=options,
-        )
-        return FeedbackOption.from_stripe(obj)
+        return self._create_feedback_option(description, idempotency_key).send()
 
     async def create_feedback_option_async(
         self, description: str, *, idempotency_key: str | None = None
@@ -975,16 +1017,25 @@ class StripeGateway:
                 request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        _check_description(description)
+        return await self._create_feedback_option(
+            description, idempotency_key
+        ).send_async()
+
+    def _deactivate_feedback_option(
+        self, option: str, idempotency_key: str | None
+    ) -> _Request[FeedbackOption]:
+        check_id(option, "feedback_option")
         options = self._post_options(idempotency_key)
-        obj = await _acall(
-            "create a feedback option",
-            NEW_FEEDBACK_OPTION,
-            self.client.v1.billing.feedback_options.create_async,
-            params={"description": description},
-            options=options,
+        feedback_options = self.client.v1.billing.feedback_options
+        return _Request(
+            f"deactivate feedback option {option}",
+            DEACTIVATE,
+            feedback_options.deactivate,
+            feedback_options.deactivate_async,
+            FeedbackOption.from_stripe,
+            (option,),
+            {"options": options},
         )
-        return FeedbackOption.from_stripe(obj)
 
     def deactivate_feedback_option(
         self, option: str, *, idempotency_key: str | None = None
@@ -1005,16 +1056,7 @@ class StripeGateway:
             InvalidParameterError: an argument breaks a rule (no request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        check_id(option, "feedback_option")
-        options = self._post_options(idempotency_key)
-        obj = _call(
-            f"deactivate feedback option {option}",
-            DEACTIVATE,
-            self.client.v1.billing.feedback_options.deactivate,
-            option,
-            options=options,
-        )
-        return FeedbackOption.from_stripe(obj)
+        return self._deactivate_feedback_option(option, idempotency_key).send()
 
     async def deactivate_feedback_option_async(
         self, option: str, *, idempotency_key: str | None = None
@@ -1035,16 +1077,9 @@ class StripeGateway:
             InvalidParameterError: an argument breaks a rule (no request is made).
             StripeAPIError: Stripe answered with an error.
         """
-        check_id(option, "feedback_option")
-        options = self._post_options(idempotency_key)
-        obj = await _acall(
-            f"deactivate feedback option {option}",
-            DEACTIVATE,
-            self.client.v1.billing.feedback_options.deactivate_async,
-            option,
-            options=options,
-        )
-        return FeedbackOption.from_stripe(obj)
+        return await self._deactivate_feedback_option(
+            option, idempotency_key
+        ).send_async()
 
 
 def _plain_object(obj: object) -> Mapping[str, Any]:
