@@ -999,11 +999,7 @@ def _subscription_deleted(env: _Envelope, data: Obj) -> list[CancellationEvent]:
 
 def _discount_created(env: _Envelope, data: Obj) -> list[CancellationEvent]:
     discount = data.obj("object")
-    kind = discount.opt_string("object")
-    if kind not in (None, "discount"):
-        raise StripeObjectError(
-            discount.where("object"), f"expected 'discount', got {kind!r}"
-        )
+    discount.check_object("discount")
     subscription = discount.opt_id_of("subscription")
     if subscription is None:
         return []  # a customer-wide discount: not an answer to a cancel flow

@@ -57,11 +57,7 @@ class CustomerSnapshot:
                 wrong type; the message names the field's path.
         """
         o = Obj.of(customer, "customer")
-        kind = o.opt_string("object")
-        if kind not in (None, "customer"):
-            raise StripeObjectError(
-                "customer.object", f"expected 'customer', got {kind!r}"
-            )
+        o.check_object("customer")
         deleted = o.boolean("deleted", default=False)
         address = o.opt_obj("address")
         country = address.opt_string("country") if address else None

@@ -57,12 +57,7 @@ class FeedbackOption:
             ```
         """
         o = Obj.of(option, "feedback_option")
-        kind = o.opt_string("object")
-        if kind not in (None, "billing.feedback_option"):
-            raise StripeObjectError(
-                "feedback_option.object",
-                f"expected 'billing.feedback_option', got {kind!r}",
-            )
+        o.check_object("billing.feedback_option")
         status = o.string("status")
         if status not in ("active", "inactive"):
             raise StripeObjectError(

@@ -11,7 +11,6 @@ import attrs
 
 from cancelflow._stripe.read import Obj, frozen_map, plain, to_member
 from cancelflow._stripe.reasons import CancellationFeedback
-from cancelflow.exceptions import StripeObjectError
 
 __all__ = [
     "CancelMode",
@@ -97,11 +96,7 @@ class PortalSession:
                 wrong type.
         """
         o = Obj.of(session, "session")
-        kind = o.opt_string("object")
-        if kind not in (None, "billing_portal.session"):
-            raise StripeObjectError(
-                "session.object", f"expected 'billing_portal.session', got {kind!r}"
-            )
+        o.check_object("billing_portal.session")
         flow = o.opt_obj("flow")
         cancel = flow.opt_obj("subscription_cancel") if flow else None
         retention = cancel.opt_obj("retention") if cancel else None
@@ -263,12 +258,7 @@ class PortalConfiguration:
                 has the wrong type.
         """
         o = Obj.of(configuration, "configuration")
-        kind = o.opt_string("object")
-        if kind not in (None, "billing_portal.configuration"):
-            raise StripeObjectError(
-                "configuration.object",
-                f"expected 'billing_portal.configuration', got {kind!r}",
-            )
+        o.check_object("billing_portal.configuration")
         features = o.opt_obj("features")
         cancel = features.opt_obj("subscription_cancel") if features else None
         data = plain(configuration)

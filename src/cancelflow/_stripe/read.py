@@ -213,6 +213,15 @@ class Obj:
     def where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
+    def check_object(self, kind: str) -> None:
+        """Refuse an object whose ``object`` field names another kind than
+        *kind* (``"subscription"``); one without the field passes."""
+        found = self.opt_string("object")
+        if found is not None and found != kind:
+            raise StripeObjectError(
+                self.where("object"), f"expected {kind!r}, got {found!r}"
+            )
+
     def _get(self, key: str, *, required: bool) -> Any:
         value = self.data.get(key, _MISSING)
         if value is _MISSING:

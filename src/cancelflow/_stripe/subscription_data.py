@@ -388,11 +388,7 @@ def read_subscription(value: object) -> dict[str, Any]:
             the message names the field's path.
     """
     o = Obj.of(value, "subscription")
-    kind = o.opt_string("object")
-    if kind not in (None, "subscription"):
-        raise StripeObjectError(
-            "subscription.object", f"expected 'subscription', got {kind!r}"
-        )
+    o.check_object("subscription")
     status_value = o.member("status", SubscriptionStatus)
     mode = o.opt_obj("billing_mode")
     mode_type = mode.opt_string("type") if mode else None
