@@ -7,6 +7,8 @@ import itertools
 
 import pytest
 import stripe
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cancelflow import (
     AllowedHosts,
@@ -522,3 +524,155 @@ def test_request_options_come_from_stripe_python():
     for key in sorted(expected):
         with pytest.raises(InvalidParameterError, match="request option"):
             gateway.create_portal_session({**PARAMS, key: "x"})  # type: ignore[misc]
+
+
+SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+
+
+def _with_surrogate() -> st.SearchStrategy[str]:
+    """Text holding a lone surrogate somewhere (stripe-python cannot encode it)."""
+    return st.builds(
+        lambda a, bad, b: a + bad + b,
+        st.text(max_size=5),
+        SURROGATES,
+        st.text(max_size=5),
+    )
+
+
+def _nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": "x"}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+class TestHostileInput:
+    """Every public call refuses hostile input with an error naming it, before
+    any request (stripe-python would raise UnicodeEncodeError, RecursionError or
+    TypeError, or send a wrong filter)."""
+
+    @pytest.mark.parametrize(
+        "description", [None, 5, b"Too many emails", ["x"], "", "   ", "x" * 101]
+    )
+    def test_bad_feedback_option_descriptions(self, gateway, recorder, description):
+        """A description that is not 1 to 100 characters of text is refused."""
+        for create in (
+            gateway.create_feedback_option,
+            lambda d: asyncio.run(gateway.create_feedback_option_async(d)),
+        ):
+            with pytest.raises(InvalidParameterError) as info:
+                create(description)
+            assert info.value.field == "description"
+        assert recorder.requests == []
+
+    @given(description=_with_surrogate())
+    def test_a_lone_surrogate_in_a_description_is_refused(self, description):
+        """A description holding a lone surrogate is refused by name."""
+        recorder = RecordingHTTPClient()
+        gateway = StripeGateway(recorder.client())
+        with pytest.raises(InvalidParameterError, match="lone surrogate") as info:
+            gateway.create_feedback_option(description)
+        assert info.value.field == "description"
+        assert recorder.requests == []
+
+    @pytest.mark.parametrize(
+        "key", ["", "k" * 256, "k\x00", "clé", "k\ud800", "two words\n", 5, b"k"]
+    )
+    def test_bad_idempotency_keys(self, gateway, recorder, key):
+        """An explicit idempotency key must be 1 to 255 printable ASCII characters."""
+        calls = (
+            lambda: gateway.create_feedback_option("Too slow", idempotency_key=key),
+            lambda: gateway.deactivate_feedback_option("fo_1", idempotency_key=key),
+            lambda: gateway.create_portal_configuration({}, idempotency_key=key),
+            lambda: gateway.update_portal_configuration(
+                "bpc_1", {}, idempotency_key=key
+            ),
+        )
+        for call in calls:
+            with pytest.raises(InvalidParameterError) as info:
+                call()
+            assert info.value.field == "idempotency_key"
+        assert recorder.requests == []
+
+    @pytest.mark.parametrize("option", ["", "fo_\ud800", "fo_a/b", "fo_ 1", 5, None])
+    def test_bad_feedback_option_ids(self, gateway, recorder, option):
+        """Deactivating refuses what is not a Stripe id."""
+        with pytest.raises(InvalidParameterError) as info:
+            gateway.deactivate_feedback_option(option)
+        assert info.value.field == "feedback_option"
+        assert recorder.requests == []
+
+    @given(text=_with_surrogate(), in_key=st.booleans(), nested=st.booleans())
+    def test_a_lone_surrogate_in_params_is_refused(self, text, in_key, nested):
+        """A lone surrogate in a value or a key of params is refused, its path named."""
+        recorder = RecordingHTTPClient()
+        gateway = StripeGateway(recorder.client())
+        metadata = {text: "v"} if in_key else {"k": text}
+        params = {"features": {"x": [metadata]}} if nested else {"metadata": metadata}
+        where = "params[features][x][0]" if nested else "params[metadata]"
+        for send in (
+            lambda: gateway.create_portal_configuration(params),  # type: ignore[arg-type]
+            lambda: gateway.update_portal_configuration("bpc_1", params),  # type: ignore[arg-type]
+            lambda: gateway.create_portal_session(params),  # type: ignore[arg-type]
+        ):
+            with pytest.raises(InvalidParameterError, match="lone surrogate") as info:
+                send()
+            assert info.value.field.startswith(where)
+            assert not any(0xD800 <= ord(c) <= 0xDFFF for c in str(info.value))
+        assert recorder.requests == []
+
+    @pytest.mark.parametrize("depth", [33, 200, 5000])
+    def test_deeply_nested_params_are_refused(self, gateway, recorder, depth):
+        """Params nested deeper than Stripe's ever are refused, not a RecursionError."""
+        params = {"metadata": _nested(depth)}
+        with pytest.raises(InvalidParameterError, match="levels deep") as info:
+            gateway.create_portal_configuration(params)  # type: ignore[arg-type]
+        assert info.value.field.startswith("params[metadata][a]")
+        with pytest.raises(InvalidParameterError, match="levels deep"):
+            asyncio.run(gateway.create_portal_configuration_async(params))  # type: ignore[arg-type]
+        assert recorder.requests == []
+
+    def test_params_as_deep_as_stripe_nests_are_sent(self, gateway, recorder):
+        """A session's params, five levels deep, go through the check unchanged."""
+        params = build_cancel_session_params(
+            customer="cus_1",
+            subscription="sub_1",
+            coupon="SAVE20",
+            allowed_hosts=AllowedHosts(["example.com"]),
+        )
+        gateway.create_portal_session(params)
+        sent = recorder.requests[0].form
+        assert sent[
+            "flow_data[subscription_cancel][retention][coupon_offer][coupon]"
+        ] == ("SAVE20")
+
+    @pytest.mark.parametrize("value", ["no", "true", 0, 1, [], "<b>x</b>"])
+    def test_yes_no_filters_must_be_booleans(self, gateway, recorder, value):
+        """A list filter that is not True, False or None is refused by name."""
+        calls = {
+            "active": (
+                lambda: gateway.list_feedback_options(active=value),
+                lambda: asyncio.run(gateway.list_feedback_options_async(active=value)),
+                lambda: gateway.list_portal_configurations(active=value),
+            ),
+            "is_default": (
+                lambda: gateway.list_portal_configurations(is_default=value),
+            ),
+        }
+        for field, sends in calls.items():
+            for send in sends:
+                with pytest.raises(InvalidParameterError) as info:
+                    send()
+                assert info.value.field == field
+        assert recorder.requests == []
+
+    @pytest.mark.parametrize("page_size", ["5", 1.5, None, True, 2**70])
+    def test_page_sizes_must_be_integers_in_range(self, gateway, recorder, page_size):
+        """A page size that is not an integer from 1 to 100 is refused by name."""
+        with pytest.raises(InvalidParameterError) as info:
+            list(gateway.iter_subscriptions(page_size=page_size))
+        assert info.value.field == "limit"
+        with pytest.raises(InvalidParameterError) as info:
+            gateway.list_subscriptions_page(page_size=page_size)
+        assert info.value.field == "limit"
+        assert recorder.requests == []

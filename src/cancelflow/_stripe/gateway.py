@@ -315,7 +315,9 @@ def _each(parse: Callable[[Any], T]) -> Callable[[list[Any]], list[T]]:
     return lambda objs: [parse(o) for o in objs]
 
 
-def _no_request_options(params: Mapping[str, Any], field: str) -> None:
+def _check_params(params: Mapping[str, Any], field: str) -> None:
+    """Refuse, before any request, params stripe-python would mis-send or fail
+    on: request options among them, and what `_sendable` refuses."""
     if not isinstance(params, Mapping):
         raise InvalidParameterError(field, "must be a dict of Stripe parameters")
     found = sorted(request_option_keys() & params.keys())
@@ -325,6 +327,46 @@ def _no_request_options(params: Mapping[str, Any], field: str) -> None:
             "is a request option, not a parameter; stripe-python would send it as "
             "a form field (cancelflow sets the idempotency key itself)",
         )
+    _sendable(params, field)
+
+
+#: Deeper than any Stripe parameter nests (``flow_data[subscription_cancel]
+#: [retention][coupon_offer][coupon]`` is five levels).
+MAX_PARAM_DEPTH: Final = 32
+
+
+def _sendable(value: object, field: str) -> None:
+    """Refuse what stripe-python cannot form-encode: a lone surrogate in a text
+    or a key (``UnicodeEncodeError``), or nesting deeper than
+    `MAX_PARAM_DEPTH` (``RecursionError``); the error names the path."""
+    stack: list[tuple[object, str, int]] = [(value, field, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            _encodable(item, path)
+        elif isinstance(item, Mapping | list | tuple):
+            if depth >= MAX_PARAM_DEPTH:
+                raise InvalidParameterError(
+                    path,
+                    f"nests more than {MAX_PARAM_DEPTH} levels deep; Stripe's "
+                    "parameters nest a few levels at most",
+                )
+            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
+            for key, sub in pairs:
+                if isinstance(key, str):
+                    _encodable(key, f"{path} (a key)")
+                stack.append((sub, f"{path}[{key}]", depth + 1))
+
+
+def _encodable(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameterError(
+            path,
+            f"contains a lone surrogate (U+{ord(text[exc.start]):04X}), which "
+            "cannot be sent to Stripe as text",
+        ) from None
 
 
 def _subscription_list_params(
@@ -334,6 +376,11 @@ def _subscription_list_params(
         "limit": page_size,
         "expand": ["data.discounts.source.coupon"],
     }
+    given: object = page_size
+    if not isinstance(given, int) or isinstance(given, bool):
+        raise InvalidParameterError(
+            "limit", f"page_size must be an integer, got {type(given).__name__}"
+        )
     if not 1 <= page_size <= 100:
         raise InvalidParameterError("limit", "page_size must be between 1 and 100")
     if customer is not None:
@@ -473,6 +520,10 @@ class StripeGateway:
 
         Returns:
             An iterator of [`SubscriptionSnapshot`][cancelflow.SubscriptionSnapshot]s.
+
+        Raises:
+            InvalidParameterError: a bad filter or page size (no request is made).
+            StripeAPIError: Stripe answered with an error.
         """
         params = _subscription_list_params(customer, status, price, page_size)
         page = _call(
@@ -647,7 +698,7 @@ class StripeGateway:
     def _create_portal_session(
         self, params: SessionCreateParams
     ) -> _Request[PortalSession]:
-        _no_request_options(params, "params")
+        _check_params(params, "params")
         sessions = self.client.v1.billing_portal.sessions
         return _Request(
             "create a portal session",
@@ -670,6 +721,12 @@ class StripeGateway:
         Returns:
             The [`PortalSession`][cancelflow.PortalSession]; its `url` logs the
             customer in.
+
+        Raises:
+            InvalidParameterError: *params* is not a dict, carries request
+                options, or holds text stripe-python cannot send (no request
+                is made).
+            StripeAPIError: Stripe answered with an error.
         """
         return self._create_portal_session(params).send()
 
@@ -714,6 +771,10 @@ class StripeGateway:
 
         Returns:
             The [`PortalConfiguration`][cancelflow.PortalConfiguration]s.
+
+        Raises:
+            InvalidParameterError: a filter is not `True`, `False` or `None`.
+            StripeAPIError: Stripe answered with an error.
         """
         return self._list_portal_configurations(
             active=active, is_default=is_default
@@ -786,7 +847,7 @@ class StripeGateway:
     def _create_portal_configuration(
         self, params: ConfigurationCreateParams, idempotency_key: str | None
     ) -> _Request[PortalConfiguration]:
-        _no_request_options(params, "params")
+        _check_params(params, "params")
         options = self._post_options(idempotency_key)
         configurations = self.client.v1.billing_portal.configurations
         return _Request(
@@ -814,8 +875,10 @@ class StripeGateway:
             The configuration Stripe created.
 
         Raises:
-            InvalidParameterError: *params* carries request options, or the key is not
-                a valid idempotency key (no request is made).
+            InvalidParameterError: *params* carries request options or text
+                stripe-python cannot send (a lone surrogate, nesting beyond 32
+                levels), or the key is not a valid idempotency key (no request
+                is made).
             StripeAPIError: Stripe answered with an error.
         """
         return self._create_portal_configuration(params, idempotency_key).send()
@@ -836,8 +899,10 @@ class StripeGateway:
             The configuration Stripe created.
 
         Raises:
-            InvalidParameterError: *params* carries request options, or the key is not
-                a valid idempotency key (no request is made).
+            InvalidParameterError: *params* carries request options or text
+                stripe-python cannot send (a lone surrogate, nesting beyond 32
+                levels), or the key is not a valid idempotency key (no request
+                is made).
             StripeAPIError: Stripe answered with an error.
         """
         return await self._create_portal_configuration(
@@ -851,7 +916,7 @@ class StripeGateway:
         idempotency_key: str | None,
     ) -> _Request[PortalConfiguration]:
         check_id(configuration, "configuration", prefix="bpc_")
-        _no_request_options(params, "params")
+        _check_params(params, "params")
         options = self._post_options(idempotency_key)
         configurations = self.client.v1.billing_portal.configurations
         return _Request(
@@ -944,6 +1009,7 @@ class StripeGateway:
             The feedback options, newest first (Stripe's order).
 
         Raises:
+            InvalidParameterError: *active* is not `True`, `False` or `None`.
             StripeAPIError: Stripe answered with an error.
         """
         return self._list_feedback_options(active).send()
@@ -960,6 +1026,7 @@ class StripeGateway:
             The feedback options, newest first (Stripe's order).
 
         Raises:
+            InvalidParameterError: *active* is not `True`, `False` or `None`.
             StripeAPIError: Stripe answered with an error.
         """
         return await self._list_feedback_options(active).send_async()
@@ -1092,6 +1159,8 @@ def _plain_object(obj: object) -> Mapping[str, Any]:
 def _configuration_list_params(
     active: bool | None, is_default: bool | None
 ) -> ConfigurationListParams:
+    _check_filter(active, "active")
+    _check_filter(is_default, "is_default")
     params: ConfigurationListParams = {"limit": 100}
     if active is not None:
         params["active"] = active
@@ -1101,10 +1170,19 @@ def _configuration_list_params(
 
 
 def _feedback_option_list_params(active: bool | None) -> FeedbackOptionListParams:
+    _check_filter(active, "active")
     params: FeedbackOptionListParams = {"limit": 100}
     if active is not None:
         params["status"] = "active" if active else "inactive"
     return params
+
+
+def _check_filter(value: object, field: str) -> None:
+    """Refuse a yes/no filter that is not `True`, `False` or `None` (no filter)."""
+    if value is not None and not isinstance(value, bool):
+        raise InvalidParameterError(
+            field, f"must be True, False or None, got {type(value).__name__}"
+        )
 
 
 #: Stripe's documented limit of a feedback option's ``description``.
@@ -1120,6 +1198,7 @@ def _check_description(description: object) -> None:
         raise InvalidParameterError(
             "description", f"must be at most {FEEDBACK_OPTION_MAX} characters"
         )
+    _encodable(description, "description")
 
 
 def _check_idempotency_key(key: object) -> str:
