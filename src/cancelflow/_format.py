@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-__all__ = ["currency_digits", "format_amount", "format_time"]
+__all__ = ["currency_digits", "format_amount", "format_time", "printable_json"]
 
 _ZERO_DECIMAL: Final = frozenset({
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
@@ -50,3 +50,22 @@ def format_time(timestamp: int | None, *, seconds: bool = True) -> str:
     except (OverflowError, OSError, ValueError):
         return f"t={timestamp}"
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def printable_json(value: object) -> str:
+    """*value* as JSON that is safe to print on a terminal.
+
+    Letters stay as they are (``"é"``); every character that could drive a
+    terminal, reorder the line or fail to encode is escaped as ``\\uXXXX``: C0
+    and C1 control characters, DEL, the bidirectional embeddings, overrides and
+    isolates, and lone surrogates.
+    """
+    import json
+    import re
+
+    text = json.dumps(value, ensure_ascii=False)  # escapes C0 controls already
+    return re.sub(
+        "[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]",
+        lambda found: f"\\u{ord(found.group()):04x}",
+        text,
+    )

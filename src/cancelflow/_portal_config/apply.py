@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from cancelflow._portal_config.fields import join
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
     KEY_PATTERN,
@@ -44,6 +43,7 @@ from cancelflow._portal_config.plan import (
 )
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalConfiguration
+from cancelflow._toml import join
 from cancelflow.exceptions import (
     PortalConfigApplyError,
     PortalConfigInvalidError,

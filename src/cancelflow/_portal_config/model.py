@@ -31,14 +31,13 @@ from cancelflow._portal_config.fields import (
     Text,
     TextList,
     TextMap,
-    at,
-    describe,
-    join,
+    refuse,
     spec_field,
 )
 from cancelflow._stripe.portal import CancelMode, ProrationBehavior
 from cancelflow._stripe.read import Obj, plain
 from cancelflow._stripe.reasons import CancellationFeedback
+from cancelflow._toml import at, describe, join
 from cancelflow.exceptions import PortalConfigInvalidError, StripeObjectError
 
 __all__ = [
@@ -146,10 +145,6 @@ class PauseInterval(enum.StrEnum):
     YEAR = "year"
 
 
-def _refuse(path: str, problem: str) -> PortalConfigInvalidError:
-    return PortalConfigInvalidError(problem, key_path=path)
-
-
 # -- features --------------------------------------------------------------------------
 
 
@@ -180,7 +175,7 @@ class CancellationReasonSpec(Spec):
 
     def _rules(self) -> None:
         if self.enabled and not self.options and not self.feedback_options:
-            raise _refuse(
+            raise refuse(
                 "options",
                 "an enabled cancellation reason needs at least one option (or custom "
                 "feedback_options); set enabled = false to not ask",
@@ -230,7 +225,7 @@ class SubscriptionCancelSpec(Spec):
             self.proration_behavior is ProrationBehavior.CREATE_PRORATIONS
             and self.mode is not CancelMode.IMMEDIATELY
         ):
-            raise _refuse(
+            raise refuse(
                 "proration_behavior",
                 'create_prorations is only compatible with mode = "immediately" '
                 '(declare that mode, or use "none")',
@@ -294,7 +289,7 @@ class PauseIntervalSpec(Spec):
         assert self.interval is not None  # required
         limit = _PAUSE_MAX[self.interval.value]
         if self.interval_count is not None and self.interval_count > limit:
-            raise _refuse(
+            raise refuse(
                 "interval_count",
                 f"{self.interval_count} {self.interval.value}s is more than the three "
                 f"years Stripe allows (at most {limit})",
@@ -323,12 +318,12 @@ class PauseDurationSpec(Spec):
             self.type is PauseDurationType.INTERVAL_OPTIONS
             and not self.interval_options
         ):
-            raise _refuse(
+            raise refuse(
                 "interval_options",
                 'is required (not empty) with type = "interval_options"',
             )
         if self.type is PauseDurationType.INDEFINITE and self.interval_options:
-            raise _refuse("interval_options", 'is only for type = "interval_options"')
+            raise refuse("interval_options", 'is only for type = "interval_options"')
 
 
 @attrs.frozen(kw_only=True)
@@ -364,7 +359,7 @@ class AdjustableQuantitySpec(Spec):
             and self.maximum is not None
             and self.minimum > self.maximum
         ):
-            raise _refuse("maximum", f"is below minimum ({self.minimum})")
+            raise refuse("maximum", f"is below minimum ({self.minimum})")
 
 
 @attrs.frozen(kw_only=True)
@@ -424,7 +419,7 @@ class SubscriptionUpdateSpec(Spec):
         for n, product in enumerate(self.products or ()):
             assert product.product is not None  # required
             if product.product in seen:
-                raise _refuse(
+                raise refuse(
                     join(join("products", n), "product"),
                     f"{product.product!r} is listed twice",
                 )
@@ -497,7 +492,7 @@ _KEY_RULE: Final = (
 
 def _check_key(value: object) -> str:
     if not isinstance(value, str) or not KEY_PATTERN.fullmatch(value):
-        raise _refuse("key", _KEY_RULE)
+        raise refuse("key", _KEY_RULE)
     return value
 
 
@@ -567,7 +562,7 @@ class PortalConfigSpec(Spec):
         except ValueError:
             allowed = ", ".join(m.value for m in ConfigMatch)
             shown = repr(match)[:60]
-            raise _refuse("match", f"{shown} is not one of {allowed}") from None
+            raise refuse("match", f"{shown} is not one of {allowed}") from None
         if self.match is ConfigMatch.ID:
             given: object = self.id
             if (
@@ -575,9 +570,9 @@ class PortalConfigSpec(Spec):
                 or not given.startswith("bpc_")
                 or not re.fullmatch(r"bpc_[A-Za-z0-9_]{1,250}", given)
             ):
-                raise _refuse("id", 'match = "id" needs the configuration\'s bpc_… id')
+                raise refuse("id", 'match = "id" needs the configuration\'s bpc_… id')
         elif self.id is not None:
-            raise _refuse("id", 'is only for match = "id"')
+            raise refuse("id", 'is only for match = "id"')
 
     # -- plain data (files) ------------------------------------------------------------
 
@@ -633,7 +628,7 @@ class PortalConfigSpec(Spec):
         if key is None and not KEY_PATTERN.fullmatch(name):
             # The key is the table's own name: the error points at the table.
             raise PortalConfigInvalidError(_KEY_RULE, key_path=path or None)
-        return at(path, lambda: cls(key=name, **kwargs))
+        return at(path, lambda: cls(key=name, **kwargs), PortalConfigInvalidError)
 
     def to_data(self) -> dict[str, Any]:
         """The declaration as plain data, as a file holds it.

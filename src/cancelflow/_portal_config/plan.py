@@ -14,14 +14,12 @@ sets (Stripe's order on the page is its own), other lists in order.
 from __future__ import annotations
 
 import enum
-import json
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
 
-from cancelflow._portal_config.fields import join
+from cancelflow._format import printable_json
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
     METADATA_KEY,
@@ -32,6 +30,7 @@ from cancelflow._portal_config.model import (
 from cancelflow._stripe.feedback_option import FeedbackOption
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalConfiguration
+from cancelflow._toml import join
 from cancelflow.exceptions import PortalConfigInvalidError, PortalConfigMatchError
 
 __all__ = [
@@ -52,7 +51,6 @@ _ABSENT: Final = object()
 _UNORDERED: Final = frozenset(
     {"options", "allowed_updates", "default_allowed_updates", "schedule_at_period_end"}
 )
-_BIDI: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class PlanAction(enum.StrEnum):
@@ -68,13 +66,7 @@ def show(value: object) -> str:
     """A value as the plan prints it: JSON, with control and bidi characters
     escaped (text from the account must not drive the terminal); ``None`` is
     ``(none)``."""
-    if value is None:
-        return "(none)"
-    text = json.dumps(value, ensure_ascii=False)
-    return "".join(
-        f"\\u{ord(c):04x}" if c in _BIDI or unicodedata.category(c) == "Cc" else c
-        for c in text
-    )
+    return "(none)" if value is None else printable_json(value)
 
 
 @attrs.frozen
