@@ -27,12 +27,12 @@ import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
+from cancelflow._cli.main import Context, UsageError, writing
 from cancelflow._format import format_amount, format_time
 
 if TYPE_CHECKING:
     from stripe.params import SubscriptionCreateParams
 
-    from cancelflow._cli.main import Context
     from cancelflow._outcomes.events import CancellationEvent
     from cancelflow._outcomes.ledger import Ledger
 
@@ -85,13 +85,9 @@ def register(subparsers: Any, name: str) -> None:
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from cancelflow import MemoryLedger, SQLiteLedger
 
-    ledger: Ledger = (
-        MemoryLedger() if args.ledger is None else SQLiteLedger(args.ledger)
-    )
-    try:
+    ledger = MemoryLedger() if args.ledger is None else SQLiteLedger(args.ledger)
+    with ledger:
         run_demo(ctx.stdout, ledger=ledger, report_html=args.report_html)
-    finally:
-        ledger.close()
     return 0
 
 
@@ -101,8 +97,6 @@ def run_tag(ledger: Ledger) -> tuple[str, int]:
     Raises:
         UsageError: the ledger holds links or cases the demo did not write.
     """
-    from cancelflow._cli.main import UsageError
-
     tags: set[str] = set()
     for found in [
         *(link.session_id for link in ledger.links()),
@@ -401,7 +395,8 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     report = cancelflow.report_from_ledger(ledger, now=fake.clock.now())
     out.write(report.render("text"))
     if report_html is not None:
-        report.write(report_html, "html")
+        with writing(report_html):
+            report.write(report_html, "html")
         say()
         say(f"The same report as a web page: {report_html}")
 
