@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cancelflow._format import format_amount, format_time, printable_json
+from cancelflow._format import format_amount, format_count, format_time, printable_json
 
 
 def test_amounts_in_minor_units():
@@ -16,6 +16,12 @@ def test_amounts_in_minor_units():
     assert format_amount(2000, "eur") == "20.00 EUR"
     assert format_amount(500, "jpy") == "500 JPY"
     assert format_amount(-1234, "kwd") == "-1.234 KWD"
+
+
+def test_counts():
+    """A count with its noun, plural unless it is one."""
+    assert format_count(1, "rule") == "1 rule"
+    assert [format_count(n, "write") for n in (0, 2)] == ["0 writes", "2 writes"]
 
 
 def test_times():

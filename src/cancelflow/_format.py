@@ -11,7 +11,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-__all__ = ["currency_digits", "format_amount", "format_time", "printable_json"]
+__all__ = [
+    "currency_digits",
+    "format_amount",
+    "format_count",
+    "format_time",
+    "printable_json",
+]
 
 _ZERO_DECIMAL: Final = frozenset({
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
@@ -33,6 +39,11 @@ def format_amount(amount: int, currency: str) -> str:
     whole, frac = divmod(abs(amount), 10**digits)
     text = f"{whole}.{frac:0{digits}d}" if digits else str(whole)
     return f"{sign}{text} {currency.upper()}"
+
+
+def format_count(count: int, noun: str) -> str:
+    """``1 rule``, ``2 rules``, ``0 rules``: *count* with *noun*, plural unless 1."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def format_time(timestamp: int | None, *, seconds: bool = True) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from cancelflow._cli.main import UsageError, add_group, is_terminal, writing
+from cancelflow._format import format_count
 
 if TYPE_CHECKING:
     from cancelflow._cli.main import Context
@@ -191,9 +192,8 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     with writing(args.output):
         Path(args.output).write_text(text, encoding="utf-8")
-    count = len(exported)
     print(
-        f"wrote {count} configuration{'s' if count != 1 else ''} to {args.output}",
+        f"wrote {format_count(len(exported), 'configuration')} to {args.output}",
         file=ctx.stderr,
     )
     return 0
@@ -212,9 +212,8 @@ def _validate(args: argparse.Namespace, ctx: Context) -> int:
         print(
             f"{spec.key} (match {spec.match.value}): {features}{extra}", file=ctx.stdout
         )
-    count = len(config)
     print(
-        f"{args.file}: valid, {count} configuration{'s' if count != 1 else ''}",
+        f"{args.file}: valid, {format_count(len(config), 'configuration')}",
         file=ctx.stdout,
     )
     return 0
@@ -295,9 +294,8 @@ def _apply(args: argparse.Namespace, ctx: Context) -> int:
     result = apply_portal_config(client, config, plan=plan)
     for line in result.applied:
         print(f"  {line}", file=ctx.stdout)
-    count = result.writes
     print(
-        f"Applied: {count} write{'s' if count != 1 else ''}; the account now matches "
+        f"Applied: {format_count(result.writes, 'write')}; the account now matches "
         f"{args.file}.",
         file=ctx.stdout,
     )

@@ -28,7 +28,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
 from cancelflow._cli.main import Context, UsageError, writing
-from cancelflow._format import format_amount, format_time
+from cancelflow._format import format_amount, format_count, format_time
 
 if TYPE_CHECKING:
     from stripe.params import SubscriptionCreateParams
@@ -189,10 +189,9 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     start = format_time(fake.clock.now(), seconds=False)
     say(f"(no Stripe key, no network; the fake clock starts at {start})")
     if earlier:
-        runs = "run" if earlier == 1 else "runs"
         say(
-            f"(the ledger holds {earlier} earlier demo {runs}; this one's ids are "
-            f"tagged {tag})"
+            f"(the ledger holds {format_count(earlier, 'earlier demo run')}; this "
+            f"one's ids are tagged {tag})"
         )
     say()
     price = client.v1.prices.create(

@@ -23,6 +23,7 @@ from cancelflow._cli.main import (
     note_problems,
     writing,
 )
+from cancelflow._format import format_count
 
 if TYPE_CHECKING:
     from cancelflow._backtest.backtest import BacktestRecord
@@ -318,7 +319,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     else:
         name = f" {policy.name!r}" if policy.name else ""
         print(
-            f"{args.file}: valid policy{name}, {_count(len(policy.rules), 'rule')} "
+            f"{args.file}: valid policy{name}, {format_count(len(policy.rules), 'rule')} "
             "and a default.",
             file=out,
         )
@@ -344,11 +345,6 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         for coupon, found in problems.items():
             print(f"  coupon {coupon}: {'; '.join(found) or 'ok'}", file=out)
     return 1 if any(problems.values()) else 0
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 rule``, ``2 rules``, ``0 rules``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _check_coupons(policy: RetentionPolicy, ctx: Context) -> dict[str, list[str]]:

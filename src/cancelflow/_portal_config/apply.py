@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from cancelflow._format import format_count
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
     KEY_PATTERN,
@@ -281,7 +282,7 @@ class _Run:
             raise self.fail(err, what, _param_path(base, err.param)) from err
         self.done(
             f"updated configuration {show(config.key)} ({config.configuration_id}): "
-            f"{len(config.changes)} change{'s' if len(config.changes) != 1 else ''}"
+            f"{format_count(len(config.changes), 'change')}"
         )
 
     def deactivate_options(self) -> None:

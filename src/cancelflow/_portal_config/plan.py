@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import attrs
 
-from cancelflow._format import printable_json
+from cancelflow._format import format_count, printable_json
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
     METADATA_KEY,
@@ -197,8 +197,8 @@ class PortalConfigPlan:
         n = self.counts()
         if self.in_step:
             return (
-                f"In step: the account matches the file ({n['in_step']} "
-                f"configuration{'s' if n['in_step'] != 1 else ''})."
+                "In step: the account matches the file "
+                f"({format_count(n['in_step'], 'configuration')})."
             )
         parts = [
             f"{n['create']} to create",
