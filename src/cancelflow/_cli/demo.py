@@ -210,8 +210,9 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
             "duration": "once",
         }
     )
-    portal = parse_portal_config(PORTAL_TOML)["cancel-page"]
-    applied = apply_portal_config(client, parse_portal_config(PORTAL_TOML))
+    portal_file = parse_portal_config(PORTAL_TOML)
+    portal = portal_file["cancel-page"]
+    applied = apply_portal_config(client, portal_file)
     config_id = applied.configuration_ids["cancel-page"]
     cancel = portal.features.subscription_cancel if portal.features else None
     reason = cancel.cancellation_reason if cancel else None

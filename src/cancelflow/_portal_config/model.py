@@ -65,6 +65,7 @@ __all__ = [
     "SubscriptionUpdateField",
     "SubscriptionUpdateSpec",
     "account_data",
+    "declared_reason",
 ]
 
 #: The metadata key cancelflow writes on a configuration it manages by key.
@@ -73,6 +74,10 @@ METADATA_KEY: Final = "cancelflow_config"
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 #: Stripe's limit on a feedback option's description.
 LABEL_MAX: Final = 100
+#: Where a configuration declares its custom feedback options (their labels).
+FEEDBACK_OPTIONS_PATH: Final = (
+    "features.subscription_cancel.cancellation_reason.feedback_options"
+)
 #: Stripe: "The maximum duration is three years."
 _PAUSE_MAX: Final = {"day": 3 * 365, "week": 3 * 52, "month": 36, "year": 3}
 
@@ -663,9 +668,7 @@ class PortalConfigSpec(Spec):
         Returns:
             Their labels, in order.
         """
-        features = self.features
-        cancel = features.subscription_cancel if features else None
-        reason = cancel.cancellation_reason if cancel else None
+        reason = declared_reason(self)
         return reason.feedback_options or () if reason else ()
 
     def to_params(
@@ -752,6 +755,13 @@ class PortalConfigSpec(Spec):
         return cls.from_data({**identity, **data}, join("configurations", key), key=key)
 
 
+def declared_reason(spec: PortalConfigSpec) -> CancellationReasonSpec | None:
+    """The ``features.subscription_cancel.cancellation_reason`` *spec* declares, if any."""
+    features = spec.features
+    cancel = features.subscription_cancel if features else None
+    return cancel.cancellation_reason if cancel else None
+
+
 # -- to Stripe ---------------------------------------------------------------------------
 
 #: Lists Stripe empties with ``""`` in a form (``[]`` would send nothing).
@@ -794,11 +804,7 @@ def _params(
             if label not in feedback_ids:
                 raise PortalConfigInvalidError(
                     "no feedback option id is known for this label",
-                    key_path=join(
-                        "features.subscription_cancel.cancellation_reason."
-                        "feedback_options",
-                        n,
-                    ),
+                    key_path=join(FEEDBACK_OPTIONS_PATH, n),
                 )
             ids.append(feedback_ids[label])
         reason["feedback_options"] = ids
@@ -873,11 +879,7 @@ def _feedback_labels(o: Obj, labels: Mapping[str, str], *, strict: bool) -> list
                 raise PortalConfigInvalidError(
                     f"the feedback option {option_id} is unknown (not among the "
                     "account's feedback options)",
-                    key_path=join(
-                        "features.subscription_cancel.cancellation_reason."
-                        "feedback_options",
-                        n,
-                    ),
+                    key_path=join(FEEDBACK_OPTIONS_PATH, n),
                 )
             label = option_id
         out.append(label)

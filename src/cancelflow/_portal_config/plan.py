@@ -22,10 +22,12 @@ import attrs
 from cancelflow._format import format_count, printable_json
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
+    FEEDBACK_OPTIONS_PATH,
     METADATA_KEY,
     ConfigMatch,
     PortalConfigSpec,
     account_data,
+    declared_reason,
 )
 from cancelflow._stripe.feedback_option import FeedbackOption
 from cancelflow._stripe.gateway import StripeGateway
@@ -422,19 +424,14 @@ def _referenced(config: PortalConfiguration) -> list[str]:
 
 
 def _declares_feedback(spec: PortalConfigSpec) -> bool:
-    features = spec.features
-    cancel = features.subscription_cancel if features else None
-    reason = cancel.cancellation_reason if cancel else None
+    reason = declared_reason(spec)
     return reason is not None and reason.feedback_options is not None
 
 
 def _label_paths(config: PortalConfigFile) -> dict[str, str]:
     out: dict[str, str] = {}
     for spec in config:
-        base = join(
-            join("configurations", spec.key),
-            "features.subscription_cancel.cancellation_reason.feedback_options",
-        )
+        base = f"{join('configurations', spec.key)}.{FEEDBACK_OPTIONS_PATH}"
         for n, label in enumerate(spec.feedback_labels()):
             out.setdefault(label, join(base, n))
     return out
@@ -487,7 +484,8 @@ def make_plan(config: PortalConfigFile, state: AccountState) -> PortalConfigPlan
 
     # Feedback options: find or create the declared labels; deactivate those a
     # managed configuration stops offering, unless another one still offers them.
-    in_use = {i for c in state.configurations for i in _referenced(c)}
+    referenced = {c.id: _referenced(c) for c in state.configurations}
+    in_use = {i for ids in referenced.values() for i in ids}
     wanted: list[str] = []
     for spec in config:
         for label in spec.feedback_labels():
@@ -512,12 +510,12 @@ def make_plan(config: PortalConfigFile, state: AccountState) -> PortalConfigPlan
         if found is None:
             continue
         if _declares_feedback(spec):
-            dropped.update(_referenced(found))
+            dropped.update(referenced[found.id])
         else:
-            kept.update(_referenced(found))
+            kept.update(referenced[found.id])
     for c in state.configurations:
         if c.id not in managed_ids:
-            kept.update(_referenced(c))
+            kept.update(referenced[c.id])
     by_id = {o.id: o for o in state.feedback_options}
     for option_id in sorted(dropped - kept):
         option = by_id.get(option_id)
