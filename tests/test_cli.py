@@ -386,3 +386,19 @@ def test_console_module_runs_in_a_fresh_process():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["customer"] == "cus_1"
+
+
+def test_a_closed_or_missing_stream_is_not_a_terminal(tmp_path):
+    """is_terminal: a terminal says so; a closed stream or a non-stream is not one."""
+    from cancelflow._cli.main import is_terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert is_terminal(Terminal())
+    assert not is_terminal(io.StringIO())
+    closed = (tmp_path / "out.txt").open("w", encoding="utf-8")
+    closed.close()
+    assert not is_terminal(closed)
+    assert not is_terminal(None)

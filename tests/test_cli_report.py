@@ -81,6 +81,17 @@ def test_a_ledger_keeping_problems_says_so_on_stderr(ledger_path):
     assert "evt_bad" in err
 
 
+@pytest.mark.parametrize("where", ["missing/report.txt", "."])
+def test_an_output_that_cannot_be_written_is_one_line(ledger_path, tmp_path, where):
+    """--output in a missing folder, or on a folder: exit 2, one line naming the
+    file, no traceback."""
+    target = tmp_path / where
+    code, out, err = run("--ledger", str(ledger_path), "--output", str(target))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"cancelflow: error: cannot write {target}: ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv", "html"])
 def test_formats_and_output_file(ledger_path, tmp_path, fmt):
     """--format and --output write the file and say so on stderr."""

@@ -188,3 +188,14 @@ def test_refuses_a_ledger_it_did_not_write(tmp_path):
     assert not (tmp_path / "r.html").exists()
     with SQLiteLedger(str(path)) as ledger:
         assert ledger.processed_count() == 0
+
+
+def test_a_report_file_that_cannot_be_written_is_one_line(tmp_path):
+    """--report-html in a missing folder: exit 2 and one line naming the file."""
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "missing" / "report.html"
+    argv = ["demo", "--report-html", str(target)]
+    assert main(argv, stdout=out, stderr=err, environ={}) == 2
+    assert err.getvalue() == (
+        f"cancelflow: error: cannot write {target}: No such file or directory\n"
+    )

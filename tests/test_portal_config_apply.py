@@ -454,6 +454,20 @@ def test_a_stripe_refusal_names_the_key_path(fake, client):
     )
 
 
+def test_a_refused_feedback_option_names_its_label_by_key_path(fake, client):
+    """A feedback option Stripe refuses to create is named by the key path of its
+    label in the file."""
+    dashboard_default(fake)
+    fake.faults.fail_next("billing.feedback_options.create", kind="api_error")
+    with pytest.raises(PortalConfigApplyError) as caught:
+        apply_portal_config(client, parse_portal_config(FILE))
+    assert caught.value.key_path == (
+        "configurations.default.features.subscription_cancel.cancellation_reason."
+        "feedback_options[0]"
+    )
+    assert caught.value.applied == ()
+
+
 def test_a_partial_failure_says_what_was_applied_and_what_not(fake, client):
     """When a write fails midway, the error lists what was done and what was not,
     and the next apply finishes the job."""

@@ -11,7 +11,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-__all__ = ["currency_digits", "format_amount", "format_time"]
+__all__ = [
+    "currency_digits",
+    "format_amount",
+    "format_count",
+    "format_time",
+    "printable_json",
+]
 
 _ZERO_DECIMAL: Final = frozenset({
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
@@ -35,6 +41,11 @@ def format_amount(amount: int, currency: str) -> str:
     return f"{sign}{text} {currency.upper()}"
 
 
+def format_count(count: int, noun: str) -> str:
+    """``1 rule``, ``2 rules``, ``0 rules``: *count* with *noun*, plural unless 1."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_time(timestamp: int | None, *, seconds: bool = True) -> str:
     """Unix seconds as ``2026-11-28 10:00:00 UTC`` (``"unknown"`` for ``None``).
 
@@ -50,3 +61,22 @@ def format_time(timestamp: int | None, *, seconds: bool = True) -> str:
     except (OverflowError, OSError, ValueError):
         return f"t={timestamp}"
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def printable_json(value: object) -> str:
+    """*value* as JSON that is safe to print on a terminal.
+
+    Letters stay as they are (``"é"``); every character that could drive a
+    terminal, reorder the line or fail to encode is escaped as ``\\uXXXX``: C0
+    and C1 control characters, DEL, the bidirectional embeddings, overrides and
+    isolates, and lone surrogates.
+    """
+    import json
+    import re
+
+    text = json.dumps(value, ensure_ascii=False)  # escapes C0 controls already
+    return re.sub(
+        "[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]",
+        lambda found: f"\\u{ord(found.group()):04x}",
+        text,
+    )

@@ -5,21 +5,21 @@ documents them):
 
 * the **compact** form, made to be read fast (a million lines in seconds):
 
-```text
+  ```text
   {"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "usd",
    "items": [["price_1", "prod_1", "month", 1, 2, 1500]], "at": 1760000000}
+  ```
 
-where each item is ``[price, product, interval, interval_count, quantity,
-unit_amount]`` (plus an optional 7th element, ``"metered"``), and optional
-keys add the rest: ``discounts`` (ids), ``start_date``, ``created``,
-``trial_end``, ``cancel_at``, ``cancel_at_period_end``, ``schedule``,
-``paused``, ``metadata``; the customer's ``country``, ``customer_metadata``
-and ``customer_created`` (a line with any of the three, even ``null`` or empty,
-describes a known customer; without them the customer is unknown); the
-history before the attempt: ``attempts``,
-``last_offered_at``, ``last_redeemed_at``; and ``offered``, the coupon
-actually offered then (``null`` for none);
-```
+  where each item is ``[price, product, interval, interval_count, quantity,
+  unit_amount]`` (plus an optional 7th element, ``"metered"``), and optional
+  keys add the rest: ``discounts`` (ids), ``start_date``, ``created``,
+  ``trial_end``, ``cancel_at``, ``cancel_at_period_end``, ``schedule``,
+  ``paused``, ``metadata``; the customer's ``country``, ``customer_metadata``
+  and ``customer_created`` (a line with any of the three, even ``null`` or empty,
+  describes a known customer; without them the customer is unknown); the
+  history before the attempt: ``attempts``, ``last_offered_at``,
+  ``last_redeemed_at``; and ``offered``, the coupon actually offered then
+  (``null`` for none);
 * a **Stripe subscription** object as the API returns it
   (``"object": "subscription"``);
 * a **wrapped** Stripe subscription: ``{"subscription": {...}, "customer":

@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from cancelflow._cli.main import UsageError
+from cancelflow._cli.main import UsageError, add_group, is_terminal, writing
+from cancelflow._format import format_count
 
 if TYPE_CHECKING:
     from cancelflow._cli.main import Context
@@ -32,7 +33,8 @@ _NO_KEY: Final = "run `cancelflow config validate FILE` to check a file without 
 
 def register(subparsers: Any, name: str) -> None:
     """Add ``cancelflow config`` (``show``, ``export``, ``validate``, ``plan``, ``apply``)."""
-    parser = subparsers.add_parser(
+    commands = add_group(
+        subparsers,
         name,
         help="keep the customer portal's configuration in a file: plan, apply, drift",
         description="Portal configuration as code: export the account's portal "
@@ -41,8 +43,6 @@ def register(subparsers: Any, name: str) -> None:
         "validate). Format: docs/how-to/portal-config-as-code.md. Exit codes: 0 done "
         "(or in step), 1 error, 2 usage error or (apply --check) drift.",
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    parser.set_defaults(handler=lambda _args, ctx: _usage(parser, ctx))
 
     show = commands.add_parser(
         "show",
@@ -106,11 +106,6 @@ def register(subparsers: Any, name: str) -> None:
         help="write nothing; exit 2 on drift, 0 when in step",
     )
     apply.set_defaults(handler=_apply)
-
-
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.stderr)
-    return 2
 
 
 def _load(path: str) -> PortalConfigFile:
@@ -195,13 +190,10 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     if args.output is None:
         ctx.stdout.write(text)
         return 0
-    try:
+    with writing(args.output):
         Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
-    count = len(exported)
     print(
-        f"wrote {count} configuration{'s' if count != 1 else ''} to {args.output}",
+        f"wrote {format_count(len(exported), 'configuration')} to {args.output}",
         file=ctx.stderr,
     )
     return 0
@@ -220,9 +212,8 @@ def _validate(args: argparse.Namespace, ctx: Context) -> int:
         print(
             f"{spec.key} (match {spec.match.value}): {features}{extra}", file=ctx.stdout
         )
-    count = len(config)
     print(
-        f"{args.file}: valid, {count} configuration{'s' if count != 1 else ''}",
+        f"{args.file}: valid, {format_count(len(config), 'configuration')}",
         file=ctx.stdout,
     )
     return 0
@@ -268,16 +259,14 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _confirmed(ctx: Context) -> bool:
-    stdin = ctx.stdin
-    interactive = getattr(stdin, "isatty", lambda: False)()
-    if not interactive:
+    if not is_terminal(ctx.stdin):
         raise UsageError(
             "apply needs confirmation and standard input is not a terminal; add --yes "
             "to apply without asking (or --check to only compare)"
         )
     print("Apply these changes? Type yes to apply: ", end="", file=ctx.stdout)
     ctx.stdout.flush()
-    answer = stdin.readline()
+    answer = ctx.stdin.readline()
     return answer.strip().lower() in ("yes", "y")
 
 
@@ -305,9 +294,8 @@ def _apply(args: argparse.Namespace, ctx: Context) -> int:
     result = apply_portal_config(client, config, plan=plan)
     for line in result.applied:
         print(f"  {line}", file=ctx.stdout)
-    count = result.writes
     print(
-        f"Applied: {count} write{'s' if count != 1 else ''}; the account now matches "
+        f"Applied: {format_count(result.writes, 'write')}; the account now matches "
         f"{args.file}.",
         file=ctx.stdout,
     )

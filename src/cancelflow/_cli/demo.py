@@ -27,12 +27,12 @@ import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
-from cancelflow._format import format_amount, format_time
+from cancelflow._cli.main import Context, UsageError, writing
+from cancelflow._format import format_amount, format_count, format_time
 
 if TYPE_CHECKING:
     from stripe.params import SubscriptionCreateParams
 
-    from cancelflow._cli.main import Context
     from cancelflow._outcomes.events import CancellationEvent
     from cancelflow._outcomes.ledger import Ledger
 
@@ -85,13 +85,9 @@ def register(subparsers: Any, name: str) -> None:
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from cancelflow import MemoryLedger, SQLiteLedger
 
-    ledger: Ledger = (
-        MemoryLedger() if args.ledger is None else SQLiteLedger(args.ledger)
-    )
-    try:
+    ledger = MemoryLedger() if args.ledger is None else SQLiteLedger(args.ledger)
+    with ledger:
         run_demo(ctx.stdout, ledger=ledger, report_html=args.report_html)
-    finally:
-        ledger.close()
     return 0
 
 
@@ -101,8 +97,6 @@ def run_tag(ledger: Ledger) -> tuple[str, int]:
     Raises:
         UsageError: the ledger holds links or cases the demo did not write.
     """
-    from cancelflow._cli.main import UsageError
-
     tags: set[str] = set()
     for found in [
         *(link.session_id for link in ledger.links()),
@@ -195,10 +189,9 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     start = format_time(fake.clock.now(), seconds=False)
     say(f"(no Stripe key, no network; the fake clock starts at {start})")
     if earlier:
-        runs = "run" if earlier == 1 else "runs"
         say(
-            f"(the ledger holds {earlier} earlier demo {runs}; this one's ids are "
-            f"tagged {tag})"
+            f"(the ledger holds {format_count(earlier, 'earlier demo run')}; this "
+            f"one's ids are tagged {tag})"
         )
     say()
     price = client.v1.prices.create(
@@ -217,8 +210,9 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
             "duration": "once",
         }
     )
-    portal = parse_portal_config(PORTAL_TOML)["cancel-page"]
-    applied = apply_portal_config(client, parse_portal_config(PORTAL_TOML))
+    portal_file = parse_portal_config(PORTAL_TOML)
+    portal = portal_file["cancel-page"]
+    applied = apply_portal_config(client, portal_file)
     config_id = applied.configuration_ids["cancel-page"]
     cancel = portal.features.subscription_cancel if portal.features else None
     reason = cancel.cancellation_reason if cancel else None
@@ -401,7 +395,8 @@ def run_demo(out: TextIO, *, ledger: Ledger, report_html: str | None = None) -> 
     report = cancelflow.report_from_ledger(ledger, now=fake.clock.now())
     out.write(report.render("text"))
     if report_html is not None:
-        report.write(report_html, "html")
+        with writing(report_html):
+            report.write(report_html, "html")
         say()
         say(f"The same report as a web page: {report_html}")
 

@@ -9,8 +9,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cancelflow._cli.main import Context, add_group
+
 if TYPE_CHECKING:
-    from cancelflow._cli.main import Context
     from cancelflow.testing import FakeServer
 
 __all__ = ["register"]
@@ -20,12 +21,12 @@ def register(subparsers: Any, name: str) -> None:
     """Add ``cancelflow fake`` (with its ``serve`` subcommand)."""
     from cancelflow.testing._server.server import DEFAULT_PORT
 
-    parser = subparsers.add_parser(
+    commands = add_group(
+        subparsers,
         name,
         help="run cancelflow's fake Stripe for local development",
         description="cancelflow's in-memory fake Stripe, for local development.",
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     serve = commands.add_parser(
         "serve",
         help="serve the fake Stripe over HTTP, with the portal's cancel page",
@@ -70,12 +71,6 @@ def register(subparsers: Any, name: str) -> None:
         "--quiet", action="store_true", help="do not log each request (only webhooks)"
     )
     serve.set_defaults(handler=_serve)
-    parser.set_defaults(handler=lambda _args, ctx: _usage(parser, ctx))
-
-
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.stderr)
-    return 2
 
 
 class _SigtermError(Exception):

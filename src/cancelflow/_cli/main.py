@@ -17,8 +17,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 from urllib.parse import urlsplit
 
@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from cancelflow._links.deeplink import AfterCompletion
     from cancelflow._links.urls import AllowedHosts
 
-__all__ = ["COMMANDS", "Context", "main"]
+__all__ = [
+    "COMMANDS",
+    "Context",
+    "add_group",
+    "is_terminal",
+    "main",
+    "note_problems",
+    "writing",
+]
 
 #: A secret (``sk_``) or restricted (``rk_``) key, test or live mode.
 API_KEY_SHAPE: Final = re.compile(r"(?:sk|rk)_(?:test|live)_[0-9A-Za-z]{8,}\Z")
@@ -358,6 +366,45 @@ def build_parser() -> argparse.ArgumentParser:
     for name, register in COMMANDS:
         register(subparsers, name)
     return parser
+
+
+# -- what the subcommands share ---------------------------------------------------------
+
+
+def add_group(subparsers: Any, name: str, *, help: str, description: str) -> Any:  # noqa: A002 - argparse's word
+    """Add ``cancelflow NAME COMMAND …``: a command made of subcommands.
+
+    Run alone, it prints its help on stderr and exits 2.
+
+    Returns:
+        The subparsers to add its commands to.
+    """
+    parser = subparsers.add_parser(name, help=help, description=description)
+
+    def usage(_args: argparse.Namespace, ctx: Context) -> int:
+        parser.print_help(ctx.stderr)
+        return 2
+
+    parser.set_defaults(handler=usage)
+    return parser.add_subparsers(title="commands", metavar="COMMAND")
+
+
+def is_terminal(stream: object) -> bool:
+    """Whether *stream* is a terminal (``False`` for a closed stream)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+@contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Turn a failure to write *path* (``OSError``) into a one-line usage error."""
+    try:
+        yield
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 def note_problems(ledger: Any, name: str, stream: TextIO) -> None:

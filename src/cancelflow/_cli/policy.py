@@ -15,9 +15,18 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cancelflow._cli.main import (
+    Context,
+    UsageError,
+    add_group,
+    is_terminal,
+    note_problems,
+    writing,
+)
+from cancelflow._format import format_count
+
 if TYPE_CHECKING:
     from cancelflow._backtest.backtest import BacktestRecord
-    from cancelflow._cli.main import Context
     from cancelflow._policy.guards import CouponFacts
     from cancelflow._policy.policy import RetentionPolicy
     from cancelflow._policy.toml import PredicateRegistry
@@ -91,15 +100,14 @@ no_offer = true
 
 def register(subparsers: Any, name: str) -> None:
     """Add ``cancelflow policy`` (with ``check`` and ``backtest``)."""
-    parser = subparsers.add_parser(
+    commands = add_group(
+        subparsers,
         name,
         help="check a retention policy file, or backtest it over history",
         description="Work with retention policies written as TOML files. "
         "`cancelflow policy example` prints a complete, commented file to start "
         "from; it explains the format.",
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    parser.set_defaults(handler=lambda _args, ctx: _usage(parser, ctx))
 
     example = commands.add_parser(
         "example",
@@ -192,30 +200,22 @@ def register(subparsers: Any, name: str) -> None:
 
 
 def _example(args: argparse.Namespace, ctx: Context) -> int:
-    from cancelflow._cli.main import UsageError
-
     if args.file is None:
         ctx.stdout.write(EXAMPLE_POLICY_TOML)
         return 0
-    try:
-        with Path(args.file).open("x", encoding="utf-8") as out:
-            out.write(EXAMPLE_POLICY_TOML)
-    except FileExistsError:
-        raise UsageError(
-            f"{args.file} exists; give another name, or remove it first"
-        ) from None
-    except OSError as err:
-        raise UsageError(f"cannot write {args.file}: {err.strerror}") from None
+    with writing(args.file):
+        try:
+            with Path(args.file).open("x", encoding="utf-8") as out:
+                out.write(EXAMPLE_POLICY_TOML)
+        except FileExistsError:
+            raise UsageError(
+                f"{args.file} exists; give another name, or remove it first"
+            ) from None
     print(
         f"wrote {args.file}; check it with: cancelflow policy check {args.file}",
         file=ctx.stdout,
     )
     return 0
-
-
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.stderr)
-    return 2
 
 
 def _predicates_option(parser: argparse.ArgumentParser) -> None:
@@ -228,8 +228,6 @@ def _predicates_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _registry(spec: str | None) -> PredicateRegistry:
-    from cancelflow._cli.main import UsageError
-
     if spec is None:
         return {}
     module_name, _, attribute = spec.partition(":")
@@ -321,7 +319,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     else:
         name = f" {policy.name!r}" if policy.name else ""
         print(
-            f"{args.file}: valid policy{name}, {_count(len(policy.rules), 'rule')} "
+            f"{args.file}: valid policy{name}, {format_count(len(policy.rules), 'rule')} "
             "and a default.",
             file=out,
         )
@@ -347,11 +345,6 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         for coupon, found in problems.items():
             print(f"  coupon {coupon}: {'; '.join(found) or 'ok'}", file=out)
     return 1 if any(problems.values()) else 0
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 rule``, ``2 rules``, ``0 rules``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _check_coupons(policy: RetentionPolicy, ctx: Context) -> dict[str, list[str]]:
@@ -393,7 +386,7 @@ class Progress:
         self.stream = stream
         self.width = width
         self.clock = clock
-        self._shown = enabled and _isatty(stream)
+        self._shown = enabled and is_terminal(stream)
         self._last = float("-inf")
 
     @property
@@ -427,16 +420,7 @@ class Progress:
             self.stream.flush()
 
 
-def _isatty(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
-        return False
-
-
 def _coupons_from_file(path: str) -> dict[str, Coupon]:
-    from cancelflow._cli.main import UsageError
     from cancelflow._stripe.coupon import Coupon
     from cancelflow.exceptions import StripeObjectError
 
@@ -471,7 +455,6 @@ def _records(
     args: argparse.Namespace, ctx: Context, progress: Progress
 ) -> Iterator[BacktestRecord]:
     from cancelflow._backtest.jsonl import read_history
-    from cancelflow._cli.main import UsageError
 
     now = args.now if args.now is not None else int(time.time())
     source: str = args.history
@@ -506,7 +489,6 @@ def _records(
 
 def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
     from cancelflow._backtest.sources import records_from_ledger
-    from cancelflow._cli.main import UsageError, note_problems
     from cancelflow._outcomes.ledger_sqlite import SQLiteLedger
     from cancelflow._stripe.gateway import StripeGateway
     from cancelflow._stripe.subscription import SubscriptionSnapshot
@@ -524,17 +506,12 @@ def _ledger_records(path: str, ctx: Context) -> Iterator[BacktestRecord]:
         except StripeResourceMissingError:
             return None
 
-    ledger = SQLiteLedger(path)
-    try:
+    with SQLiteLedger(path) as ledger:
         note_problems(ledger, path, ctx.stderr)
         yield from records_from_ledger(ledger, snapshot)
-    finally:
-        ledger.close()
 
 
 def _coupon_facts(args: argparse.Namespace, ctx: Context) -> CouponFacts:
-    from cancelflow._cli.main import UsageError
-
     if args.coupons is not None:
         return _coupons_from_file(args.coupons)
     if not ctx.environ.get("STRIPE_API_KEY"):
@@ -550,7 +527,6 @@ def _coupon_facts(args: argparse.Namespace, ctx: Context) -> CouponFacts:
 
 def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     from cancelflow._backtest.backtest import backtest
-    from cancelflow._cli.main import UsageError
 
     policy = _load(args.file, args.predicates)
     coupons = _coupon_facts(args, ctx)

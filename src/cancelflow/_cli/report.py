@@ -16,9 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from cancelflow._cli.main import (
+    Context,
+    UsageError,
+    is_terminal,
+    note_problems,
+    writing,
+)
+
 if TYPE_CHECKING:
-    from cancelflow._cli.main import Context
-    from cancelflow._outcomes.ledger import Ledger
+    from cancelflow._outcomes.ledger_sql import SQLLedger
     from cancelflow._reports.model import Report
     from cancelflow._reports.stripe_report import RateLimitWait, ScanProgress
 
@@ -118,8 +125,6 @@ def parse_moment(text: str, option: str) -> int:
     Raises:
         UsageError: not a date, an ISO time with an offset, or a number.
     """
-    from cancelflow._cli.main import UsageError
-
     value = text.strip()
     if re.fullmatch(r"-?\d+", value):
         return int(value)
@@ -140,14 +145,12 @@ def parse_moment(text: str, option: str) -> int:
     return int(moment.timestamp())
 
 
-def open_ledger(url: str, schema: str | None) -> Ledger:
+def open_ledger(url: str, schema: str | None) -> SQLLedger:
     """The ledger a ``--ledger`` value names (never printing the URL's secrets).
 
     Raises:
         UsageError: an unknown scheme, or a SQLite file that does not exist.
     """
-    from cancelflow._cli.main import UsageError
-
     if url.startswith(("postgresql://", "postgres://")):
         from cancelflow._outcomes.ledger_postgres import PostgresLedger
 
@@ -199,11 +202,7 @@ class ScanBar:
     @property
     def shown(self) -> bool:
         """Whether the stream is a terminal (otherwise nothing is drawn)."""
-        isatty = getattr(self.stream, "isatty", None)
-        try:
-            return bool(isatty and isatty())
-        except ValueError:  # a closed stream
-            return False
+        return is_terminal(self.stream)
 
     def __call__(self, progress: ScanProgress) -> None:
         """Redraw for *progress* (at most ten times a second, and at the end)."""
@@ -249,8 +248,6 @@ class ScanBar:
 
 
 def _build(args: argparse.Namespace, ctx: Context) -> Report:
-    from cancelflow._cli.main import UsageError
-
     since = None if args.since is None else parse_moment(args.since, "--since")
     until = None if args.until is None else parse_moment(args.until, "--until")
     if args.from_stripe:
@@ -280,11 +277,9 @@ def _build(args: argparse.Namespace, ctx: Context) -> Report:
             raise
     if args.checkpoint != DEFAULT_CHECKPOINT or args.restart:
         raise UsageError("--checkpoint and --restart are for --from-stripe")
-    from cancelflow._cli.main import note_problems
     from cancelflow._reports.ledger_report import report_from_ledger
 
-    ledger = open_ledger(args.ledger, args.schema)
-    try:
+    with open_ledger(args.ledger, args.schema) as ledger:
         note_problems(ledger, "the ledger", ctx.stderr)
         return report_from_ledger(
             ledger,
@@ -293,16 +288,14 @@ def _build(args: argparse.Namespace, ctx: Context) -> Report:
             horizon_months=args.horizon_months,
             comments=args.comments,
         )
-    finally:
-        ledger.close()
 
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
     report = _build(args, ctx)
-    text = report.render(args.format, locale=args.locale)
     if args.output is None:
-        ctx.stdout.write(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8", newline="")
-        print(f"wrote {args.output}", file=ctx.stderr)
+        ctx.stdout.write(report.render(args.format, locale=args.locale))
+        return 0
+    with writing(args.output):
+        report.write(args.output, args.format, locale=args.locale)
+    print(f"wrote {args.output}", file=ctx.stderr)
     return 0

@@ -7,13 +7,11 @@ offending key, such as ``rules[2].segment.mrr.min``.
 
 from __future__ import annotations
 
-import json
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from cancelflow._policy.context import DecisionContext
 from cancelflow._policy.experiments import Arm, Experiment
@@ -29,6 +27,7 @@ from cancelflow._policy.segments import (
     Range,
     Segment,
 )
+from cancelflow._toml import at, describe, join
 from cancelflow._toml import toml_string as _str
 from cancelflow._toml import toml_value as _value
 from cancelflow._validate import is_int, is_name
@@ -38,7 +37,6 @@ __all__ = ["dump_policy", "load_policy", "parse_policy"]
 
 PredicateRegistry = Mapping[str, Callable[[DecisionContext], bool]]
 
-_T = TypeVar("_T")
 
 _ID_LISTS: Final = ("prices", "products", "currencies", "countries")
 _RANGES: Final = ("mrr", "tenure_days", "customer_tenure_days", "attempts")
@@ -65,28 +63,6 @@ MAX_TOML_NESTING: Final = 64
 _OUTCOMES: Final = ("offer", "no_offer", "experiment")
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    part = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-    return f"{path}.{part}" if path else part
-
-
-def _at(path: str, build: Callable[[], _T]) -> _T:
-    """Run a constructor; prefix the key path of any PolicyError with *path*."""
-    try:
-        return build()
-    except PolicyError as err:
-        inner = err.key_path
-        if not inner:
-            full = path
-        elif inner.startswith("[") or not path:
-            full = f"{path}{inner}"
-        else:
-            full = f"{path}.{inner}"
-        raise PolicyError(err.problem, key_path=full or None) from None
-
-
 class _Loader:
     def __init__(self, predicates: PredicateRegistry) -> None:
         self.predicates = predicates
@@ -96,7 +72,7 @@ class _Loader:
     @staticmethod
     def table(value: object, path: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise PolicyError(f"expected a table, got {_kind(value)}", key_path=path)
+            raise PolicyError(f"expected a table, got {describe(value)}", key_path=path)
         return value
 
     @staticmethod
@@ -110,13 +86,13 @@ class _Loader:
                         "before the [rules.segment] header (keys after a table "
                         "header belong to that table)"
                     )
-                raise PolicyError(f"unknown key; {hint}", key_path=_join(path, key))
+                raise PolicyError(f"unknown key; {hint}", key_path=join(path, key))
 
     @staticmethod
     def string(value: object, path: str) -> str:
         if not is_name(value):
             raise PolicyError(
-                f"expected a non-empty string, got {_kind(value)}", key_path=path
+                f"expected a non-empty string, got {describe(value)}", key_path=path
             )
         assert isinstance(value, str)
         return value
@@ -125,14 +101,16 @@ class _Loader:
     def boolean(value: object, path: str) -> bool:
         if not isinstance(value, bool):
             raise PolicyError(
-                f"expected true or false, got {_kind(value)}", key_path=path
+                f"expected true or false, got {describe(value)}", key_path=path
             )
         return value
 
     @staticmethod
     def integer(value: object, path: str) -> int:
         if not is_int(value):
-            raise PolicyError(f"expected an integer, got {_kind(value)}", key_path=path)
+            raise PolicyError(
+                f"expected an integer, got {describe(value)}", key_path=path
+            )
         assert isinstance(value, int)
         return value
 
@@ -141,12 +119,12 @@ class _Loader:
             return [self.string(value, path)]
         if not isinstance(value, list):
             raise PolicyError(
-                f"expected a string or a list of strings, got {_kind(value)}",
+                f"expected a string or a list of strings, got {describe(value)}",
                 key_path=path,
             )
         if not value:
             raise PolicyError("the list is empty", key_path=path)
-        return [self.string(v, _join(path, n)) for n, v in enumerate(value)]
+        return [self.string(v, join(path, n)) for n, v in enumerate(value)]
 
     # -- pieces ----------------------------------------------------------------------
 
@@ -155,15 +133,15 @@ class _Loader:
         self.known(table, frozenset({"min", "max"}), path)
         low = table.get("min")
         high = table.get("max")
-        low = None if low is None else self.integer(low, _join(path, "min"))
-        high = None if high is None else self.integer(high, _join(path, "max"))
-        return _at(path, lambda: Range(low, high))
+        low = None if low is None else self.integer(low, join(path, "min"))
+        high = None if high is None else self.integer(high, join(path, "max"))
+        return at(path, lambda: Range(low, high), PolicyError)
 
     def metadata(self, value: object, path: str) -> dict[str, str | list[str] | bool]:
         table = self.table(value, path)
         out: dict[str, str | list[str] | bool] = {}
         for key, test in table.items():
-            where = _join(path, key)
+            where = join(path, key)
             out[key] = test if isinstance(test, bool) else self.strings(test, where)
         return out
 
@@ -176,44 +154,40 @@ class _Loader:
             parts.append(self.plain_segment(plain, path))
         for key in ("all", "any"):
             if key in table:
-                where = _join(path, key)
+                where = join(path, key)
                 items = table[key]
                 if not isinstance(items, list):
                     raise PolicyError(
-                        f"expected a list of segments, got {_kind(items)}",
+                        f"expected a list of segments, got {describe(items)}",
                         key_path=where,
                     )
-                inner = [self.segment(v, _join(where, n)) for n, v in enumerate(items)]
+                inner = [self.segment(v, join(where, n)) for n, v in enumerate(items)]
                 parts.append(AllOf(inner) if key == "all" else AnyOf(inner))
         if "not" in table:
-            parts.append(Not(self.segment(table["not"], _join(path, "not"))))
+            parts.append(Not(self.segment(table["not"], join(path, "not"))))
         return parts[0] if len(parts) == 1 else AllOf(parts)
 
     def plain_segment(self, table: Mapping[str, Any], path: str) -> Segment:
         kwargs: dict[str, Any] = {}
         for key in _ID_LISTS:
             if key in table:
-                kwargs[key] = self.strings(table[key], _join(path, key))
+                kwargs[key] = self.strings(table[key], join(path, key))
         for key in _RANGES:
             if key in table:
-                kwargs[key] = self.range(table[key], _join(path, key))
+                kwargs[key] = self.range(table[key], join(path, key))
         if "interval" in table:
-            kwargs["interval"] = self.strings(
-                table["interval"], _join(path, "interval")
-            )
+            kwargs["interval"] = self.strings(table["interval"], join(path, "interval"))
         if "interval_count" in table:
             kwargs["interval_count"] = self.integer(
-                table["interval_count"], _join(path, "interval_count")
+                table["interval_count"], join(path, "interval_count")
             )
         if "trialing" in table:
-            kwargs["trialing"] = self.boolean(
-                table["trialing"], _join(path, "trialing")
-            )
+            kwargs["trialing"] = self.boolean(table["trialing"], join(path, "trialing"))
         for key in ("metadata", "customer_metadata"):
             if key in table:
-                kwargs[key] = self.metadata(table[key], _join(path, key))
+                kwargs[key] = self.metadata(table[key], join(path, key))
         if "predicate" in table:
-            where = _join(path, "predicate")
+            where = join(path, "predicate")
             name = self.string(table["predicate"], where)
             fn = self.predicates.get(name)
             if fn is None:
@@ -221,51 +195,51 @@ class _Loader:
                 raise PolicyError(
                     f"unknown predicate {name!r} (registered: {known})", key_path=where
                 )
-            kwargs["predicate"] = _at(where, lambda: Predicate(name, fn))
-        return _at(path, lambda: Segment(**kwargs))
+            kwargs["predicate"] = at(where, lambda: Predicate(name, fn), PolicyError)
+        return at(path, lambda: Segment(**kwargs), PolicyError)
 
     def offer(self, value: object, path: str) -> Offer:
         table = self.table(value, path)
         self.known(table, frozenset({"coupon", "replace_discount"}), path)
         if "coupon" not in table:
-            raise PolicyError("missing", key_path=_join(path, "coupon"))
-        coupon = self.string(table["coupon"], _join(path, "coupon"))
+            raise PolicyError("missing", key_path=join(path, "coupon"))
+        coupon = self.string(table["coupon"], join(path, "coupon"))
         replace = table.get("replace_discount", False)
-        replace = self.boolean(replace, _join(path, "replace_discount"))
-        return _at(path, lambda: Offer(coupon, replace_discount=replace))
+        replace = self.boolean(replace, join(path, "replace_discount"))
+        return at(path, lambda: Offer(coupon, replace_discount=replace), PolicyError)
 
     def experiment(self, value: object, path: str) -> Experiment:
         table = self.table(value, path)
         self.known(table, frozenset({"name", "salt", "arms"}), path)
         for key in ("name", "arms"):
             if key not in table:
-                raise PolicyError("missing", key_path=_join(path, key))
-        name = self.string(table["name"], _join(path, "name"))
+                raise PolicyError("missing", key_path=join(path, key))
+        name = self.string(table["name"], join(path, "name"))
         salt = table.get("salt")
-        salt = None if salt is None else self.string(salt, _join(path, "salt"))
-        arms_path = _join(path, "arms")
+        salt = None if salt is None else self.string(salt, join(path, "salt"))
+        arms_path = join(path, "arms")
         raw_arms = table["arms"]
         if not isinstance(raw_arms, list):
             raise PolicyError(
-                f"expected a list of arms, got {_kind(raw_arms)}", key_path=arms_path
+                f"expected a list of arms, got {describe(raw_arms)}", key_path=arms_path
             )
-        arms = [self.arm(v, _join(arms_path, n)) for n, v in enumerate(raw_arms)]
-        return _at(path, lambda: Experiment(name, arms, salt=salt))
+        arms = [self.arm(v, join(arms_path, n)) for n, v in enumerate(raw_arms)]
+        return at(path, lambda: Experiment(name, arms, salt=salt), PolicyError)
 
     def arm(self, value: object, path: str) -> Arm:
         table = self.table(value, path)
         self.known(table, frozenset({"name", "weight", "offer"}), path)
         for key in ("name", "weight"):
             if key not in table:
-                raise PolicyError("missing", key_path=_join(path, key))
-        name = self.string(table["name"], _join(path, "name"))
-        weight = self.integer(table["weight"], _join(path, "weight"))
+                raise PolicyError("missing", key_path=join(path, key))
+        name = self.string(table["name"], join(path, "name"))
+        weight = self.integer(table["weight"], join(path, "weight"))
         offer = (
-            self.offer(table["offer"], _join(path, "offer"))
+            self.offer(table["offer"], join(path, "offer"))
             if "offer" in table
             else None
         )
-        return _at(path, lambda: Arm(name, weight, offer))
+        return at(path, lambda: Arm(name, weight, offer), PolicyError)
 
     def outcome(self, table: Mapping[str, Any], path: str) -> Outcome:
         given = [key for key in _OUTCOMES if key in table]
@@ -277,7 +251,7 @@ class _Loader:
             )
             raise PolicyError(problem, key_path=path or None)
         key = given[0]
-        where = _join(path, key)
+        where = join(path, key)
         if key == "offer":
             return self.offer(table[key], where)
         if key == "experiment":
@@ -292,11 +266,11 @@ class _Loader:
         table = self.table(value, path)
         self.known(table, frozenset({"name", "segment", *_OUTCOMES}), path)
         if "name" not in table:
-            raise PolicyError("missing", key_path=_join(path, "name"))
-        name = self.string(table["name"], _join(path, "name"))
-        segment = self.segment(table.get("segment", {}), _join(path, "segment"))
+            raise PolicyError("missing", key_path=join(path, "name"))
+        name = self.string(table["name"], join(path, "name"))
+        segment = self.segment(table.get("segment", {}), join(path, "segment"))
         outcome = self.outcome(table, path)
-        return _at(path, lambda: Rule(name, segment, outcome))
+        return at(path, lambda: Rule(name, segment, outcome), PolicyError)
 
     def guards(self, value: object, path: str) -> Guards:
         table = self.table(value, path)
@@ -304,13 +278,13 @@ class _Loader:
         self.known(table, allowed, path)
         kwargs: dict[str, Any] = {}
         for key, raw in table.items():
-            where = _join(path, key)
+            where = join(path, key)
             kwargs[key] = (
                 self.integer(raw, where)
                 if key == "cooldown_days"
                 else self.boolean(raw, where)
             )
-        return _at(path, lambda: Guards(**kwargs))
+        return at(path, lambda: Guards(**kwargs), PolicyError)
 
     def policy(self, data: Mapping[str, Any]) -> RetentionPolicy:
         self.known(data, frozenset({"name", "rules", "default", "guards"}), "")
@@ -319,38 +293,23 @@ class _Loader:
         raw_rules = data.get("rules", [])
         if not isinstance(raw_rules, list):
             raise PolicyError(
-                f"expected an array of tables ([[rules]]), got {_kind(raw_rules)}",
+                f"expected an array of tables ([[rules]]), got {describe(raw_rules)}",
                 key_path="rules",
             )
-        rules = [self.rule(v, _join("rules", n)) for n, v in enumerate(raw_rules)]
+        rules = [self.rule(v, join("rules", n)) for n, v in enumerate(raw_rules)]
         default: Outcome = NO_OFFER
         if "default" in data:
             table = self.table(data["default"], "default")
             self.known(table, frozenset(_OUTCOMES), "default")
             default = self.outcome(table, "default")
         guards = self.guards(data.get("guards", {}), "guards")
-        return _at(
+        return at(
             "",
             lambda: RetentionPolicy(
                 rules=rules, default=default, guards=guards, name=name
             ),
+            PolicyError,
         )
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string" if value else "an empty string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
 
 
 def _check_nesting(text: str) -> None:

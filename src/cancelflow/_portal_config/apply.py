@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from cancelflow._portal_config.fields import join
+from cancelflow._format import format_count
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
     KEY_PATTERN,
@@ -44,6 +44,7 @@ from cancelflow._portal_config.plan import (
 )
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalConfiguration
+from cancelflow._toml import join
 from cancelflow.exceptions import (
     PortalConfigApplyError,
     PortalConfigInvalidError,
@@ -138,6 +139,13 @@ class ApplyResult:
         return len(self.applied)
 
 
+def _configuration_ids(plan: PortalConfigPlan) -> dict[str, str]:
+    """The ``bpc_…`` id of each configuration *plan* matched, by key."""
+    return {
+        c.key: c.configuration_id for c in plan.configurations if c.configuration_id
+    }
+
+
 def _covered(path: str, changed: set[str]) -> bool:
     return any(
         c == path or c.startswith((f"{path}.", f"{path}[")) or path.startswith(f"{c}.")
@@ -188,9 +196,6 @@ class _Run:
         self.applied: list[str] = []
         self.steps: list[str] = [_step_line(s) for s in _steps(plan)]
         self.ids = dict(plan.feedback_ids)
-        self.config_ids: dict[str, str] = {
-            c.key: c.configuration_id for c in plan.configurations if c.configuration_id
-        }
 
     def key(self, what: str) -> str:
         """The idempotency key of the next write."""
@@ -249,7 +254,6 @@ class _Run:
             )
         except StripeAPIError as err:
             raise self.fail(err, what, _param_path(base, err.param)) from err
-        self.config_ids[config.key] = made.id
         self.done(f"created configuration {show(config.key)} ({made.id})")
         if config.spec.active is False:
             # Stripe creates configurations active; deactivating is an update.
@@ -281,7 +285,7 @@ class _Run:
             raise self.fail(err, what, _param_path(base, err.param)) from err
         self.done(
             f"updated configuration {show(config.key)} ({config.configuration_id}): "
-            f"{len(config.changes)} change{'s' if len(config.changes) != 1 else ''}"
+            f"{format_count(len(config.changes), 'change')}"
         )
 
     def deactivate_options(self) -> None:
@@ -386,10 +390,7 @@ def apply_portal_config(
                 "another file); nothing was applied: plan again"
             )
     if plan.in_step:
-        ids = {
-            c.key: c.configuration_id for c in plan.configurations if c.configuration_id
-        }
-        return ApplyResult(plan=plan, configuration_ids=ids)
+        return ApplyResult(plan=plan, configuration_ids=_configuration_ids(plan))
     run = _Run(gateway, plan)
     run.create_options()
     run.write_configurations()
@@ -412,10 +413,11 @@ def apply_portal_config(
             "may have changed or refused a value silently; plan again to see it.",
             applied=tuple(run.applied),
         )
-    ids = {
-        c.key: c.configuration_id for c in after.configurations if c.configuration_id
-    }
-    return ApplyResult(plan=plan, applied=tuple(run.applied), configuration_ids=ids)
+    return ApplyResult(
+        plan=plan,
+        applied=tuple(run.applied),
+        configuration_ids=_configuration_ids(after),
+    )
 
 
 def _export_key(

@@ -15,14 +15,14 @@ with the same words.
 from __future__ import annotations
 
 import enum
-import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Final, Self, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Final, Self
 
 import attrs
 
+from cancelflow._toml import at, describe, join
 from cancelflow.exceptions import PortalConfigInvalidError
 
 __all__ = [
@@ -37,63 +37,15 @@ __all__ = [
     "Text",
     "TextList",
     "TextMap",
-    "at",
-    "describe",
-    "join",
+    "refuse",
     "spec_field",
 ]
-
-_T = TypeVar("_T")
 
 #: Stripe's integers are 64-bit, and so are TOML's.
 INT_MAX: Final = 2**63 - 1
 #: The longest string Stripe's specification allows in these objects.
 TEXT_MAX: Final = 5000
-_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+[^\s]*")
-
-
-def join(path: str, key: str | int) -> str:
-    """``features`` + ``subscription_cancel`` → ``features.subscription_cancel``;
-    a list index gives ``products[2]``; a key that is not bare is quoted."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    part = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
-    return f"{path}.{part}" if path else part
-
-
-def at(path: str, build: Callable[[], _T]) -> _T:
-    """Run *build*; put *path* in front of the key path of its refusal."""
-    try:
-        return build()
-    except PortalConfigInvalidError as err:
-        inner = err.key_path
-        if not inner:
-            full = path
-        elif inner.startswith("[") or not path:
-            full = f"{path}{inner}"
-        else:
-            full = f"{path}.{inner}"
-        raise PortalConfigInvalidError(err.problem, key_path=full or None) from None
-
-
-def describe(value: object) -> str:
-    """What *value* is, in a few words, for an error message (never the value)."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string" if value else "an empty string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "a table"
-    return f"a {type(value).__name__}"
 
 
 def _is_list(value: object) -> bool:
@@ -101,21 +53,22 @@ def _is_list(value: object) -> bool:
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
-def _refuse(path: str, problem: str) -> PortalConfigInvalidError:
+def refuse(path: str, problem: str) -> PortalConfigInvalidError:
+    """The refusal of the value at *path* (``""``: the whole document)."""
     return PortalConfigInvalidError(problem, key_path=path or None)
 
 
 def _clean_text(value: object, path: str, *, max_len: int) -> str:
     if not isinstance(value, str):
-        raise _refuse(path, f"expected a string, got {describe(value)}")
+        raise refuse(path, f"expected a string, got {describe(value)}")
     if len(value) > max_len:
-        raise _refuse(path, f"is {len(value)} characters long; at most {max_len}")
+        raise refuse(path, f"is {len(value)} characters long; at most {max_len}")
     for char in value:
         category = unicodedata.category(char)
         if category == "Cc":
-            raise _refuse(path, f"contains the control character U+{ord(char):04X}")
+            raise refuse(path, f"contains the control character U+{ord(char):04X}")
         if category == "Cs":
-            raise _refuse(path, f"contains a lone surrogate U+{ord(char):04X}")
+            raise refuse(path, f"contains a lone surrogate U+{ord(char):04X}")
     return value
 
 
@@ -144,7 +97,7 @@ class Bool(Kind):
 
     def load(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
-            raise _refuse(path, f"expected true or false, got {describe(value)}")
+            raise refuse(path, f"expected true or false, got {describe(value)}")
         return value
 
 
@@ -155,14 +108,14 @@ class Int(Kind):
 
     def load(self, value: Any, path: str) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _refuse(path, f"expected an integer, got {describe(value)}")
+            raise refuse(path, f"expected an integer, got {describe(value)}")
         if not self.low <= value <= self.high:
             shown = (
                 str(value)
                 if len(str(value)) <= 30
                 else f"a {len(str(value))}-digit number"
             )
-            raise _refuse(
+            raise refuse(
                 path, f"{shown} is out of range; expected {self.low} to {self.high}"
             )
         return value
@@ -179,9 +132,9 @@ class Text(Kind):
     def load(self, value: Any, path: str) -> str:
         text = _clean_text(value, path, max_len=self.max_len)
         if self.nonempty and not text.strip():
-            raise _refuse(path, "must not be empty")
+            raise refuse(path, "must not be empty")
         if self.url and text and not _URL.fullmatch(text):
-            raise _refuse(
+            raise refuse(
                 path,
                 'is not a URL (expected scheme://host/…, without spaces), or "" '
                 "for none",
@@ -201,10 +154,10 @@ class Choice(Kind):
 
     def load(self, value: Any, path: str) -> enum.StrEnum:
         if not isinstance(value, str):
-            raise _refuse(path, f"expected a string, got {describe(value)}")
+            raise refuse(path, f"expected a string, got {describe(value)}")
         if value in self.refused or value not in self.members._value2member_map_:
             shown = _clean_text(value, path, max_len=TEXT_MAX)[:60]
-            raise _refuse(
+            raise refuse(
                 path,
                 f"{shown!r} is not one of {', '.join(self.allowed())}",
             )
@@ -223,13 +176,13 @@ class ChoiceSet(Kind):
 
     def load(self, value: Any, path: str) -> frozenset[enum.StrEnum]:
         if not _is_list(value):
-            raise _refuse(path, f"expected an array of strings, got {describe(value)}")
+            raise refuse(path, f"expected an array of strings, got {describe(value)}")
         one = Choice(self.members)
         seen: set[enum.StrEnum] = set()
         for n, item in enumerate(value):
             member = one.load(item, join(path, n))
             if member in seen:
-                raise _refuse(join(path, n), f"{member.value!r} is listed twice")
+                raise refuse(join(path, n), f"{member.value!r} is listed twice")
             seen.add(member)
         return frozenset(seen)
 
@@ -249,19 +202,19 @@ class TextList(Kind):
 
     def load(self, value: Any, path: str) -> tuple[str, ...]:
         if not _is_list(value):
-            raise _refuse(path, f"expected an array of strings, got {describe(value)}")
+            raise refuse(path, f"expected an array of strings, got {describe(value)}")
         items = list(value)
         if len(items) > self.max_items:
-            raise _refuse(
+            raise refuse(
                 path, f"has {len(items)} {self.item}s; at most {self.max_items}"
             )
         if self.nonempty and not items:
-            raise _refuse(path, f"needs at least one {self.item}")
+            raise refuse(path, f"needs at least one {self.item}")
         out: list[str] = []
         for n, item in enumerate(items):
             text = Text(max_len=self.max_len, nonempty=True).load(item, join(path, n))
             if text in out:
-                raise _refuse(join(path, n), f"{text!r} is listed twice")
+                raise refuse(join(path, n), f"{text!r} is listed twice")
             out.append(text)
         return tuple(out)
 
@@ -280,21 +233,21 @@ class TextMap(Kind):
 
     def load(self, value: Any, path: str) -> Mapping[str, str] | None:
         if not isinstance(value, Mapping):
-            raise _refuse(path, f"expected a table of strings, got {describe(value)}")
+            raise refuse(path, f"expected a table of strings, got {describe(value)}")
         if len(value) > self.max_keys:
-            raise _refuse(path, f"has {len(value)} keys; at most {self.max_keys}")
+            raise refuse(path, f"has {len(value)} keys; at most {self.max_keys}")
         out: dict[str, str] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise _refuse(path, f"expected string keys, got {describe(key)}")
+                raise refuse(path, f"expected string keys, got {describe(key)}")
             where = join(path, key)
             _clean_text(key, where, max_len=40)
             if not key or "[" in key or "]" in key:
-                raise _refuse(
+                raise refuse(
                     where, "a metadata key is 1 to 40 characters without [ or ]"
                 )
             if key in self.reserved:
-                raise _refuse(
+                raise refuse(
                     where, "is reserved: cancelflow writes it to find the configuration"
                 )
             out[key] = _clean_text(item, where, max_len=500)
@@ -327,7 +280,7 @@ class Nested(Kind):
             return value
         if isinstance(value, Mapping):
             return self.load(value, path)
-        raise _refuse(
+        raise refuse(
             path, f"expected a {self.cls.__name__} (or a table), got {describe(value)}"
         )
 
@@ -349,12 +302,12 @@ class NestedList(Kind):
 
     def _items(self, value: Any, path: str) -> list[Any]:
         if not _is_list(value):
-            raise _refuse(path, f"expected an array of tables, got {describe(value)}")
+            raise refuse(path, f"expected an array of tables, got {describe(value)}")
         items = list(value)
         if len(items) > self.max_items:
-            raise _refuse(path, f"has {len(items)} entries; at most {self.max_items}")
+            raise refuse(path, f"has {len(items)} entries; at most {self.max_items}")
         if self.nonempty and not items:
-            raise _refuse(path, "needs at least one entry")
+            raise refuse(path, "needs at least one entry")
         return items
 
     def check(self, value: Any, path: str) -> tuple[Spec, ...]:
@@ -396,12 +349,12 @@ class Spec:
             value = getattr(self, field.name)
             if value is None:
                 if field.metadata["required"]:
-                    raise _refuse(field.name, "is required")
+                    raise refuse(field.name, "is required")
                 continue
             checked = kind.check(value, field.name)
             object.__setattr__(self, field.name, checked)
             if checked is None and field.metadata["required"]:
-                raise _refuse(field.name, "is required")
+                raise refuse(field.name, "is required")
         self._rules()
 
     def _rules(self) -> None:
@@ -420,19 +373,19 @@ class Spec:
     def from_data(cls, data: object, path: str = "") -> Self:
         """Read from plain data (a TOML table); unknown keys are refused."""
         if not isinstance(data, Mapping):
-            raise _refuse(path, f"expected a table, got {describe(data)}")
+            raise refuse(path, f"expected a table, got {describe(data)}")
         kinds = cls.data_keys()
         for key in data:
             if not isinstance(key, str) or key not in kinds:
                 shown = key if isinstance(key, str) else describe(key)
-                raise _refuse(
+                raise refuse(
                     join(path, shown) if isinstance(key, str) else path,
                     f"unknown key; expected one of: {', '.join(kinds)}",
                 )
         kwargs = {
             key: kinds[key].load(value, join(path, key)) for key, value in data.items()
         }
-        return at(path, lambda: cls(**kwargs))
+        return at(path, lambda: cls(**kwargs), PortalConfigInvalidError)
 
     def to_data(self) -> dict[str, Any]:
         """The declared fields as plain data (what a file holds), in order."""

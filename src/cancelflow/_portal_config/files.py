@@ -24,9 +24,8 @@ from typing import Any, Final
 
 import attrs
 
-from cancelflow._portal_config.fields import describe, join
 from cancelflow._portal_config.model import ConfigMatch, PortalConfigSpec
-from cancelflow._toml import toml_key, toml_value
+from cancelflow._toml import describe, join, toml_key, toml_value
 from cancelflow.exceptions import PortalConfigInvalidError
 
 __all__ = [

@@ -31,14 +31,13 @@ from cancelflow._portal_config.fields import (
     Text,
     TextList,
     TextMap,
-    at,
-    describe,
-    join,
+    refuse,
     spec_field,
 )
 from cancelflow._stripe.portal import CancelMode, ProrationBehavior
 from cancelflow._stripe.read import Obj, plain
 from cancelflow._stripe.reasons import CancellationFeedback
+from cancelflow._toml import at, describe, join
 from cancelflow.exceptions import PortalConfigInvalidError, StripeObjectError
 
 __all__ = [
@@ -66,6 +65,7 @@ __all__ = [
     "SubscriptionUpdateField",
     "SubscriptionUpdateSpec",
     "account_data",
+    "declared_reason",
 ]
 
 #: The metadata key cancelflow writes on a configuration it manages by key.
@@ -74,6 +74,10 @@ METADATA_KEY: Final = "cancelflow_config"
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 #: Stripe's limit on a feedback option's description.
 LABEL_MAX: Final = 100
+#: Where a configuration declares its custom feedback options (their labels).
+FEEDBACK_OPTIONS_PATH: Final = (
+    "features.subscription_cancel.cancellation_reason.feedback_options"
+)
 #: Stripe: "The maximum duration is three years."
 _PAUSE_MAX: Final = {"day": 3 * 365, "week": 3 * 52, "month": 36, "year": 3}
 
@@ -146,10 +150,6 @@ class PauseInterval(enum.StrEnum):
     YEAR = "year"
 
 
-def _refuse(path: str, problem: str) -> PortalConfigInvalidError:
-    return PortalConfigInvalidError(problem, key_path=path)
-
-
 # -- features --------------------------------------------------------------------------
 
 
@@ -180,7 +180,7 @@ class CancellationReasonSpec(Spec):
 
     def _rules(self) -> None:
         if self.enabled and not self.options and not self.feedback_options:
-            raise _refuse(
+            raise refuse(
                 "options",
                 "an enabled cancellation reason needs at least one option (or custom "
                 "feedback_options); set enabled = false to not ask",
@@ -230,7 +230,7 @@ class SubscriptionCancelSpec(Spec):
             self.proration_behavior is ProrationBehavior.CREATE_PRORATIONS
             and self.mode is not CancelMode.IMMEDIATELY
         ):
-            raise _refuse(
+            raise refuse(
                 "proration_behavior",
                 'create_prorations is only compatible with mode = "immediately" '
                 '(declare that mode, or use "none")',
@@ -294,7 +294,7 @@ class PauseIntervalSpec(Spec):
         assert self.interval is not None  # required
         limit = _PAUSE_MAX[self.interval.value]
         if self.interval_count is not None and self.interval_count > limit:
-            raise _refuse(
+            raise refuse(
                 "interval_count",
                 f"{self.interval_count} {self.interval.value}s is more than the three "
                 f"years Stripe allows (at most {limit})",
@@ -323,12 +323,12 @@ class PauseDurationSpec(Spec):
             self.type is PauseDurationType.INTERVAL_OPTIONS
             and not self.interval_options
         ):
-            raise _refuse(
+            raise refuse(
                 "interval_options",
                 'is required (not empty) with type = "interval_options"',
             )
         if self.type is PauseDurationType.INDEFINITE and self.interval_options:
-            raise _refuse("interval_options", 'is only for type = "interval_options"')
+            raise refuse("interval_options", 'is only for type = "interval_options"')
 
 
 @attrs.frozen(kw_only=True)
@@ -364,7 +364,7 @@ class AdjustableQuantitySpec(Spec):
             and self.maximum is not None
             and self.minimum > self.maximum
         ):
-            raise _refuse("maximum", f"is below minimum ({self.minimum})")
+            raise refuse("maximum", f"is below minimum ({self.minimum})")
 
 
 @attrs.frozen(kw_only=True)
@@ -424,7 +424,7 @@ class SubscriptionUpdateSpec(Spec):
         for n, product in enumerate(self.products or ()):
             assert product.product is not None  # required
             if product.product in seen:
-                raise _refuse(
+                raise refuse(
                     join(join("products", n), "product"),
                     f"{product.product!r} is listed twice",
                 )
@@ -497,7 +497,7 @@ _KEY_RULE: Final = (
 
 def _check_key(value: object) -> str:
     if not isinstance(value, str) or not KEY_PATTERN.fullmatch(value):
-        raise _refuse("key", _KEY_RULE)
+        raise refuse("key", _KEY_RULE)
     return value
 
 
@@ -567,7 +567,7 @@ class PortalConfigSpec(Spec):
         except ValueError:
             allowed = ", ".join(m.value for m in ConfigMatch)
             shown = repr(match)[:60]
-            raise _refuse("match", f"{shown} is not one of {allowed}") from None
+            raise refuse("match", f"{shown} is not one of {allowed}") from None
         if self.match is ConfigMatch.ID:
             given: object = self.id
             if (
@@ -575,9 +575,9 @@ class PortalConfigSpec(Spec):
                 or not given.startswith("bpc_")
                 or not re.fullmatch(r"bpc_[A-Za-z0-9_]{1,250}", given)
             ):
-                raise _refuse("id", 'match = "id" needs the configuration\'s bpc_… id')
+                raise refuse("id", 'match = "id" needs the configuration\'s bpc_… id')
         elif self.id is not None:
-            raise _refuse("id", 'is only for match = "id"')
+            raise refuse("id", 'is only for match = "id"')
 
     # -- plain data (files) ------------------------------------------------------------
 
@@ -633,7 +633,7 @@ class PortalConfigSpec(Spec):
         if key is None and not KEY_PATTERN.fullmatch(name):
             # The key is the table's own name: the error points at the table.
             raise PortalConfigInvalidError(_KEY_RULE, key_path=path or None)
-        return at(path, lambda: cls(key=name, **kwargs))
+        return at(path, lambda: cls(key=name, **kwargs), PortalConfigInvalidError)
 
     def to_data(self) -> dict[str, Any]:
         """The declaration as plain data, as a file holds it.
@@ -668,9 +668,7 @@ class PortalConfigSpec(Spec):
         Returns:
             Their labels, in order.
         """
-        features = self.features
-        cancel = features.subscription_cancel if features else None
-        reason = cancel.cancellation_reason if cancel else None
+        reason = declared_reason(self)
         return reason.feedback_options or () if reason else ()
 
     def to_params(
@@ -757,6 +755,13 @@ class PortalConfigSpec(Spec):
         return cls.from_data({**identity, **data}, join("configurations", key), key=key)
 
 
+def declared_reason(spec: PortalConfigSpec) -> CancellationReasonSpec | None:
+    """The ``features.subscription_cancel.cancellation_reason`` *spec* declares, if any."""
+    features = spec.features
+    cancel = features.subscription_cancel if features else None
+    return cancel.cancellation_reason if cancel else None
+
+
 # -- to Stripe ---------------------------------------------------------------------------
 
 #: Lists Stripe empties with ``""`` in a form (``[]`` would send nothing).
@@ -799,11 +804,7 @@ def _params(
             if label not in feedback_ids:
                 raise PortalConfigInvalidError(
                     "no feedback option id is known for this label",
-                    key_path=join(
-                        "features.subscription_cancel.cancellation_reason."
-                        "feedback_options",
-                        n,
-                    ),
+                    key_path=join(FEEDBACK_OPTIONS_PATH, n),
                 )
             ids.append(feedback_ids[label])
         reason["feedback_options"] = ids
@@ -878,11 +879,7 @@ def _feedback_labels(o: Obj, labels: Mapping[str, str], *, strict: bool) -> list
                 raise PortalConfigInvalidError(
                     f"the feedback option {option_id} is unknown (not among the "
                     "account's feedback options)",
-                    key_path=join(
-                        "features.subscription_cancel.cancellation_reason."
-                        "feedback_options",
-                        n,
-                    ),
+                    key_path=join(FEEDBACK_OPTIONS_PATH, n),
                 )
             label = option_id
         out.append(label)

@@ -14,24 +14,25 @@ sets (Stripe's order on the page is its own), other lists in order.
 from __future__ import annotations
 
 import enum
-import json
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
 
-from cancelflow._portal_config.fields import join
+from cancelflow._format import format_count, printable_json
 from cancelflow._portal_config.files import PortalConfigFile
 from cancelflow._portal_config.model import (
+    FEEDBACK_OPTIONS_PATH,
     METADATA_KEY,
     ConfigMatch,
     PortalConfigSpec,
     account_data,
+    declared_reason,
 )
 from cancelflow._stripe.feedback_option import FeedbackOption
 from cancelflow._stripe.gateway import StripeGateway
 from cancelflow._stripe.portal import PortalConfiguration
+from cancelflow._toml import join
 from cancelflow.exceptions import PortalConfigInvalidError, PortalConfigMatchError
 
 __all__ = [
@@ -52,7 +53,6 @@ _ABSENT: Final = object()
 _UNORDERED: Final = frozenset(
     {"options", "allowed_updates", "default_allowed_updates", "schedule_at_period_end"}
 )
-_BIDI: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class PlanAction(enum.StrEnum):
@@ -68,13 +68,7 @@ def show(value: object) -> str:
     """A value as the plan prints it: JSON, with control and bidi characters
     escaped (text from the account must not drive the terminal); ``None`` is
     ``(none)``."""
-    if value is None:
-        return "(none)"
-    text = json.dumps(value, ensure_ascii=False)
-    return "".join(
-        f"\\u{ord(c):04x}" if c in _BIDI or unicodedata.category(c) == "Cc" else c
-        for c in text
-    )
+    return "(none)" if value is None else printable_json(value)
 
 
 @attrs.frozen
@@ -205,8 +199,8 @@ class PortalConfigPlan:
         n = self.counts()
         if self.in_step:
             return (
-                f"In step: the account matches the file ({n['in_step']} "
-                f"configuration{'s' if n['in_step'] != 1 else ''})."
+                "In step: the account matches the file "
+                f"({format_count(n['in_step'], 'configuration')})."
             )
         parts = [
             f"{n['create']} to create",
@@ -430,19 +424,14 @@ def _referenced(config: PortalConfiguration) -> list[str]:
 
 
 def _declares_feedback(spec: PortalConfigSpec) -> bool:
-    features = spec.features
-    cancel = features.subscription_cancel if features else None
-    reason = cancel.cancellation_reason if cancel else None
+    reason = declared_reason(spec)
     return reason is not None and reason.feedback_options is not None
 
 
 def _label_paths(config: PortalConfigFile) -> dict[str, str]:
     out: dict[str, str] = {}
     for spec in config:
-        base = join(
-            join("configurations", spec.key),
-            "features.subscription_cancel.cancellation_reason.feedback_options",
-        )
+        base = f"{join('configurations', spec.key)}.{FEEDBACK_OPTIONS_PATH}"
         for n, label in enumerate(spec.feedback_labels()):
             out.setdefault(label, join(base, n))
     return out
@@ -495,7 +484,8 @@ def make_plan(config: PortalConfigFile, state: AccountState) -> PortalConfigPlan
 
     # Feedback options: find or create the declared labels; deactivate those a
     # managed configuration stops offering, unless another one still offers them.
-    in_use = {i for c in state.configurations for i in _referenced(c)}
+    referenced = {c.id: _referenced(c) for c in state.configurations}
+    in_use = {i for ids in referenced.values() for i in ids}
     wanted: list[str] = []
     for spec in config:
         for label in spec.feedback_labels():
@@ -520,12 +510,12 @@ def make_plan(config: PortalConfigFile, state: AccountState) -> PortalConfigPlan
         if found is None:
             continue
         if _declares_feedback(spec):
-            dropped.update(_referenced(found))
+            dropped.update(referenced[found.id])
         else:
-            kept.update(_referenced(found))
+            kept.update(referenced[found.id])
     for c in state.configurations:
         if c.id not in managed_ids:
-            kept.update(_referenced(c))
+            kept.update(referenced[c.id])
     by_id = {o.id: o for o in state.feedback_options}
     for option_id in sorted(dropped - kept):
         option = by_id.get(option_id)
