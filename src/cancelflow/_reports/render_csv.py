@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 from cancelflow._format import currency_digits
@@ -58,11 +58,11 @@ def _rate(section: str, key: str, detail: str, name: str, rate: Rate) -> Iterato
 
 
 def _breakdown(
-    section: str, rows: tuple[Breakdown, ...], label: object
+    section: str, rows: tuple[Breakdown, ...], label: Callable[[str | None], str]
 ) -> Iterator[Row]:
     for row in rows:
         key = row.key or ""
-        detail = label(row.key)  # type: ignore[operator]
+        detail = label(row.key)
         yield (section, key, detail, "", "count", row.count)
         yield (section, key, detail, "", "share", row.share)
         yield from _amounts(section, key, detail, "mrr", row.mrr)
