@@ -198,7 +198,12 @@ def release(session: nox.Session) -> None:
     with session.chdir(work):
         first = _readme_command(1).split("&&")[-1].strip()  # after the install
         session.log(f"README command 1: {first}")
-        session.run(*shlex.split(first), env=env, external=True)
+        # nox looks programs up on its own session's path, not on env's PATH:
+        # name the wheel venv's script by its path.
+        program, *args = shlex.split(first)
+        if (bindir / program).exists():
+            program = str(bindir / program)
+        session.run(program, *args, env=env, external=True)
         session.run(
             python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "check_wheel.py",
             env=env, external=True,

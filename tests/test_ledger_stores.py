@@ -411,17 +411,23 @@ def test_a_link_the_stores_cannot_keep_is_refused_when_built():
         "customer_id": "cus_1",
         "created": 1,
     }
-    deep: list = []
-    for _ in range(5000):
-        deep = [deep]
+
+    def nested(levels):
+        value: list = []
+        for _ in range(levels - 1):
+            value = [value]
+        return value
+
+    assert LinkRecord(**good, decision=nested(100)).decision == nested(100)
     for field, value in (
+        ("decision", nested(101)),
         ("created", 2**63),
         ("mrr", 2**64),
         ("customer_id", "cus_\x00"),
         ("arm", "a\udc00"),
         ("decision", {"why": "x\x00"}),
         ("decision", {"n": 2**70}),
-        ("decision", deep),
+        ("decision", nested(5000)),
     ):
         with pytest.raises(InvalidParameterError) as info:
             LinkRecord(**{**good, field: value})

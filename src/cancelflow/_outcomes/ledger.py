@@ -132,16 +132,24 @@ def _json_value(value: object) -> object:
     return result
 
 
+#: How deeply a link's decision may nest. cancelflow's own decisions nest a few
+#: levels; the bound is ours, the same on every Python (3.13's JSON encoder no
+#: longer stops at the recursion limit) and far below SQLite's JSON limit (1000).
+MAX_JSON_DEPTH = 100
+
+
 def _unstorable_json(value: object) -> str | None:
     """Why JSON data *value* cannot be stored by every store, or ``None``."""
-    stack = [value]
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth >= MAX_JSON_DEPTH:
+            return f"it is nested more than {MAX_JSON_DEPTH} levels deep"
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, str):
             problem = unstorable(item)
             if problem is not None:
