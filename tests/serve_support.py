@@ -19,6 +19,7 @@ import pytest
 import stripe
 
 from cancelflow.testing import FakeStripe
+from fake_support import cancel_flow
 from needs import (
     CHROMIUM_VAR,  # noqa: F401 - test_server_browser.py sets it
     browser_problem,
@@ -205,18 +206,8 @@ def cancel_session(
     after: dict[str, Any] | None = None,
     **params: Any,
 ) -> stripe.billing_portal.Session:
-    flow: dict[str, Any] = {
-        "type": "subscription_cancel",
-        "subscription_cancel": {"subscription": sub.id},
-    }
-    if coupon is not None:
-        flow["subscription_cancel"]["retention"] = {
-            "type": "coupon_offer",
-            "coupon_offer": {"coupon": coupon},
-        }
-    if after is not None:
-        flow["after_completion"] = after
     params.setdefault("configuration", newest_configuration(client))
+    flow = cancel_flow(sub, coupon=coupon, after=after)
     return client.v1.billing_portal.sessions.create(
         params={"customer": sub.customer, "flow_data": flow, **params}
     )
