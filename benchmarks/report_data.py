@@ -29,17 +29,7 @@ from cancelflow._outcomes.ledger_sql import CASE_COLUMNS
 
 START = 1_735_689_600  # 2025-01-01
 SPAN = 730 * 86_400
-FEEDBACK = [
-    "too_expensive",
-    "missing_features",
-    "switched_service",
-    "unused",
-    "customer_service",
-    "too_complex",
-    "low_quality",
-    "other",
-    None,
-]
+FEEDBACK = [*(m.value for m in cancelflow.CancellationFeedback), None]
 FEEDBACK_WEIGHTS = [30, 15, 12, 14, 4, 5, 4, 8, 8]
 CURRENCIES = [("eur", 1500), ("usd", 1900), ("jpy", 2000)]
 CURRENCY_WEIGHTS = [60, 30, 10]

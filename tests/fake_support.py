@@ -76,6 +76,28 @@ def cancel_config(
     )
 
 
+def cancel_flow(
+    sub: stripe.Subscription,
+    *,
+    coupon: str | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``flow_data`` of a cancel deep link to *sub*, with a retention coupon
+    and an ``after_completion`` when given."""
+    flow: dict[str, Any] = {
+        "type": "subscription_cancel",
+        "subscription_cancel": {"subscription": sub.id},
+    }
+    if coupon is not None:
+        flow["subscription_cancel"]["retention"] = {
+            "type": "coupon_offer",
+            "coupon_offer": {"coupon": coupon},
+        }
+    if after is not None:
+        flow["after_completion"] = after
+    return flow
+
+
 def default_cancel_config(fake: FakeStripe, **cancel: Any) -> dict[str, Any]:
     """Save the Dashboard's portal settings with cancellation on: the account's default."""
     feature = {

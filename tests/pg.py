@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from needs import require
+
 URL_VAR = "CANCELFLOW_TEST_POSTGRES_URL"
 
 
@@ -35,11 +37,7 @@ def _problem() -> str | None:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The test server's URL; skips (locally) or fails (CI) without one."""
-    problem = _problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{problem}; CI must run the PostgreSQL tests")
-        pytest.skip(problem)
+    require(_problem(), "PostgreSQL tests")
     return os.environ[URL_VAR]
 
 

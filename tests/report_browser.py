@@ -1,9 +1,8 @@
 """Headless Chromium for the report's browser tests, and the docs' screenshot.
 
-Not a test module. The browser is Debian's ``chromium`` (``/usr/bin/chromium``,
-which ``.ci/run`` installs) driven by Playwright's Python package; Playwright's
-own browser download is never used. Without either, the browser tests skip
-locally, with the reason, and fail when ``CI`` is set: CI must run them.
+Not a test module. The browser is the system's Chromium, found and launched
+as ``needs`` says: without it the browser tests skip locally, with the reason,
+and fail when ``CI`` is set.
 
 Run as a script, it writes the screenshot the docs show::
 
@@ -12,57 +11,18 @@ Run as a script, it writes the screenshot the docs show::
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-CHROMIUM_VAR = "CANCELFLOW_TEST_CHROMIUM"
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
+from needs import chromium_path, launch_chromium
 
 
-def chromium_path() -> str | None:
-    """Where Chromium is: ``CANCELFLOW_TEST_CHROMIUM``, ``/usr/bin/chromium`` or on PATH."""
-    for candidate in (os.environ.get(CHROMIUM_VAR), DEFAULT_CHROMIUM):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _problem() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (it is in the tests dependency group)"
-    if chromium_path() is None:
-        return (
-            f"no Chromium at {DEFAULT_CHROMIUM} or {CHROMIUM_VAR} "
-            "(apt-get install chromium; never `playwright install`)"
-        )
-    return None
-
-
-def launch_browser() -> Any:
+def launch_browser() -> Iterator[Any]:
     """A headless Chromium (a generator for a fixture); skips (locally) or
     fails (CI) without one."""
-    problem = _problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{problem}; CI must run the browser tests")
-        pytest.skip(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    return launch_chromium(chromium_path())
 
 
 def showcase_report() -> Any:
@@ -97,13 +57,8 @@ def screenshot(html: str, target: Path, browser: Any, *, width: int = 1280) -> N
 
 
 if __name__ == "__main__":
-    from playwright.sync_api import sync_playwright
-
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "report.png")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        screenshot(showcase_report().render("html"), out, chromium)
-        chromium.close()
+    browsers = launch_browser()
+    screenshot(showcase_report().render("html"), out, next(browsers))
+    browsers.close()
     print(f"wrote {out}")

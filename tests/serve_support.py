@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,14 @@ import pytest
 import stripe
 
 from cancelflow.testing import FakeStripe
+from fake_support import cancel_flow
+from needs import (
+    CHROMIUM_VAR,  # noqa: F401 - test_server_browser.py sets it
+    browser_problem,
+    chromium_path,
+    launch_chromium,
+    require,
+)
 
 KEY = "sk_test_served"
 
@@ -199,18 +206,8 @@ def cancel_session(
     after: dict[str, Any] | None = None,
     **params: Any,
 ) -> stripe.billing_portal.Session:
-    flow: dict[str, Any] = {
-        "type": "subscription_cancel",
-        "subscription_cancel": {"subscription": sub.id},
-    }
-    if coupon is not None:
-        flow["subscription_cancel"]["retention"] = {
-            "type": "coupon_offer",
-            "coupon_offer": {"coupon": coupon},
-        }
-    if after is not None:
-        flow["after_completion"] = after
     params.setdefault("configuration", newest_configuration(client))
+    flow = cancel_flow(sub, coupon=coupon, after=after)
     return client.v1.billing_portal.sessions.create(
         params={"customer": sub.customer, "flow_data": flow, **params}
     )
@@ -308,41 +305,10 @@ class Served:
 
 # -- the browser ----------------------------------------------------------------------------
 
-CHROMIUM_VAR = "CANCELFLOW_TEST_CHROMIUM"
-
-
-def chromium_path() -> str | None:
-    """The Chromium to drive: $CANCELFLOW_TEST_CHROMIUM, or `chromium` on PATH."""
-    given = os.environ.get(CHROMIUM_VAR)
-    if given:
-        return given if os.access(given, os.X_OK) else None
-    return shutil.which("chromium")
-
-
-def browser_problem() -> str | None:
-    """Why the browser tests cannot run here, or ``None``."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright's Python package is not installed (the tests dependency group has it)"
-    if chromium_path() is None:
-        return (
-            f"no chromium executable (apt-get install chromium, or set {CHROMIUM_VAR} "
-            "to a Chromium binary); Playwright's own browser download is never used"
-        )
-    return None
-
 
 def need_browser() -> None:
     """Skip (locally) or fail (CI) when the browser tests cannot run."""
-    problem = browser_problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{problem}; CI must run the browser tests")
-        pytest.skip(problem)
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
+    require(browser_problem(chromium_path()), "browser tests")
 
 
 @pytest.fixture(scope="module")
@@ -352,14 +318,4 @@ def browser():
     Not for the session: Playwright's sync API keeps an asyncio loop running while
     it is open, and later tests calling ``asyncio.run()`` would fail.
     """
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    yield from launch_chromium(chromium_path())

@@ -8,6 +8,7 @@ import json
 import pytest
 import stripe
 from tests.fake_support import (
+    cancel_flow,
     client,
     default_cancel_config,
     fake,
@@ -36,18 +37,8 @@ FEB_1 = int(dt.datetime(2026, 2, 1, tzinfo=dt.UTC).timestamp())
 DAY = 86_400
 
 
-def cancel_session(client, sub, *, coupon=None, **params):
-    flow = {
-        "type": "subscription_cancel",
-        "subscription_cancel": {"subscription": sub.id},
-    }
-    if coupon is not None:
-        flow["subscription_cancel"]["retention"] = {
-            "type": "coupon_offer",
-            "coupon_offer": {"coupon": coupon},
-        }
-    if "after_completion" in params:
-        flow["after_completion"] = params.pop("after_completion")
+def cancel_session(client, sub, *, coupon=None, after_completion=None, **params):
+    flow = cancel_flow(sub, coupon=coupon, after=after_completion)
     return client.v1.billing_portal.sessions.create(
         params={"customer": sub.customer, "flow_data": flow, **params}
     )

@@ -12,6 +12,7 @@ import cancelflow
 from cancelflow import (
     Arm,
     Cancelflow,
+    CancellationFeedback,
     Experiment,
     MemoryLedger,
     Offer,
@@ -28,16 +29,7 @@ from cancelflow._reports.stats import newcombe_interval
 from cancelflow.testing import FakeStripe
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
-REASONS = [
-    "too_expensive",
-    "missing_features",
-    "switched_service",
-    "unused",
-    "customer_service",
-    "too_complex",
-    "low_quality",
-    "other",
-]
+REASONS = [m.value for m in CancellationFeedback]
 CUSTOMERS = 36
 PRICE = {"eur": 1500, "usd": 2000}
 

@@ -16,6 +16,7 @@ __all__ = [
     "format_amount",
     "format_count",
     "format_time",
+    "major_units",
     "printable_json",
 ]
 
@@ -32,13 +33,23 @@ def currency_digits(currency: str) -> int:
     return 0 if cur in _ZERO_DECIMAL else 3 if cur in _THREE_DECIMAL else 2
 
 
+def major_units(amount: int, currency: str, *, grouped: bool = False) -> str:
+    """Minor units written in the currency's major unit, exactly (integer arithmetic).
+
+    ``123456, "eur"`` → ``"1234.56"`` (``grouped=True``: ``"1,234.56"``);
+    ``-500, "jpy"`` → ``"-500"``; ``1, "kwd"`` → ``"0.001"``.
+    """
+    digits = currency_digits(currency)
+    whole, fraction = divmod(abs(amount), 10**digits)
+    text = f"{whole:,}" if grouped else str(whole)
+    if digits:
+        text = f"{text}.{fraction:0{digits}d}"
+    return f"-{text}" if amount < 0 else text
+
+
 def format_amount(amount: int, currency: str) -> str:
     """``2000, "eur"`` → ``"20.00 EUR"`` (minor units to a readable amount)."""
-    digits = currency_digits(currency)
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), 10**digits)
-    text = f"{whole}.{frac:0{digits}d}" if digits else str(whole)
-    return f"{sign}{text} {currency.upper()}"
+    return f"{major_units(amount, currency)} {currency.upper()}"
 
 
 def format_count(count: int, noun: str) -> str:

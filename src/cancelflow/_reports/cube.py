@@ -26,8 +26,8 @@ import bisect
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, NoReturn
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Final, NoReturn, TypeVar
 
 import attrs
 
@@ -74,6 +74,7 @@ CaseKey = tuple[
     str | None,
 ]
 PriceKey = tuple[str | None, str | None, str, str | None]
+_K = TypeVar("_K", bound=Hashable)
 
 
 def trunc_div(numerator: int, denominator: int) -> int:
@@ -255,31 +256,9 @@ class Cube:
                 return
             key = json.loads(key_text)
             if tag == 1:
-                (
-                    _,
-                    state,
-                    initiated,
-                    feedback,
-                    option,
-                    tenure,
-                    currency,
-                    coupon,
-                    exp,
-                    arm,
-                ) = key
-                self.by_case[
-                    (
-                        state,
-                        bool(initiated),
-                        feedback,
-                        option,
-                        tenure,
-                        currency,
-                        coupon,
-                        exp,
-                        arm,
-                    )
-                ] = [int(x) for x in (n, mrr, cost, unknown, later, later_mrr)]
+                self.by_case[_case_key(key[1:])] = [
+                    int(x) for x in (n, mrr, cost, unknown, later, later_mrr)
+                ]
             elif tag == 2:
                 _, price, month, currency = key
                 product = note
@@ -328,11 +307,9 @@ class Cube:
         """
         try:
             for key, sums in data["by_case"]:
-                state, initiated, *rest = key
-                full = (str(state), bool(initiated), *rest)
-                if len(full) != 9 or len(sums) != 6:
-                    _unexpected("a case key has the wrong length")
-                self.by_case[full] = [int(x) for x in sums]
+                if len(sums) != 6:
+                    _unexpected("a case has the wrong number of sums")
+                self.by_case[_case_key(key)] = [int(x) for x in sums]
             for key, sums in data["by_price"]:
                 product, price, month, currency = key
                 self.by_price[(product, price, str(month), currency)] = [
@@ -347,6 +324,19 @@ class Cube:
 
 def _unexpected(message: str) -> NoReturn:
     raise ValueError(message)
+
+
+def _case_key(values: Sequence[Any]) -> CaseKey:
+    """A case key read back from JSON (the stores' query, a checkpoint).
+
+    Raises:
+        ValueError: *values* is not nine values long.
+    """
+    state, initiated, *rest = values
+    key = (str(state), bool(initiated), *rest)
+    if len(key) != 9:
+        _unexpected("a case key has the wrong length")
+    return key
 
 
 # -- the figures -----------------------------------------------------------------------
@@ -390,10 +380,10 @@ def _breakdown(
 
 
 def _group(
-    items: Iterable[tuple[str | None, str | None, int, int]],
-) -> dict[str | None, tuple[int, dict[str, int]]]:
+    items: Iterable[tuple[_K, str | None, int, int]],
+) -> dict[_K, tuple[int, dict[str, int]]]:
     """``(key, currency, n, mrr)`` items summed by key."""
-    out: dict[str | None, tuple[int, dict[str, int]]] = {}
+    out: dict[_K, tuple[int, dict[str, int]]] = {}
     for key, currency, n, mrr in items:
         count, amounts = out.get(key, (0, {}))
         _add(amounts, currency, mrr)
@@ -610,11 +600,10 @@ def assemble(
 
 
 def _group_prices(cube: Cube, total: int) -> tuple[PriceBreakdown, ...]:
-    groups: dict[tuple[str | None, str | None], tuple[int, dict[str, int]]] = {}
-    for (product, price, _, currency), (n, mrr) in cube.by_price.items():
-        count, amounts = groups.get((product, price), (0, {}))
-        _add(amounts, currency, mrr)
-        groups[(product, price)] = (count + n, amounts)
+    groups = _group(
+        ((product, price), currency, n, mrr)
+        for (product, price, _, currency), (n, mrr) in cube.by_price.items()
+    )
     rows = [
         PriceBreakdown(
             product_id=product,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
-from cancelflow._format import currency_digits
+from cancelflow._format import major_units
 from cancelflow._reports.model import Breakdown, Rate, Report
 from cancelflow._reports.words import Words
 
@@ -37,18 +37,11 @@ def neutralise(cell: str) -> str:
     return cell
 
 
-def _major(amount: int, currency: str) -> str:
-    digits = currency_digits(currency)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**digits)
-    return f"{sign}{whole}.{fraction:0{digits}d}" if digits else f"{sign}{whole}"
-
-
 def _amounts(
     section: str, key: str, detail: str, metric: str, amounts: Mapping[str, int]
 ) -> Iterator[Row]:
     for currency, amount in amounts.items():
-        yield (section, key, detail, currency, metric, _major(amount, currency))
+        yield (section, key, detail, currency, metric, major_units(amount, currency))
 
 
 def _rate(section: str, key: str, detail: str, name: str, rate: Rate) -> Iterator[Row]:
@@ -58,11 +51,11 @@ def _rate(section: str, key: str, detail: str, name: str, rate: Rate) -> Iterato
 
 
 def _breakdown(
-    section: str, rows: tuple[Breakdown, ...], label: object
+    section: str, rows: tuple[Breakdown, ...], label: Callable[[str | None], str]
 ) -> Iterator[Row]:
     for row in rows:
         key = row.key or ""
-        detail = label(row.key)  # type: ignore[operator]
+        detail = label(row.key)
         yield (section, key, detail, "", "count", row.count)
         yield (section, key, detail, "", "share", row.share)
         yield from _amounts(section, key, detail, "mrr", row.mrr)
@@ -100,7 +93,14 @@ def _rows(report: Report, w: Words) -> Iterator[Row]:
         yield ("comments", key, detail, currency, "date", w.date(c.at))
         yield ("comments", key, detail, currency, "feedback", c.feedback or "")
         if c.mrr is not None and c.currency is not None:
-            yield ("comments", key, detail, currency, "mrr", _major(c.mrr, c.currency))
+            yield (
+                "comments",
+                key,
+                detail,
+                currency,
+                "mrr",
+                major_units(c.mrr, c.currency),
+            )
         yield ("comments", key, detail, currency, "comment", c.comment)
     yield ("withdrawn", "", "", "", "count", report.withdrawn.count)
     yield from _amounts("withdrawn", "", "", "mrr", report.withdrawn.mrr)
@@ -133,7 +133,7 @@ def _rows(report: Report, w: Words) -> Iterator[Row]:
             "net",
             "cancelled_later_mrr",
         ):
-            yield ("revenue", "", "", cur, metric, _major(getattr(r, metric), cur))
+            yield ("revenue", "", "", cur, metric, major_units(getattr(r, metric), cur))
         for metric in ("saves", "cost_unknown", "cancelled_later"):
             yield ("revenue", "", "", cur, metric, getattr(r, metric))
 

@@ -60,6 +60,24 @@ def _label(text: str, limit: int = 42) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _svg(height: int, title: str, kind: str, items: list[Markup]) -> Markup:
+    """One chart: an SVG as wide as the page's charts, titled for screen readers."""
+    return el(
+        "svg",
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "viewBox": f"0 0 {_WIDTH} {height}",
+            "width": _WIDTH,
+            "height": height,
+            "role": "img",
+            "aria-label": title,
+            "class": f"chart {kind}",
+        },
+        el("title", None, title),
+        items,
+    )
+
+
 def _reasons_chart(report: Report, w: Words) -> Markup:
     rows = report.reasons
     top = max((r.count for r in rows), default=0) or 1
@@ -98,20 +116,7 @@ def _reasons_chart(report: Report, w: Words) -> Markup:
                 ),
             )
         )
-    return el(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "viewBox": f"0 0 {_WIDTH} {height}",
-            "width": _WIDTH,
-            "height": height,
-            "role": "img",
-            "aria-label": w["chart_reasons"],
-            "class": "chart chart-reasons",
-        },
-        el("title", None, w["chart_reasons"]),
-        items,
-    )
+    return _svg(height, w["chart_reasons"], "chart-reasons", items)
 
 
 def _arms_chart(report: Report, w: Words) -> Markup:
@@ -186,20 +191,7 @@ def _arms_chart(report: Report, w: Words) -> Markup:
                 )
             )
         items.append(el("g", {"class": "arm"}, *parts))
-    return el(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "viewBox": f"0 0 {_WIDTH} {height}",
-            "width": _WIDTH,
-            "height": height,
-            "role": "img",
-            "aria-label": w["chart_arms"],
-            "class": "chart chart-arms",
-        },
-        el("title", None, w["chart_arms"]),
-        items,
-    )
+    return _svg(height, w["chart_arms"], "chart-arms", items)
 
 
 def _months_chart(report: Report, w: Words) -> Markup:
@@ -265,20 +257,7 @@ def _months_chart(report: Report, w: Words) -> Markup:
                 )
             )
         items.append(el("g", {"class": "month"}, *parts))
-    return el(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "viewBox": f"0 0 {_WIDTH} {bottom + 26}",
-            "width": _WIDTH,
-            "height": bottom + 26,
-            "role": "img",
-            "aria-label": w["chart_months"],
-            "class": "chart chart-months",
-        },
-        el("title", None, w["chart_months"]),
-        items,
-    )
+    return _svg(bottom + 26, w["chart_months"], "chart-months", items)
 
 
 _CHARTS: Final = {

@@ -61,21 +61,31 @@ def _money(
     return [w.money(amounts[c], c) if c in amounts else "–" for c in currencies]
 
 
-def _breakdown_rows(
+def _mrr_headers(currencies: tuple[str, ...], w: Words) -> list[str]:
+    return [f"{w['mrr']} {c.upper()}" for c in currencies]
+
+
+def _breakdown_table(
+    first: str,
     rows: tuple[Breakdown, ...],
-    w: Words,
     label: Callable[[str | None], str],
     currencies: tuple[str, ...],
-) -> list[list[str]]:
-    return [
+    w: Words,
+) -> Table:
+    """A breakdown (by reason, option or tenure): label, count, share, MRR per currency."""
+    return _table(
+        [first, w["count"], w["share"], *_mrr_headers(currencies, w)],
+        [False, True, True, *[True] * len(currencies)],
         [
-            label(row.key),
-            w.integer(row.count),
-            w.percent(row.share),
-            *_money(row.mrr, currencies, w),
-        ]
-        for row in rows
-    ]
+            [
+                label(row.key),
+                w.integer(row.count),
+                w.percent(row.share),
+                *_money(row.mrr, currencies, w),
+            ]
+            for row in rows
+        ],
+    )
 
 
 def _window(report: Report, w: Words) -> str:
@@ -89,18 +99,12 @@ def _window(report: Report, w: Words) -> str:
     return " ".join(parts)
 
 
-def _amount_map(amounts: Mapping[str, int], w: Words) -> str:
-    return w.amounts(amounts)
-
-
 def sections(report: Report, w: Words) -> list[Section]:
     """The report's sections, in reading order."""
     s = report.summary
     currencies = report.currencies
-    mrr_headers = [f"{w['mrr']} {c.upper()}" for c in currencies]
+    mrr_headers = _mrr_headers(currencies, w)
     money = [True] * len(currencies)
-    reason_header = [w["reason"], w["count"], w["share"], *mrr_headers]
-    figures = [False, True, True, *money]
     out = [
         Section(
             "header",
@@ -126,7 +130,7 @@ def sections(report: Report, w: Words) -> list[Section]:
                             f"{w.integer(s.scheduled)}, {w['ended']} {w.integer(s.ended)})"
                         ),
                     ],
-                    [w["mrr_lost"], _amount_map(s.mrr_lost, w)],
+                    [w["mrr_lost"], w.amounts(s.mrr_lost)],
                     [w["withdrawn"], w.integer(s.withdrawn)],
                     [w["saved"], w.integer(s.saved)],
                     [w["opened"], w.integer(s.opened)],
@@ -142,10 +146,8 @@ def sections(report: Report, w: Words) -> list[Section]:
             Section(
                 "reasons",
                 w["reasons"],
-                table=_table(
-                    reason_header,
-                    figures,
-                    _breakdown_rows(report.reasons, w, w.feedback, currencies),
+                table=_breakdown_table(
+                    w["reason"], report.reasons, w.feedback, currencies, w
                 ),
                 chart="reasons",
             )
@@ -155,12 +157,12 @@ def sections(report: Report, w: Words) -> list[Section]:
             Section(
                 "options",
                 w["options"],
-                table=_table(
-                    [w["option"], w["count"], w["share"], *mrr_headers],
-                    figures,
-                    _breakdown_rows(
-                        report.feedback_options, w, lambda k: k or "", currencies
-                    ),
+                table=_breakdown_table(
+                    w["option"],
+                    report.feedback_options,
+                    lambda k: k or "",
+                    currencies,
+                    w,
                 ),
             )
         )
@@ -190,11 +192,7 @@ def sections(report: Report, w: Words) -> list[Section]:
             Section(
                 "tenure",
                 w["tenure"],
-                table=_table(
-                    [w["band"], w["count"], w["share"], *mrr_headers],
-                    figures,
-                    _breakdown_rows(report.tenure, w, w.band, currencies),
-                ),
+                table=_breakdown_table(w["band"], report.tenure, w.band, currencies, w),
             )
         )
     if report.months:
@@ -220,10 +218,8 @@ def sections(report: Report, w: Words) -> list[Section]:
                 "withdrawn",
                 w["withdrawn_title"],
                 note=f"{w.integer(wd.count)} · {w['mrr']} {w.amounts(wd.mrr)}",
-                table=_table(
-                    reason_header,
-                    figures,
-                    _breakdown_rows(wd.reasons, w, w.feedback, currencies),
+                table=_breakdown_table(
+                    w["reason"], wd.reasons, w.feedback, currencies, w
                 ),
             )
         )

@@ -175,7 +175,6 @@ def _record(value: Mapping[str, Any]) -> dict[str, Any] | None:
         "currency": currency.lower() if currency else None,
         "price_id": item["price_id"] if item else None,
         "product_id": item["product_id"] if item else None,
-        "created": o.opt_integer("created"),
     }
 
 
@@ -402,7 +401,6 @@ def report_from_stripe(
             if (low is not None and at < low) or (high is not None and at >= high):
                 continue
             scan.cancellations += 1
-            del record["created"]
             scan.cube.add(**record)
         scan.pages += 1
         scan.cursor = page.last_id

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from cancelflow._format import currency_digits
+from cancelflow._format import major_units
 from cancelflow._stripe.labels import FeedbackLabels
 from cancelflow._stripe.reasons import CancellationFeedback
 from cancelflow.exceptions import InvalidParameterError
@@ -218,17 +218,19 @@ class Words:
             return self["band_unknown"]
         return band.replace("-", "–")
 
+    def _separators(self, number: str) -> str:
+        """*number* written with ``,`` and ``.`` in the locale's separators."""
+        if self.locale == "fr":
+            return number.replace(",", "\u202f").replace(".", ",")
+        return number
+
     def integer(self, value: int) -> str:
         """``1234567`` → ``1,234,567`` (en) or ``1 234 567`` (fr, narrow spaces)."""
-        text = f"{value:,}"
-        return text.replace(",", "\u202f") if self.locale == "fr" else text
+        return self._separators(f"{value:,}")
 
     def decimal(self, value: float, digits: int = 1) -> str:
         """A decimal number with the locale's separators."""
-        text = f"{value:,.{digits}f}"
-        if self.locale == "fr":
-            return text.replace(",", "\u202f").replace(".", ",")
-        return text
+        return self._separators(f"{value:,.{digits}f}")
 
     def percent(self, value: float | None) -> str:
         """``0.125`` → ``12.5%`` (en) or ``12,5 %`` (fr); ``None`` → ``–``."""
@@ -246,14 +248,8 @@ class Words:
         """Minor units written in *currency* (``1500, "eur"`` → ``15.00 EUR``)."""
         if currency is None:
             return self.integer(amount)
-        digits = currency_digits(currency)
-        sign = "-" if amount < 0 else ""
-        whole, fraction = divmod(abs(amount), 10**digits)
-        text = self.integer(whole)
-        if digits:
-            point = "," if self.locale == "fr" else "."
-            text = f"{text}{point}{fraction:0{digits}d}"
-        return f"{sign}{text}\u00a0{currency.upper()}"
+        number = self._separators(major_units(amount, currency, grouped=True))
+        return f"{number}\u00a0{currency.upper()}"
 
     def amounts(self, amounts: Mapping[str, int]) -> str:
         """Amounts of several currencies, each on its own: ``15.00 EUR · 2,000 JPY``."""

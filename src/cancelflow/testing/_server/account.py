@@ -19,7 +19,7 @@ between are not replayed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from cancelflow.exceptions import FakeServerStateError, FakeStripeError
 from cancelflow.testing._api import handle
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["ACTIONS", "REPLAY_KEY", "ServedAccount"]
 
 JSON = dict[str, Any]
+_T = TypeVar("_T")
 ACTIONS: Final = frozenset({"cancel", "accept_offer", "renew", "abandon"})
 REPLAY_KEY: Final = "Bearer sk_test_cancelflow_replay"
 _KEPT_HEADERS: Final = (
@@ -91,17 +92,10 @@ class ServedAccount:
         Raises:
             PortalError: the driver refused the visit (the error is recorded too).
         """
-        backend = self.fake.backend
-        with backend.lock:
-            try:
-                visit = backend.portal.visit(session_id)
-            except FakeStripeError as err:
-                self._record(
-                    {"op": "visit", "session": session_id, "error": type(err).__name__}
-                )
-                raise
-            self._record({"op": "visit", "session": session_id, "error": None})
-            return visit
+        return self._journaled(
+            {"op": "visit", "session": session_id},
+            lambda: self.fake.backend.portal.visit(session_id),
+        )
 
     def act(self, session_id: str, action: str, args: JSON) -> PortalOutcome | None:
         """Visit a session and do one action there (``cancel``, ``accept_offer``, …).
@@ -111,24 +105,15 @@ class ServedAccount:
         """
         if action not in ACTIONS:
             raise FakeStripeError(f"unknown portal action {action!r}")
-        backend = self.fake.backend
-        with backend.lock:
-            entry: JSON = {
-                "op": "act",
-                "session": session_id,
-                "action": action,
-                "args": args,
-                "error": None,
-            }
-            try:
-                visit = backend.portal.visit(session_id)
-                outcome: PortalOutcome | None = getattr(visit, action)(**args)
-            except FakeStripeError as err:
-                entry["error"] = type(err).__name__
-                self._record(entry)
-                raise
-            self._record(entry)
+
+        def run() -> PortalOutcome | None:
+            visit = self.fake.backend.portal.visit(session_id)
+            outcome: PortalOutcome | None = getattr(visit, action)(**args)
             return outcome
+
+        return self._journaled(
+            {"op": "act", "session": session_id, "action": action, "args": args}, run
+        )
 
     # -- fake-only controls ------------------------------------------------------------
 
@@ -146,17 +131,10 @@ class ServedAccount:
         Raises:
             FakeStripeError: a setting the page does not have, or a refused value.
         """
-        backend = self.fake.backend
-        with backend.lock:
-            entry: JSON = {"op": "dashboard", "settings": settings, "error": None}
-            try:
-                saved = self.fake.dashboard.save_portal_settings(**settings)
-            except FakeStripeError as err:
-                entry["error"] = type(err).__name__
-                self._record(entry)
-                raise
-            self._record(entry)
-            return saved
+        return self._journaled(
+            {"op": "dashboard", "settings": settings},
+            lambda: self.fake.dashboard.save_portal_settings(**settings),
+        )
 
     def fail_next_renewal(self, customer: str, attempts: int | None) -> None:
         """Make the customer's next renewal payment fail (``fake.fail_next_renewal``).
@@ -164,7 +142,7 @@ class ServedAccount:
         Raises:
             FakeStripeError: no such customer, or a bad *attempts*.
         """
-        self._fake_only(
+        self._journaled(
             {"op": "fail_renewal", "customer": customer, "attempts": attempts},
             lambda: self.fake.fail_next_renewal(customer, attempts=attempts),
         )
@@ -184,19 +162,21 @@ class ServedAccount:
                 raise FakeStripeError(str(err)) from None
             self.fake.dashboard.retry_schedule = schedule
 
-        self._fake_only({"op": "retry_schedule", "days": days, "then": then}, run)
+        self._journaled({"op": "retry_schedule", "days": days, "then": then}, run)
 
-    def _fake_only(self, entry: JSON, run: Callable[[], None]) -> None:
-        backend = self.fake.backend
-        with backend.lock:
+    def _journaled(self, entry: JSON, run: Callable[[], _T]) -> _T:
+        """*run()* under the account's lock, journaled as *entry* with its
+        ``error``: the refusal's class name, or ``None``."""
+        with self.fake.backend.lock:
             entry["error"] = None
             try:
-                run()
+                result = run()
             except FakeStripeError as err:
                 entry["error"] = type(err).__name__
                 self._record(entry)
                 raise
             self._record(entry)
+            return result
 
     # -- replay ------------------------------------------------------------------------
 

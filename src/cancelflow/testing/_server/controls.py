@@ -47,13 +47,14 @@ def _answer(status: int, body: object) -> Response:
     return Response(status, json.dumps(body).encode(), _JSON)
 
 
-def _form(request: Request) -> dict[str, Any]:
+def _form(
+    request: Request, problem: str = "the body must be form-encoded, as for the API"
+) -> dict[str, Any]:
+    """The request's form, decoded as the API decodes it (400 *problem* otherwise)."""
     try:
         return decode(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise ApiError.invalid(
-            "the body must be form-encoded, as for the API"
-        ) from None
+        raise ApiError.invalid(problem) from None
 
 
 def _error(err: ApiError) -> Response:
@@ -116,13 +117,7 @@ class Controls:
 
     def _save_portal_settings(self, request: Request) -> Response:
         try:
-            settings = decode(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ApiError.invalid(
-                "the body must be form-encoded, as for the API"
-            ) from None
-        try:
-            saved = self._account.save_portal_settings(settings)
+            saved = self._account.save_portal_settings(_form(request))
         except FakeStripeError as err:
             raise ApiError.invalid(str(err)) from None
         return _answer(200, saved)
@@ -160,10 +155,7 @@ class Controls:
             raise ApiError.invalid(str(err)) from None
 
     def _set_latency(self, request: Request) -> None:
-        try:
-            form = decode(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ApiError.invalid("the body must be a form: seconds=0.2") from None
+        form = _form(request, "the body must be a form: seconds=0.2")
         try:
             seconds = float(form.get("seconds", 0))
             routes = form.get("routes", {})

@@ -64,7 +64,8 @@ def asset(name: str) -> bytes:
 
 
 def link_target(url: str | None) -> str | None:
-    """*url* if a page may link or redirect to it (``http``/``https`` with a host)."""
+    """*url* if a page may link or redirect to it, or the server POST events to
+    it: an ``http``/``https`` URL with a host."""
     if not url:
         return None
     try:

@@ -326,7 +326,7 @@ class Pages:
             template("cancel.html"),
             title=title,
             alert=alert,
-            plan_label=_plan_names(self, sub),
+            plan_label=self._plan_names(sub),
             items=self._items(sub, words),
             ends=ends,
             features=self._features(sub, words),
@@ -349,6 +349,7 @@ class Pages:
 
         labels = FeedbackLabels()
         locale = record.locale if record.locale not in (None, "auto") else words.lang
+        choice = template("reason.html")
         options: list[Markup] = []
         for value in visit.cancellation_reasons:
             label = labels.label(value, locale)
@@ -363,20 +364,12 @@ class Pages:
                 )
             else:
                 options.append(
-                    render(
-                        template("reason.html"),
-                        id=f"reason-{value}",
-                        value=value,
-                        label=label,
-                    )
+                    render(choice, id=f"reason-{value}", value=value, label=label)
                 )
         for i, (option_id, description) in enumerate(visit.feedback_options.items(), 1):
             options.append(
                 render(
-                    template("reason.html"),
-                    id=f"reason-option-{i}",
-                    value=option_id,
-                    label=description,
+                    choice, id=f"reason-option-{i}", value=option_id, label=description
                 )
             )
         if not options:
@@ -402,21 +395,28 @@ class Pages:
             )
         return join(parts)
 
-    def _product_name(self, price: JSON) -> str:
+    def _product(self, price: JSON) -> tuple[str, JSON | None]:
+        """A price's product: its id, and the product if the account has it."""
         product = price.get("product")
-        product_id = product["id"] if isinstance(product, dict) else product
-        record = self._account.fake.backend.products.store.by_id.get(str(product_id))
-        return str(record.obj["name"]) if record is not None else str(product_id)
+        product_id = str(product["id"] if isinstance(product, dict) else product)
+        record = self._account.fake.backend.products.store.by_id.get(product_id)
+        return product_id, None if record is None else record.obj
+
+    def _product_name(self, price: JSON) -> str:
+        product_id, product = self._product(price)
+        return product_id if product is None else str(product["name"])
+
+    def _plan_names(self, sub: JSON) -> str:
+        return " + ".join(
+            self._product_name(item["price"]) for item in sub["items"]["data"]
+        )
 
     def _features(self, sub: JSON, words: Words) -> Markup:
-        products = self._account.fake.backend.products.store.by_id
         names: list[str] = []
         for item in sub["items"]["data"]:
-            product = item["price"].get("product")
-            product_id = product["id"] if isinstance(product, dict) else product
-            record = products.get(str(product_id))
-            if record is not None:
-                for feature in record.obj.get("marketing_features") or ():
+            _, product = self._product(item["price"])
+            if product is not None:
+                for feature in product.get("marketing_features") or ():
                     if feature.get("name") and feature["name"] not in names:
                         names.append(feature["name"])
         if not names:
@@ -469,7 +469,7 @@ class Pages:
             rows.append(
                 render(
                     template("plan.html"),
-                    name=_plan_names(self, sub),
+                    name=self._plan_names(sub),
                     price=join(
                         (_price_text(i["price"], words) for i in sub["items"]["data"]),
                         " + ",
@@ -492,12 +492,6 @@ class Pages:
         if found is None:
             return Markup("")
         return words("offer_done_text", **_discount(coupons.render(found), words))
-
-
-def _plan_names(pages: Pages, sub: JSON) -> str:
-    return " + ".join(
-        pages._product_name(item["price"]) for item in sub["items"]["data"]
-    )
 
 
 def _price_text(price: JSON, words: Words) -> str:

@@ -27,7 +27,7 @@ from cancelflow.exceptions import FakeServerStateError, FakeStripeError
 from cancelflow.testing._server import controls, pages, state
 from cancelflow.testing._server.account import ServedAccount
 from cancelflow.testing._server.forward import ForwardedDelivery, Forwarder
-from cancelflow.testing._server.html import asset, render
+from cancelflow.testing._server.html import asset, link_target, render
 from cancelflow.testing._server.protocol import Request, Response, serve_connection
 
 if TYPE_CHECKING:
@@ -519,15 +519,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _check_forward_url(url: object) -> str:
-    from urllib.parse import urlsplit
-
-    if isinstance(url, str):
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            parts = None
-        if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
-            return url
+    if isinstance(url, str) and link_target(url) is not None:
+        return url
     raise FakeStripeError(
         f"a forward_to URL must be an http(s) URL with a host, got {str(url)[:80]!r}"
     )

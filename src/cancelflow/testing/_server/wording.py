@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from cancelflow._format import major_units
 from cancelflow.testing._server.html import Markup, escape
 
 __all__ = ["Words", "amount", "negotiate", "words_for"]
@@ -156,28 +157,6 @@ _MONTHS: Final = {
     ),
 }  # fmt: skip
 
-#: Stripe's zero-decimal and three-decimal currencies (amounts are in these units).
-_ZERO_DECIMAL: Final = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
-_THREE_DECIMAL: Final = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 _SYMBOLS: Final = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹"}
 
 
@@ -217,8 +196,7 @@ class Words:
 def amount(value: int, currency: str, lang: str) -> str:
     """*value* (minor units) of *currency* written as in *lang*."""
     code = currency.lower()
-    digits = 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
-    number = f"{abs(value) / 10**digits:,.{digits}f}"
+    number = major_units(abs(value), code, grouped=True)
     sign = "-" if value < 0 else ""
     symbol = _SYMBOLS.get(code)
     if lang == "fr":
