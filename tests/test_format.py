@@ -40,12 +40,16 @@ def test_times():
         ("\x7f", '"\\u007f"'),
         ("a\u202eb\u2066c", '"a\\u202eb\\u2066c"'),
         ("\ud800", '"\\ud800"'),
+        ("a\u200fb\u061c", '"a\\u200fb\\u061c"'),
+        ("\u200b\u2060\ufeff", '"\\u200b\\u2060\\ufeff"'),
+        ("line\u2028para\u2029", '"line\\u2028para\\u2029"'),
         ("Chloé", '"Chloé"'),
         (["é", 1, None], '["é", 1, null]'),
     ],
 )
 def test_printable_json_escapes_what_drives_a_terminal(value, shown):
-    """Controls, DEL, bidi characters and lone surrogates are escaped; letters stay."""
+    """Controls, DEL, bidi marks and controls, zero-width characters, line and
+    paragraph separators and lone surrogates are escaped; letters stay."""
     assert printable_json(value) == shown
 
 

@@ -292,3 +292,24 @@ def test_gateway_pages_carry_the_cursor(account):
     with pytest.raises(InvalidParameterError, match="created_before"):
         gateway.list_subscriptions_page(created_before="soon")  # type: ignore[arg-type]
     assert attrs.has(type(first))
+
+
+@pytest.mark.parametrize("index", [0, 11])
+def test_a_bad_subscription_is_named_by_page_and_item(account, index):
+    """A subscription Stripe sent wrongly, cancelled or not, is named by its page and
+    item: the scan's own reading of ``created`` included."""
+    _, client = account
+    everything = StripeGateway(client).list_subscriptions_page(page_size=100).objects
+    target = sorted(everything, key=lambda o: o["created"])[index]["id"]
+
+    class Garbled(StripeGateway):
+        def list_subscriptions_page(self, **kw):
+            page = super().list_subscriptions_page(**kw)
+            objects = [dict(o) for o in page.objects]
+            for obj in objects:
+                if obj["id"] == target:
+                    obj["created"] = "yesterday"
+            return attrs.evolve(page, objects=tuple(objects))
+
+    with pytest.raises(StripeObjectError, match=r"subscriptions page 1, item \d+: "):
+        scan(Garbled(client), page_size=100)

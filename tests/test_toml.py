@@ -14,7 +14,7 @@ from cancelflow._toml import at, describe, join, toml_key
 from cancelflow.exceptions import PolicyError, PortalConfigInvalidError
 
 #: Characters that could drive a terminal or reorder its line.
-UNSAFE = "\x1b\x7f\x9b\u202e\u2066"
+UNSAFE = "\x1b\x7f\x9b\u202e\u2066\u200f\u200b\u2028\ufeff"
 
 
 def test_join_names_keys_and_indexes():
@@ -47,6 +47,8 @@ def test_a_joined_key_never_carries_a_terminal_control(key):
         '"a\\u202eb" = 1\n',
         '"\\u2066x" = 1\n',
         '"\\u007f" = 1\n',
+        '"a\\u200f" = 1\n',
+        '"\\u200bx\\u2028" = 1\n',
     ],
 )
 def test_hostile_keys_are_escaped_in_both_readers(text):

@@ -78,16 +78,18 @@ def printable_json(value: object) -> str:
     """*value* as JSON that is safe to print on a terminal.
 
     Letters stay as they are (``"é"``); every character that could drive a
-    terminal, reorder the line or fail to encode is escaped as ``\\uXXXX``: C0
-    and C1 control characters, DEL, the bidirectional embeddings, overrides and
-    isolates, and lone surrogates.
+    terminal, reorder or hide part of the line, or fail to encode is escaped as
+    ``\\uXXXX``: C0 and C1 control characters, DEL, the bidirectional marks,
+    embeddings, overrides and isolates, zero-width characters (U+200B–U+200D,
+    U+2060–U+2064, U+FEFF), the line and paragraph separators, and lone
+    surrogates.
     """
     import json
     import re
 
     text = json.dumps(value, ensure_ascii=False)  # escapes C0 controls already
     return re.sub(
-        "[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]",
+        "[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]",
         lambda found: f"\\u{ord(found.group()):04x}",
         text,
     )

@@ -386,13 +386,13 @@ def report_from_stripe(
         for n, obj in enumerate(page.objects):
             try:
                 record = _record(obj)
+                created = Obj.of(obj, "subscription").opt_integer("created")
             except StripeObjectError as exc:
                 raise StripeObjectError(
                     f"subscriptions page {scan.pages + 1}, item {n}: {exc.path}",
                     exc.problem,
                 ) from exc
             scan.subscriptions += 1
-            created = Obj.of(obj, "subscription").opt_integer("created")
             if created is not None:
                 scan.oldest_created = created
             if record is None:

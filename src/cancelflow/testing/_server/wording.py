@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from cancelflow._format import major_units
 from cancelflow.testing._server.html import Markup, escape
 
 __all__ = ["Words", "amount", "negotiate", "words_for"]
@@ -157,6 +156,13 @@ _MONTHS: Final = {
     ),
 }  # fmt: skip
 
+#: Stripe's zero-decimal and three-decimal currencies (amounts are in these units).
+#: The fake keeps its own table rather than the library's: it is what tests them.
+_ZERO_DECIMAL: Final = frozenset({
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+})  # fmt: skip
+_THREE_DECIMAL: Final = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 _SYMBOLS: Final = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹"}
 
 
@@ -196,7 +202,9 @@ class Words:
 def amount(value: int, currency: str, lang: str) -> str:
     """*value* (minor units) of *currency* written as in *lang*."""
     code = currency.lower()
-    number = major_units(abs(value), code, grouped=True)
+    digits = 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
+    whole, fraction = divmod(abs(value), 10**digits)  # exact, at any size
+    number = f"{whole:,}.{fraction:0{digits}d}" if digits else f"{whole:,}"
     sign = "-" if value < 0 else ""
     symbol = _SYMBOLS.get(code)
     if lang == "fr":
