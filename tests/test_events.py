@@ -551,7 +551,7 @@ def test_fields_are_the_constructor_and_the_slots(cls):
     params = list(inspect.signature(cls).parameters)
     assert list(cls.fields) == params
     slots = {s for c in cls.__mro__ for s in getattr(c, "__slots__", ())}
-    assert slots == {*cls.fields, "__weakref__"}
+    assert slots == {*cls.fields, "__weakref__", "_parsed"}
     event = cls(**dict.fromkeys(cls.fields))
     assert not hasattr(event, "__dict__")
     assert weakref.ref(event)() is event

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import random
 import threading
 
@@ -25,7 +26,7 @@ from cancelflow import (
     sign_webhook,
 )
 from cancelflow._outcomes.ledger import history_from
-from cancelflow._outcomes.ledger_sql import _INSERT_CASE, LATEST_VERSION
+from cancelflow._outcomes.ledger_sql import CASE_COLUMNS, LATEST_VERSION, _insert
 from cancelflow.exceptions import (
     InvalidParameterError,
     LedgerError,
@@ -251,8 +252,11 @@ def test_a_case_row_changed_behind_the_ledger_is_put_right(sql_ledger):
             ),
             ("low_quality", "cus_wrong", sql_ledger._ids_in(("evt_x",)), edited.id),
         )
+        insert, _ = _insert(
+            "cancelflow_cases", CASE_COLUMNS, tuple(range(len(CASE_COLUMNS)))
+        )
         cur.execute(
-            sql_ledger._sql(_INSERT_CASE),
+            sql_ledger._sql(insert),
             sql_ledger._case_params(attrs.evolve(case, id="case_extra")),
         )
         cur.execute(
@@ -400,6 +404,20 @@ def test_hand_built_events_the_stores_cannot_keep_are_refused_alike(ledger):
             ledger.record_events([event])
         assert next(iter(bad)) in info.value.field
     assert ledger.processed_count() == 0
+
+
+def test_copies_of_parsed_events_are_checked_again(ledger):
+    """The stores skip re-checking the events parse_event returns (it checked
+    them), but not a copy made from one: replace() and unpickling give events
+    that are checked like hand-built ones, and equal the original."""
+    (parsed,) = parse_event(SubSim("sub_copy", "cus_copy", now=NOW).schedule())
+    assert pickle.loads(pickle.dumps(parsed)) == parsed == parsed.replace()
+    bad = parsed.replace(customer_id="cus_\x00")
+    with pytest.raises(InvalidParameterError) as info:
+        ledger.record_events([bad])
+    assert "customer_id" in info.value.field
+    assert ledger.processed_count() == 0
+    assert ledger.record_events([pickle.loads(pickle.dumps(parsed))]) is True
 
 
 def test_a_link_the_stores_cannot_keep_is_refused_when_built():

@@ -158,7 +158,18 @@ class CancellationEvent(_Frozen):
     """
 
     # ``__weakref__``: events can be weakly referenced, as attrs classes can.
-    __slots__ = ("__weakref__", "created", "event_id", "event_type", "livemode")
+    # ``_parsed``: set by `parse_event` on the events it returns, whose text
+    # and numbers it has checked, so that a ledger need not check them again.
+    # Not a field: == , hash, repr and pickles ignore it, and a copy (`replace`,
+    # unpickling) does not carry it, so the ledger checks a copy's values.
+    __slots__ = (
+        "__weakref__",
+        "_parsed",
+        "created",
+        "event_id",
+        "event_type",
+        "livemode",
+    )
 
     kind: ClassVar[EventKind]
     #: The field names, in constructor order (the base class's first).
@@ -735,7 +746,11 @@ def parse_event(payload: object) -> list[CancellationEvent]:
         found, env = _parse(data, check_text=escaped)
     except StripeObjectError as exc:
         raise _unreadable(data, exc) from exc
-    return found or [NotAboutCancellation(**env)]
+    if not found:
+        found = [NotAboutCancellation(**env)]
+    for event in found:  # every stored text and integer checked (see _parsed)
+        _set(event, "_parsed", True)
+    return found
 
 
 def _parse(

@@ -733,7 +733,8 @@ def check_batch(events: Sequence[CancellationEvent]) -> CancellationEvent:
             raise InvalidParameterError(
                 "events", f"expected typed events, got {type(e).__name__}"
             )
-        _check_storable(e)
+        if not getattr(e, "_parsed", False):  # parse_event's are checked already
+            _check_storable(e)
         if e.event_id != first.event_id:
             raise InvalidParameterError(
                 "events",

@@ -156,6 +156,15 @@ class PostgresLedger(SQLLedger):
     def _ids_in(self, ids: tuple[str, ...]) -> object:
         return self._json_in(list(ids))
 
+    def _bool_in(self, value: bool) -> object:
+        return value  # a BOOLEAN column
+
+    def _packed(self, columns: Sequence[str]) -> str:
+        return ", ".join(columns)  # psycopg builds a description only when asked
+
+    def _unpacked(self, row: Sequence[Any]) -> Sequence[Any]:
+        return row
+
     def _as_read(self, params: tuple[object, ...]) -> tuple[object, ...]:
         from psycopg.types.json import Jsonb  # JSONB reads back as Python data
 

@@ -15,7 +15,8 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_not, itemgetter, ne
 from typing import Any, Final, Protocol, TypeVar
 
 import attrs
@@ -187,8 +188,14 @@ _CASE_VALUES: Final = attrgetter(*CASE_FIELDS)
 _DECISION: Final = CASE_COLUMNS.index("decision")
 _EVENT_IDS: Final = CASE_COLUMNS.index("event_ids")
 _CASE_ID: Final = CASE_COLUMNS.index("id")
+_LINK_DECISION: Final = LINK_COLUMNS.index("decision")
+_LINK_LIVEMODE: Final = LINK_COLUMNS.index("livemode")
+_CASE_INDEXES: Final = range(len(CASE_COLUMNS))
 _ENUM_COLUMNS: Final = tuple(
     CASE_COLUMNS.index(c) for c in ("state", "billing_mode", "feedback", "ended_reason")
+)
+_BOOL_COLUMNS: Final = tuple(
+    CASE_COLUMNS.index(c) for c in ("livemode", "customer_initiated")
 )
 # Queries built from the constant identifiers above (no outside input).
 _MAX_VERSION: Final = f"SELECT MAX(version) FROM {SCHEMA_TABLE}"  # noqa: S608
@@ -197,15 +204,6 @@ _INSERT_VERSION: Final = (
 )
 _SELECT_LINKS: Final = f"SELECT {', '.join(LINK_COLUMNS)} FROM cancelflow_links"  # noqa: S608
 _SELECT_CASES: Final = f"SELECT {', '.join(CASE_COLUMNS)} FROM cancelflow_cases"  # noqa: S608
-_INSERT_CASE: Final = (
-    f"INSERT INTO cancelflow_cases ({', '.join(CASE_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in CASE_COLUMNS)})"
-)
-_INSERT_LINK: Final = (
-    f"INSERT INTO cancelflow_links ({', '.join(LINK_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in LINK_COLUMNS)}) "
-    "ON CONFLICT (session_id) DO NOTHING"
-)
 _ENUMS: Final[dict[str, Callable[[str], enum.Enum]]] = {
     "state": CaseState,
     "billing_mode": BillingMode.from_wire,
@@ -225,7 +223,6 @@ _INSERT_EVENT: Final = (
     "(event_id, seq, kind, subscription_id, created, payload) "
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-_SELECT_CASE_ROWS: Final = _SELECT_CASES + " WHERE subscription_id = ?"
 _DELETE_CASE: Final = (
     "DELETE FROM cancelflow_cases WHERE subscription_id = ? AND id = ?"
 )
@@ -249,6 +246,32 @@ def payload_json(event: CancellationEvent) -> str:
         spec = _PAYLOAD_FIELDS[cls] = (names, attrgetter(*names))
     names, values = spec
     return _COMPACT.encode(dict(zip(names, values(event), strict=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _insert(
+    table: str, columns: tuple[str, ...], given: tuple[int, ...], tail: str = ""
+) -> tuple[str, Callable[[Sequence[object]], tuple[object, ...]]]:
+    """``INSERT`` into *table* of the *columns* at the indexes *given* (those
+    whose value is not ``None``), and what picks their values from a row.
+
+    The others are left NULL rather than bound to ``None``: ``sqlite3`` looks
+    up an adapter for every parameter that is not exactly an ``int``,
+    ``float`` or ``str`` (``None`` and ``bool`` included), thousands of
+    instructions each, and a new case has a dozen or more empty columns.
+    """
+    names = ", ".join(columns[i] for i in given)
+    marks = ", ".join("?" for _ in given)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks}){tail}"  # noqa: S608 - constants
+    if len(given) == 1:
+        (only,) = given
+        return sql, lambda row: (row[only],)
+    return sql, itemgetter(*given)
+
+
+def _given(row: Sequence[object]) -> tuple[int, ...]:
+    """The indexes of the values of *row* that are not ``None``."""
+    return tuple(compress(range(len(row)), map(is_not, row, repeat(None))))
 
 
 @functools.lru_cache(maxsize=256)
@@ -304,6 +327,19 @@ class SQLLedger(LedgerStore):
         # subscription's earlier events are decoded once per process, and the
         # events this ledger stores go in as they are written.
         self._decoded: dict[str, CancellationEvent] = {}
+        # What _refold reads for each delivery: a subscription's links, the
+        # text of its events and its case rows.
+        self._refold_reads = tuple(
+            self._sql(
+                f"SELECT {select} FROM cancelflow_{table} "  # noqa: S608 - constants
+                "WHERE subscription_id = ?"
+            )
+            for select, table in (
+                (self._packed(LINK_COLUMNS), "links"),
+                (self.payload_text, "events"),
+                (self._packed(CASE_COLUMNS), "cases"),
+            )
+        )
 
     # -- hooks -------------------------------------------------------------------
 
@@ -328,6 +364,26 @@ class SQLLedger(LedgerStore):
         text = payload_json(event)
         self._remember(text, event)
         return text
+
+    def _packed(self, columns: Sequence[str]) -> str:
+        """A select list reading *columns* as one JSON array (`_unpacked`).
+
+        ``sqlite3`` builds ``cursor.description``, a tuple per column, on
+        every execute of a query, even one that finds no row: for the 38
+        columns of a case row that is most of the cost of reading it. One
+        column costs one; SQLite's ``json_array`` renders every value the
+        columns hold (integers, text, NULL) exactly.
+        """
+        return f"json_array({', '.join(columns)})"
+
+    def _unpacked(self, row: Sequence[Any]) -> Sequence[Any]:
+        """The column values of a row read with `_packed`."""
+        return tuple(json.loads(row[0]))
+
+    def _bool_in(self, value: bool) -> object:
+        """A boolean as bound: SQLite's INTEGER 0 or 1 (``sqlite3`` binds an
+        ``int`` directly, a ``bool`` only after an adapter lookup)."""
+        return int(value)
 
     def _as_read(self, params: tuple[object, ...]) -> tuple[object, ...]:
         """Case row *params* (as written) as the database reads them back."""
@@ -411,6 +467,8 @@ class SQLLedger(LedgerStore):
         values[_DECISION] = self._json_in(case.decision)
         values[_EVENT_IDS] = self._ids_in(case.event_ids)
         values.append(case.customer_initiated)
+        for i in _BOOL_COLUMNS:
+            values[i] = self._bool_in(values[i])
         return tuple(values)
 
     def _remember(self, text: str, event: CancellationEvent) -> None:
@@ -448,33 +506,30 @@ class SQLLedger(LedgerStore):
         return LinkRecord(**data)
 
     def _refold(self, cur: Cursor, subscription_id: str) -> None:
-        cur.execute(
-            self._sql(_SELECT_LINKS + " WHERE subscription_id = ?"),
-            (subscription_id,),
-        )
-        links = [self._link_from_row(r) for r in cur.fetchall()]
-        cur.execute(
-            self._sql(
-                f"SELECT {self.payload_text} FROM cancelflow_events "  # noqa: S608 - a constant
-                "WHERE subscription_id = ?"
-            ),
-            (subscription_id,),
-        )
+        links_sql, events_sql, cases_sql = self._refold_reads
+        key = (subscription_id,)
+        cur.execute(links_sql, key)
+        links = [self._link_from_row(self._unpacked(r)) for r in cur.fetchall()]
+        cur.execute(events_sql, key)
         events = [self._decode(r[0]) for r in cur.fetchall()]
         cases = fold_cases(links, events)
         # Write only what changed: usually one case row, updated in place.
-        cur.execute(self._sql(_SELECT_CASE_ROWS), (subscription_id,))
-        stored = {row[_CASE_ID]: row for row in cur.fetchall()}
+        cur.execute(cases_sql, key)
+        stored: dict[str, Sequence[Any]] = {}
+        for packed in cur.fetchall():
+            row = self._unpacked(packed)
+            stored[row[_CASE_ID]] = row
         for case in cases:
             params = self._case_params(case)
             old = stored.pop(case.id, None)
             if old is None:
-                cur.execute(self._sql(_INSERT_CASE), params)
+                insert, pick = _insert("cancelflow_cases", CASE_COLUMNS, _given(params))
+                cur.execute(self._sql(insert), pick(params))
                 continue
             now = self._as_read(params)
             if now == old:
                 continue
-            changed = tuple(i for i, was in enumerate(old) if now[i] != was)
+            changed = tuple(compress(_CASE_INDEXES, map(ne, now, old)))
             if changed:
                 cur.execute(
                     self._sql(_update_case(changed)),
@@ -537,7 +592,12 @@ class SQLLedger(LedgerStore):
                         "(event_id, event_type, created, livemode) "
                         "VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
                     ),
-                    (first.event_id, first.event_type, first.created, first.livemode),
+                    (
+                        first.event_id,
+                        first.event_type,
+                        first.created,
+                        self._bool_in(first.livemode),
+                    ),
                 )
                 if cur.rowcount == 0:
                     return None
@@ -593,15 +653,16 @@ class SQLLedger(LedgerStore):
         """Remember a cancel link; a second record of the same session is ignored."""
         check_link(link)
         with self._transaction(write=True, lock_keys=[link.subscription_id]) as cur:
-            cur.execute(
-                self._sql(_INSERT_LINK),
-                tuple(
-                    self._json_in(link.decision)
-                    if name == "decision"
-                    else getattr(link, name)
-                    for name in LINK_COLUMNS
-                ),
+            row = [getattr(link, name) for name in LINK_COLUMNS]
+            row[_LINK_DECISION] = self._json_in(link.decision)
+            row[_LINK_LIVEMODE] = self._bool_in(link.livemode)
+            insert, pick = _insert(
+                "cancelflow_links",
+                LINK_COLUMNS,
+                _given(row),
+                " ON CONFLICT (session_id) DO NOTHING",
             )
+            cur.execute(self._sql(insert), pick(row))
             if cur.rowcount:
                 self._refold(cur, link.subscription_id)
 
