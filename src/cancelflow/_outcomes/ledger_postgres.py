@@ -156,8 +156,7 @@ class PostgresLedger(SQLLedger):
     def _ids_in(self, ids: tuple[str, ...]) -> object:
         return self._json_in(list(ids))
 
-    def _bool_in(self, value: bool) -> object:
-        return value  # a BOOLEAN column
+    _bool_in = staticmethod(bool)  # a BOOLEAN column: the value as it is
 
     def _packed(self, columns: Sequence[str]) -> str:
         return ", ".join(columns)  # psycopg builds a description only when asked

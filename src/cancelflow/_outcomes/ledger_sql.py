@@ -194,9 +194,7 @@ _CASE_INDEXES: Final = range(len(CASE_COLUMNS))
 _ENUM_COLUMNS: Final = tuple(
     CASE_COLUMNS.index(c) for c in ("state", "billing_mode", "feedback", "ended_reason")
 )
-_BOOL_COLUMNS: Final = tuple(
-    CASE_COLUMNS.index(c) for c in ("livemode", "customer_initiated")
-)
+_LIVEMODE: Final = CASE_COLUMNS.index("livemode")
 # Queries built from the constant identifiers above (no outside input).
 _MAX_VERSION: Final = f"SELECT MAX(version) FROM {SCHEMA_TABLE}"  # noqa: S608
 _INSERT_VERSION: Final = (
@@ -380,10 +378,9 @@ class SQLLedger(LedgerStore):
         """The column values of a row read with `_packed`."""
         return tuple(json.loads(row[0]))
 
-    def _bool_in(self, value: bool) -> object:
-        """A boolean as bound: SQLite's INTEGER 0 or 1 (``sqlite3`` binds an
-        ``int`` directly, a ``bool`` only after an adapter lookup)."""
-        return int(value)
+    # A boolean as bound: SQLite's INTEGER 0 or 1 (``sqlite3`` binds an ``int``
+    # directly, a ``bool`` only after an adapter lookup).
+    _bool_in: Callable[[bool], object] = staticmethod(int)
 
     def _as_read(self, params: tuple[object, ...]) -> tuple[object, ...]:
         """Case row *params* (as written) as the database reads them back."""
@@ -463,12 +460,11 @@ class SQLLedger(LedgerStore):
         for i in _ENUM_COLUMNS:
             value = values[i]
             if isinstance(value, enum.Enum):
-                values[i] = value.value
+                values[i] = value._value_  # (the value property is slower)
         values[_DECISION] = self._json_in(case.decision)
         values[_EVENT_IDS] = self._ids_in(case.event_ids)
-        values.append(case.customer_initiated)
-        for i in _BOOL_COLUMNS:
-            values[i] = self._bool_in(values[i])
+        values[_LIVEMODE] = self._bool_in(case.livemode)
+        values.append(self._bool_in(case.customer_initiated))
         return tuple(values)
 
     def _remember(self, text: str, event: CancellationEvent) -> None:
@@ -577,7 +573,7 @@ class SQLLedger(LedgerStore):
             (
                 e.event_id,
                 seq,
-                e.kind.value,
+                e.kind._value_,
                 e.subscription_id,
                 e.created,
                 self._event_param(e),

@@ -138,6 +138,10 @@ def to_member(kind: type[_E], value: str, path: str) -> _E:
         StripeObjectError: *value* cannot be read as a member; the message
             names *path*.
     """
+    if type(value) is str:  # fast path: a known value
+        member = kind._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
     try:
         return kind(value)
     except ValueError:
@@ -153,8 +157,13 @@ def to_member(kind: type[_E], value: str, path: str) -> _E:
     raise StripeObjectError(path, f"unknown value {value!r}") from None
 
 
+_JSON_TYPES: Final = frozenset({dict, list, str, int, float, bool, type(None)})
+
+
 def plain(value: object) -> object:
     """Return *value* as plain JSON data (a ``StripeObject`` becomes a dict)."""
+    if type(value) in _JSON_TYPES:  # fast path: what json.loads gives
+        return value
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict) and not isinstance(value, Mapping):
         return to_dict()

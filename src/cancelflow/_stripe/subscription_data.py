@@ -165,7 +165,10 @@ def monthly_amount(items: Iterable[Mapping[str, Any]], path: str) -> int:
         StripeObjectError: it does not fit a signed 64-bit integer (amount ×
             quantity too large to be stored); the message names *path*.
     """
-    mrr = round_half_even(*sum_ratios(item_ratio(i) for i in items))
+    if type(items) is list and len(items) == 1:  # fast path: one item
+        mrr = round_half_even(*item_ratio(items[0]))
+    else:
+        mrr = round_half_even(*sum_ratios(item_ratio(i) for i in items))
     if out_of_range(mrr):
         raise StripeObjectError(
             path,
@@ -189,6 +192,8 @@ def main_item(items: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The item that stands for the subscription in reports: the one with the
     largest amount per month (the first of equals, or the first item when none
     has an amount); ``None`` without items."""
+    if type(items) is list and len(items) < 2:  # fast path: nothing to compare
+        return items[0] if items else None
     best: Mapping[str, Any] | None = None
     best_n, best_d = -1, 1
     for item in items:
