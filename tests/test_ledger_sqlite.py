@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import closing
 from typing import ClassVar
 
@@ -149,6 +150,54 @@ def test_failed_transaction_rolls_back(tmp_path):
         with pytest.raises(LedgerError):
             ledger.record_events(events)
         assert not ledger.is_processed(events[0].event_id)
+
+
+def test_a_transaction_ends_cleanly_whatever_stops_it(tmp_path):
+    """A transaction commits when its block ends; when the block raises, it
+    rolls back and the error goes on as it was (a sqlite3 error as a chained
+    LedgerError); when BEGIN cannot take the write lock, LedgerError too. Every
+    way, the ledger is left unlocked and usable from another thread."""
+    path = tmp_path / "l.db"
+    with SQLiteLedger(path, busy_timeout=0.05) as ledger:
+
+        def rows():
+            with closing(sqlite3.connect(path)) as conn:
+                return conn.execute(
+                    "SELECT COUNT(*) FROM cancelflow_processed_events"
+                ).fetchone()[0]
+
+        def insert(cur, event_id):
+            cur.execute(
+                "INSERT INTO cancelflow_processed_events VALUES (?, 'x', 1, 0)",
+                (event_id,),
+            )
+
+        with ledger._transaction(write=True) as cur:
+            insert(cur, "evt_kept")
+        assert rows() == 1
+        with pytest.raises(KeyError), ledger._transaction(write=True) as cur:
+            insert(cur, "evt_gone")
+            raise KeyError("the block failed")
+        with pytest.raises(LedgerError) as info:
+            with ledger._transaction(write=True) as cur:
+                insert(cur, "evt_gone")
+                insert(cur, "evt_kept")  # a duplicate key
+        assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            with pytest.raises(LedgerError, match="locked"):
+                with ledger._transaction(write=True):
+                    pass
+            other.execute("ROLLBACK")
+        assert rows() == 1
+        assert not ledger._conn.in_transaction
+        worker = threading.Thread(
+            target=ledger.record_events, args=(parse_event(SubSim().schedule()),)
+        )
+        worker.start()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+        assert ledger.processed_count() == 2
 
 
 @pytest.mark.slow

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import enum
 import json
+from collections import deque
+from itertools import repeat
 
 from cancelflow._format import format_amount, format_time
 from cancelflow._stripe.read import Obj, StripeEnum, to_member, unstorable
@@ -101,6 +103,7 @@ def _mrr_text(mrr: int | None, currency: str | None) -> str:
 
 
 _set = object.__setattr__
+_drain = deque[object](maxlen=0).extend  # consumes an iterator, keeping nothing
 
 if TYPE_CHECKING:
     from typing import dataclass_transform
@@ -118,9 +121,14 @@ else:
 
 
 def _fill(event: CancellationEvent, args: dict[str, Any]) -> None:
-    """Set every field of *event* from its ``__init__``'s arguments (``locals()``)."""
-    for name in event.fields:
-        _set(event, name, args[name])
+    """Set every field of *event* from its ``__init__``'s arguments (``locals()``).
+
+    The loop runs in C (``map`` drained by a zero-length deque), a dozen
+    bytecodes less per field than a ``for`` statement: parsing a webhook
+    builds one or two events.
+    """
+    fields = event.fields
+    _drain(map(_set, repeat(event), fields, map(args.__getitem__, fields)))
 
 
 def _rebuild(cls: type[CancellationEvent], fields: dict[str, Any]) -> Any:
@@ -740,8 +748,9 @@ def parse_event(payload: object) -> list[CancellationEvent]:
     data = _load(payload)
     # Raw JSON bytes can hold a U+0000 or a lone surrogate only as a \u
     # escape (JSON refuses a raw control character, UTF-8 a raw surrogate):
-    # without one, no stored text needs checking.
-    escaped = type(payload) is not bytes or b"\\u" in payload
+    # without one, no stored text needs checking. (A one-byte search runs as
+    # memchr, many times faster than the two-byte one it spares.)
+    escaped = type(payload) is not bytes or (b"\\" in payload and b"\\u" in payload)
     try:
         found, env = _parse(data, check_text=escaped)
     except StripeObjectError as exc:

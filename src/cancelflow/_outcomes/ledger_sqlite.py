@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Final, Literal, TypeVar, final
 
 from cancelflow._outcomes.ledger_sql import Cursor, SQLLedger
@@ -60,6 +60,71 @@ def _access_hint(path: str) -> str:
     if not os.access(where.parent, os.W_OK | os.X_OK):
         return f" (no permission to create a file in {str(where.parent)!r})"
     return ""
+
+
+@final
+class _Transaction:
+    """One transaction of a `SQLiteLedger`, holding its lock: committed when
+    the block ends, rolled back when it raises (a ``sqlite3`` error becomes a
+    `LedgerError`).
+
+    A plain class rather than a ``@contextmanager`` generator: a transaction
+    is the fixed cost of every delivery, and the generator's machinery costs
+    several times the bytecodes of these two methods.
+    """
+
+    __slots__ = ("_begin", "_cur", "_ledger")
+
+    def __init__(self, ledger: SQLiteLedger, begin: str) -> None:
+        self._ledger = ledger
+        self._begin = begin
+
+    def __enter__(self) -> sqlite3.Cursor:
+        ledger = self._ledger
+        ledger._lock.acquire()  # released by _close
+        try:
+            self._cur = ledger._conn.cursor()
+        except BaseException:
+            ledger._lock.release()
+            raise
+        try:
+            self._cur.execute(self._begin)
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        return self._cur
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self._end(exc)
+            return  # the block's exception goes on
+        try:
+            self._cur.execute("COMMIT")
+        except BaseException as err:
+            self._end(err)
+            raise
+        self._close()
+
+    def _end(self, exc: BaseException) -> None:
+        """Roll back after *exc*, let go, and raise *exc* as a `LedgerError`
+        when it is ``sqlite3``'s."""
+        try:
+            self._ledger._rollback()
+        finally:
+            self._close()
+        if isinstance(exc, sqlite3.Error):
+            raise LedgerError(f"the SQLite ledger failed: {exc}") from exc
+
+    def _close(self) -> None:
+        try:
+            self._cur.close()
+        finally:
+            self._ledger._lock.release()
 
 
 @final
@@ -141,25 +206,11 @@ class SQLiteLedger(SQLLedger):
     def __repr__(self) -> str:
         return f"SQLiteLedger({self.path!r})"
 
-    @contextmanager
     def _transaction(
         self, *, write: bool, lock_keys: Sequence[str] = ()
-    ) -> Iterator[Cursor]:
+    ) -> _Transaction:
         del lock_keys  # SQLite has one write lock for the whole file
-        with self._lock:
-            cur = self._conn.cursor()
-            try:
-                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield cur
-                cur.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise LedgerError(f"the SQLite ledger failed: {exc}") from exc
-            except BaseException:
-                self._rollback()
-                raise
-            finally:
-                cur.close()
+        return _Transaction(self, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:

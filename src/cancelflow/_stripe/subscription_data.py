@@ -371,7 +371,7 @@ def mrr_of(sub: Mapping[str, Any], path: str) -> int:
     if not counts_for_mrr(sub["status"], sub["ended_at"], sub["trial_end"]):
         return 0
     terms = sub["discount_terms"]
-    if not any(t is not None and t[0] == "forever" for t in terms):
+    if not terms or not any(t is not None and t[0] == "forever" for t in terms):
         return listed
     ratio = mrr_ratio(
         sub["status"],
