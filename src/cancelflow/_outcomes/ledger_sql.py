@@ -226,6 +226,9 @@ _DELETE_CASE: Final = (
 )
 _DECODED_MAX: Final = 8192
 _COMPACT: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# Reads the JSON value at the start of a text: json.loads without its checks
+# of the text's type and whitespace around it, for SQLite's own json_array.
+_RAW_DECODE: Final = json.JSONDecoder().raw_decode
 _PAYLOAD_FIELDS: dict[type, tuple[tuple[str, ...], attrgetter[Any]]] = {}
 
 
@@ -376,7 +379,8 @@ class SQLLedger(LedgerStore):
 
     def _unpacked(self, row: Sequence[Any]) -> Sequence[Any]:
         """The column values of a row read with `_packed`."""
-        return tuple(json.loads(row[0]))
+        values, _ = _RAW_DECODE(row[0])
+        return tuple(values)
 
     # A boolean as bound: SQLite's INTEGER 0 or 1 (``sqlite3`` binds an ``int``
     # directly, a ``bool`` only after an adapter lookup).
@@ -598,9 +602,14 @@ class SQLLedger(LedgerStore):
                 if cur.rowcount == 0:
                     return None
                 # Only a redemption reads more (the subscription's earlier ones).
-                news = without_reported(events, self._reported(cur, redeemed))
+                news = (
+                    without_reported(events, self._reported(cur, redeemed))
+                    if redeemed
+                    else list(events)
+                )
+                insert = self._sql(_INSERT_EVENT)
                 for row in rows:  # usually one
-                    cur.execute(self._sql(_INSERT_EVENT), row)
+                    cur.execute(insert, row)
                 for subscription_id in touched:
                     self._refold(cur, subscription_id)
         except LedgerError as err:

@@ -47,6 +47,8 @@ def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes:
     would fail deep inside with a ``TypeError``.)
     """
     given: object = body
+    if type(given) is bytes:  # fast path: what web frameworks hand over
+        return given
     if isinstance(given, str):
         return given.encode("utf-8", "surrogatepass")
     if isinstance(given, bytes | bytearray | memoryview):
