@@ -857,8 +857,7 @@ class _Draft:
     event_ids: set[str] = attrs.Factory(set)
 
     def touch(self, item: _Item) -> None:
-        if item.created > self.updated_at:
-            self.updated_at = item.created
+        self.updated_at = max(self.updated_at, item.created)
         if self.customer_id is None:
             self.customer_id = item.customer_id
         self.livemode = self.livemode or item.livemode

@@ -411,8 +411,14 @@ def read_subscription(value: object) -> dict[str, Any]:
             if item["current_period_end"] is None:
                 item["current_period_start"] = period_start
                 item["current_period_end"] = period_end
-    discounts_where = o.where("discounts")
-    discounts = o.array("discounts")
+    discounts: list[tuple[str, str | None]] = []
+    terms: list[Terms] = []
+    raw_discounts = o.array("discounts")
+    if raw_discounts:  # (most subscriptions have none: no paths to build)
+        where = o.where("discounts")
+        for n, d in enumerate(raw_discounts):
+            discounts.append(read_discount(d, f"{where}[{n}]"))
+            terms.append(read_terms(d, f"{where}[{n}]"))
     details = o.opt_obj("cancellation_details")
     empty: DetailsData = (None, None, None, None)
     return {
@@ -421,12 +427,8 @@ def read_subscription(value: object) -> dict[str, Any]:
         "status": status_value,
         "currency": o.string("currency").lower(),
         "items": items,
-        "discounts": [
-            read_discount(d, f"{discounts_where}[{n}]") for n, d in enumerate(discounts)
-        ],
-        "discount_terms": [
-            read_terms(d, f"{discounts_where}[{n}]") for n, d in enumerate(discounts)
-        ],
+        "discounts": discounts,
+        "discount_terms": terms,
         "billing_mode": billing_mode,
         "cancel_at": o.opt_integer("cancel_at"),
         "cancel_at_period_end": o.boolean("cancel_at_period_end", default=False),
