@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from cancelflow import EventKind, SQLiteLedger, fold_cases, parse_event
+from cancelflow import EventKind, LinkRecord, SQLiteLedger, fold_cases, parse_event
 from cancelflow._outcomes.ledger import canonical_json
 from cancelflow._outcomes.ledger_sql import LATEST_VERSION, payload_json
 from cancelflow.exceptions import InvalidParameterError, LedgerError
@@ -312,10 +312,34 @@ def test_case_rows_read_back_exactly(tmp_path):
         )
         assert case.customer_id == event.customer_id
         assert case.price_id == event.price_id
+        link = LinkRecord(
+            session_id="bps_x",
+            subscription_id="sub_x",
+            customer_id=event.customer_id,
+            created=2**63 - 2,
+            livemode=True,
+            offered_coupon='C"\\',
+            decision={"why": ["é\u2028", {"n": -(2**63)}], "experiment": "e"},
+            mrr=-(2**63),
+        )
+        ledger.record_link(link)
+        assert ledger.links() == [link]
+        assert ledger.cases()[0].decision == link.decision
         before = ledger._conn.total_changes
         with ledger._transaction(write=True) as cur:
             ledger._refold(cur, "sub_x")
         assert ledger._conn.total_changes == before
+
+
+def test_booleans_are_bound_as_integers_and_nothing_else_changes():
+    """SQLite binds True/False as 1/0 (what sqlite3 stores for them anyway) and
+    any other value as it is; PostgreSQL binds every value as it is."""
+    sqlite_in = SQLiteLedger(":memory:")._bool_in
+    assert [(v, type(v)) for v in map(sqlite_in, (True, False))] == [
+        (1, int),
+        (0, int),
+    ]
+    assert [sqlite_in(v) for v in ("false", None, 1)] == ["false", None, 1]
 
 
 def test_rows_in_the_earlier_json_style_still_read(tmp_path):

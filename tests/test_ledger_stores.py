@@ -382,13 +382,16 @@ def test_a_problem_is_kept_once(ledger):
 
 
 def test_hand_built_events_the_stores_cannot_keep_are_refused_alike(ledger):
-    """Typed events built by hand with a 65-bit number or a U+0000 id raise the
-    same InvalidParameterError in every store, and change nothing."""
+    """Typed events built by hand with a 65-bit number, a U+0000 id or a value
+    of a type no field has (a float, bytes) raise the same InvalidParameterError
+    in every store, and change nothing."""
     for bad in (
         {"created": 2**63},
         {"effective_at": -(2**63) - 1},
         {"customer_id": "cus_\x00"},
         {"subscription_id": "sub_\ud800"},
+        {"mrr": 0.5},  # a type no field has
+        {"customer_id": b"cus_1"},
     ):
         event = CancellationScheduled(
             **{
@@ -422,7 +425,8 @@ def test_copies_of_parsed_events_are_checked_again(ledger):
 
 def test_a_link_the_stores_cannot_keep_is_refused_when_built():
     """A LinkRecord with a number beyond 64 bits, a U+0000 or a lone surrogate,
-    or a decision nested too deeply, is refused by name when it is built."""
+    a decision nested too deeply, or a value of the wrong type, is refused by
+    name when it is built."""
     good = {
         "session_id": "bps_1",
         "subscription_id": "sub_1",
@@ -446,6 +450,12 @@ def test_a_link_the_stores_cannot_keep_is_refused_when_built():
         ("decision", {"why": "x\x00"}),
         ("decision", {"n": 2**70}),
         ("decision", nested(5000)),
+        ("created", "1"),
+        ("created", True),
+        ("mrr", 1.5),
+        ("arm", b"x"),
+        ("customer_id", None),
+        ("livemode", "false"),
     ):
         with pytest.raises(InvalidParameterError) as info:
             LinkRecord(**{**good, field: value})

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cancelflow import BillingMode, SubscriptionSnapshot, SubscriptionStatus
-from cancelflow.exceptions import CancelflowError, StripeObjectError
+from cancelflow.exceptions import CancelflowError, EventPayloadError, StripeObjectError
 from hostile import hostile_leaves
 
 
@@ -391,3 +391,25 @@ class TestMRRDefinition:
                 )
             )
         assert info.value.path == "subscription.discounts[0].source.coupon.percent_off"
+
+    @pytest.mark.parametrize("percent", [-1e6, -0.5, 100.5, float("nan"), float("inf")])
+    def test_a_percent_off_outside_0_to_100_is_refused(self, percent):
+        """A forever coupon's percent_off outside 0-100 (never Stripe's) is refused
+        by path, for the snapshot and the webhook parser alike: a negative one
+        would otherwise raise the MRR beyond 64 bits (unit amount 10**16)."""
+        bad = _discount({**_coupon("forever"), "percent_off": percent})
+        data = sub_json(discounts=[bad])
+        data["items"]["data"][0]["price"]["unit_amount"] = 10**16
+        with pytest.raises(StripeObjectError) as info:
+            SubscriptionSnapshot.from_stripe(data)
+        assert info.value.path == "subscription.discounts[0].source.coupon.percent_off"
+        with pytest.raises(EventPayloadError, match="percent_off"):
+            _event_mrr(data)
+
+    def test_discounts_are_read_before_their_terms(self):
+        """With several bad discounts, the first unreadable discount is named
+        before any coupon's terms."""
+        bad_terms = _discount({**_coupon("forever"), "percent_off": "x"})
+        with pytest.raises(StripeObjectError) as info:
+            SubscriptionSnapshot.from_stripe(sub_json(discounts=[bad_terms, 5]))
+        assert info.value.path == "subscription.discounts[1]"

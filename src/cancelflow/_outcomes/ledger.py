@@ -179,9 +179,34 @@ def storable(value: object, field: str) -> None:
         )
 
 
-def _storable_field(_: object, attribute: Any, value: Any) -> None:
-    """attrs validator: :func:`storable`."""
+def _text(_: object, attribute: Any, value: Any) -> None:
+    """attrs validator: text that a ledger store can keep (:func:`storable`)."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(
+            attribute.name, f"expected text, got {type(value).__name__}"
+        )
     storable(value, attribute.name)
+
+
+def _integer(_: object, attribute: Any, value: Any) -> None:
+    """attrs validator: an integer that a ledger store can keep."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(
+            attribute.name, f"expected an integer, got {type(value).__name__}"
+        )
+    storable(value, attribute.name)
+
+
+def _boolean(_: object, attribute: Any, value: Any) -> None:
+    """attrs validator: ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise InvalidParameterError(
+            attribute.name, f"expected True or False, got {type(value).__name__}"
+        )
+
+
+_opt_text: Final = attrs.validators.optional(_text)
+_opt_integer: Final = attrs.validators.optional(_integer)
 
 
 @attrs.frozen(kw_only=True)
@@ -213,24 +238,24 @@ class LinkRecord:
             ``forever`` (or unknown).
 
     Raises:
-        InvalidParameterError: a value no ledger store can keep (text with
-            U+0000 or a lone surrogate, an integer beyond 64 bits, JSON nested
-            too deeply); ``field`` names it.
+        InvalidParameterError: a value of the wrong type, or one no ledger
+            store can keep (text with U+0000 or a lone surrogate, an integer
+            beyond 64 bits, JSON nested too deeply); ``field`` names it.
     """
 
-    session_id: str = attrs.field(validator=_storable_field)
-    subscription_id: str = attrs.field(validator=_storable_field)
-    customer_id: str = attrs.field(validator=_storable_field)
-    created: int = attrs.field(validator=_storable_field)
-    livemode: bool = False
-    offered_coupon: str | None = attrs.field(default=None, validator=_storable_field)
-    arm: str | None = attrs.field(default=None, validator=_storable_field)
+    session_id: str = attrs.field(validator=_text)
+    subscription_id: str = attrs.field(validator=_text)
+    customer_id: str = attrs.field(validator=_text)
+    created: int = attrs.field(validator=_integer)
+    livemode: bool = attrs.field(default=False, validator=_boolean)
+    offered_coupon: str | None = attrs.field(default=None, validator=_opt_text)
+    arm: str | None = attrs.field(default=None, validator=_opt_text)
     decision: Any = attrs.field(default=None, converter=_json_value, hash=False)
-    mrr: int | None = attrs.field(default=None, validator=_storable_field)
-    currency: str | None = attrs.field(default=None, validator=_storable_field)
-    experiment: str | None = attrs.field(validator=_storable_field)
-    offer_discount: int | None = attrs.field(default=None, validator=_storable_field)
-    offer_months: int | None = attrs.field(default=None, validator=_storable_field)
+    mrr: int | None = attrs.field(default=None, validator=_opt_integer)
+    currency: str | None = attrs.field(default=None, validator=_opt_text)
+    experiment: str | None = attrs.field(validator=_opt_text)
+    offer_discount: int | None = attrs.field(default=None, validator=_opt_integer)
+    offer_months: int | None = attrs.field(default=None, validator=_opt_integer)
 
     @experiment.default
     def _experiment_of_decision(self) -> str | None:
@@ -774,8 +799,15 @@ def _check_storable(event: CancellationEvent) -> None:
         if type(value) is int:
             if out_of_range(value):
                 storable(value, f"events[{event.event_id}].{name}")
-        elif isinstance(value, str):
+        elif isinstance(value, str):  # enum members included
             texts.append(value)
+        elif isinstance(value, int):  # a bool, or another kind of int
+            storable(value, f"events[{event.event_id}].{name}")
+        elif value is not None:  # every field is text, an integer, a bool or None
+            raise InvalidParameterError(
+                f"events[{event.event_id}].{name}",
+                f"expected text, an integer or a boolean, got {type(value).__name__}",
+            )
     created: object = event.created
     if not isinstance(created, int) or isinstance(created, bool):
         raise InvalidParameterError(

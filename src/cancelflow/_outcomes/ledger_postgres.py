@@ -156,7 +156,8 @@ class PostgresLedger(SQLLedger):
     def _ids_in(self, ids: tuple[str, ...]) -> object:
         return self._json_in(list(ids))
 
-    _bool_in = staticmethod(bool)  # a BOOLEAN column: the value as it is
+    def _bool_in(self, value: object) -> object:
+        return value  # a BOOLEAN column takes a bool as it is
 
     def _packed(self, columns: Sequence[str]) -> str:
         return ", ".join(columns)  # psycopg builds a description only when asked

@@ -382,9 +382,11 @@ class SQLLedger(LedgerStore):
         values, _ = _RAW_DECODE(row[0])
         return tuple(values)
 
-    # A boolean as bound: SQLite's INTEGER 0 or 1 (``sqlite3`` binds an ``int``
-    # directly, a ``bool`` only after an adapter lookup).
-    _bool_in: Callable[[bool], object] = staticmethod(int)
+    def _bool_in(self, value: object) -> object:
+        """A boolean as bound: SQLite's INTEGER 0 or 1 (``sqlite3`` binds an
+        ``int`` directly, a ``bool`` only after an adapter lookup, to the same
+        stored value); anything else as it is."""
+        return int(value) if type(value) is bool else value
 
     def _as_read(self, params: tuple[object, ...]) -> tuple[object, ...]:
         """Case row *params* (as written) as the database reads them back."""

@@ -295,6 +295,11 @@ def read_terms(value: object, path: str) -> Terms:
         isinstance(percent, bool) or not isinstance(percent, int | float)
     ):
         raise StripeObjectError(coupon.where("percent_off"), "expected a number")
+    if percent is not None and not 0 <= percent <= 100:  # (NaN fails it too)
+        raise StripeObjectError(
+            coupon.where("percent_off"),
+            f"{percent!r} is not a percentage from 0 to 100, as Stripe's always is",
+        )
     return (
         coupon.opt_string("duration") or "once",
         None if percent is None else float(percent),
@@ -416,9 +421,11 @@ def read_subscription(value: object) -> dict[str, Any]:
     raw_discounts = o.array("discounts")
     if raw_discounts:  # (most subscriptions have none: no paths to build)
         where = o.where("discounts")
-        for n, d in enumerate(raw_discounts):
-            discounts.append(read_discount(d, f"{where}[{n}]"))
-            terms.append(read_terms(d, f"{where}[{n}]"))
+        paths = [f"{where}[{n}]" for n in range(len(raw_discounts))]
+        discounts = [
+            read_discount(d, p) for d, p in zip(raw_discounts, paths, strict=True)
+        ]
+        terms = [read_terms(d, p) for d, p in zip(raw_discounts, paths, strict=True)]
     details = o.opt_obj("cancellation_details")
     empty: DetailsData = (None, None, None, None)
     return {
