@@ -259,3 +259,28 @@ def test_unreadable_enum_values_are_refused(value):
     with pytest.raises(StripeObjectError) as info:
         to_member(CancellationFeedback, value, "details.feedback")
     assert info.value.path == "details.feedback"
+
+
+@settings(max_examples=200)
+@given(
+    value=st.one_of(
+        st.sampled_from([m.value for m in SubscriptionStatus]),
+        unknown_enum_values({m.value for m in SubscriptionStatus}),
+        st.sampled_from(["", "x\x00", "a\ud800", "x" * 256]),
+    )
+)
+def test_member_fast_path_agrees_with_to_member(value):
+    """Obj.member (which skips building the path for a known value) gives what
+    to_member gives, or raises the same error at the same path."""
+    o = Obj({"status": value}, "subscription")
+    try:
+        expected = to_member(SubscriptionStatus, value, "subscription.status")
+    except StripeObjectError as exc:
+        with pytest.raises(StripeObjectError) as info:
+            o.member("status", SubscriptionStatus)
+        assert (info.value.path, str(info.value)) == (exc.path, str(exc))
+    else:
+        got = o.member("status", SubscriptionStatus)
+        assert got == expected
+        assert type(got) is type(expected)
+        assert got.known == expected.known

@@ -31,7 +31,7 @@ from collections import deque
 from itertools import repeat
 
 from cancelflow._format import format_amount, format_time
-from cancelflow._stripe.read import Obj, StripeEnum, to_member, unstorable
+from cancelflow._stripe.read import Obj, StripeEnum, unstorable
 from cancelflow._stripe.reasons import (
     CancellationFeedback,
     CancellationReason,
@@ -943,7 +943,7 @@ def _subscription_updated(env: _Envelope, data: Obj) -> list[CancellationEvent]:
     if "status" in changed:
         raw = prev.opt_string("status")
         if raw is not None:
-            status_before = to_member(SubscriptionStatus, raw, prev.where("status"))
+            status_before = prev.member_of("status", raw, SubscriptionStatus)
     cancel_at_before = (
         prev.opt_integer("cancel_at") if "cancel_at" in changed else cancel_at
     )

@@ -266,7 +266,15 @@ class Obj:
 
     def member(self, key: str, kind: type[_E]) -> _E:
         """A required string that must be a member of the enum *kind*."""
-        return to_member(kind, self.string(key), self.where(key))
+        return self.member_of(key, self.string(key), kind)
+
+    def member_of(self, key: str, value: str, kind: type[_E]) -> _E:
+        """*value*, read from *key*, as a member of *kind* (`to_member`; the
+        path for an error is built only when there is one)."""
+        found = kind._value2member_map_.get(value)  # fast path: a known value
+        if found is not None:
+            return found  # type: ignore[return-value]
+        return to_member(kind, value, self.where(key))
 
     def opt_string(self, key: str) -> str | None:
         value = self.data.get(key)

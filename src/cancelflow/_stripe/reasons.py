@@ -13,7 +13,7 @@ This module stays free of ``attrs`` and ``typing``: the webhook parser reads
 
 from __future__ import annotations
 
-from cancelflow._stripe.read import StripeEnum, storable_text, to_member
+from cancelflow._stripe.read import StripeEnum, storable_text
 from cancelflow.exceptions import InvalidParameterError
 
 # Not ``typing.TYPE_CHECKING``: the webhook path does not import typing.
@@ -112,12 +112,10 @@ def read_details(o: Obj) -> DetailsData:
     return (
         None
         if feedback is None
-        else to_member(CancellationFeedback, feedback, o.where("feedback")),
+        else o.member_of("feedback", feedback, CancellationFeedback),
         None if comment is None else storable_text(comment),
         option,
-        None
-        if reason is None
-        else to_member(CancellationReason, reason, o.where("reason")),
+        None if reason is None else o.member_of("reason", reason, CancellationReason),
     )
 
 
