@@ -272,6 +272,7 @@ def test_unreadable_enum_values_are_refused(value):
 def test_member_fast_path_agrees_with_to_member(value):
     """Obj.member (which skips building the path for a known value) gives what
     to_member gives, or raises the same error at the same path."""
+
     def outcome(read):
         try:
             got = read()
