@@ -334,12 +334,13 @@ def test_case_rows_read_back_exactly(tmp_path):
 def test_booleans_are_bound_as_integers_and_nothing_else_changes():
     """SQLite binds True/False as 1/0 (what sqlite3 stores for them anyway) and
     any other value as it is; PostgreSQL binds every value as it is."""
-    sqlite_in = SQLiteLedger(":memory:")._bool_in
-    assert [(v, type(v)) for v in map(sqlite_in, (True, False))] == [
-        (1, int),
-        (0, int),
-    ]
-    assert [sqlite_in(v) for v in ("false", None, 1)] == ["false", None, 1]
+    with SQLiteLedger(":memory:") as ledger:
+        sqlite_in = ledger._bool_in
+        assert [(v, type(v)) for v in map(sqlite_in, (True, False))] == [
+            (1, int),
+            (0, int),
+        ]
+        assert [sqlite_in(v) for v in ("false", None, 1)] == ["false", None, 1]
 
 
 def test_rows_in_the_earlier_json_style_still_read(tmp_path):
