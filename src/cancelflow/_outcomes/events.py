@@ -168,7 +168,7 @@ class CancellationEvent(_Frozen):
     # ``__weakref__``: events can be weakly referenced, as attrs classes can.
     # ``_parsed``: set by `parse_event` on the events it returns, whose text
     # and numbers it has checked, so that a ledger need not check them again.
-    # Not a field: == , hash, repr and pickles ignore it, and a copy (`replace`,
+    # Not a field: ==, hash, repr and pickles ignore it, and a copy (`replace`,
     # unpickling) does not carry it, so the ledger checks a copy's values.
     __slots__ = (
         "__weakref__",
