@@ -63,6 +63,10 @@ class TestParse:
         [
             ({"duration": "weekly"}, "coupon.duration"),
             ({"percent_off": "20"}, "coupon.percent_off"),
+            ({"percent_off": -5.0}, "coupon.percent_off"),
+            ({"percent_off": 100.01}, "coupon.percent_off"),
+            ({"percent_off": float("nan")}, "coupon.percent_off"),
+            ({"percent_off": 10**400}, "coupon.percent_off"),  # beyond a float
             ({"applies_to": {"products": [1]}}, "coupon.applies_to.products[0]"),
             ({"id": None}, "coupon.id"),
         ],

@@ -134,7 +134,7 @@ class Coupon:
         return cls(
             id=o.string("id"),
             duration=duration_value,
-            percent_off=o.opt_number("percent_off"),
+            percent_off=o.opt_percent("percent_off"),
             amount_off=o.opt_integer("amount_off"),
             currency=currency.lower() if currency else None,
             currency_options=currency_options,

@@ -309,6 +309,19 @@ class Obj:
         value = self._typed(key, (int, float), "a number", required=False)
         return None if value is None else float(value)
 
+    def opt_percent(self, key: str) -> float | None:
+        """A percentage from 0 to 100 (a coupon's ``percent_off``) or ``None``;
+        anything else (negative, above 100, NaN, infinite) is refused."""
+        value = self._typed(key, (int, float), "a number", required=False)
+        if value is None:
+            return None
+        if not 0 <= value <= 100:  # (NaN fails it too)
+            raise StripeObjectError(
+                self.where(key),
+                f"{value!r} is not a percentage from 0 to 100, as Stripe's always is",
+            )
+        return float(value)
+
     def boolean(self, key: str, default: bool | None = None) -> bool:
         value = self.data.get(key)
         if type(value) is bool:  # fast path

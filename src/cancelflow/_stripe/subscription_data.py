@@ -290,19 +290,9 @@ def read_terms(value: object, path: str) -> Terms:
     if not isinstance(raw, dict):
         return None
     coupon = Obj.of(raw, f"{path}.source.coupon" if source else f"{path}.coupon")
-    percent = coupon.data.get("percent_off")
-    if percent is not None and (
-        isinstance(percent, bool) or not isinstance(percent, int | float)
-    ):
-        raise StripeObjectError(coupon.where("percent_off"), "expected a number")
-    if percent is not None and not 0 <= percent <= 100:  # (NaN fails it too)
-        raise StripeObjectError(
-            coupon.where("percent_off"),
-            f"{percent!r} is not a percentage from 0 to 100, as Stripe's always is",
-        )
     return (
         coupon.opt_string("duration") or "once",
-        None if percent is None else float(percent),
+        coupon.opt_percent("percent_off"),
         coupon.opt_integer("amount_off"),
     )
 
